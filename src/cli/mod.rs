@@ -1,0 +1,80 @@
+//! The command line: global options, subcommands, and dispatch to each command's module.
+
+mod bench;
+mod read;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::config::{AppPaths, Config};
+
+/// In-car Automated License Plate Recognition console.
+#[derive(Debug, Parser)]
+#[command(name = "patrol-alpr", version, about)]
+pub struct Cli {
+    /// Folder for the database, hot-list cache and images (default: the platform data dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Settings file (default: config.toml in the platform config dir).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More log output on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read the plates in images; prints one JSON object per image per line.
+    Read(read::ReadArgs),
+    /// Measure recognition on images with OpenALPR-format ground truth.
+    Bench(bench::BenchArgs),
+}
+
+/// What every command gets: resolved paths and the loaded settings.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Where data and settings live.
+    pub paths: AppPaths,
+    /// The settings.
+    pub config: Config,
+}
+
+impl Context {
+    fn load(cli: &Cli) -> anyhow::Result<Self> {
+        let paths = AppPaths::resolve(cli.data_dir.as_deref(), cli.config.as_deref())?;
+        let config = Config::load(&paths.config_file)?;
+        Ok(Self { paths, config })
+    }
+}
+
+/// Sets up logging to stderr; `RUST_LOG` overrides the level chosen by `-v`.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // A second initialisation (tests) is harmless: keep the first subscriber.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ctx = Context::load(&cli).context("loading settings")?;
+    match cli.command {
+        Some(Command::Read(args)) => read::run(&ctx, &args),
+        Some(Command::Bench(args)) => bench::run(&ctx, &args),
+        None => anyhow::bail!("the console screen is not built yet: use a subcommand (see --help)"),
+    }
+}

@@ -1,0 +1,132 @@
+//! Settings and the places the program keeps its data: the `--data-dir` / `--config` rules.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Errors while locating or reading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file exists but could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file that failed.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for [`Config`].
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// The file that failed.
+        path: PathBuf,
+        /// What was wrong with it.
+        source: Box<toml::de::Error>,
+    },
+    /// No home directory, so no default location can be derived.
+    #[error("no home directory: pass --data-dir and --config explicitly")]
+    NoHome,
+}
+
+/// Where this run keeps its data and reads its settings, resolved once at start-up.
+#[derive(Debug, Clone)]
+pub struct AppPaths {
+    /// Database, hot-list cache, crops, logs.
+    pub data_dir: PathBuf,
+    /// The TOML settings file (it need not exist: defaults apply).
+    pub config_file: PathBuf,
+}
+
+impl AppPaths {
+    /// Resolves the paths: explicit options win, then `PATROL_ALPR_DATA_DIR` /
+    /// `PATROL_ALPR_CONFIG`, then the platform's data and config directories.
+    pub fn resolve(data_dir: Option<&Path>, config: Option<&Path>) -> Result<Self, ConfigError> {
+        let env_path = |name: &str| std::env::var_os(name).map(PathBuf::from);
+        let dirs = || directories::ProjectDirs::from("us", "patrol-alpr", "patrol-alpr");
+        let data_dir = match data_dir.map(Path::to_path_buf).or_else(|| env_path("PATROL_ALPR_DATA_DIR")) {
+            Some(dir) => dir,
+            None => dirs().ok_or(ConfigError::NoHome)?.data_dir().to_path_buf(),
+        };
+        let config_file = match config.map(Path::to_path_buf).or_else(|| env_path("PATROL_ALPR_CONFIG")) {
+            Some(file) => file,
+            None => dirs().ok_or(ConfigError::NoHome)?.config_dir().join("config.toml"),
+        };
+        Ok(Self { data_dir, config_file })
+    }
+}
+
+/// All settings. Every section has defaults, so an empty or missing file is a valid config.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Plate recognition.
+    pub recognizer: RecognizerConfig,
+}
+
+impl Config {
+    /// Loads the config file; a missing file yields the defaults.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
+        };
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+    }
+}
+
+/// Settings of the plate recognizer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecognizerConfig {
+    /// Folder holding the ONNX models; relative paths are taken from the working directory,
+    /// then from the folder of the executable's crate (`models/` of a source checkout).
+    pub models_dir: Option<PathBuf>,
+    /// Long side, in pixels, of the image the plate detector sees.
+    pub detector_long_side: u32,
+    /// Detector score threshold. Low on purpose: the recognizer rejects what is not a plate.
+    pub detector_threshold: f32,
+    /// Reads below this confidence are not reported.
+    pub min_confidence: f32,
+}
+
+impl Default for RecognizerConfig {
+    fn default() -> Self {
+        Self { models_dir: None, detector_long_side: 736, detector_threshold: 0.05, min_confidence: 0.5 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_paths_win() {
+        let paths = AppPaths::resolve(Some(Path::new("/tmp/d")), Some(Path::new("/tmp/c.toml"))).unwrap();
+        assert_eq!(paths.data_dir, PathBuf::from("/tmp/d"));
+        assert_eq!(paths.config_file, PathBuf::from("/tmp/c.toml"));
+    }
+
+    #[test]
+    fn missing_file_is_defaults_and_bad_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Config::load(&dir.path().join("none.toml")).unwrap(), Config::default());
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "[recognizer]\nnot_a_key = 1\n").unwrap();
+        let err = Config::load(&bad).unwrap_err().to_string();
+        assert!(err.contains("bad.toml"), "{err}");
+    }
+
+    #[test]
+    fn partial_file_keeps_other_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[recognizer]\nmin_confidence = 0.7\n").unwrap();
+        let config = Config::load(&file).unwrap();
+        assert_eq!(config.recognizer.min_confidence, 0.7);
+        assert_eq!(config.recognizer.detector_long_side, RecognizerConfig::default().detector_long_side);
+    }
+}

@@ -1,0 +1,1 @@
+//! Synthetic plate and scene rendering (shared by the simulator, tests and demos).
