@@ -82,3 +82,149 @@ pub fn models_dir(configured: Option<&Path>) -> PathBuf {
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
 }
+
+pub mod detector;
+pub mod evaluate;
+pub mod geometry;
+pub mod image_io;
+pub mod ocr;
+
+use crate::config::RecognizerConfig;
+use detector::{Detection, PlateDetector};
+use geometry::expand_quad;
+use ocr::{OCR_H, OCR_W, PlateOcr, TextRead};
+
+/// File name of the plate detector inside the models folder.
+pub const DETECTOR_FILE: &str = "third_party/clp_det.onnx";
+/// File name of the plate-text recognizer inside the models folder.
+pub const OCR_FILE: &str = "plate_ocr.onnx";
+
+/// Margins added around the detector's quad before reading it (fractions of the plate's
+/// width and height): the recognizer was trained on loose crops, and a tight detector box
+/// often clips the first or last character.
+const READ_MARGIN: (f32, f32) = (0.06, 0.12);
+/// Width of the colour crop kept for display and storage (height follows the plate).
+const CROP_WIDTH: u32 = 192;
+/// Plates shorter than this many characters are not reported (US plates have 2-8).
+const MIN_PLATE_LEN: usize = 2;
+/// Plates longer than this are not plates (dealer frames, slogans).
+const MAX_PLATE_LEN: usize = 8;
+
+/// Detector and recognizer, loaded once and shared by the recognition workers.
+#[derive(Debug)]
+pub struct Recognizer {
+    detector: PlateDetector,
+    ocr: PlateOcr,
+    min_confidence: f32,
+}
+
+impl Recognizer {
+    /// Loads both models from `models_dir` with the given settings.
+    pub fn load(models_dir: &Path, config: &RecognizerConfig) -> Result<Self, RecognizeError> {
+        let detector =
+            PlateDetector::load(&models_dir.join(DETECTOR_FILE), config.detector_long_side, config.detector_threshold)?;
+        let ocr = PlateOcr::load(&models_dir.join(OCR_FILE))?;
+        Ok(Self { detector, ocr, min_confidence: config.min_confidence })
+    }
+
+    /// Prepares the detector for frames of this size, so the first live frame does not pay
+    /// for plan optimization.
+    pub fn warm_up(&self, width: u32, height: u32) -> Result<(), RecognizeError> {
+        self.detector.plan(self.detector.input_shape(width, height)).map(|_| ())
+    }
+
+    /// Finds and reads every plate in the image, best confidence first.
+    pub fn recognize(&self, img: &RgbImage) -> Result<Vec<PlateRead>, RecognizeError> {
+        let detections = self.detector.detect(img)?;
+        let mut reads = Vec::with_capacity(detections.len());
+        for det in detections {
+            if let Some(read) = self.read_detection(img, &det)? {
+                reads.push(read);
+            }
+        }
+        reads.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        Ok(reads)
+    }
+
+    /// Reads the text of one plate crop that fills the whole image (no detection).
+    pub fn read_crop(&self, img: &RgbImage) -> Result<TextRead, RecognizeError> {
+        let quad = BBox { x: 0.0, y: 0.0, w: img.width() as f32, h: img.height() as f32 }.corners();
+        self.read_quad(img, quad).map(|r| r.unwrap_or_else(empty_read))
+    }
+
+    fn read_quad(&self, img: &RgbImage, quad: [(f32, f32); 4]) -> Result<Option<TextRead>, RecognizeError> {
+        let Some(gray) = geometry::rectify_gray(img, quad, OCR_W, OCR_H) else {
+            return Ok(None);
+        };
+        self.ocr.read(&gray).map(Some)
+    }
+
+    fn read_detection(&self, img: &RgbImage, det: &Detection) -> Result<Option<PlateRead>, RecognizeError> {
+        let quad = expand_quad(det.corners, READ_MARGIN.0, READ_MARGIN.1);
+        let Some(text) = self.read_quad(img, quad)? else {
+            return Ok(None);
+        };
+        if !is_plate_like(&text, self.min_confidence) {
+            return Ok(None);
+        }
+        let box_aspect = (det.bbox.h / det.bbox.w.max(1.0)).clamp(0.15, 1.0);
+        let crop_h = ((CROP_WIDTH as f32) * box_aspect).round().max(16.0) as u32;
+        let Some(crop) = geometry::rectify_rgb(img, quad, CROP_WIDTH, crop_h) else {
+            return Ok(None);
+        };
+        Ok(Some(PlateRead {
+            text: text.text,
+            confidence: text.confidence,
+            char_confidences: text.char_confidences,
+            bbox: det.bbox,
+            corners: Some(det.corners),
+            candidates: text.candidates,
+            crop,
+        }))
+    }
+}
+
+fn empty_read() -> TextRead {
+    TextRead { text: String::new(), confidence: 0.0, char_confidences: Vec::new(), candidates: Vec::new() }
+}
+
+/// The rule that separates plates from other text the detector proposes: a plausible length
+/// and a confident read. The recognizer is trained to read non-plates as empty text.
+fn is_plate_like(read: &TextRead, min_confidence: f32) -> bool {
+    (MIN_PLATE_LEN..=MAX_PLATE_LEN).contains(&read.text.len()) && read.confidence >= min_confidence
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str, confidence: f32) -> TextRead {
+        TextRead { text: text.into(), confidence, char_confidences: vec![confidence; text.len()], candidates: Vec::new() }
+    }
+
+    #[test]
+    fn plate_likeness() {
+        assert!(is_plate_like(&read("7ABC123", 0.9), 0.5));
+        assert!(is_plate_like(&read("AB", 0.9), 0.5));
+        assert!(!is_plate_like(&read("A", 0.9), 0.5));
+        assert!(!is_plate_like(&read("ABCDEFGHJ", 0.9), 0.5));
+        assert!(!is_plate_like(&read("7ABC123", 0.3), 0.5));
+        assert!(!is_plate_like(&read("", 0.99), 0.5));
+    }
+
+    #[test]
+    fn missing_models_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Recognizer::load(dir.path(), &RecognizerConfig::default()).unwrap_err().to_string();
+        assert!(err.contains("clp_det.onnx") && err.contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn corrupt_model_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("third_party")).unwrap();
+        std::fs::write(dir.path().join(DETECTOR_FILE), b"not an onnx file").unwrap();
+        let err = Recognizer::load(dir.path(), &RecognizerConfig::default()).unwrap_err().to_string();
+        assert!(err.contains("clp_det.onnx") && err.contains("cannot be loaded"), "{err}");
+    }
+}

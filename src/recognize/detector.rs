@@ -1,0 +1,242 @@
+//! The plate detector: a RetinaFace-style network (`clp_det.onnx`) that proposes plate boxes
+//! and their four corners; decoded, thresholded and de-duplicated here.
+//!
+//! The network accepts any input size; tract plans are optimized for a fixed shape, so one
+//! plan is built per input shape (a video stream has one) and cached.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use image::RgbImage;
+use tract_onnx::prelude::*;
+
+use super::geometry::Point;
+use super::{BBox, RecognizeError};
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// BGR channel means the network was trained with (input is BGR minus these, not scaled).
+const MEAN_BGR: [f32; 3] = [104.0, 117.0, 123.0];
+/// Anchor sizes in pixels per feature stride.
+const ANCHORS: [(usize, [f32; 2]); 3] = [(8, [24.0, 48.0]), (16, [96.0, 192.0]), (32, [384.0, 768.0])];
+/// SSD box-coding variances.
+const VARIANCE: [f32; 2] = [0.1, 0.2];
+/// Overlap above which the weaker of two boxes is dropped.
+const NMS_IOU: f32 = 0.4;
+/// At most this many candidates go into NMS (the network's own package uses 1000).
+const TOP_K: usize = 200;
+
+/// One detected plate, in the coordinates of the image given to [`PlateDetector::detect`].
+#[derive(Debug, Clone)]
+pub struct Detection {
+    /// Axis-aligned box.
+    pub bbox: BBox,
+    /// Corners: top-left, top-right, bottom-right, bottom-left.
+    pub corners: [Point; 4],
+    /// Detector score 0-1.
+    pub score: f32,
+}
+
+/// The loaded detector.
+pub struct PlateDetector {
+    path: PathBuf,
+    model: InferenceModel,
+    plans: Mutex<HashMap<(usize, usize), Plan>>,
+    long_side: u32,
+    threshold: f32,
+}
+
+impl std::fmt::Debug for PlateDetector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlateDetector").field("path", &self.path).field("long_side", &self.long_side).finish()
+    }
+}
+
+impl PlateDetector {
+    /// Loads the model; `long_side` is the input's longer side in pixels (the image is scaled
+    /// to it, the other side rounded up to a multiple of 32).
+    pub fn load(path: &Path, long_side: u32, threshold: f32) -> Result<Self, RecognizeError> {
+        if !path.is_file() {
+            return Err(RecognizeError::ModelMissing(path.to_path_buf()));
+        }
+        let invalid = |e: TractError| RecognizeError::ModelInvalid { path: path.to_path_buf(), reason: format!("{e:#}") };
+        let model = tract_onnx::onnx().model_for_path(path).map_err(invalid)?;
+        let detector =
+            Self { path: path.to_path_buf(), model, plans: Mutex::new(HashMap::new()), long_side: long_side.max(64), threshold };
+        Ok(detector)
+    }
+
+    /// The input shape (height, width) used for an image of this size.
+    pub fn input_shape(&self, width: u32, height: u32) -> (usize, usize) {
+        let scale = self.long_side as f32 / width.max(height) as f32;
+        let round32 = |v: f32| ((v / 32.0).ceil() as usize).max(1) * 32;
+        let (w, h) = (width as f32 * scale, height as f32 * scale);
+        if width >= height { (round32(h), self.long_side as usize) } else { (self.long_side as usize, round32(w)) }
+    }
+
+    /// Builds (or fetches) the optimized plan for an input shape.
+    pub fn plan(&self, shape: (usize, usize)) -> Result<Plan, RecognizeError> {
+        if let Some(plan) = self.plans.lock().ok().and_then(|plans| plans.get(&shape).cloned()) {
+            return Ok(plan);
+        }
+        let invalid = |e: TractError| RecognizeError::ModelInvalid { path: self.path.clone(), reason: format!("{e:#}") };
+        // Shapes are fixed before typing, so every dimension is concrete in the optimized plan.
+        let plan = self
+            .model
+            .clone()
+            .with_input_fact(0, f32::fact([1, 3, shape.0, shape.1]).into())
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(invalid)?;
+        if let Ok(mut plans) = self.plans.lock() {
+            plans.insert(shape, plan.clone());
+        }
+        Ok(plan)
+    }
+
+    /// Finds plates in an image.
+    pub fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>, RecognizeError> {
+        let (ih, iw) = self.input_shape(img.width(), img.height());
+        let plan = self.plan((ih, iw))?;
+        let scale = (img.width().max(img.height()) as f32) / self.long_side as f32;
+        let input = to_input(img, ih, iw, scale);
+        let outputs = plan.run(tvec!(input.into())).map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
+        let view = |i: usize| outputs[i].to_plain_array_view::<f32>().map_err(|e| RecognizeError::Inference(format!("{e:#}")));
+        let (loc, conf, land) = (view(0)?, view(1)?, view(2)?);
+        let (loc, conf, land) = (
+            loc.as_slice().unwrap_or_default(),
+            conf.as_slice().unwrap_or_default(),
+            land.as_slice().unwrap_or_default(),
+        );
+        let priors = priors(ih, iw);
+        if loc.len() != priors.len() * 4 || conf.len() != priors.len() * 2 || land.len() != priors.len() * 8 {
+            return Err(RecognizeError::Inference(format!(
+                "detector output sizes {}/{}/{} do not match {} priors",
+                loc.len(),
+                conf.len(),
+                land.len(),
+                priors.len()
+            )));
+        }
+        let mut found: Vec<Detection> = Vec::new();
+        for (i, p) in priors.iter().enumerate() {
+            let score = conf[2 * i + 1];
+            if score < self.threshold {
+                continue;
+            }
+            let l = &loc[4 * i..4 * i + 4];
+            let cx = p[0] + l[0] * VARIANCE[0] * p[2];
+            let cy = p[1] + l[1] * VARIANCE[0] * p[3];
+            let w = p[2] * (l[2] * VARIANCE[1]).exp();
+            let h = p[3] * (l[3] * VARIANCE[1]).exp();
+            // Back to source pixels: normalized * input size * scale.
+            let (sx, sy) = (iw as f32 * scale, ih as f32 * scale);
+            let bbox = BBox { x: (cx - w / 2.0) * sx, y: (cy - h / 2.0) * sy, w: w * sx, h: h * sy };
+            let lm = &land[8 * i..8 * i + 8];
+            let corner = |k: usize| ((p[0] + lm[2 * k] * VARIANCE[0] * p[2]) * sx, (p[1] + lm[2 * k + 1] * VARIANCE[0] * p[3]) * sy);
+            // The network emits bottom-right, bottom-left, top-left, top-right.
+            let corners = [corner(2), corner(3), corner(0), corner(1)];
+            found.push(Detection { bbox, corners, score });
+        }
+        found.sort_by(|a, b| b.score.total_cmp(&a.score));
+        found.truncate(TOP_K);
+        Ok(nms(found, NMS_IOU))
+    }
+}
+
+/// The anchor priors (cx, cy, w, h), normalized, in the network's output order.
+fn priors(h: usize, w: usize) -> Vec<[f32; 4]> {
+    let mut out = Vec::new();
+    for (step, sizes) in ANCHORS {
+        let (gh, gw) = (h.div_ceil(step), w.div_ceil(step));
+        for i in 0..gh {
+            for j in 0..gw {
+                for s in sizes {
+                    let cx = (j as f32 + 0.5) * step as f32 / w as f32;
+                    let cy = (i as f32 + 0.5) * step as f32 / h as f32;
+                    out.push([cx, cy, s / w as f32, s / h as f32]);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Resizes (bilinear) straight into the network's BGR-minus-mean NCHW tensor; the part of the
+/// input beyond the scaled image stays at zero, which is the mean colour.
+fn to_input(img: &RgbImage, ih: usize, iw: usize, scale: f32) -> Tensor {
+    let mut data = vec![0.0f32; 3 * ih * iw];
+    let (sw, sh) = (img.width() as usize, img.height() as usize);
+    let (ow, oh) = (((sw as f32 / scale).round() as usize).min(iw), ((sh as f32 / scale).round() as usize).min(ih));
+    let raw = img.as_raw();
+    for y in 0..oh {
+        let fy = ((y as f32 + 0.5) * scale - 0.5).clamp(0.0, (sh - 1) as f32);
+        let y0 = fy as usize;
+        let y1 = (y0 + 1).min(sh - 1);
+        let wy = fy - y0 as f32;
+        for x in 0..ow {
+            let fx = ((x as f32 + 0.5) * scale - 0.5).clamp(0.0, (sw - 1) as f32);
+            let x0 = fx as usize;
+            let x1 = (x0 + 1).min(sw - 1);
+            let wx = fx - x0 as f32;
+            for c in 0..3 {
+                let p = |xx: usize, yy: usize| f32::from(raw[(yy * sw + xx) * 3 + c]);
+                let v = (p(x0, y0) * (1.0 - wx) + p(x1, y0) * wx) * (1.0 - wy) + (p(x0, y1) * (1.0 - wx) + p(x1, y1) * wx) * wy;
+                // RGB channel c goes to BGR plane 2 - c.
+                let plane = 2 - c;
+                data[plane * ih * iw + y * iw + x] = v - MEAN_BGR[plane];
+            }
+        }
+    }
+    // The shape always matches the data: 3 * ih * iw elements.
+    Tensor::from_shape(&[1, 3, ih, iw], &data).unwrap_or_else(|_| Tensor::zero::<f32>(&[1, 3, ih, iw]).unwrap_or_default())
+}
+
+/// Greedy non-maximum suppression over score-sorted detections.
+fn nms(sorted: Vec<Detection>, iou: f32) -> Vec<Detection> {
+    let mut kept: Vec<Detection> = Vec::new();
+    for d in sorted {
+        if kept.iter().all(|k| k.bbox.iou(&d.bbox) <= iou) {
+            kept.push(d);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prior_count_matches_network_layout() {
+        // 416x736: strides 8/16/32 give 52x92, 26x46, 13x23 cells, two anchors each.
+        assert_eq!(priors(416, 736).len(), 2 * (52 * 92 + 26 * 46 + 13 * 23));
+        let p = priors(64, 64);
+        assert_eq!(p[0], [4.0 / 64.0, 4.0 / 64.0, 24.0 / 64.0, 24.0 / 64.0]);
+        assert_eq!(p[1][2], 48.0 / 64.0);
+    }
+
+    #[test]
+    fn nms_drops_overlaps_and_keeps_order() {
+        let d = |x: f32, score: f32| Detection {
+            bbox: BBox { x, y: 0.0, w: 10.0, h: 10.0 },
+            corners: BBox { x, y: 0.0, w: 10.0, h: 10.0 }.corners(),
+            score,
+        };
+        let kept = nms(vec![d(0.0, 0.9), d(1.0, 0.8), d(50.0, 0.7)], 0.4);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].score, 0.9);
+        assert_eq!(kept[1].bbox.x, 50.0);
+    }
+
+    #[test]
+    fn input_tensor_is_bgr_minus_mean() {
+        let img = RgbImage::from_pixel(4, 2, image::Rgb([200, 100, 50]));
+        let t = to_input(&img, 32, 32, 1.0);
+        let v = t.to_plain_array_view::<f32>().unwrap();
+        assert_eq!(v[[0, 0, 0, 0]], 50.0 - 104.0);
+        assert_eq!(v[[0, 2, 1, 3]], 200.0 - 123.0);
+        assert_eq!(v[[0, 1, 5, 5]], 0.0, "padding is the mean colour");
+    }
+}

@@ -1,0 +1,283 @@
+//! Measuring recognition against ground truth: OpenALPR-format truth files, per-plate
+//! scoring, and the summary the `bench` command prints.
+//!
+//! Scoring rules (the `bench` contract): for each truth plate, the read whose box best
+//! overlaps the truth box is *the* read; `exact` when its top-1 text equals the truth (both
+//! uppercase A-Z0-9, no other folding), `top5` when the truth is among its first five
+//! candidates, `detected` when its IoU with the truth box is at least 0.3. A read that is no
+//! truth plate's read and overlaps no truth box with IoU >= 0.3 is a false plate.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{BBox, PlateRead};
+use crate::plate::normalize;
+
+/// IoU at which a read counts as finding a truth plate.
+pub const DETECTED_IOU: f32 = 0.3;
+
+/// One labelled plate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TruthPlate {
+    /// The plate's box.
+    pub bbox: BBox,
+    /// Its text, normalized.
+    pub text: String,
+}
+
+/// One image and its labelled plates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TruthImage {
+    /// The image file.
+    pub image: PathBuf,
+    /// Its plates.
+    pub plates: Vec<TruthPlate>,
+}
+
+/// Parses one OpenALPR truth line: `file<TAB>x<TAB>y<TAB>w<TAB>h<TAB>PLATE`.
+pub fn parse_truth_line(line: &str) -> Result<(String, TruthPlate), String> {
+    let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+    let [file, x, y, w, h, plate, ..] = fields.as_slice() else {
+        return Err(format!("expected 6 tab-separated fields, found {}", fields.len()));
+    };
+    let num = |s: &str, what: &str| s.parse::<f32>().map_err(|_| format!("{what} {s:?} is not a number"));
+    let bbox = BBox { x: num(x, "x")?, y: num(y, "y")?, w: num(w, "w")?, h: num(h, "h")? };
+    if bbox.w <= 0.0 || bbox.h <= 0.0 {
+        return Err("box has no area".into());
+    }
+    let text = normalize(plate);
+    if text.is_empty() {
+        return Err("plate text is empty".into());
+    }
+    Ok(((*file).to_owned(), TruthPlate { bbox, text }))
+}
+
+/// Finds every `NAME.txt` in `dir` with an image beside it. Returns the images (sorted by
+/// name) and the problems found (`file:line: reason`), which do not stop the rest.
+pub fn load_truth_dir(dir: &Path) -> std::io::Result<(Vec<TruthImage>, Vec<String>)> {
+    let mut txts: Vec<PathBuf> =
+        std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect();
+    txts.sort();
+    let mut images = Vec::new();
+    let mut problems = Vec::new();
+    for txt in txts {
+        let text = match std::fs::read_to_string(&txt) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(format!("{}: {e}", txt.display()));
+                continue;
+            }
+        };
+        let mut image: Option<PathBuf> = None;
+        let mut plates = Vec::new();
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            match parse_truth_line(line) {
+                Ok((file, plate)) => {
+                    image.get_or_insert_with(|| dir.join(file));
+                    plates.push(plate);
+                }
+                Err(reason) => problems.push(format!("{}:{}: {reason}", txt.display(), n + 1)),
+            }
+        }
+        match image {
+            Some(image) if image.is_file() => images.push(TruthImage { image, plates }),
+            Some(image) => problems.push(format!("{}: image {} not found", txt.display(), image.display())),
+            None => {}
+        }
+    }
+    Ok((images, problems))
+}
+
+/// How one truth plate fared.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlateOutcome {
+    /// The truth text.
+    pub truth: String,
+    /// The read's top-1 text, if any read overlapped the truth box.
+    pub read: Option<String>,
+    /// Top-1 equals truth.
+    pub exact: bool,
+    /// Truth among the first five candidates.
+    pub top5: bool,
+    /// A read overlaps the truth box with IoU >= 0.3.
+    pub detected: bool,
+}
+
+/// Scores one image's reads against its truth; returns the outcomes and the false-plate count.
+pub fn score_image(truth: &[TruthPlate], reads: &[PlateRead]) -> (Vec<PlateOutcome>, usize) {
+    let mut used = vec![false; reads.len()];
+    let outcomes = truth
+        .iter()
+        .map(|t| {
+            let best = reads
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (i, r.bbox.iou(&t.bbox)))
+                .filter(|&(_, iou)| iou > 0.0)
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            let Some((i, iou)) = best else {
+                return PlateOutcome { truth: t.text.clone(), read: None, exact: false, top5: false, detected: false };
+            };
+            used[i] = true;
+            let r = &reads[i];
+            PlateOutcome {
+                truth: t.text.clone(),
+                read: Some(r.text.clone()),
+                exact: r.text == t.text,
+                top5: r.text == t.text || r.candidates.iter().take(5).any(|c| c.text == t.text),
+                detected: iou >= DETECTED_IOU,
+            }
+        })
+        .collect();
+    let false_plates = reads
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| !used[*i] && truth.iter().all(|t| r.bbox.iou(&t.bbox) < DETECTED_IOU))
+        .count();
+    (outcomes, false_plates)
+}
+
+/// The closing line of `bench` on photos.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Images processed (including failed ones).
+    pub images: usize,
+    /// Truth plates read exactly.
+    pub exact: usize,
+    /// `exact` over truth plates.
+    pub exact_rate: f64,
+    /// Share of truth plates among the top five candidates.
+    pub top5_rate: f64,
+    /// Share of truth plates detected.
+    pub detected_rate: f64,
+    /// False plates per image.
+    pub false_plates_per_image: f64,
+    /// Median wall time per image, decode included.
+    pub ms_median: f64,
+    /// 95th percentile of the same.
+    pub ms_p95: f64,
+    /// Worker threads used.
+    pub threads: usize,
+}
+
+/// Per-image result collected by the bench runner.
+#[derive(Debug, Clone)]
+pub struct ImageResult {
+    /// The image file.
+    pub file: String,
+    /// One outcome per truth plate (all misses when the image failed to load).
+    pub outcomes: Vec<PlateOutcome>,
+    /// False plates in the image.
+    pub false_plates: usize,
+    /// Wall time in milliseconds.
+    pub ms: f64,
+    /// Why the image could not be processed.
+    pub error: Option<String>,
+}
+
+/// Summarizes per-image results.
+pub fn summarize(results: &[ImageResult], threads: usize) -> Summary {
+    let plates: Vec<&PlateOutcome> = results.iter().flat_map(|r| r.outcomes.iter()).collect();
+    let share = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+    let exact = plates.iter().filter(|p| p.exact).count();
+    let mut ms: Vec<f64> = results.iter().filter(|r| r.error.is_none()).map(|r| r.ms).collect();
+    ms.sort_by(f64::total_cmp);
+    Summary {
+        images: results.len(),
+        exact,
+        exact_rate: share(exact, plates.len()),
+        top5_rate: share(plates.iter().filter(|p| p.top5).count(), plates.len()),
+        detected_rate: share(plates.iter().filter(|p| p.detected).count(), plates.len()),
+        false_plates_per_image: share(results.iter().map(|r| r.false_plates).sum(), results.len()),
+        ms_median: percentile(&ms, 0.5),
+        ms_p95: percentile(&ms, 0.95),
+        threads,
+    }
+}
+
+/// Nearest-rank percentile of sorted values (0 when empty).
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recognize::Candidate;
+    use image::RgbImage;
+
+    fn read(text: &str, x: f32, cands: &[&str]) -> PlateRead {
+        PlateRead {
+            text: text.into(),
+            confidence: 0.9,
+            char_confidences: vec![0.9; text.len()],
+            bbox: BBox { x, y: 0.0, w: 100.0, h: 50.0 },
+            corners: None,
+            candidates: cands.iter().map(|c| Candidate { text: (*c).into(), confidence: 0.5 }).collect(),
+            crop: RgbImage::new(1, 1),
+        }
+    }
+
+    fn truth(text: &str, x: f32) -> TruthPlate {
+        TruthPlate { bbox: BBox { x, y: 0.0, w: 100.0, h: 50.0 }, text: text.into() }
+    }
+
+    #[test]
+    fn parses_truth_lines() {
+        let (file, p) = parse_truth_line("a.jpg\t698\t85\t58\t29\t2da-044").unwrap();
+        assert_eq!(file, "a.jpg");
+        assert_eq!(p.text, "2DA044");
+        assert_eq!(p.bbox, BBox { x: 698.0, y: 85.0, w: 58.0, h: 29.0 });
+        assert!(parse_truth_line("a.jpg\t1\t2\t3").unwrap_err().contains("6 tab-separated"));
+        assert!(parse_truth_line("a.jpg\tx\t2\t3\t4\tAB").unwrap_err().contains("not a number"));
+        assert!(parse_truth_line("a.jpg\t1\t2\t0\t4\tAB").unwrap_err().contains("no area"));
+        assert!(parse_truth_line("a.jpg\t1\t2\t3\t4\t--").unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn scoring_picks_best_overlap_and_counts_false_plates() {
+        let reads = [read("7ABC128", 5.0, &["7ABC128", "7ABC123"]), read("JUNK", 500.0, &["JUNK"])];
+        let (out, false_plates) = score_image(&[truth("7ABC123", 0.0)], &reads);
+        assert_eq!(out.len(), 1);
+        assert!(!out[0].exact && out[0].top5 && out[0].detected);
+        assert_eq!(out[0].read.as_deref(), Some("7ABC128"));
+        assert_eq!(false_plates, 1);
+    }
+
+    #[test]
+    fn missed_plate_and_summary() {
+        let (miss, f) = score_image(&[truth("ABC", 0.0)], &[]);
+        assert!(!miss[0].detected && miss[0].read.is_none());
+        assert_eq!(f, 0);
+        let (hit, _) = score_image(&[truth("ABC", 0.0)], &[read("ABC", 0.0, &["ABC"])]);
+        let results = vec![
+            ImageResult { file: "a".into(), outcomes: hit, false_plates: 0, ms: 10.0, error: None },
+            ImageResult { file: "b".into(), outcomes: miss, false_plates: 1, ms: 30.0, error: None },
+        ];
+        let s = summarize(&results, 2);
+        assert_eq!((s.images, s.exact, s.threads), (2, 1, 2));
+        assert_eq!(s.exact_rate, 0.5);
+        assert_eq!(s.false_plates_per_image, 0.5);
+        assert_eq!(s.ms_median, 10.0);
+        assert_eq!(s.ms_p95, 30.0);
+    }
+
+    #[test]
+    fn truth_dir_reports_bad_lines_and_loads_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        RgbImage::new(4, 4).save(dir.path().join("a.png")).unwrap();
+        std::fs::write(dir.path().join("a.txt"), "a.png\t1\t1\t2\t2\tAB1\nbroken line\n").unwrap();
+        std::fs::write(dir.path().join("b.txt"), "b.png\t1\t1\t2\t2\tXY\n").unwrap();
+        let (images, problems) = load_truth_dir(dir.path()).unwrap();
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0].plates[0].text, "AB1");
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].ends_with("a.txt:2: expected 6 tab-separated fields, found 1"), "{problems:?}");
+        assert!(problems[1].contains("not found"));
+    }
+}

@@ -1,0 +1,227 @@
+//! The plate-text recognizer: a CTC network (`plate_ocr.onnx`, trained by `training/`) that
+//! reads a rectified gray plate crop, and the CTC decoding that turns its per-column
+//! probabilities into the best text, per-character confidences and ranked alternatives.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+use super::{Candidate, RecognizeError};
+
+/// The recognizer's input height and width in pixels.
+pub const OCR_H: usize = 32;
+/// See [`OCR_H`].
+pub const OCR_W: usize = 128;
+/// Output classes: CTC blank, then this alphabet.
+pub const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const CLASSES: usize = ALPHABET.len() + 1;
+/// Prefixes kept by the beam search.
+const BEAM_WIDTH: usize = 12;
+/// Alternatives returned per plate.
+pub const MAX_CANDIDATES: usize = 5;
+
+/// What the recognizer read in one crop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextRead {
+    /// Best text (possibly empty: the network's way of saying "not a plate").
+    pub text: String,
+    /// Probability of `text` summed over all its alignments, 0-1.
+    pub confidence: f32,
+    /// Peak probability of each character of `text`.
+    pub char_confidences: Vec<f32>,
+    /// Best texts first, non-empty ones only; the first is `text` when that is non-empty.
+    pub candidates: Vec<Candidate>,
+}
+
+/// The loaded recognizer.
+pub struct PlateOcr {
+    path: PathBuf,
+    plan: Arc<TypedRunnableModel>,
+}
+
+impl std::fmt::Debug for PlateOcr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlateOcr").field("path", &self.path).finish()
+    }
+}
+
+impl PlateOcr {
+    /// Loads and optimizes the model for its fixed input shape.
+    pub fn load(path: &Path) -> Result<Self, RecognizeError> {
+        if !path.is_file() {
+            return Err(RecognizeError::ModelMissing(path.to_path_buf()));
+        }
+        let invalid = |e: TractError| RecognizeError::ModelInvalid { path: path.to_path_buf(), reason: format!("{e:#}") };
+        let plan = tract_onnx::onnx()
+            .model_for_path(path)
+            .and_then(|m| m.with_input_fact(0, f32::fact([1, 1, OCR_H, OCR_W]).into()))
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(invalid)?;
+        let ocr = Self { path: path.to_path_buf(), plan };
+        // Check the output shape once, so a wrong file fails at load, not mid-shift.
+        let probe = ocr.probabilities(&vec![0.5; OCR_H * OCR_W])?;
+        if probe.is_empty() {
+            return Err(RecognizeError::ModelInvalid { path: path.to_path_buf(), reason: "empty output".into() });
+        }
+        Ok(ocr)
+    }
+
+    /// Per-column class probabilities for a gray `OCR_H` x `OCR_W` crop (values 0-1).
+    pub fn probabilities(&self, gray: &[f32]) -> Result<Vec<[f32; CLASSES]>, RecognizeError> {
+        let input = Tensor::from_shape(&[1, 1, OCR_H, OCR_W], gray).map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
+        let out = self.plan.run(tvec!(input.into())).map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
+        let view = out[0].to_plain_array_view::<f32>().map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
+        let shape = view.shape().to_vec();
+        if shape.len() != 3 || shape[2] != CLASSES {
+            return Err(RecognizeError::ModelInvalid {
+                path: self.path.clone(),
+                reason: format!("output shape {shape:?}, expected [1, T, {CLASSES}]"),
+            });
+        }
+        let flat = view.iter().copied().collect::<Vec<f32>>();
+        Ok(flat
+            .chunks_exact(CLASSES)
+            .map(|c| {
+                let mut col = [0.0; CLASSES];
+                col.copy_from_slice(c);
+                col
+            })
+            .collect())
+    }
+
+    /// Reads one crop.
+    pub fn read(&self, gray: &[f32]) -> Result<TextRead, RecognizeError> {
+        Ok(decode(&self.probabilities(gray)?))
+    }
+}
+
+/// Decodes CTC probabilities: prefix beam search for the ranked texts, the greedy path for
+/// per-character peaks.
+pub fn decode(probs: &[[f32; CLASSES]]) -> TextRead {
+    let beams = prefix_beam_search(probs, BEAM_WIDTH);
+    let (best_text, best_p) = beams.first().cloned().unwrap_or_default();
+    let char_confidences = char_peaks(probs, &best_text);
+    let candidates = beams
+        .iter()
+        .filter(|(t, _)| !t.is_empty())
+        .take(MAX_CANDIDATES)
+        .map(|(t, p)| Candidate { text: to_text(t), confidence: *p })
+        .collect();
+    TextRead { text: to_text(&best_text), confidence: best_p, char_confidences, candidates }
+}
+
+fn to_text(labels: &[u8]) -> String {
+    labels.iter().map(|&k| char::from(ALPHABET[usize::from(k) - 1])).collect()
+}
+
+/// Standard CTC prefix beam search; returns (label sequence, probability), best first.
+fn prefix_beam_search(probs: &[[f32; CLASSES]], width: usize) -> Vec<(Vec<u8>, f32)> {
+    // (p_blank, p_non_blank) per prefix.
+    let mut beams: HashMap<Vec<u8>, (f32, f32)> = HashMap::from([(Vec::new(), (1.0, 0.0))]);
+    for col in probs {
+        let mut next: HashMap<Vec<u8>, (f32, f32)> = HashMap::with_capacity(beams.len() * 4);
+        // Only classes with real mass extend prefixes: keeps the search cheap.
+        let classes: Vec<usize> = (1..CLASSES).filter(|&k| col[k] > 1e-3).collect();
+        for (prefix, &(pb, pnb)) in &beams {
+            let total = pb + pnb;
+            let e = next.entry(prefix.clone()).or_insert((0.0, 0.0));
+            e.0 += total * col[0];
+            if let Some(&last) = prefix.last() {
+                e.1 += pnb * col[usize::from(last)];
+            }
+            for &k in &classes {
+                let label = k as u8;
+                let mut extended = prefix.clone();
+                extended.push(label);
+                let p = col[k];
+                let e = next.entry(extended).or_insert((0.0, 0.0));
+                if prefix.last() == Some(&label) {
+                    e.1 += pb * p; // a repeat needs a blank between
+                } else {
+                    e.1 += total * p;
+                }
+            }
+        }
+        let mut ranked: Vec<(Vec<u8>, (f32, f32))> = next.into_iter().collect();
+        ranked.sort_by(|a, b| (b.1.0 + b.1.1).total_cmp(&(a.1.0 + a.1.1)));
+        ranked.truncate(width);
+        beams = ranked.into_iter().collect();
+    }
+    let mut out: Vec<(Vec<u8>, f32)> = beams.into_iter().map(|(p, (b, nb))| (p, (b + nb).min(1.0))).collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
+}
+
+/// The peak probability of each label of `text` along the greedy path; when the greedy path
+/// disagrees with `text` (rare), the peak of that label anywhere after the previous one.
+fn char_peaks(probs: &[[f32; CLASSES]], text: &[u8]) -> Vec<f32> {
+    let mut peaks = Vec::with_capacity(text.len());
+    let mut t = 0;
+    for &label in text {
+        let k = usize::from(label);
+        let mut best = (0.0f32, t);
+        for (i, col) in probs.iter().enumerate().skip(t) {
+            if col[k] > best.0 {
+                best = (col[k], i);
+            }
+            // Stop at the end of this label's run once found, so repeats map to their own runs.
+            if best.0 > 0.5 && col[k] < 0.5 {
+                break;
+            }
+        }
+        peaks.push(best.0);
+        t = best.1 + 1;
+    }
+    peaks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(k: usize, p: f32) -> [f32; CLASSES] {
+        let mut c = [(1.0 - p) / (CLASSES - 1) as f32; CLASSES];
+        c[k] = p;
+        c
+    }
+
+    fn idx(ch: u8) -> usize {
+        ALPHABET.iter().position(|&a| a == ch).unwrap() + 1
+    }
+
+    #[test]
+    fn decodes_repeats_with_blanks_between() {
+        let probs = [col(idx(b'9'), 0.95), col(0, 0.95), col(idx(b'9'), 0.95), col(idx(b'9'), 0.95), col(idx(b'A'), 0.9)];
+        let r = decode(&probs);
+        assert_eq!(r.text, "99A");
+        assert_eq!(r.char_confidences.len(), 3);
+        assert!(r.char_confidences.iter().all(|&c| c > 0.85));
+        assert!(r.confidence > 0.6 && r.confidence <= 1.0);
+        assert_eq!(r.candidates[0].text, "99A");
+    }
+
+    #[test]
+    fn ambiguous_column_yields_alternative_candidate() {
+        let mut amb = [0.0; CLASSES];
+        amb[idx(b'8')] = 0.55;
+        amb[idx(b'B')] = 0.45;
+        let probs = [col(idx(b'7'), 0.99), col(0, 0.99), amb, col(0, 0.99)];
+        let r = decode(&probs);
+        assert_eq!(r.text, "78");
+        let texts: Vec<&str> = r.candidates.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(&texts[..2], &["78", "7B"]);
+        assert!(r.candidates[0].confidence > r.candidates[1].confidence);
+    }
+
+    #[test]
+    fn all_blank_is_empty_text() {
+        let probs = vec![col(0, 0.99); 8];
+        let r = decode(&probs);
+        assert_eq!(r.text, "");
+        assert!(r.char_confidences.is_empty());
+        assert!(r.confidence > 0.9);
+    }
+}

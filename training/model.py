@@ -1,0 +1,50 @@
+"""The plate-text recognizer: a small all-convolutional CRNN trained with CTC.
+
+Input: gray plate crop [B, 1, 32, 128], values 0-1 (the runtime rectifies the detector's quad
+to this size). Output: per-column class probabilities [B, 32, 37]; class 0 is the CTC blank,
+1-36 are 0-9 then A-Z. Convolutions only (no RNN), so tract runs it fast and exactly, and it
+normalizes its own input contrast so lighting differences need no preprocessing.
+"""
+import torch
+from torch import nn
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+NUM_CLASSES = len(ALPHABET) + 1
+IN_H, IN_W = 32, 128
+
+
+def _cbr(i, o, k=3, p=1):
+    return [nn.Conv2d(i, o, k, padding=p, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
+
+
+class PlateOCR(nn.Module):
+    def __init__(self, width=1.0):
+        super().__init__()
+        c = [int(round(x * width)) for x in (16, 32, 48, 80, 128)]
+        self.features = nn.Sequential(
+            *_cbr(1, c[0]), nn.MaxPool2d(2),  # 16 x 64
+            *_cbr(c[0], c[1]), nn.MaxPool2d(2),  # 8 x 32
+            *_cbr(c[1], c[2]), *_cbr(c[2], c[2]), nn.MaxPool2d((2, 1)),  # 4 x 32
+            *_cbr(c[2], c[3]), *_cbr(c[3], c[3]), nn.MaxPool2d((2, 1)),  # 2 x 32
+            nn.Conv2d(c[3], c[4], (2, 1), bias=False), nn.BatchNorm2d(c[4]), nn.ReLU(inplace=True),  # 1 x 32
+        )
+        self.context = nn.Sequential(
+            nn.Conv1d(c[4], c[4], 3, padding=1), nn.BatchNorm1d(c[4]), nn.ReLU(inplace=True),
+            nn.Dropout(0.1),
+            nn.Conv1d(c[4], c[4], 3, padding=2, dilation=2), nn.BatchNorm1d(c[4]), nn.ReLU(inplace=True),
+        )
+        self.head = nn.Conv1d(c[4], NUM_CLASSES, 1)
+
+    def logits(self, x):
+        # Per-image contrast normalization: plates are dark-on-light and light-on-dark, lit by
+        # sun, headlights or IR; the network sees zero-mean, unit-variance pixels either way.
+        mean = x.mean(dim=(2, 3), keepdim=True)
+        std = (x - mean).pow(2).mean(dim=(2, 3), keepdim=True).add(1e-4).sqrt()
+        x = (x - mean) / std
+        f = self.features(x).squeeze(2)  # B, C, T
+        f = f + self.context(f)
+        return self.head(f)  # B, classes, T
+
+    def forward(self, x):
+        """Probabilities [B, T, classes] (what the ONNX export returns)."""
+        return torch.softmax(self.logits(x), dim=1).transpose(1, 2)
