@@ -7,7 +7,7 @@ never trained on: they are the honest validation set, like the held-out photos t
 judged on.
 
 Usage (from the repository root):
-  python training/gen_synth.py --seeds 0-29 --per-shard 5000
+  python training/gen_synth.py --seeds 0-12 --per-shard 5000
   python training/train.py --minutes 45 --out models/plate_ocr.onnx
 """
 from __future__ import annotations
@@ -209,6 +209,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=45)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--warmup", type=int, default=200, help="steps of linear LR warm-up")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--shards", default=os.path.join(HERE, "out"))
@@ -236,10 +237,15 @@ def main():
     start = time.time()
     budget = a.minutes * 60
     step, best = 0, -1.0
+    if os.path.exists(a.checkpoint):
+        # A resumed run only replaces the exported model when it beats where it started.
+        res = evaluate(model, vsets)
+        best = res["crops_val"] + res["us_dev"]
+        print("resumed at", res, flush=True)
     losses = []
     while time.time() - start < budget:
         frac = (time.time() - start) / budget
-        lr = a.lr * min(1.0, (step + 1) / 200) * 0.5 * (1 + np.cos(np.pi * frac))
+        lr = a.lr * min(1.0, (step + 1) / a.warmup) * 0.5 * (1 + np.cos(np.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr
         imgs, labels = sampler.batch(a.batch)
