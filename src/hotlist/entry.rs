@@ -266,6 +266,28 @@ const JURISDICTIONS: &[&str] = &[
     "AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT", "MX",
 ];
 
+/// [`JURISDICTIONS`] as a 26x26 table, for a check without a search.
+const JURISDICTION_TABLE: [bool; 676] = {
+    let mut table = [false; 676];
+    let mut i = 0;
+    while i < JURISDICTIONS.len() {
+        let code = JURISDICTIONS[i].as_bytes();
+        table[(code[0] - b'A') as usize * 26 + (code[1] - b'A') as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// True when `text` is exactly a known code, upper case (no allocation, no search).
+pub fn is_state_code(text: &str) -> bool {
+    match text.as_bytes() {
+        &[a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => {
+            JURISDICTION_TABLE[usize::from(a - b'A') * 26 + usize::from(b - b'A')]
+        }
+        _ => false,
+    }
+}
+
 /// Checks and uppercases a two-letter state or province code.
 pub fn parse_state(text: &str) -> Option<String> {
     let code = text.trim().to_ascii_uppercase();
@@ -304,6 +326,7 @@ mod tests {
         assert_eq!(parse_state("ZZ"), None);
         assert_eq!(parse_state(""), None);
         assert_eq!(parse_state("CAL"), None);
+        assert!(is_state_code("CA") && !is_state_code("ca") && !is_state_code("ZZ"));
     }
 
     #[test]

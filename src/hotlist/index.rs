@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 
-use super::entry::{Category, HotlistEntry, MAX_PLATE_LEN, Vehicle, normalize_list_plate, parse_state};
+use super::entry::{Category, HotlistEntry, MAX_PLATE_LEN, Vehicle, is_state_code, normalize_list_plate, parse_state};
 use super::equivalence::{EquivalenceClasses, PlateKey};
 
 /// How reads are compared with entries.
@@ -192,6 +192,7 @@ pub struct IndexBuilder {
     arena: Vec<u8>,
     lists: Vec<ListSource>,
     list_ids: HashMap<ListSource, u16>,
+    last_list: Option<u16>,
 }
 
 impl IndexBuilder {
@@ -204,6 +205,7 @@ impl IndexBuilder {
             arena: Vec::new(),
             lists: Vec::new(),
             list_ids: HashMap::new(),
+            last_list: None,
         }
     }
 
@@ -211,28 +213,28 @@ impl IndexBuilder {
     pub fn push(&mut self, entry: &HotlistEntry) -> Result<(), IndexError> {
         let bad = |reason: String| IndexError::BadPlate { plate: entry.plate.clone(), reason };
         let pattern = entry.is_wildcard();
-        let plate = normalize_list_plate(&entry.plate, pattern).map_err(|err| bad(err.to_string()))?;
-        let key = if pattern { 0 } else { PlateKey::from_normalized(&plate).ok_or_else(|| bad("not A-Z0-9".into()))?.0 };
-        let state = match entry.state.as_deref().map(parse_state) {
+        // Parsers hand over normalized plates: pack those directly, without allocating.
+        let (key, plate) = match PlateKey::from_normalized(&entry.plate) {
+            Some(key) if !pattern => (key.0, None),
+            _ => {
+                let plate = normalize_list_plate(&entry.plate, pattern).map_err(|err| bad(err.to_string()))?;
+                let key = if pattern {
+                    0
+                } else {
+                    PlateKey::from_normalized(&plate).ok_or_else(|| bad("not A-Z0-9".into()))?.0
+                };
+                (key, Some(plate))
+            }
+        };
+        let state = match entry.state.as_deref() {
             None => [0, 0],
-            Some(Some(code)) => {
-                let b = code.as_bytes();
-                [b[0], b[1]]
-            }
-            Some(None) => return Err(bad(format!("unknown state {:?}", entry.state.as_deref().unwrap_or_default()))),
+            Some(code) if is_state_code(code) => [code.as_bytes()[0], code.as_bytes()[1]],
+            Some(text) => match parse_state(text) {
+                Some(code) => [code.as_bytes()[0], code.as_bytes()[1]],
+                None => return Err(bad(format!("unknown state {text:?}"))),
+            },
         };
-        let source =
-            ListSource { list: entry.list.clone(), source: entry.source.clone(), version: entry.version.clone() };
-        let list = match self.list_ids.get(&source) {
-            Some(&id) => id,
-            None => {
-                let id = u16::try_from(self.lists.len())
-                    .map_err(|_| IndexError::TooLarge("more than 65,536 distinct lists".into()))?;
-                self.lists.push(source.clone());
-                self.list_ids.insert(source, id);
-                id
-            }
-        };
+        let list = self.list_id(entry)?;
         let detail = self.push_detail(entry)?;
         let entry_day = entry
             .entry_date
@@ -252,7 +254,7 @@ impl IndexBuilder {
             covert: entry.covert,
         };
         if pattern {
-            self.wildcards.push((plate, packed));
+            self.wildcards.push((plate.unwrap_or_else(|| entry.plate.clone()), packed));
         } else {
             if self.entries.len() >= MAX_ENTRIES {
                 return Err(IndexError::TooLarge(format!("more than {MAX_ENTRIES} entries")));
@@ -260,6 +262,31 @@ impl IndexBuilder {
             self.entries.push(packed);
         }
         Ok(())
+    }
+
+    /// The id of the entry's list. Consecutive entries almost always share a list, so the last
+    /// one is tried first, without allocating; the map is the fallback.
+    fn list_id(&mut self, entry: &HotlistEntry) -> Result<u16, IndexError> {
+        let same = |s: &ListSource| s.list == entry.list && s.source == entry.source && s.version == entry.version;
+        if let Some(last) = self.last_list
+            && same(&self.lists[usize::from(last)])
+        {
+            return Ok(last);
+        }
+        let source =
+            ListSource { list: entry.list.clone(), source: entry.source.clone(), version: entry.version.clone() };
+        let id = match self.list_ids.get(&source) {
+            Some(&id) => id,
+            None => {
+                let id = u16::try_from(self.lists.len())
+                    .map_err(|_| IndexError::TooLarge("more than 65,536 distinct lists".into()))?;
+                self.lists.push(source.clone());
+                self.list_ids.insert(source, id);
+                id
+            }
+        };
+        self.last_list = Some(id);
+        Ok(id)
     }
 
     /// Stores the text fields as length-prefixed strings in the arena.
@@ -300,14 +327,11 @@ impl IndexBuilder {
         let classes = &self.config.classes;
         // Sort by canonical key (then plate) so each canonical form is one contiguous run.
         // Computing the canonical key once per entry, not per comparison, keeps this fast.
-        let mut order: Vec<(u64, u64, u32)> = self
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (classes.canonical(PlateKey(e.key)).0, e.key, i as u32))
-            .collect();
-        order.sort_unstable();
-        let entries: Vec<Packed> = order.iter().map(|&(_, _, i)| self.entries[i as usize]).collect();
+        // The order inside a run does not matter: every entry of a run is compared.
+        let mut order: Vec<(u64, u32)> =
+            self.entries.iter().enumerate().map(|(i, e)| (classes.canonical(PlateKey(e.key)).0, i as u32)).collect();
+        order.sort_unstable_by_key(|&(canon, _)| canon);
+        let entries: Vec<Packed> = order.iter().map(|&(_, i)| self.entries[i as usize]).collect();
         // Free the unsorted copy before the table is allocated, to keep the peak low.
         self.entries = Vec::new();
         let distinct = order.windows(2).filter(|w| w[0].0 != w[1].0).count() + usize::from(!order.is_empty());
@@ -315,7 +339,7 @@ impl IndexBuilder {
         let mut table = vec![0u32; slots];
         let mask = slots - 1;
         let mut previous = None;
-        for (i, &(canon, _, _)) in order.iter().enumerate() {
+        for (i, &(canon, _)) in order.iter().enumerate() {
             if previous == Some(canon) {
                 continue;
             }

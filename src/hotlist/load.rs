@@ -196,7 +196,7 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         let src = tempfile::tempdir().unwrap();
         let csv = src.path().join("agency.csv");
-        std::fs::write(&csv, "plate,state,category,reason\nDEMO001,CA,bolo,DEMO\nBAD*,CA,bolo,x\n").unwrap();
+        std::fs::write(&csv, "plate,state,category,reason\nDEMO001,CA,bolo,DEMO\nB*,CA,bolo,x\n").unwrap();
         let audit = MemoryAudit::default();
         let now = Utc::now();
         let actor = Actor::new("admin1", "PD");

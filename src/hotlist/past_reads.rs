@@ -121,7 +121,7 @@ mod tests {
         };
         let amber = HotlistEntry::new("7AMB123", Category::AmberAlert, "ncic");
         let old = HotlistEntry::new("5OLD555", Category::StolenVehicle, "svs");
-        let previous = HotlistIndex::build(MatchConfig::default(), &[old.clone()]).unwrap();
+        let previous = HotlistIndex::build(MatchConfig::default(), std::slice::from_ref(&old)).unwrap();
         let new = HotlistIndex::build(MatchConfig::default(), &[amber, old]).unwrap();
         let hits = check_past_reads(&new, Some(&previous), &history, Duration::hours(72), now).unwrap();
         let got: Vec<(i64, MatchKind)> = hits.iter().map(|h| (h.read.read_id, h.hit.matches[0].kind)).collect();

@@ -41,7 +41,8 @@ pub fn random_plate(rng: &mut impl Rng) -> String {
 /// A random entry with realistic text fields.
 pub fn random_entry(rng: &mut impl Rng, serial: u64) -> HotlistEntry {
     let category = Category::ALL[rng.random_range(0..7)];
-    let mut entry = HotlistEntry::new(&random_plate(rng), category, category.as_str());
+    // One list with mixed categories, like an NCIC extract.
+    let mut entry = HotlistEntry::new(&random_plate(rng), category, "ncic");
     entry.state = Some(STATES[rng.random_range(0..STATES.len())].to_owned());
     entry.vehicle = Vehicle {
         year: Some(rng.random_range(1995..=2026)),

@@ -183,7 +183,7 @@ TOTAL RECORD 3
             b"HDR\n7ABC123 CA192026\nABC1234 ZZ  20250315\nABC1235 CA  20251345\nABC1236 CA  20250315\nTOTAL RECORD 4\n",
             1,
             &[
-                "svs.tbl:2: truncated record: 18 columns, at least 20 needed",
+                "svs.tbl:2: truncated record: 16 columns, at least 20 needed",
                 "svs.tbl:3: bad state \"ZZ\"",
                 "svs.tbl:4: bad date of loss \"20251345\"",
             ],
