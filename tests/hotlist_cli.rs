@@ -41,7 +41,8 @@ fn keygen_sign_update_check_stats_import() {
 
     std::fs::write(publish.join("svs.tbl"), "SVS HEADER\n7ABC123 CA1920261120\nTOTAL RECORD 1\n").unwrap();
     std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-hotlist.csv"), publish.join("demo.csv")).unwrap();
-    let signed = run(&data, &config, &["sign", publish.to_str().unwrap(), "--key", key.to_str().unwrap(), "--version", "v1"]);
+    let signed =
+        run(&data, &config, &["sign", publish.to_str().unwrap(), "--key", key.to_str().unwrap(), "--version", "v1"]);
     assert!(signed.status.success(), "{signed:?}");
     let updated = run(&data, &config, &["update"]);
     assert!(updated.status.success(), "{updated:?}");

@@ -11,7 +11,10 @@ use rand_chacha::ChaCha8Rng;
 
 const SEEDS: [(Format, &str); 3] = [
     (Format::Clew, "SVS HEADER\n7ABC123 CA1920261120 BLK HOND\n4XYZ55  CA  20261001\nTOTAL RECORD 2\n"),
-    (Format::Ncic, "AA123456789DEMO001 CA2018TOYTCAMWHI20261127CHILD ABDUCTION\nVV987654321 7ABC123CA2019HONDCIVBLK20261120\n"),
+    (
+        Format::Ncic,
+        "AA123456789DEMO001 CA2018TOYTCAMWHI20261127CHILD ABDUCTION\nVV987654321 7ABC123CA2019HONDCIVBLK20261120\n",
+    ),
     (
         Format::Csv,
         "\u{feff}plate;state;category;priority;expires;reason\n\"DEMO001\";CA;bolo;2;2026-12-31;\"a; b\"\n7DMO?23;;amber;1;;x\n",

@@ -120,7 +120,14 @@ fn audit_sink() -> MemoryAudit {
 
 fn report_audit(audit: &MemoryAudit) {
     for event in audit.events() {
-        eprintln!("audit: {} {:?} {} {}: {}", event.time.to_rfc3339(), event.action, event.user, event.object, event.outcome);
+        eprintln!(
+            "audit: {} {:?} {} {}: {}",
+            event.time.to_rfc3339(),
+            event.action,
+            event.user,
+            event.object,
+            event.outcome
+        );
     }
 }
 
@@ -140,7 +147,8 @@ fn import(ctx: &Context, files: &[PathBuf], format: Option<Format>) -> anyhow::R
 }
 
 fn load(ctx: &Context) -> anyhow::Result<Hotlists> {
-    let loaded = load_active(&ctx.paths.data_dir, &ctx.config.hotlist, Utc::now()).context("loading the hot-list cache")?;
+    let loaded =
+        load_active(&ctx.paths.data_dir, &ctx.config.hotlist, Utc::now()).context("loading the hot-list cache")?;
     for error in &loaded.report.errors {
         eprintln!("warning: {error}");
     }
@@ -152,7 +160,11 @@ fn check(ctx: &Context, plate: &str, alternatives: &[String], state: Option<&str
     let mut candidates = vec![ReadCandidate { text: plate, confidence: 1.0 }];
     candidates.extend(alternatives.iter().map(|text| ReadCandidate { text, confidence: 0.5 }));
     let Some(hit) = lists.match_read(&ReadQuery { candidates: &candidates, state, now: Utc::now() }) else {
-        println!("no match for {plate} in {} entries (list version {})", lists.current().index.len(), lists.current().status.version);
+        println!(
+            "no match for {plate} in {} entries (list version {})",
+            lists.current().index.len(),
+            lists.current().status.version
+        );
         return Ok(ExitCode::from(1));
     };
     print_hit(&hit);
@@ -177,11 +189,16 @@ fn print_hit(hit: &Hit) {
         };
         let state = e.state.as_deref().unwrap_or("--");
         let mismatch = if m.state_mismatch { " STATE DIFFERS" } else { "" };
-        let vehicle = [e.vehicle.year.map(|y| y.to_string()).unwrap_or_default(), e.vehicle.make.clone(), e.vehicle.model.clone(), e.vehicle.colour.clone()]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let vehicle = [
+            e.vehicle.year.map(|y| y.to_string()).unwrap_or_default(),
+            e.vehicle.make.clone(),
+            e.vehicle.model.clone(),
+            e.vehicle.colour.clone(),
+        ]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
         println!(
             "  priority {} {} {} {}{}  read {}  {}  list {} {}  {}  {}",
             e.priority, e.category, e.plate, state, mismatch, m.read_text, how, e.list, e.version, vehicle, e.reason
@@ -215,7 +232,10 @@ fn stats(ctx: &Context) -> anyhow::Result<ExitCode> {
         println!("source: {source}");
     }
     for list in current.index.lists() {
-        println!("  {:>9}  {} ({}, version {})", list.entries, list.source.list, list.source.source, list.source.version);
+        println!(
+            "  {:>9}  {} ({}, version {})",
+            list.entries, list.source.list, list.source.source, list.source.version
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

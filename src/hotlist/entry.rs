@@ -299,7 +299,11 @@ mod tests {
     use super::*;
 
     fn check_plate(input: &str, pattern: bool, expected: Result<&str, PlateError>) {
-        assert_eq!(normalize_list_plate(input, pattern), expected.map(str::to_owned), "normalize_list_plate({input:?})");
+        assert_eq!(
+            normalize_list_plate(input, pattern),
+            expected.map(str::to_owned),
+            "normalize_list_plate({input:?})"
+        );
     }
 
     #[test]

@@ -523,7 +523,12 @@ impl HotlistIndex {
             let text = &text[..key.len()];
             for (wi, (pattern, e)) in self.wildcards.iter().enumerate() {
                 if e.expires > now && glob_match(pattern.as_bytes(), text) {
-                    found.push(Found { slot: Slot::Wild(wi as u32), candidate: ci, kind: MatchKind::Wildcard, diff: 0 });
+                    found.push(Found {
+                        slot: Slot::Wild(wi as u32),
+                        candidate: ci,
+                        kind: MatchKind::Wildcard,
+                        diff: 0,
+                    });
                 }
             }
         }
@@ -717,7 +722,8 @@ mod tests {
 
     fn sample_index() -> HotlistIndex {
         let mut with_details = entry("7ABC123", Some("CA"), Category::StolenVehicle);
-        with_details.vehicle = Vehicle { year: Some(2019), make: "HOND".into(), model: "CIV".into(), colour: "BLK".into() };
+        with_details.vehicle =
+            Vehicle { year: Some(2019), make: "HOND".into(), model: "CIV".into(), colour: "BLK".into() };
         with_details.record_number = "V123456789".into();
         with_details.reason = "stolen from a driveway, ünïcode ok".into();
         with_details.entry_date = NaiveDate::from_ymd_opt(2026, 11, 20);
@@ -780,8 +786,18 @@ mod tests {
     #[test]
     fn exact_and_state() {
         let index = sample_index();
-        check(&index, &["7ABC123"], None, &[("7ABC123", AmberAlert, Exact, &[], false), ("7ABC123", StolenVehicle, Exact, &[], false)]);
-        check(&index, &["7abc-123"], Some("CA"), &[("7ABC123", AmberAlert, Exact, &[], false), ("7ABC123", StolenVehicle, Exact, &[], false)]);
+        check(
+            &index,
+            &["7ABC123"],
+            None,
+            &[("7ABC123", AmberAlert, Exact, &[], false), ("7ABC123", StolenVehicle, Exact, &[], false)],
+        );
+        check(
+            &index,
+            &["7abc-123"],
+            Some("CA"),
+            &[("7ABC123", AmberAlert, Exact, &[], false), ("7ABC123", StolenVehicle, Exact, &[], false)],
+        );
         check(&index, &["8XYZ999"], Some("CA"), &[("8XYZ999", StolenPlate, Exact, &[], true)]);
         check(&index, &["8XYZ999"], Some("NV"), &[("8XYZ999", StolenPlate, Exact, &[], false)]);
         check(&index, &["8XYZ999"], Some("??"), &[("8XYZ999", StolenPlate, Exact, &[], false)]);
@@ -795,7 +811,12 @@ mod tests {
     #[test]
     fn equivalence() {
         let index = sample_index();
-        check(&index, &["7ABCI23"], None, &[("7ABC123", AmberAlert, Approximate, &[4], false), ("7ABC123", StolenVehicle, Approximate, &[4], false)]);
+        check(
+            &index,
+            &["7ABCI23"],
+            None,
+            &[("7ABC123", AmberAlert, Approximate, &[4], false), ("7ABC123", StolenVehicle, Approximate, &[4], false)],
+        );
         check(&index, &["BXYZ999"], None, &[("8XYZ999", StolenPlate, Approximate, &[0], false)]);
         // Two substitutions exceed the default limit of one.
         check(&index, &["7A8CI23"], None, &[]);

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::cache::{CacheError, CacheState, CachedFile, cache_dir, load_cache, save_cache};
 use super::entry::HotlistEntry;
-use super::index::{IndexError, IndexBuilder};
+use super::index::{IndexBuilder, IndexError};
 use super::manual::{BoloError, BoloStore};
 use super::parse::{self, Format, ImportReport, ParseContext, ParsedFile};
 use super::update::sha256_hex;
@@ -65,10 +65,15 @@ pub struct LoadOutcome {
 }
 
 /// Reads and parses every file the cache state names.
-pub fn parse_cached(dir: &Path, state: &CacheState, now: DateTime<Utc>) -> Result<Vec<(String, ParsedFile)>, LoadError> {
+pub fn parse_cached(
+    dir: &Path,
+    state: &CacheState,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, ParsedFile)>, LoadError> {
     let mut parsed = Vec::new();
     for file in state.files() {
-        let ctx = ParseContext { source: file.name.clone(), version: file.version.clone(), list: file.list.clone(), now };
+        let ctx =
+            ParseContext { source: file.name.clone(), version: file.version.clone(), list: file.list.clone(), now };
         let mut result = ParsedFile::default();
         match load_cache(dir, &file.cache_name)? {
             None => result.file_error(&ctx, 0, "missing from the hot-list cache"),
@@ -201,8 +206,7 @@ mod tests {
         let now = Utc::now();
         let actor = Actor::new("admin1", "PD");
         let missing = src.path().join("none.csv");
-        let report =
-            import_files(data.path(), &[(csv.clone(), None), (missing, None)], &audit, &actor, now).unwrap();
+        let report = import_files(data.path(), &[(csv.clone(), None), (missing, None)], &audit, &actor, now).unwrap();
         assert_eq!(report.accepted, 1);
         assert_eq!(report.rejected, 1);
         assert_eq!(report.errors.len(), 2, "{report}");

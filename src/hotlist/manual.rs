@@ -11,7 +11,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::cache::{CacheError, load_cache, save_cache};
-use super::entry::{Category, HotlistEntry, PRIORITY_HIGHEST, PRIORITY_LOWEST, Vehicle, normalize_list_plate, parse_state};
+use super::entry::{
+    Category, HotlistEntry, PRIORITY_HIGHEST, PRIORITY_LOWEST, Vehicle, normalize_list_plate, parse_state,
+};
 use super::load::Actor;
 use crate::audit::{AuditAction, AuditError, AuditSink};
 
@@ -208,7 +210,13 @@ mod tests {
     use crate::audit::MemoryAudit;
 
     fn request(plate: &str, reason: &str, expires: Option<DateTime<Utc>>) -> BoloRequest {
-        BoloRequest { plate: plate.into(), state: Some("ca".into()), reason: reason.into(), expires, ..Default::default() }
+        BoloRequest {
+            plate: plate.into(),
+            state: Some("ca".into()),
+            reason: reason.into(),
+            expires,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -219,7 +227,8 @@ mod tests {
         let actor = Actor::new("sgt2", "PD");
         let now = Utc::now();
         let far = now + Duration::days(60);
-        let record = store.add(&request("7dmo-123", "DEMO armed robbery suspect", Some(far)), &actor, &audit, now).unwrap();
+        let record =
+            store.add(&request("7dmo-123", "DEMO armed robbery suspect", Some(far)), &actor, &audit, now).unwrap();
         assert_eq!(record.entry.plate, "7DMO123");
         assert_eq!(record.entry.state.as_deref(), Some("CA"));
         assert_eq!(record.entry.expires, Some(now + Duration::days(7)), "capped at bolo_max_days");

@@ -129,7 +129,13 @@ impl ActiveList {
     pub fn empty(config: MatchConfig, now: DateTime<Utc>) -> Self {
         Self {
             index: HotlistIndex::empty(config),
-            status: ListStatus { version: "none".into(), created: None, loaded_at: now, entries: 0, sources: Vec::new() },
+            status: ListStatus {
+                version: "none".into(),
+                created: None,
+                loaded_at: now,
+                entries: 0,
+                sources: Vec::new(),
+            },
         }
     }
 }
@@ -226,7 +232,13 @@ mod tests {
         let now = Utc::now();
         ActiveList {
             index,
-            status: ListStatus { version: version.into(), created: Some(now), loaded_at: now, entries: 1, sources: vec![] },
+            status: ListStatus {
+                version: version.into(),
+                created: Some(now),
+                loaded_at: now,
+                entries: 1,
+                sources: vec![],
+            },
         }
     }
 

@@ -52,7 +52,7 @@ pub fn random_entry(rng: &mut impl Rng, serial: u64) -> HotlistEntry {
     };
     entry.record_number = format!("V{serial:09}");
     entry.entry_date = NaiveDate::from_ymd_opt(2026, 1, 1)
-        .and_then(|d| d.checked_add_days(chrono::Days::new(rng.random_range(0..330)))); 
+        .and_then(|d| d.checked_add_days(chrono::Days::new(rng.random_range(0..330))));
     if rng.random_bool(0.05) {
         entry.expires = Some(Utc::now() + Duration::days(rng.random_range(1..30)));
     }
@@ -63,7 +63,11 @@ pub fn random_entry(rng: &mut impl Rng, serial: u64) -> HotlistEntry {
 
 /// A synthetic list of `entries` entries built into an index, and every 1000th plate (to
 /// make reads that hit).
-pub fn synthetic_index(entries: usize, seed: u64, config: MatchConfig) -> Result<(HotlistIndex, Vec<String>), IndexError> {
+pub fn synthetic_index(
+    entries: usize,
+    seed: u64,
+    config: MatchConfig,
+) -> Result<(HotlistIndex, Vec<String>), IndexError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut builder = IndexBuilder::with_capacity(config, entries);
     let mut sample = Vec::with_capacity(entries / 1000 + 1);

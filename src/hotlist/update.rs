@@ -152,7 +152,12 @@ fn read_private_key(path: &Path) -> Result<SigningKey, UpdateError> {
 
 /// The agency's side: writes `manifest.json` for every list file in `dir` and signs it with the
 /// private key in `key_path`. The version defaults to the creation time.
-pub fn sign_dir(dir: &Path, key_path: &Path, version: Option<&str>, now: DateTime<Utc>) -> Result<Manifest, UpdateError> {
+pub fn sign_dir(
+    dir: &Path,
+    key_path: &Path,
+    version: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Manifest, UpdateError> {
     let key = read_private_key(key_path)?;
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -181,10 +186,8 @@ pub fn sign_dir(dir: &Path, key_path: &Path, version: Option<&str>, now: DateTim
         created: now,
         files,
     };
-    let bytes = serde_json::to_vec_pretty(&manifest).map_err(|err| UpdateError::Io {
-        path: dir.join(MANIFEST_NAME),
-        source: std::io::Error::other(err),
-    })?;
+    let bytes = serde_json::to_vec_pretty(&manifest)
+        .map_err(|err| UpdateError::Io { path: dir.join(MANIFEST_NAME), source: std::io::Error::other(err) })?;
     let signature = key.sign(&bytes);
     fs::write(dir.join(MANIFEST_NAME), &bytes).map_err(io(&dir.join(MANIFEST_NAME)))?;
     fs::write(dir.join(SIGNATURE_NAME), format!("{}\n", BASE64.encode(signature.to_bytes())))
@@ -242,12 +245,12 @@ pub fn fetch(source: &str, key: &VerifyingKey) -> Result<FetchedUpdate, String> 
     }
     let dir = Path::new(source);
     let manifest_bytes = read_limited(&dir.join(MANIFEST_NAME), MAX_MANIFEST_BYTES)?;
-    let signature = read_limited(&dir.join(SIGNATURE_NAME), MAX_MANIFEST_BYTES)
-        .map_err(|err| format!("unsigned list ({err})"))?;
+    let signature =
+        read_limited(&dir.join(SIGNATURE_NAME), MAX_MANIFEST_BYTES).map_err(|err| format!("unsigned list ({err})"))?;
     let manifest = verify_manifest(&manifest_bytes, &signature, key)?;
     let mut files = Vec::with_capacity(manifest.files.len());
     for file in &manifest.files {
-        let bytes = read_limited(&dir.join(&file.name), file.size.max(1) * 2)?;
+        let bytes = read_limited(&dir.join(&file.name), file.size.max(1).saturating_mul(2))?;
         if (bytes.len() as u64) < file.size {
             return Err(format!("{}: truncated: {} of {} bytes", file.name, bytes.len(), file.size));
         }
@@ -267,7 +270,7 @@ pub fn fetch(source: &str, key: &VerifyingKey) -> Result<FetchedUpdate, String> 
 pub struct UpdateOutcome {
     /// The list now in use.
     pub status: ListStatus,
-    /// Counts and line errors of the new files.
+    /// Counts and line errors of the new list (its files, the imports and manual entries).
     pub report: ImportReport,
     /// True when the source held the list already in use (nothing changed).
     pub already_current: bool,
@@ -367,7 +370,8 @@ fn apply(request: &UpdateRequest<'_>, state: &CacheState, fetched: FetchedUpdate
     let manifest = &fetched.manifest;
     let mut parsed = Vec::with_capacity(manifest.files.len());
     for (file, bytes) in manifest.files.iter().zip(&fetched.files) {
-        let ctx = ParseContext { source: file.name.clone(), version: manifest.version.clone(), list: file.list.clone(), now };
+        let ctx =
+            ParseContext { source: file.name.clone(), version: manifest.version.clone(), list: file.list.clone(), now };
         parsed.push((file.name.clone(), parse::parse(file.format, bytes, &ctx)));
     }
     let file_errors: Vec<String> = parsed
@@ -379,7 +383,6 @@ fn apply(request: &UpdateRequest<'_>, state: &CacheState, fetched: FetchedUpdate
     if !file_errors.is_empty() {
         return Err(ApplyError::Refused(format!("list {} refused: {}", manifest.version, file_errors.join("; "))));
     }
-    let (_, update_report) = parse::merge(parsed.clone(), now);
     let cached_files: Vec<CachedFile> = manifest
         .files
         .iter()
@@ -408,6 +411,9 @@ fn apply(request: &UpdateRequest<'_>, state: &CacheState, fetched: FetchedUpdate
     parsed.extend(parse_cached(&dir, &imports_only, now)?);
     let manual = BoloStore::new(&dir, request.config.bolo_max_days).active_entries(now).map_err(LoadError::from)?;
     let loaded = build_active(request.config, &new_state, parsed, manual, now)?;
+    // The report covers the whole new list: the update's files, the imports and the manual
+    // entries (the imports' errors were reported when they were imported, and again here).
+    let update_report = loaded.report.clone();
     let outcome = format!(
         "ok: {} entries; accepted {}, rejected {}, duplicates merged {}, expired skipped {}",
         loaded.list.status.entries,

@@ -194,7 +194,12 @@ TOTAL RECORD 3
             1,
             &["svs.tbl:3: footer says 5 records, the file has 1"],
         );
-        check("svs.tbl", b"HDR\nABC1236 CA  20250315\n", 1, &["svs.tbl:0: no TOTAL RECORD footer: the file may be truncated"]);
+        check(
+            "svs.tbl",
+            b"HDR\nABC1236 CA  20250315\n",
+            1,
+            &["svs.tbl:0: no TOTAL RECORD footer: the file may be truncated"],
+        );
         check("svs.tbl", b"", 0, &["svs.tbl:0: empty file: no header, records or footer"]);
         check("svs.tbl", b"HDR\nTOTAL RECORD x\n", 0, &["svs.tbl:2: footer without a record count"]);
         check(
@@ -203,7 +208,12 @@ TOTAL RECORD 3
             1,
             &["svs.tbl:4: line after the footer on line 3"],
         );
-        check("list.tbl", GOOD.as_bytes(), 0, &["list.tbl:0: cannot tell the list from the file name: expected svs, sfr or slr"]);
+        check(
+            "list.tbl",
+            GOOD.as_bytes(),
+            0,
+            &["list.tbl:0: cannot tell the list from the file name: expected svs, sfr or slr"],
+        );
         check(
             "svs.tbl",
             b"HDR\n\xff\xfe\x00garbage\x01\x02\x03\x04\x05\x06\x07\x08\x09\x10\x11\nAB\xc3\xa9123 CA  20250315\nABC123  CA  29990101\nTOTAL RECORD 3\n",

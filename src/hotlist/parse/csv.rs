@@ -188,9 +188,8 @@ fn parse_record(
     default_list: &str,
     ctx: &ParseContext,
 ) -> Result<HotlistEntry, String> {
-    let get = |wanted: Column| -> &str {
-        columns.iter().position(|c| *c == Some(wanted)).map_or("", |i| fields[i].trim())
-    };
+    let get =
+        |wanted: Column| -> &str { columns.iter().position(|c| *c == Some(wanted)).map_or("", |i| fields[i].trim()) };
     let plate = normalize_list_plate(get(Column::Plate), true).map_err(|err| format!("plate: {err}"))?;
     let category = match get(Column::Category) {
         "" => Category::AgencyDefined,
@@ -269,7 +268,10 @@ mod tests {
         assert_eq!(detect_delimiter("plate|state"), '|');
         assert_eq!(detect_delimiter("\"a,b\";c"), ';');
         assert_eq!(detect_delimiter("plate"), ',');
-        assert_eq!(split_fields("a,\"b,c\",\"say \"\"hi\"\"\"", ','), Ok(vec!["a".into(), "b,c".into(), "say \"hi\"".into()]));
+        assert_eq!(
+            split_fields("a,\"b,c\",\"say \"\"hi\"\"\"", ','),
+            Ok(vec!["a".into(), "b,c".into(), "say \"hi\"".into()])
+        );
         assert_eq!(split_fields("a,,", ','), Ok(vec!["a".into(), "".into(), "".into()]));
         assert_eq!(split_fields("a,\"b", ','), Err("unterminated quote".into()));
         assert_eq!(split_fields("a,b\"c\"", ','), Err("quote inside an unquoted field".into()));

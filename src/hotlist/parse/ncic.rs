@@ -71,8 +71,7 @@ fn parse_record(line: &[u8], list: &str, ctx: &ParseContext) -> Result<HotlistEn
         return Err("non-ASCII or control characters in columns 0-43".into());
     }
     let code = fixed.as_bytes()[0];
-    let category =
-        category_for_type(code).ok_or_else(|| format!("unknown record type {:?}", char::from(code)))?;
+    let category = category_for_type(code).ok_or_else(|| format!("unknown record type {:?}", char::from(code)))?;
     let plate = normalize_list_plate(&fixed[11..19], false).map_err(|err| format!("plate: {err}"))?;
     let state_field = &fixed[19..21];
     let state = parse_state(state_field).ok_or_else(|| format!("bad state {:?}", state_field.trim()))?;
@@ -122,7 +121,10 @@ PP555000111XYZ789  NV              20261001
         assert_eq!(amber.category, Category::AmberAlert);
         assert_eq!(amber.plate, "DEMO001");
         assert_eq!(amber.record_number, "A123456789");
-        assert_eq!(amber.vehicle, Vehicle { year: Some(2018), make: "TOYT".into(), model: "CAM".into(), colour: "WHI".into() });
+        assert_eq!(
+            amber.vehicle,
+            Vehicle { year: Some(2018), make: "TOYT".into(), model: "CAM".into(), colour: "WHI".into() }
+        );
         assert_eq!(amber.reason, "CHILD ABDUCTION SUSPECT VEHICLE");
         assert_eq!(amber.list, "ncic");
         assert_eq!(parsed.entries[1].plate, "7ABC123");
