@@ -227,7 +227,7 @@ fn stats(ctx: &Context) -> anyhow::Result<ExitCode> {
         None => println!("created: no list loaded (STALE)"),
     }
     println!("entries: {} ({} wildcard)", current.index.len(), current.index.wildcard_count());
-    println!("index memory: {:.1} MB", current.index.heap_bytes() as f64 / 1e6);
+    println!("index memory: {:.2} MB", current.index.heap_bytes() as f64 / 1e6);
     for source in &status.sources {
         println!("source: {source}");
     }
