@@ -4,6 +4,9 @@
 //! This is the stable-toolchain companion of the `cargo fuzz` targets in `fuzz/`: seeded and
 //! bounded, so it runs in every `cargo test`.
 
+// A failed unwrap is a failed test, with its message: that is what these tests want.
+#![allow(clippy::unwrap_used)]
+
 use chrono::Utc;
 use patrol_alpr::hotlist::parse::{Format, ParseContext, ParsedFile, parse};
 use rand::{Rng, SeedableRng};
