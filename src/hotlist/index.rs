@@ -2,7 +2,7 @@
 //! under a microsecond, exactly or through OCR-equivalent characters.
 //!
 //! Part of the policy core. Layout, chosen for lists of millions of entries:
-//! - every plain entry is packed into 32 bytes ([`Packed`]) in one `Vec`, sorted by its
+//! - every plain entry is packed into 32 bytes (`Packed`) in one `Vec`, sorted by its
 //!   *canonical* key (each character replaced by its equivalence-class representative);
 //! - an open-addressing table of `u32` slots maps each canonical key to the first entry of its
 //!   run, with 6 bits of the hash kept in the slot so a miss rarely touches the entries;
