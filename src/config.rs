@@ -61,6 +61,8 @@ impl AppPaths {
 pub struct Config {
     /// Plate recognition.
     pub recognizer: RecognizerConfig,
+    /// Hot lists: update sources and key, matching, manual entries.
+    pub hotlist: crate::hotlist::HotlistConfig,
 }
 
 impl Config {

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod hotlist;
 pub mod plate;
 pub mod recognize;
 pub mod render;

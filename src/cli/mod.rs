@@ -1,6 +1,7 @@
 //! The command line: global options, subcommands, and dispatch to each command's module.
 
 mod bench;
+mod hotlist;
 mod read;
 
 use std::path::PathBuf;
@@ -36,6 +37,8 @@ pub enum Command {
     Read(read::ReadArgs),
     /// Measure recognition on images with OpenALPR-format ground truth.
     Bench(bench::BenchArgs),
+    /// Hot lists: import, check a plate, stats, the signed update, keys and signing, bench.
+    Hotlist(hotlist::HotlistArgs),
 }
 
 /// What every command gets: resolved paths and the loaded settings.
@@ -75,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Read(args)) => read::run(&ctx, &args),
         Some(Command::Bench(args)) => bench::run(&ctx, &args),
+        Some(Command::Hotlist(args)) => hotlist::run(&ctx, &args),
         None => anyhow::bail!("the console screen is not built yet: use a subcommand (see --help)"),
     }
 }

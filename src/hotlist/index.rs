@@ -1,0 +1,908 @@
+//! The hot-list index: an immutable, compact table of every entry that matches a read in well
+//! under a microsecond, exactly or through OCR-equivalent characters.
+//!
+//! Part of the policy core. Layout, chosen for lists of millions of entries:
+//! - every plain entry is packed into 32 bytes (`Packed`) in one `Vec`, sorted by its
+//!   *canonical* key (each character replaced by its equivalence-class representative);
+//! - an open-addressing table of `u32` slots maps each canonical key to the first entry of its
+//!   run, with 6 bits of the hash kept in the slot so a miss rarely touches the entries;
+//! - the text fields (make, model, colour, record number, reason) live in one byte arena;
+//! - wildcard entries are few and kept apart, tried one by one.
+//!
+//! An exact match is a canonical match with no differing character, so one lookup per distinct
+//! canonical form of a read's candidates finds both exact and approximate matches.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use serde::Serialize;
+
+use super::entry::{Category, HotlistEntry, MAX_PLATE_LEN, Vehicle, is_state_code, normalize_list_plate, parse_state};
+use super::equivalence::{EquivalenceClasses, PlateKey};
+
+/// How reads are compared with entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchConfig {
+    /// Characters the reader may confuse.
+    pub classes: EquivalenceClasses,
+    /// The most equivalent-character substitutions an approximate match may need.
+    pub max_substitutions: u8,
+}
+
+impl Default for MatchConfig {
+    fn default() -> Self {
+        Self { classes: EquivalenceClasses::default(), max_substitutions: 1 }
+    }
+}
+
+/// One reading of a plate offered for matching.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReadCandidate<'a> {
+    /// The text (normalized here: anything but letters and digits is ignored).
+    pub text: &'a str,
+    /// The recognizer's confidence, 0-1.
+    pub confidence: f32,
+}
+
+/// A read to match: all of its candidate readings, best first, and the state when known.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadQuery<'a> {
+    /// Candidate readings, best first.
+    pub candidates: &'a [ReadCandidate<'a>],
+    /// The issuing state when the reader or the officer knows it.
+    pub state: Option<&'a str>,
+    /// The time of the read: entries that expired before it do not match.
+    pub now: DateTime<Utc>,
+}
+
+/// How an entry matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// Character for character.
+    Exact,
+    /// Through OCR-equivalent characters (see the substitutions).
+    Approximate,
+    /// Against a partial-plate pattern.
+    Wildcard,
+}
+
+/// One character the reader read as `read` where the entry has `listed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Substitution {
+    /// Position in the plate, from 0.
+    pub position: usize,
+    /// The character read.
+    pub read: char,
+    /// The character on the list.
+    pub listed: char,
+}
+
+/// One entry a read matched, and how.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EntryMatch {
+    /// The entry.
+    pub entry: HotlistEntry,
+    /// Exact, approximate or wildcard.
+    pub kind: MatchKind,
+    /// The candidate reading that matched.
+    pub read_text: String,
+    /// That candidate's confidence.
+    pub confidence: f32,
+    /// The equivalent characters substituted (empty unless approximate).
+    pub substitutions: Vec<Substitution>,
+    /// The read's state is known, the entry's too, and they differ: the officer must check.
+    pub state_mismatch: bool,
+}
+
+/// Everything one read matched, most urgent entry first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    /// The matched entries, sorted by priority, then exact before approximate, then entries
+    /// whose state agrees before those whose state differs.
+    pub matches: Vec<EntryMatch>,
+}
+
+impl Hit {
+    /// True when the first (most urgent) match is exact and its state does not differ.
+    pub fn is_exact(&self) -> bool {
+        self.matches.first().is_some_and(|m| m.kind == MatchKind::Exact && !m.state_mismatch)
+    }
+
+    /// The most urgent match.
+    pub fn top(&self) -> Option<&EntryMatch> {
+        self.matches.first()
+    }
+}
+
+/// Why an index cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IndexError {
+    /// An entry's plate is neither a plate nor a usable pattern.
+    #[error("entry {plate:?}: {reason}")]
+    BadPlate {
+        /// The plate as given.
+        plate: String,
+        /// Why.
+        reason: String,
+    },
+    /// More entries, lists or text than the compact layout holds.
+    #[error("hot list too large: {0}")]
+    TooLarge(String),
+}
+
+/// An entry packed into 32 bytes. Text fields live in the arena at `detail`.
+#[derive(Debug, Clone, Copy)]
+struct Packed {
+    key: u64,
+    /// Unix seconds; `i64::MAX` when the entry never expires.
+    expires: i64,
+    /// Offset of the text fields in the arena; `u32::MAX` when all are empty.
+    detail: u32,
+    list: u16,
+    /// 0 when unknown.
+    year: u16,
+    /// Days since 1900-01-01; 0 when unknown.
+    entry_day: u16,
+    /// `[0, 0]` when unknown.
+    state: [u8; 2],
+    category: u8,
+    priority: u8,
+    covert: bool,
+}
+
+const NO_DETAIL: u32 = u32::MAX;
+/// Slots hold `index + 1` in the low bits (0 is empty) and a hash tag in the high bits.
+const SLOT_INDEX_BITS: u32 = 26;
+const SLOT_INDEX_MASK: u32 = (1 << SLOT_INDEX_BITS) - 1;
+/// The most plain entries an index holds (about 67 million).
+pub const MAX_ENTRIES: usize = (SLOT_INDEX_MASK - 1) as usize;
+
+/// Where a list's entries came from; shared by all its entries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ListSource {
+    /// The list name.
+    pub list: String,
+    /// The file or source.
+    pub source: String,
+    /// The list version.
+    pub version: String,
+}
+
+/// Per-list entry counts, for `hotlist stats` and the health panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListCount {
+    /// The list.
+    pub source: ListSource,
+    /// Entries from it.
+    pub entries: usize,
+}
+
+fn epoch_1900() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default()
+}
+
+/// Collects entries, then builds a [`HotlistIndex`]. Entries are packed as they are pushed, so
+/// a caller streaming millions of entries never holds them all in their owned form.
+#[derive(Debug)]
+pub struct IndexBuilder {
+    config: MatchConfig,
+    entries: Vec<Packed>,
+    wildcards: Vec<(String, Packed)>,
+    arena: Vec<u8>,
+    lists: Vec<ListSource>,
+    list_ids: HashMap<ListSource, u16>,
+    last_list: Option<u16>,
+}
+
+impl IndexBuilder {
+    /// A builder for about `capacity` entries.
+    pub fn with_capacity(config: MatchConfig, capacity: usize) -> Self {
+        Self {
+            config,
+            entries: Vec::with_capacity(capacity),
+            wildcards: Vec::new(),
+            arena: Vec::new(),
+            lists: Vec::new(),
+            list_ids: HashMap::new(),
+            last_list: None,
+        }
+    }
+
+    /// Adds one entry.
+    pub fn push(&mut self, entry: &HotlistEntry) -> Result<(), IndexError> {
+        let bad = |reason: String| IndexError::BadPlate { plate: entry.plate.clone(), reason };
+        let pattern = entry.is_wildcard();
+        // Parsers hand over normalized plates: pack those directly, without allocating.
+        let (key, plate) = match PlateKey::from_normalized(&entry.plate) {
+            Some(key) if !pattern => (key.0, None),
+            _ => {
+                let plate = normalize_list_plate(&entry.plate, pattern).map_err(|err| bad(err.to_string()))?;
+                let key = if pattern {
+                    0
+                } else {
+                    PlateKey::from_normalized(&plate).ok_or_else(|| bad("not A-Z0-9".into()))?.0
+                };
+                (key, Some(plate))
+            }
+        };
+        let state = match entry.state.as_deref() {
+            None => [0, 0],
+            Some(code) if is_state_code(code) => [code.as_bytes()[0], code.as_bytes()[1]],
+            Some(text) => match parse_state(text) {
+                Some(code) => [code.as_bytes()[0], code.as_bytes()[1]],
+                None => return Err(bad(format!("unknown state {text:?}"))),
+            },
+        };
+        let list = self.list_id(entry)?;
+        let detail = self.push_detail(entry)?;
+        let entry_day = entry
+            .entry_date
+            .and_then(|date| u16::try_from((date - epoch_1900()).num_days()).ok())
+            .filter(|&days| days > 0)
+            .unwrap_or(0);
+        let packed = Packed {
+            key,
+            expires: entry.expires.map_or(i64::MAX, |t| t.timestamp()),
+            detail,
+            list,
+            year: entry.vehicle.year.unwrap_or(0),
+            entry_day,
+            state,
+            category: entry.category.to_code(),
+            priority: entry.priority,
+            covert: entry.covert,
+        };
+        if pattern {
+            self.wildcards.push((plate.unwrap_or_else(|| entry.plate.clone()), packed));
+        } else {
+            if self.entries.len() >= MAX_ENTRIES {
+                return Err(IndexError::TooLarge(format!("more than {MAX_ENTRIES} entries")));
+            }
+            self.entries.push(packed);
+        }
+        Ok(())
+    }
+
+    /// The id of the entry's list. Consecutive entries almost always share a list, so the last
+    /// one is tried first, without allocating; the map is the fallback.
+    fn list_id(&mut self, entry: &HotlistEntry) -> Result<u16, IndexError> {
+        let same = |s: &ListSource| s.list == entry.list && s.source == entry.source && s.version == entry.version;
+        if let Some(last) = self.last_list
+            && same(&self.lists[usize::from(last)])
+        {
+            return Ok(last);
+        }
+        let source =
+            ListSource { list: entry.list.clone(), source: entry.source.clone(), version: entry.version.clone() };
+        let id = match self.list_ids.get(&source) {
+            Some(&id) => id,
+            None => {
+                let id = u16::try_from(self.lists.len())
+                    .map_err(|_| IndexError::TooLarge("more than 65,536 distinct lists".into()))?;
+                self.lists.push(source.clone());
+                self.list_ids.insert(source, id);
+                id
+            }
+        };
+        self.last_list = Some(id);
+        Ok(id)
+    }
+
+    /// Stores the text fields as length-prefixed strings in the arena.
+    fn push_detail(&mut self, entry: &HotlistEntry) -> Result<u32, IndexError> {
+        let fields = [
+            entry.vehicle.make.as_str(),
+            entry.vehicle.model.as_str(),
+            entry.vehicle.colour.as_str(),
+            entry.record_number.as_str(),
+            entry.reason.as_str(),
+        ];
+        if fields.iter().all(|f| f.is_empty()) {
+            return Ok(NO_DETAIL);
+        }
+        let offset = u32::try_from(self.arena.len())
+            .ok()
+            .filter(|&o| o != NO_DETAIL)
+            .ok_or_else(|| IndexError::TooLarge("more than 4 GiB of entry text".into()))?;
+        for field in fields {
+            // A varint length: one byte for the usual short fields.
+            let mut len = field.len();
+            loop {
+                let low = (len & 0x7f) as u8;
+                len >>= 7;
+                if len == 0 {
+                    self.arena.push(low);
+                    break;
+                }
+                self.arena.push(low | 0x80);
+            }
+            self.arena.extend_from_slice(field.as_bytes());
+        }
+        Ok(offset)
+    }
+
+    /// Sorts the entries and builds the lookup table.
+    pub fn build(mut self) -> HotlistIndex {
+        let classes = &self.config.classes;
+        // Sort by canonical key (then plate) so each canonical form is one contiguous run.
+        // Computing the canonical key once per entry, not per comparison, keeps this fast.
+        // The order inside a run does not matter: every entry of a run is compared.
+        let mut order: Vec<(u64, u32)> =
+            self.entries.iter().enumerate().map(|(i, e)| (classes.canonical(PlateKey(e.key)).0, i as u32)).collect();
+        order.sort_unstable_by_key(|&(canon, _)| canon);
+        let entries: Vec<Packed> = order.iter().map(|&(_, i)| self.entries[i as usize]).collect();
+        // Free the unsorted copy before the table is allocated, to keep the peak low.
+        self.entries = Vec::new();
+        let distinct = order.windows(2).filter(|w| w[0].0 != w[1].0).count() + usize::from(!order.is_empty());
+        let slots = (distinct * 3 / 2).next_power_of_two().max(16);
+        let mut table = vec![0u32; slots];
+        let mask = slots - 1;
+        let mut previous = None;
+        for (i, &(canon, _)) in order.iter().enumerate() {
+            if previous == Some(canon) {
+                continue;
+            }
+            previous = Some(canon);
+            let hash = hash64(canon);
+            let mut pos = hash as usize & mask;
+            while table[pos] != 0 {
+                pos = (pos + 1) & mask;
+            }
+            table[pos] = slot_tag(hash) | (i as u32 + 1);
+        }
+        drop(order);
+        let mut counts = vec![0usize; self.lists.len()];
+        for e in entries.iter().chain(self.wildcards.iter().map(|(_, p)| p)) {
+            counts[usize::from(e.list)] += 1;
+        }
+        self.arena.shrink_to_fit();
+        HotlistIndex {
+            config: self.config,
+            entries,
+            table,
+            mask,
+            wildcards: self.wildcards,
+            arena: self.arena,
+            lists: self.lists.into_iter().zip(counts).map(|(source, entries)| ListCount { source, entries }).collect(),
+        }
+    }
+}
+
+/// The murmur3 64-bit finalizer: cheap, and mixes the plate bytes well into the low bits.
+#[inline]
+fn hash64(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
+#[inline]
+fn slot_tag(hash: u64) -> u32 {
+    ((hash >> 58) as u32) << SLOT_INDEX_BITS
+}
+
+/// The immutable hot-list index.
+#[derive(Debug)]
+pub struct HotlistIndex {
+    config: MatchConfig,
+    entries: Vec<Packed>,
+    table: Vec<u32>,
+    mask: usize,
+    wildcards: Vec<(String, Packed)>,
+    arena: Vec<u8>,
+    lists: Vec<ListCount>,
+}
+
+/// Which entry a candidate matched: an index into the plain entries or the wildcards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Plain(u32),
+    Wild(u32),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    slot: Slot,
+    candidate: usize,
+    kind: MatchKind,
+    diff: u8,
+}
+
+impl HotlistIndex {
+    /// Builds an index from entries in one go.
+    pub fn build(config: MatchConfig, entries: &[HotlistEntry]) -> Result<Self, IndexError> {
+        let mut builder = IndexBuilder::with_capacity(config, entries.len());
+        for entry in entries {
+            builder.push(entry)?;
+        }
+        Ok(builder.build())
+    }
+
+    /// An index with no entries.
+    pub fn empty(config: MatchConfig) -> Self {
+        IndexBuilder::with_capacity(config, 0).build()
+    }
+
+    /// The matching rules the index was built with.
+    pub fn config(&self) -> &MatchConfig {
+        &self.config
+    }
+
+    /// The number of entries, wildcards included.
+    pub fn len(&self) -> usize {
+        self.entries.len() + self.wildcards.len()
+    }
+
+    /// True when the index holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of wildcard (partial-plate) entries.
+    pub fn wildcard_count(&self) -> usize {
+        self.wildcards.len()
+    }
+
+    /// Entry counts per list.
+    pub fn lists(&self) -> &[ListCount] {
+        &self.lists
+    }
+
+    /// Approximate heap memory held by the index, in bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<Packed>()
+            + self.table.capacity() * 4
+            + self.arena.capacity()
+            + self.wildcards.iter().map(|(p, _)| p.capacity() + std::mem::size_of::<(String, Packed)>()).sum::<usize>()
+    }
+
+    /// The first entry of the run whose canonical key is `canon`.
+    #[inline]
+    fn find_run(&self, canon: u64) -> Option<usize> {
+        let hash = hash64(canon);
+        let tag = slot_tag(hash);
+        let mut pos = hash as usize & self.mask;
+        loop {
+            let slot = self.table[pos];
+            if slot == 0 {
+                return None;
+            }
+            if slot & !SLOT_INDEX_MASK == tag {
+                let index = (slot & SLOT_INDEX_MASK) as usize - 1;
+                if self.config.classes.canonical(PlateKey(self.entries[index].key)).0 == canon {
+                    return Some(index);
+                }
+            }
+            pos = (pos + 1) & self.mask;
+        }
+    }
+
+    /// Matches a read: every candidate, exactly, through equivalent characters and against
+    /// the wildcard entries. Expired entries are ignored. `None` when nothing matched.
+    pub fn match_read(&self, query: &ReadQuery<'_>) -> Option<Hit> {
+        let now = query.now.timestamp();
+        let max_subs = u32::from(self.config.max_substitutions);
+        let mut found: Vec<Found> = Vec::new();
+        // Candidates often share a canonical form (they differ by an equivalent character):
+        // remember the runs already looked up so each form costs one probe.
+        let mut probed: [(u64, Option<usize>); 8] = [(0, None); 8];
+        let mut probed_len = 0;
+        for (ci, candidate) in query.candidates.iter().enumerate() {
+            let Some(key) = PlateKey::from_raw(candidate.text) else { continue };
+            let canon = self.config.classes.canonical(key).0;
+            let run = match probed[..probed_len].iter().find(|(c, _)| *c == canon) {
+                Some(&(_, run)) => run,
+                None => {
+                    let run = self.find_run(canon);
+                    if probed_len < probed.len() {
+                        probed[probed_len] = (canon, run);
+                        probed_len += 1;
+                    }
+                    run
+                }
+            };
+            if let Some(start) = run {
+                for (offset, e) in self.entries[start..].iter().enumerate() {
+                    if self.config.classes.canonical(PlateKey(e.key)).0 != canon {
+                        break;
+                    }
+                    if e.expires <= now {
+                        continue;
+                    }
+                    let diff = key.diff_mask(PlateKey(e.key));
+                    if diff.count_ones() <= max_subs {
+                        let kind = if diff == 0 { MatchKind::Exact } else { MatchKind::Approximate };
+                        found.push(Found { slot: Slot::Plain((start + offset) as u32), candidate: ci, kind, diff });
+                    }
+                }
+            }
+            let text = key.bytes();
+            let text = &text[..key.len()];
+            for (wi, (pattern, e)) in self.wildcards.iter().enumerate() {
+                if e.expires > now && glob_match(pattern.as_bytes(), text) {
+                    found.push(Found {
+                        slot: Slot::Wild(wi as u32),
+                        candidate: ci,
+                        kind: MatchKind::Wildcard,
+                        diff: 0,
+                    });
+                }
+            }
+        }
+        if found.is_empty() {
+            return None;
+        }
+        Some(self.make_hit(query, found))
+    }
+
+    fn make_hit(&self, query: &ReadQuery<'_>, mut found: Vec<Found>) -> Hit {
+        // Keep, for each entry, the best way it matched: exact, then fewest substitutions,
+        // then the most confident candidate.
+        let confidence = |f: &Found| query.candidates.get(f.candidate).map_or(0.0, |c| c.confidence);
+        found.sort_by(|a, b| {
+            let slot_order = |s: Slot| match s {
+                Slot::Plain(i) => (0, i),
+                Slot::Wild(i) => (1, i),
+            };
+            slot_order(a.slot)
+                .cmp(&slot_order(b.slot))
+                .then(a.kind.cmp(&b.kind))
+                .then(a.diff.count_ones().cmp(&b.diff.count_ones()))
+                .then(confidence(b).total_cmp(&confidence(a)))
+        });
+        found.dedup_by_key(|f| f.slot);
+        let read_state = query.state.and_then(parse_state);
+        let mut matches: Vec<EntryMatch> = found
+            .iter()
+            .map(|f| {
+                let (entry, packed) = match f.slot {
+                    Slot::Plain(i) => {
+                        let packed = &self.entries[i as usize];
+                        (self.materialize(PlateKey(packed.key).text(), packed), packed)
+                    }
+                    Slot::Wild(i) => {
+                        let (pattern, packed) = &self.wildcards[i as usize];
+                        (self.materialize(pattern.clone(), packed), packed)
+                    }
+                };
+                let candidate = query.candidates.get(f.candidate);
+                let read_key = candidate.and_then(|c| PlateKey::from_raw(c.text));
+                let substitutions = match read_key {
+                    Some(read) if f.diff != 0 => {
+                        let (read_bytes, listed) = (read.bytes(), PlateKey(packed.key).bytes());
+                        (0..MAX_PLATE_LEN)
+                            .filter(|&p| f.diff & (1 << p) != 0)
+                            .map(|p| Substitution {
+                                position: p,
+                                read: char::from(read_bytes[p]),
+                                listed: char::from(listed[p]),
+                            })
+                            .collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let state_mismatch = match (&read_state, &entry.state) {
+                    (Some(read), Some(listed)) => read != listed,
+                    _ => false,
+                };
+                EntryMatch {
+                    entry,
+                    kind: f.kind,
+                    read_text: read_key.map(PlateKey::text).unwrap_or_default(),
+                    confidence: candidate.map_or(0.0, |c| c.confidence),
+                    substitutions,
+                    state_mismatch,
+                }
+            })
+            .collect();
+        matches.sort_by(|a, b| {
+            a.entry
+                .priority
+                .cmp(&b.entry.priority)
+                .then(a.kind.cmp(&b.kind))
+                .then(a.state_mismatch.cmp(&b.state_mismatch))
+                .then(a.substitutions.len().cmp(&b.substitutions.len()))
+                .then(a.entry.list.cmp(&b.entry.list))
+        });
+        Hit { matches }
+    }
+
+    /// Rebuilds the owned entry from its packed form.
+    fn materialize(&self, plate: String, packed: &Packed) -> HotlistEntry {
+        let mut fields: [String; 5] = Default::default();
+        if packed.detail != NO_DETAIL {
+            let mut pos = packed.detail as usize;
+            for field in &mut fields {
+                let mut len = 0usize;
+                let mut shift = 0;
+                while let Some(&b) = self.arena.get(pos) {
+                    pos += 1;
+                    len |= usize::from(b & 0x7f) << shift;
+                    shift += 7;
+                    if b & 0x80 == 0 {
+                        break;
+                    }
+                }
+                let end = (pos + len).min(self.arena.len());
+                *field = String::from_utf8_lossy(&self.arena[pos..end]).into_owned();
+                pos = end;
+            }
+        }
+        let [make, model, colour, record_number, reason] = fields;
+        let source = &self.lists[usize::from(packed.list)].source;
+        HotlistEntry {
+            plate,
+            state: (packed.state != [0, 0]).then(|| String::from_utf8_lossy(&packed.state).into_owned()),
+            list: source.list.clone(),
+            category: Category::from_code(packed.category),
+            priority: packed.priority,
+            vehicle: Vehicle { year: (packed.year != 0).then_some(packed.year), make, model, colour },
+            record_number,
+            reason,
+            entry_date: (packed.entry_day != 0)
+                .then(|| epoch_1900().checked_add_days(chrono::Days::new(u64::from(packed.entry_day))))
+                .flatten(),
+            expires: (packed.expires != i64::MAX).then(|| Utc.timestamp_opt(packed.expires, 0).single()).flatten(),
+            covert: packed.covert,
+            source: source.source.clone(),
+            version: source.version.clone(),
+        }
+    }
+
+    /// True when the index holds an entry with the same plate (or pattern), state and list:
+    /// how an update tells which of its entries are new.
+    pub fn contains(&self, entry: &HotlistEntry) -> bool {
+        let list_is = |packed: &Packed| self.lists[usize::from(packed.list)].source.list == entry.list;
+        let state_is = |packed: &Packed| match &entry.state {
+            None => packed.state == [0, 0],
+            Some(state) => packed.state == state.as_bytes(),
+        };
+        if entry.is_wildcard() {
+            return self.wildcards.iter().any(|(p, packed)| *p == entry.plate && state_is(packed) && list_is(packed));
+        }
+        let Some(key) = PlateKey::from_normalized(&entry.plate) else { return false };
+        let canon = self.config.classes.canonical(key).0;
+        let Some(start) = self.find_run(canon) else { return false };
+        self.entries[start..]
+            .iter()
+            .take_while(|p| self.config.classes.canonical(PlateKey(p.key)).0 == canon)
+            .any(|p| p.key == key.0 && state_is(p) && list_is(p))
+    }
+
+    /// Every entry in its owned form (for exports and tests; allocates per entry).
+    pub fn iter_entries(&self) -> impl Iterator<Item = HotlistEntry> + '_ {
+        self.entries
+            .iter()
+            .map(|p| self.materialize(PlateKey(p.key).text(), p))
+            .chain(self.wildcards.iter().map(|(pattern, p)| self.materialize(pattern.clone(), p)))
+    }
+}
+
+/// Matches plate text against a pattern: `?` is any one character, `*` any run (even empty).
+pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    // Where to resume after the last `*`: the pattern position after it and the text position
+    // it has swallowed up to.
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p + 1, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(plate: &str, state: Option<&str>, category: Category) -> HotlistEntry {
+        let mut e = HotlistEntry::new(plate, category, category.as_str());
+        e.state = state.map(str::to_owned);
+        e
+    }
+
+    fn sample_index() -> HotlistIndex {
+        let mut with_details = entry("7ABC123", Some("CA"), Category::StolenVehicle);
+        with_details.vehicle =
+            Vehicle { year: Some(2019), make: "HOND".into(), model: "CIV".into(), colour: "BLK".into() };
+        with_details.record_number = "V123456789".into();
+        with_details.reason = "stolen from a driveway, ünïcode ok".into();
+        with_details.entry_date = NaiveDate::from_ymd_opt(2026, 11, 20);
+        let mut expired = entry("EXP1RED", None, Category::Bolo);
+        expired.expires = Some(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+        let mut amber = entry("7ABC123", None, Category::AmberAlert);
+        amber.list = "ncic".into();
+        HotlistIndex::build(
+            MatchConfig::default(),
+            &[
+                with_details,
+                amber,
+                entry("8XYZ999", Some("NV"), Category::StolenPlate),
+                entry("O5OB1", None, Category::FelonyVehicle),
+                entry("4AB?12", None, Category::Bolo),
+                entry("*DMO*", None, Category::AgencyDefined),
+                expired,
+            ],
+        )
+        .unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()
+    }
+
+    /// Matches `candidates` with `state`; returns (plate, kind, substituted positions,
+    /// state_mismatch) per match, in hit order.
+    fn check(
+        index: &HotlistIndex,
+        candidates: &[&str],
+        state: Option<&str>,
+        expected: &[(&str, Category, MatchKind, &[usize], bool)],
+    ) {
+        let candidates: Vec<ReadCandidate<'_>> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, text)| ReadCandidate { text, confidence: 0.9 - i as f32 * 0.1 })
+            .collect();
+        let hit = index.match_read(&ReadQuery { candidates: &candidates, state, now: now() });
+        let got: Vec<(String, Category, MatchKind, Vec<usize>, bool)> = hit
+            .map(|h| {
+                h.matches
+                    .into_iter()
+                    .map(|m| {
+                        let positions = m.substitutions.iter().map(|s| s.position).collect();
+                        (m.entry.plate, m.entry.category, m.kind, positions, m.state_mismatch)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let want: Vec<(String, Category, MatchKind, Vec<usize>, bool)> =
+            expected.iter().map(|(p, c, k, s, m)| (p.to_string(), *c, *k, s.to_vec(), *m)).collect();
+        assert_eq!(got, want, "candidates {candidates:?} state {state:?}");
+    }
+
+    use Category::*;
+    use MatchKind::*;
+
+    #[test]
+    fn exact_and_state() {
+        let index = sample_index();
+        check(
+            &index,
+            &["7ABC123"],
+            None,
+            &[("7ABC123", AmberAlert, Exact, &[], false), ("7ABC123", StolenVehicle, Exact, &[], false)],
+        );
+        check(
+            &index,
+            &["7abc-123"],
+            Some("CA"),
+            &[("7ABC123", AmberAlert, Exact, &[], false), ("7ABC123", StolenVehicle, Exact, &[], false)],
+        );
+        check(&index, &["8XYZ999"], Some("CA"), &[("8XYZ999", StolenPlate, Exact, &[], true)]);
+        check(&index, &["8XYZ999"], Some("NV"), &[("8XYZ999", StolenPlate, Exact, &[], false)]);
+        check(&index, &["8XYZ999"], Some("??"), &[("8XYZ999", StolenPlate, Exact, &[], false)]);
+        check(&index, &["8XYZ998"], None, &[]);
+        check(&index, &["7ABC12"], None, &[]);
+        check(&index, &["7ABC1234"], None, &[]);
+        check(&index, &[""], None, &[]);
+        check(&index, &[], None, &[]);
+    }
+
+    #[test]
+    fn equivalence() {
+        let index = sample_index();
+        check(
+            &index,
+            &["7ABCI23"],
+            None,
+            &[("7ABC123", AmberAlert, Approximate, &[4], false), ("7ABC123", StolenVehicle, Approximate, &[4], false)],
+        );
+        check(&index, &["BXYZ999"], None, &[("8XYZ999", StolenPlate, Approximate, &[0], false)]);
+        // Two substitutions exceed the default limit of one.
+        check(&index, &["7A8CI23"], None, &[]);
+        // Different, non-equivalent characters never match (a 3 read as a 7).
+        check(&index, &["3ABC123"], None, &[]);
+        // Three substitutions: too many by default.
+        check(&index, &["0S0B1"], None, &[]);
+        check(&index, &["O5OBI"], None, &[("O5OB1", FelonyVehicle, Approximate, &[4], false)]);
+    }
+
+    #[test]
+    fn all_candidates_are_used_and_exact_wins() {
+        let index = sample_index();
+        // The best candidate misses; the second matches exactly.
+        check(&index, &["8XYZ998", "8XYZ999"], None, &[("8XYZ999", StolenPlate, Exact, &[], false)]);
+        // One candidate matches approximately, a later one exactly: the entry is listed once,
+        // as exact.
+        check(&index, &["BXYZ999", "8XYZ999"], None, &[("8XYZ999", StolenPlate, Exact, &[], false)]);
+    }
+
+    #[test]
+    fn wildcards_and_expiry() {
+        let index = sample_index();
+        check(&index, &["4ABX12"], None, &[("4AB?12", Bolo, Wildcard, &[], false)]);
+        check(&index, &["4AB12"], None, &[]);
+        check(&index, &["7DMO123"], None, &[("*DMO*", AgencyDefined, Wildcard, &[], false)]);
+        check(&index, &["DMO"], None, &[("*DMO*", AgencyDefined, Wildcard, &[], false)]);
+        check(&index, &["EXP1RED"], None, &[]);
+    }
+
+    #[test]
+    fn more_substitutions_when_configured() {
+        let config = MatchConfig { max_substitutions: 3, ..MatchConfig::default() };
+        let index = HotlistIndex::build(config, &[entry("O5OB1", None, FelonyVehicle)]).unwrap();
+        check(&index, &["0S0B1"], None, &[("O5OB1", FelonyVehicle, Approximate, &[0, 1, 2], false)]);
+        let exact_only = MatchConfig { max_substitutions: 0, ..MatchConfig::default() };
+        let index = HotlistIndex::build(exact_only, &[entry("O5OB1", None, FelonyVehicle)]).unwrap();
+        check(&index, &["05OB1"], None, &[]);
+        check(&index, &["O5OB1"], None, &[("O5OB1", FelonyVehicle, Exact, &[], false)]);
+    }
+
+    #[test]
+    fn hit_carries_the_whole_entry() {
+        let index = sample_index();
+        let candidates = [ReadCandidate { text: "7ABCI23", confidence: 0.8 }];
+        let hit = index.match_read(&ReadQuery { candidates: &candidates, state: Some("CA"), now: now() }).unwrap();
+        assert!(!hit.is_exact());
+        let stolen = hit.matches.iter().find(|m| m.entry.category == StolenVehicle).unwrap();
+        assert_eq!(stolen.entry.vehicle.make, "HOND");
+        assert_eq!(stolen.entry.vehicle.year, Some(2019));
+        assert_eq!(stolen.entry.record_number, "V123456789");
+        assert_eq!(stolen.entry.reason, "stolen from a driveway, ünïcode ok");
+        assert_eq!(stolen.entry.entry_date, NaiveDate::from_ymd_opt(2026, 11, 20));
+        assert_eq!(stolen.substitutions, vec![Substitution { position: 4, read: 'I', listed: '1' }]);
+        assert_eq!(stolen.read_text, "7ABCI23");
+        assert_eq!(stolen.confidence, 0.8);
+        assert_eq!(index.len(), 7);
+        assert_eq!(index.wildcard_count(), 2);
+        assert_eq!(index.iter_entries().count(), 7);
+    }
+
+    #[test]
+    fn bad_entries_are_refused() {
+        let bad_state = entry("ABC123", Some("ZZ"), Bolo);
+        assert!(matches!(HotlistIndex::build(MatchConfig::default(), &[bad_state]), Err(IndexError::BadPlate { .. })));
+        let too_broad = entry("A*", None, Bolo);
+        assert!(HotlistIndex::build(MatchConfig::default(), &[too_broad]).is_err());
+        assert!(HotlistIndex::empty(MatchConfig::default()).is_empty());
+    }
+
+    fn check_glob(pattern: &str, text: &str, expected: bool) {
+        assert_eq!(glob_match(pattern.as_bytes(), text.as_bytes()), expected, "{pattern} ~ {text}");
+    }
+
+    #[test]
+    fn globs() {
+        check_glob("ABC", "ABC", true);
+        check_glob("ABC", "ABCD", false);
+        check_glob("A?C", "ABC", true);
+        check_glob("A?C", "AC", false);
+        check_glob("*ABC", "7ABC", true);
+        check_glob("ABC*", "ABC", true);
+        check_glob("A*C*E", "ABCDE", true);
+        check_glob("A*C*E", "ABCDEF", false);
+        check_glob("*A*A*", "XAYAZ", true);
+        check_glob("*AA", "AAA", true);
+        check_glob("7??123", "7AB123", true);
+    }
+}

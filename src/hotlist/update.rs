@@ -1,0 +1,608 @@
+//! The signed shift-start update: the agency publishes list files with a manifest signed with
+//! ed25519; the console verifies the signature with the agency's public key, checks every
+//! file's size and SHA-256, parses, builds, and only then swaps the new list in. Any failure
+//! keeps the last good list and says why.
+//!
+//! Part of the policy core. The agency's side (`hotlist keygen`, `hotlist sign DIR`) lives here
+//! too, so both ends share one definition of the manifest.
+//!
+//! Published folder: the list files, `manifest.json` and `manifest.json.sig` (the base64
+//! ed25519 signature of the exact bytes of `manifest.json`).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::cache::{CacheState, CachedFile, CachedUpdate, cache_dir, save_cache};
+use super::load::{Actor, LoadError, build_active, parse_cached};
+use super::manual::BoloStore;
+use super::parse::{self, ErrorScope, Format, ImportReport, ParseContext};
+use super::{HotlistConfig, Hotlists, ListStatus};
+use crate::audit::{AuditAction, AuditSink};
+
+/// The manifest's file name.
+pub const MANIFEST_NAME: &str = "manifest.json";
+/// The signature's file name.
+pub const SIGNATURE_NAME: &str = "manifest.json.sig";
+/// The largest manifest or signature read; anything bigger is not ours.
+const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+/// One list file named by a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    /// The file's name in the published folder (no path).
+    pub name: String,
+    /// Its format.
+    pub format: Format,
+    /// The list name its entries get (default: what the format derives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
+    /// Its size in bytes.
+    pub size: u64,
+    /// SHA-256 of its bytes, lowercase hex.
+    pub sha256: String,
+}
+
+/// What a publisher signs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The list version (e.g. `20261128T0500Z`).
+    pub version: String,
+    /// When the publisher created it: the list's age counts from here.
+    pub created: DateTime<Utc>,
+    /// The files.
+    pub files: Vec<ManifestFile>,
+}
+
+/// Why an update, a signature or a key operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// No public key configured: unsigned lists are never loaded.
+    #[error("no agency public key configured ([hotlist] public_key): updates are refused")]
+    NoPublicKey,
+    /// The configured public key is not a base64 ed25519 key.
+    #[error("the configured public key is not a base64 ed25519 public key")]
+    BadPublicKey,
+    /// No source configured.
+    #[error("no hot-list source configured ([hotlist] sources)")]
+    NoSources,
+    /// Every source failed; one reason per source.
+    #[error("no source gave a valid list: {}", .0.join("; "))]
+    AllSourcesFailed(Vec<String>),
+    /// File system trouble on the agency's side.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A private key file that is not one.
+    #[error("{0} is not an ed25519 private key written by `hotlist keygen`")]
+    BadPrivateKey(PathBuf),
+    /// A file to sign whose format cannot be told from its name.
+    #[error("cannot tell the format of {0}: name it .tbl, .ncic or .csv")]
+    UnknownFormat(PathBuf),
+    /// No random numbers from the operating system.
+    #[error("no secure random numbers: {0}")]
+    Random(String),
+    /// Building the list, or the cache, failed.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The update could not be audited, so it was not applied.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses a base64 ed25519 public key.
+pub fn parse_public_key(text: &str) -> Result<VerifyingKey, UpdateError> {
+    let bytes = BASE64.decode(text.trim()).map_err(|_| UpdateError::BadPublicKey)?;
+    let bytes: [u8; 32] = bytes.try_into().map_err(|_| UpdateError::BadPublicKey)?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| UpdateError::BadPublicKey)
+}
+
+/// Creates a new key pair: writes the private key (base64) to `private_path` with mode 0600,
+/// refusing to overwrite one, writes the public key to `<private_path>.pub`, and returns the
+/// public key (base64) for the consoles' config.
+pub fn generate_key(private_path: &Path) -> Result<String, UpdateError> {
+    use rand::TryRngCore as _;
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.try_fill_bytes(&mut seed).map_err(|err| UpdateError::Random(err.to_string()))?;
+    let key = SigningKey::from_bytes(&seed);
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| UpdateError::Io { path, source }
+    };
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(private_path).map_err(io(private_path))?;
+    file.write_all(format!("{}\n", BASE64.encode(seed)).as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io(private_path))?;
+    let public = BASE64.encode(key.verifying_key().as_bytes());
+    let mut public_path = private_path.as_os_str().to_owned();
+    public_path.push(".pub");
+    let public_path = PathBuf::from(public_path);
+    fs::write(&public_path, format!("{public}\n")).map_err(io(&public_path))?;
+    Ok(public)
+}
+
+fn read_private_key(path: &Path) -> Result<SigningKey, UpdateError> {
+    let text = fs::read_to_string(path).map_err(|source| UpdateError::Io { path: path.to_path_buf(), source })?;
+    let bytes = BASE64.decode(text.trim()).map_err(|_| UpdateError::BadPrivateKey(path.to_path_buf()))?;
+    let seed: [u8; 32] = bytes.try_into().map_err(|_| UpdateError::BadPrivateKey(path.to_path_buf()))?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// The agency's side: writes `manifest.json` for every list file in `dir` and signs it with the
+/// private key in `key_path`. The version defaults to the creation time.
+pub fn sign_dir(
+    dir: &Path,
+    key_path: &Path,
+    version: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Manifest, UpdateError> {
+    let key = read_private_key(key_path)?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| UpdateError::Io { path, source }
+    };
+    let mut names: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(io(dir))?
+        .filter_map(Result::ok)
+        .map(|item| item.path())
+        .filter(|path| path.is_file())
+        .filter(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            !name.starts_with('.') && name != MANIFEST_NAME && name != SIGNATURE_NAME
+        })
+        .collect();
+    names.sort();
+    let mut files = Vec::with_capacity(names.len());
+    for path in names {
+        let format = Format::from_path(&path).ok_or_else(|| UpdateError::UnknownFormat(path.clone()))?;
+        let bytes = fs::read(&path).map_err(io(&path))?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        files.push(ManifestFile { name, format, list: None, size: bytes.len() as u64, sha256: sha256_hex(&bytes) });
+    }
+    let manifest = Manifest {
+        version: version.map_or_else(|| now.format("%Y%m%dT%H%M%SZ").to_string(), str::to_owned),
+        created: now,
+        files,
+    };
+    let bytes = serde_json::to_vec_pretty(&manifest)
+        .map_err(|err| UpdateError::Io { path: dir.join(MANIFEST_NAME), source: std::io::Error::other(err) })?;
+    let signature = key.sign(&bytes);
+    fs::write(dir.join(MANIFEST_NAME), &bytes).map_err(io(&dir.join(MANIFEST_NAME)))?;
+    fs::write(dir.join(SIGNATURE_NAME), format!("{}\n", BASE64.encode(signature.to_bytes())))
+        .map_err(io(&dir.join(SIGNATURE_NAME)))?;
+    Ok(manifest)
+}
+
+/// Checks the signature of `manifest_bytes` and parses it. Every failure is a reason string
+/// for the officer and the audit log.
+pub fn verify_manifest(manifest_bytes: &[u8], signature_text: &[u8], key: &VerifyingKey) -> Result<Manifest, String> {
+    let text = std::str::from_utf8(signature_text).map_err(|_| "signature file is not text".to_owned())?;
+    let bytes = BASE64.decode(text.trim()).map_err(|_| "signature file is not base64".to_owned())?;
+    let bytes: [u8; 64] = bytes.try_into().map_err(|_| "signature has the wrong length".to_owned())?;
+    key.verify_strict(manifest_bytes, &Signature::from_bytes(&bytes))
+        .map_err(|_| "signature does not verify with the agency's public key".to_owned())?;
+    let manifest: Manifest =
+        serde_json::from_slice(manifest_bytes).map_err(|err| format!("manifest is not valid: {err}"))?;
+    for file in &manifest.files {
+        let plain = Path::new(&file.name).file_name().and_then(|n| n.to_str()) == Some(file.name.as_str());
+        if !plain || file.name.starts_with('.') {
+            return Err(format!("manifest names a file outside its folder: {:?}", file.name));
+        }
+    }
+    Ok(manifest)
+}
+
+/// A verified manifest with its files' bytes.
+#[derive(Debug)]
+pub struct FetchedUpdate {
+    /// Where it came from.
+    pub source: String,
+    /// The verified manifest.
+    pub manifest: Manifest,
+    /// The bytes of each manifest file, in manifest order, each checked.
+    pub files: Vec<Vec<u8>>,
+}
+
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let size = fs::metadata(path).map_err(|err| format!("{}: {err}", path.display()))?.len();
+    if size > limit {
+        return Err(format!("{} is too large ({size} bytes)", path.display()));
+    }
+    fs::read(path).map_err(|err| format!("{}: {err}", path.display()))
+}
+
+/// Reads and verifies one source: the signature first, then each file's size and hash.
+pub fn fetch(source: &str, key: &VerifyingKey) -> Result<FetchedUpdate, String> {
+    if source.starts_with("http://") {
+        return Err("plain http sources are refused: use https or a folder".into());
+    }
+    if source.starts_with("https://") {
+        // Not built yet: the HTTP client (and its TLS stack) is not in this build. A folder on
+        // mounted media or a synchronised share works today.
+        return Err("https sources are not supported by this build yet: use a folder".into());
+    }
+    let dir = Path::new(source);
+    let manifest_bytes = read_limited(&dir.join(MANIFEST_NAME), MAX_MANIFEST_BYTES)?;
+    let signature =
+        read_limited(&dir.join(SIGNATURE_NAME), MAX_MANIFEST_BYTES).map_err(|err| format!("unsigned list ({err})"))?;
+    let manifest = verify_manifest(&manifest_bytes, &signature, key)?;
+    let mut files = Vec::with_capacity(manifest.files.len());
+    for file in &manifest.files {
+        let bytes = read_limited(&dir.join(&file.name), file.size.max(1).saturating_mul(2))?;
+        if (bytes.len() as u64) < file.size {
+            return Err(format!("{}: truncated: {} of {} bytes", file.name, bytes.len(), file.size));
+        }
+        if bytes.len() as u64 != file.size {
+            return Err(format!("{}: {} bytes, the manifest says {}", file.name, bytes.len(), file.size));
+        }
+        if sha256_hex(&bytes) != file.sha256.to_ascii_lowercase() {
+            return Err(format!("{}: SHA-256 does not match the manifest", file.name));
+        }
+        files.push(bytes);
+    }
+    Ok(FetchedUpdate { source: source.to_owned(), manifest, files })
+}
+
+/// What a successful update did.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateOutcome {
+    /// The list now in use.
+    pub status: ListStatus,
+    /// Counts and line errors of the new list (its files, the imports and manual entries).
+    pub report: ImportReport,
+    /// True when the source held the list already in use (nothing changed).
+    pub already_current: bool,
+}
+
+/// Everything an update needs.
+pub struct UpdateRequest<'a> {
+    /// The data dir (the cache lives under it).
+    pub data_dir: &'a Path,
+    /// The settings.
+    pub config: &'a HotlistConfig,
+    /// The live list, swapped on success.
+    pub lists: &'a Hotlists,
+    /// Where the update is audited.
+    pub audit: &'a dyn AuditSink,
+    /// Who asked (the officer logging on, or `system`).
+    pub actor: &'a Actor,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// Runs a shift-start update: the first source that yields a verified, complete, parseable
+/// list wins; it is cached and swapped in. On any failure the list in use stays, and the
+/// failure is audited with its reason.
+pub fn run_update(request: &UpdateRequest<'_>) -> Result<UpdateOutcome, UpdateError> {
+    let result = try_update(request);
+    if let Err(err) = &result {
+        // The failure's own audit can fail too; the update error is the one to report, and
+        // the audit error is logged.
+        let event = request.actor.event(AuditAction::HotlistUpdate, "", &format!("refused: {err}"));
+        if let Err(audit_err) = request.audit.record(event) {
+            tracing::error!("cannot audit a failed hot-list update: {audit_err}");
+        }
+    }
+    result
+}
+
+fn try_update(request: &UpdateRequest<'_>) -> Result<UpdateOutcome, UpdateError> {
+    let config = request.config;
+    let key = parse_public_key(config.public_key.as_deref().ok_or(UpdateError::NoPublicKey)?)?;
+    if config.sources.is_empty() {
+        return Err(UpdateError::NoSources);
+    }
+    let dir = cache_dir(request.data_dir);
+    let state = CacheState::load(&dir).map_err(LoadError::from)?;
+    let mut reasons = Vec::new();
+    for source in &config.sources {
+        let fetched = match fetch(source, &key) {
+            Ok(fetched) => fetched,
+            Err(reason) => {
+                reasons.push(format!("{source}: {reason}"));
+                continue;
+            }
+        };
+        if let Some(current) = &state.update {
+            if fetched.manifest.created < current.created {
+                reasons.push(format!(
+                    "{source}: list {} ({}) is older than the list in use ({}, {})",
+                    fetched.manifest.version, fetched.manifest.created, current.version, current.created
+                ));
+                continue;
+            }
+            if fetched.manifest.version == current.version && fetched.manifest.created == current.created {
+                let event = request.actor.event(AuditAction::HotlistUpdate, &current.version, "ok: already current");
+                request.audit.record(event)?;
+                return Ok(UpdateOutcome {
+                    status: request.lists.current().status.clone(),
+                    report: ImportReport::default(),
+                    already_current: true,
+                });
+            }
+        }
+        match apply(request, &state, fetched) {
+            Ok(outcome) => return Ok(outcome),
+            Err(ApplyError::Refused(reason)) => reasons.push(format!("{source}: {reason}")),
+            Err(ApplyError::Fatal(err)) => return Err(err),
+        }
+    }
+    Err(UpdateError::AllSourcesFailed(reasons))
+}
+
+enum ApplyError {
+    /// This source's list is unusable; another source may serve.
+    Refused(String),
+    /// The console itself failed (cache, audit): stop.
+    Fatal(UpdateError),
+}
+
+impl<E: Into<UpdateError>> From<E> for ApplyError {
+    fn from(err: E) -> Self {
+        ApplyError::Fatal(err.into())
+    }
+}
+
+fn apply(request: &UpdateRequest<'_>, state: &CacheState, fetched: FetchedUpdate) -> Result<UpdateOutcome, ApplyError> {
+    let now = request.now;
+    let manifest = &fetched.manifest;
+    let mut parsed = Vec::with_capacity(manifest.files.len());
+    for (file, bytes) in manifest.files.iter().zip(&fetched.files) {
+        let ctx =
+            ParseContext { source: file.name.clone(), version: manifest.version.clone(), list: file.list.clone(), now };
+        parsed.push((file.name.clone(), parse::parse(file.format, bytes, &ctx)));
+    }
+    let file_errors: Vec<String> = parsed
+        .iter()
+        .flat_map(|(_, p)| p.errors.iter())
+        .filter(|e| e.scope == ErrorScope::File)
+        .map(ToString::to_string)
+        .collect();
+    if !file_errors.is_empty() {
+        return Err(ApplyError::Refused(format!("list {} refused: {}", manifest.version, file_errors.join("; "))));
+    }
+    let cached_files: Vec<CachedFile> = manifest
+        .files
+        .iter()
+        .map(|file| CachedFile {
+            name: file.name.clone(),
+            cache_name: CachedFile::cache_name_for(&file.name, &file.sha256),
+            format: file.format,
+            list: file.list.clone(),
+            sha256: file.sha256.to_ascii_lowercase(),
+            version: manifest.version.clone(),
+            added_at: now,
+        })
+        .collect();
+    let new_state = CacheState {
+        update: Some(CachedUpdate {
+            version: manifest.version.clone(),
+            created: manifest.created,
+            fetched_at: now,
+            source: fetched.source.clone(),
+            files: cached_files.clone(),
+        }),
+        imports: state.imports.clone(),
+    };
+    let dir = cache_dir(request.data_dir);
+    let imports_only = CacheState { update: None, imports: state.imports.clone() };
+    parsed.extend(parse_cached(&dir, &imports_only, now)?);
+    let manual = BoloStore::new(&dir, request.config.bolo_max_days).active_entries(now).map_err(LoadError::from)?;
+    let loaded = build_active(request.config, &new_state, parsed, manual, now)?;
+    // The report covers the whole new list: the update's files, the imports and the manual
+    // entries (the imports' errors were reported when they were imported, and again here).
+    let update_report = loaded.report.clone();
+    let outcome = format!(
+        "ok: {} entries; accepted {}, rejected {}, duplicates merged {}, expired skipped {}",
+        loaded.list.status.entries,
+        update_report.accepted,
+        update_report.rejected,
+        update_report.duplicates_merged,
+        update_report.expired_skipped
+    );
+    request.audit.record(request.actor.event(AuditAction::HotlistUpdate, &manifest.version, &outcome))?;
+    // The files first, the state that names them last: a crash in between leaves the old
+    // state pointing at the old, complete files.
+    for (file, bytes) in cached_files.iter().zip(&fetched.files) {
+        save_cache(&dir, &file.cache_name, bytes).map_err(LoadError::from)?;
+    }
+    new_state.save(&dir).map_err(LoadError::from)?;
+    let status = loaded.list.status.clone();
+    request.lists.replace(loaded.list);
+    Ok(UpdateOutcome { status, report: update_report, already_current: false })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::MemoryAudit;
+    use crate::hotlist::{ActiveList, MatchConfig, ReadCandidate, ReadQuery};
+
+    struct Fixture {
+        _root: tempfile::TempDir,
+        data: PathBuf,
+        publish: PathBuf,
+        key: PathBuf,
+        config: HotlistConfig,
+        lists: Hotlists,
+        audit: MemoryAudit,
+    }
+
+    const SVS: &str = "SVS HEADER\n7ABC123 CA1920261120\nTOTAL RECORD 1\n";
+
+    impl Fixture {
+        fn new() -> Self {
+            let root = tempfile::tempdir().unwrap();
+            let data = root.path().join("data");
+            let publish = root.path().join("publish");
+            fs::create_dir_all(&publish).unwrap();
+            let key = root.path().join("agency.key");
+            let public = generate_key(&key).unwrap();
+            let config = HotlistConfig {
+                public_key: Some(public),
+                sources: vec![publish.display().to_string()],
+                ..HotlistConfig::default()
+            };
+            let lists = Hotlists::new(ActiveList::empty(MatchConfig::default(), Utc::now()));
+            Self { _root: root, data, publish, key, config, lists, audit: MemoryAudit::default() }
+        }
+
+        fn publish(&self, files: &[(&str, &str)], version: &str, created: DateTime<Utc>) {
+            for (name, text) in files {
+                fs::write(self.publish.join(name), text).unwrap();
+            }
+            sign_dir(&self.publish, &self.key, Some(version), created).unwrap();
+        }
+
+        fn update(&self) -> Result<UpdateOutcome, UpdateError> {
+            let actor = Actor::new("officer7", "PD");
+            run_update(&UpdateRequest {
+                data_dir: &self.data,
+                config: &self.config,
+                lists: &self.lists,
+                audit: &self.audit,
+                actor: &actor,
+                now: Utc::now(),
+            })
+        }
+
+        fn matches(&self, plate: &str) -> bool {
+            let candidates = [ReadCandidate { text: plate, confidence: 0.9 }];
+            self.lists.match_read(&ReadQuery { candidates: &candidates, state: None, now: Utc::now() }).is_some()
+        }
+
+        fn version(&self) -> String {
+            self.lists.current().status.version.clone()
+        }
+    }
+
+    fn reason(result: Result<UpdateOutcome, UpdateError>) -> String {
+        result.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn good_update_then_failures_keep_the_last_good_list() {
+        let f = Fixture::new();
+        let t0 = Utc::now() - chrono::Duration::hours(2);
+        f.publish(&[("svs.tbl", SVS)], "v1", t0);
+        let outcome = f.update().unwrap();
+        assert_eq!(outcome.status.version, "v1");
+        assert_eq!(outcome.report.accepted, 1);
+        assert!(f.matches("7ABC123"));
+        assert!(f.update().unwrap().already_current);
+
+        // A tampered file: the hash no longer matches.
+        let t1 = t0 + chrono::Duration::hours(1);
+        f.publish(&[("svs.tbl", "SVS HEADER\n8NEW888 CA1920261120\nTOTAL RECORD 1\n")], "v2", t1);
+        fs::write(f.publish.join("svs.tbl"), "SVS HEADER\n8EVL888 CA1920261120\nTOTAL RECORD 1\n").unwrap();
+        assert!(reason(f.update()).contains("SHA-256 does not match"));
+        // A truncated download.
+        fs::write(f.publish.join("svs.tbl"), "SVS HEADER\n8NEW888 CA19").unwrap();
+        assert!(reason(f.update()).contains("truncated"));
+        // A bad signature.
+        f.publish(&[("svs.tbl", "SVS HEADER\n8NEW888 CA1920261120\nTOTAL RECORD 1\n")], "v2", t1);
+        fs::write(f.publish.join(SIGNATURE_NAME), BASE64.encode([7u8; 64])).unwrap();
+        assert!(reason(f.update()).contains("signature does not verify"));
+        // A manifest edited after signing.
+        f.publish(&[("svs.tbl", "SVS HEADER\n8NEW888 CA1920261120\nTOTAL RECORD 1\n")], "v2", t1);
+        let edited = fs::read_to_string(f.publish.join(MANIFEST_NAME)).unwrap().replace("\"v2\"", "\"v3\"");
+        fs::write(f.publish.join(MANIFEST_NAME), edited).unwrap();
+        assert!(reason(f.update()).contains("signature does not verify"));
+        // No signature at all.
+        fs::remove_file(f.publish.join(SIGNATURE_NAME)).unwrap();
+        assert!(reason(f.update()).contains("unsigned list"));
+        // A well-signed list whose footer count is wrong.
+        f.publish(&[("svs.tbl", "SVS HEADER\n8NEW888 CA1920261120\nTOTAL RECORD 9\n")], "v2", t1);
+        assert!(reason(f.update()).contains("footer says 9 records"));
+        // An older, validly signed list (a replay).
+        f.publish(&[("svs.tbl", SVS)], "v0", t0 - chrono::Duration::hours(1));
+        assert!(reason(f.update()).contains("older than the list in use"));
+
+        assert_eq!(f.version(), "v1");
+        assert!(f.matches("7ABC123"));
+        assert!(!f.matches("8NEW888"));
+
+        // A good one goes through, and the cache holds it for the next start.
+        f.publish(&[("svs.tbl", "SVS HEADER\n8NEW888 CA1920261120\nTOTAL RECORD 1\n")], "v2", t1);
+        assert_eq!(f.update().unwrap().status.version, "v2");
+        assert!(f.matches("8NEW888") && !f.matches("7ABC123"));
+        let reloaded = crate::hotlist::load::load_active(&f.data, &f.config, Utc::now()).unwrap();
+        assert_eq!(reloaded.list.status.version, "v2");
+        assert_eq!(reloaded.list.status.created, Some(t1));
+
+        let outcomes: Vec<String> = f.audit.events().iter().map(|e| e.outcome.clone()).collect();
+        assert_eq!(outcomes.iter().filter(|o| o.starts_with("refused")).count(), 7, "{outcomes:?}");
+        assert!(outcomes.iter().all(|o| o.starts_with("ok") || o.starts_with("refused")));
+        assert!(f.audit.events().iter().all(|e| e.action == AuditAction::HotlistUpdate && e.user == "officer7"));
+    }
+
+    #[test]
+    fn refused_without_key_or_with_a_foreign_key() {
+        let mut f = Fixture::new();
+        f.publish(&[("svs.tbl", SVS)], "v1", Utc::now());
+        f.config.public_key = None;
+        assert!(matches!(f.update(), Err(UpdateError::NoPublicKey)));
+        f.config.public_key = Some("not a key".into());
+        assert!(matches!(f.update(), Err(UpdateError::BadPublicKey)));
+        let other = f._root.path().join("other.key");
+        f.config.public_key = Some(generate_key(&other).unwrap());
+        assert!(reason(f.update()).contains("signature does not verify"));
+        f.config.sources = vec!["https://lists.example.invalid/pd".into(), "http://x".into()];
+        let message = reason(f.update());
+        assert!(message.contains("https sources are not supported") && message.contains("plain http"), "{message}");
+        assert_eq!(f.version(), "none");
+        assert_eq!(f.audit.events().len(), 4);
+    }
+
+    #[test]
+    fn keys_and_manifest_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("k");
+        let public = generate_key(&key).unwrap();
+        assert!(parse_public_key(&public).is_ok());
+        assert_eq!(fs::read_to_string(dir.path().join("k.pub")).unwrap().trim(), public);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert!(matches!(generate_key(&key), Err(UpdateError::Io { .. })), "never overwrites a key");
+        fs::write(dir.path().join("notes.txt"), "x").unwrap();
+        assert!(matches!(sign_dir(dir.path(), &key, None, Utc::now()), Err(UpdateError::UnknownFormat(_))));
+        fs::write(dir.path().join("bad.key"), "xyz").unwrap();
+        assert!(matches!(
+            sign_dir(dir.path(), &dir.path().join("bad.key"), None, Utc::now()),
+            Err(UpdateError::BadPrivateKey(_))
+        ));
+
+        // A signed manifest naming a file outside its folder is refused.
+        let signing = read_private_key(&key).unwrap();
+        let manifest = br#"{"version":"v","created":"2026-11-28T00:00:00Z","files":[{"name":"../x.csv","format":"csv","size":1,"sha256":"00"}]}"#;
+        let signature = BASE64.encode(signing.sign(manifest).to_bytes());
+        let err = verify_manifest(manifest, signature.as_bytes(), &signing.verifying_key()).unwrap_err();
+        assert!(err.contains("outside its folder"), "{err}");
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

@@ -1,0 +1,96 @@
+//! The `hotlist` command end to end: the agency creates a key and signs a folder, the console
+//! updates from it, checks plates, shows its state, imports a file, and refuses a tampered
+//! update while keeping its list.
+
+// A failed unwrap is a failed test, with its message: that is what these tests want.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(data: &Path, config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_patrol-alpr"))
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--config")
+        .arg(config)
+        .arg("hotlist")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn keygen_sign_update_check_stats_import() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let publish = root.path().join("publish");
+    std::fs::create_dir_all(&publish).unwrap();
+    let key = root.path().join("agency.key");
+    let config = root.path().join("config.toml");
+    let none = run(&data, &config, &["keygen", "--out", key.to_str().unwrap()]);
+    assert!(none.status.success(), "{none:?}");
+    let public = std::fs::read_to_string(root.path().join("agency.key.pub")).unwrap();
+    assert!(stdout(&none).contains(public.trim()));
+    std::fs::write(
+        &config,
+        format!("[hotlist]\npublic_key = \"{}\"\nsources = [\"{}\"]\n", public.trim(), publish.display()),
+    )
+    .unwrap();
+
+    std::fs::write(publish.join("svs.tbl"), "SVS HEADER\n7ABC123 CA1920261120\nTOTAL RECORD 1\n").unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-hotlist.csv"), publish.join("demo.csv")).unwrap();
+    let signed =
+        run(&data, &config, &["sign", publish.to_str().unwrap(), "--key", key.to_str().unwrap(), "--version", "v1"]);
+    assert!(signed.status.success(), "{signed:?}");
+    let updated = run(&data, &config, &["update"]);
+    assert!(updated.status.success(), "{updated:?}");
+    assert!(stdout(&updated).contains("now using list v1 (10 entries)"), "{}", stdout(&updated));
+
+    let exact = run(&data, &config, &["check", "7abc-123", "--state", "CA"]);
+    assert!(exact.status.success());
+    assert!(stdout(&exact).starts_with("HIT, EXACT"), "{}", stdout(&exact));
+    let approximate = run(&data, &config, &["check", "DEM0001"]);
+    assert!(stdout(&approximate).contains("approximate (position 4: read 0 for O)"), "{}", stdout(&approximate));
+    let other_state = run(&data, &config, &["check", "DEMO555", "--state", "CA"]);
+    assert!(stdout(&other_state).contains("STATE DIFFERS"), "{}", stdout(&other_state));
+    let miss = run(&data, &config, &["check", "3ABC123"]);
+    assert_eq!(miss.status.code(), Some(1));
+
+    let stats = run(&data, &config, &["stats"]);
+    assert!(stdout(&stats).contains("version: v1"), "{}", stdout(&stats));
+    assert!(stdout(&stats).contains("entries: 10 (1 wildcard)"), "{}", stdout(&stats));
+
+    // Tampering after signing: refused, and the list stays.
+    std::fs::write(publish.join("svs.tbl"), "SVS HEADER\n8EVL888 CA1920261120\nTOTAL RECORD 1\n").unwrap();
+    let refused = run(&data, &config, &["update"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("keeping list v1"), "{refused:?}");
+    assert!(run(&data, &config, &["check", "7ABC123"]).status.success());
+
+    let extra = root.path().join("extra.csv");
+    std::fs::write(&extra, "plate,reason\nXTRA999,DEMO import\nB*,broad\n").unwrap();
+    let imported = run(&data, &config, &["import", extra.to_str().unwrap()]);
+    assert!(imported.status.success(), "{imported:?}");
+    assert!(stdout(&imported).contains("extra.csv:3: plate:"), "{}", stdout(&imported));
+    assert!(stdout(&imported).contains("accepted 1, rejected 1, duplicates merged 0, expired skipped 0"));
+    assert!(run(&data, &config, &["check", "XTRA999"]).status.success());
+}
+
+#[test]
+fn bench_prints_one_json_line_last() {
+    let root = tempfile::tempdir().unwrap();
+    let output = run(root.path(), &root.path().join("c.toml"), &["bench", "--entries", "2000", "--reads", "500"]);
+    assert!(output.status.success(), "{output:?}");
+    let text = stdout(&output);
+    let last = text.lines().last().unwrap();
+    let json: serde_json::Value = serde_json::from_str(last).unwrap();
+    assert_eq!(json["entries"], 2000);
+    for field in ["build_ms", "rss_mb", "match_ns_median", "match_ns_p99"] {
+        assert!(json[field].as_f64().is_some_and(|v| v > 0.0), "{field} in {last}");
+    }
+}
