@@ -144,8 +144,10 @@ mod tests {
     fn memory_sink_keeps_events_in_order() {
         let sink = MemoryAudit::default();
         sink.record(AuditEvent::new("u1", "PD", AuditAction::LogonSuccess, "", "ok")).unwrap();
-        sink.record(AuditEvent::new("u1", "PD", AuditAction::Search, "7ABC123", "3 rows").with_purpose("stolen vehicle", "C-1"))
-            .unwrap();
+        sink.record(
+            AuditEvent::new("u1", "PD", AuditAction::Search, "7ABC123", "3 rows").with_purpose("stolen vehicle", "C-1"),
+        )
+        .unwrap();
         let events = sink.events();
         assert_eq!(events.len(), 2);
         assert_eq!(events[1].case_number.as_deref(), Some("C-1"));

@@ -94,7 +94,13 @@ fn bench_photos(recognizer: &Recognizer, dir: &Path, threads: usize) -> anyhow::
                 let outcomes = truth
                     .plates
                     .iter()
-                    .map(|p| PlateOutcome { truth: p.text.clone(), read: None, exact: false, top5: false, detected: false })
+                    .map(|p| PlateOutcome {
+                        truth: p.text.clone(),
+                        read: None,
+                        exact: false,
+                        top5: false,
+                        detected: false,
+                    })
                     .collect();
                 ImageResult { file, outcomes, false_plates: 0, ms, error: Some(format!("{err:#}")) }
             }

@@ -60,10 +60,16 @@ impl PlateDetector {
         if !path.is_file() {
             return Err(RecognizeError::ModelMissing(path.to_path_buf()));
         }
-        let invalid = |e: TractError| RecognizeError::ModelInvalid { path: path.to_path_buf(), reason: format!("{e:#}") };
+        let invalid =
+            |e: TractError| RecognizeError::ModelInvalid { path: path.to_path_buf(), reason: format!("{e:#}") };
         let model = tract_onnx::onnx().model_for_path(path).map_err(invalid)?;
-        let detector =
-            Self { path: path.to_path_buf(), model, plans: Mutex::new(HashMap::new()), long_side: long_side.max(64), threshold };
+        let detector = Self {
+            path: path.to_path_buf(),
+            model,
+            plans: Mutex::new(HashMap::new()),
+            long_side: long_side.max(64),
+            threshold,
+        };
         Ok(detector)
     }
 
@@ -80,7 +86,8 @@ impl PlateDetector {
         if let Some(plan) = self.plans.lock().ok().and_then(|plans| plans.get(&shape).cloned()) {
             return Ok(plan);
         }
-        let invalid = |e: TractError| RecognizeError::ModelInvalid { path: self.path.clone(), reason: format!("{e:#}") };
+        let invalid =
+            |e: TractError| RecognizeError::ModelInvalid { path: self.path.clone(), reason: format!("{e:#}") };
         // Shapes are fixed before typing, so every dimension is concrete in the optimized plan.
         let plan = self
             .model
@@ -102,7 +109,8 @@ impl PlateDetector {
         let scale = (img.width().max(img.height()) as f32) / self.long_side as f32;
         let input = to_input(img, ih, iw, scale);
         let outputs = plan.run(tvec!(input.into())).map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
-        let view = |i: usize| outputs[i].to_plain_array_view::<f32>().map_err(|e| RecognizeError::Inference(format!("{e:#}")));
+        let view =
+            |i: usize| outputs[i].to_plain_array_view::<f32>().map_err(|e| RecognizeError::Inference(format!("{e:#}")));
         let (loc, conf, land) = (view(0)?, view(1)?, view(2)?);
         let (loc, conf, land) = (
             loc.as_slice().unwrap_or_default(),
@@ -134,7 +142,9 @@ impl PlateDetector {
             let (sx, sy) = (iw as f32 * scale, ih as f32 * scale);
             let bbox = BBox { x: (cx - w / 2.0) * sx, y: (cy - h / 2.0) * sy, w: w * sx, h: h * sy };
             let lm = &land[8 * i..8 * i + 8];
-            let corner = |k: usize| ((p[0] + lm[2 * k] * VARIANCE[0] * p[2]) * sx, (p[1] + lm[2 * k + 1] * VARIANCE[0] * p[3]) * sy);
+            let corner = |k: usize| {
+                ((p[0] + lm[2 * k] * VARIANCE[0] * p[2]) * sx, (p[1] + lm[2 * k + 1] * VARIANCE[0] * p[3]) * sy)
+            };
             // The network emits bottom-right, bottom-left, top-left, top-right.
             let corners = [corner(2), corner(3), corner(0), corner(1)];
             found.push(Detection { bbox, corners, score });
@@ -182,7 +192,8 @@ fn to_input(img: &RgbImage, ih: usize, iw: usize, scale: f32) -> Tensor {
             let wx = fx - x0 as f32;
             for c in 0..3 {
                 let p = |xx: usize, yy: usize| f32::from(raw[(yy * sw + xx) * 3 + c]);
-                let v = (p(x0, y0) * (1.0 - wx) + p(x1, y0) * wx) * (1.0 - wy) + (p(x0, y1) * (1.0 - wx) + p(x1, y1) * wx) * wy;
+                let v = (p(x0, y0) * (1.0 - wx) + p(x1, y0) * wx) * (1.0 - wy)
+                    + (p(x0, y1) * (1.0 - wx) + p(x1, y1) * wx) * wy;
                 // RGB channel c goes to BGR plane 2 - c.
                 let plane = 2 - c;
                 data[plane * ih * iw + y * iw + x] = v - MEAN_BGR[plane];
@@ -190,7 +201,8 @@ fn to_input(img: &RgbImage, ih: usize, iw: usize, scale: f32) -> Tensor {
         }
     }
     // The shape always matches the data: 3 * ih * iw elements.
-    Tensor::from_shape(&[1, 3, ih, iw], &data).unwrap_or_else(|_| Tensor::zero::<f32>(&[1, 3, ih, iw]).unwrap_or_default())
+    Tensor::from_shape(&[1, 3, ih, iw], &data)
+        .unwrap_or_else(|_| Tensor::zero::<f32>(&[1, 3, ih, iw]).unwrap_or_default())
 }
 
 /// Greedy non-maximum suppression over score-sorted detections.

@@ -56,8 +56,10 @@ pub fn parse_truth_line(line: &str) -> Result<(String, TruthPlate), String> {
 /// Finds every `NAME.txt` in `dir` with an image beside it. Returns the images (sorted by
 /// name) and the problems found (`file:line: reason`), which do not stop the rest.
 pub fn load_truth_dir(dir: &Path) -> std::io::Result<(Vec<TruthImage>, Vec<String>)> {
-    let mut txts: Vec<PathBuf> =
-        std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect();
+    let mut txts: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
     txts.sort();
     let mut images = Vec::new();
     let mut problems = Vec::new();

@@ -34,7 +34,11 @@ pub fn load_rgb(path: &Path) -> Result<RgbImage, ImageError> {
 
 /// Converts a decoded image to RGB, scaled down to [`MAX_SIDE`] if larger.
 pub fn to_rgb_bounded(img: DynamicImage) -> RgbImage {
-    let img = if img.width().max(img.height()) > MAX_SIDE { img.resize(MAX_SIDE, MAX_SIDE, FilterType::Triangle) } else { img };
+    let img = if img.width().max(img.height()) > MAX_SIDE {
+        img.resize(MAX_SIDE, MAX_SIDE, FilterType::Triangle)
+    } else {
+        img
+    };
     img.to_rgb8()
 }
 

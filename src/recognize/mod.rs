@@ -199,7 +199,12 @@ mod tests {
     use super::*;
 
     fn read(text: &str, confidence: f32) -> TextRead {
-        TextRead { text: text.into(), confidence, char_confidences: vec![confidence; text.len()], candidates: Vec::new() }
+        TextRead {
+            text: text.into(),
+            confidence,
+            char_confidences: vec![confidence; text.len()],
+            candidates: Vec::new(),
+        }
     }
 
     #[test]

@@ -53,7 +53,8 @@ impl PlateOcr {
         if !path.is_file() {
             return Err(RecognizeError::ModelMissing(path.to_path_buf()));
         }
-        let invalid = |e: TractError| RecognizeError::ModelInvalid { path: path.to_path_buf(), reason: format!("{e:#}") };
+        let invalid =
+            |e: TractError| RecognizeError::ModelInvalid { path: path.to_path_buf(), reason: format!("{e:#}") };
         let plan = tract_onnx::onnx()
             .model_for_path(path)
             .and_then(|m| m.with_input_fact(0, f32::fact([1, 1, OCR_H, OCR_W]).into()))
@@ -71,7 +72,8 @@ impl PlateOcr {
 
     /// Per-column class probabilities for a gray `OCR_H` x `OCR_W` crop (values 0-1).
     pub fn probabilities(&self, gray: &[f32]) -> Result<Vec<[f32; CLASSES]>, RecognizeError> {
-        let input = Tensor::from_shape(&[1, 1, OCR_H, OCR_W], gray).map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
+        let input =
+            Tensor::from_shape(&[1, 1, OCR_H, OCR_W], gray).map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
         let out = self.plan.run(tvec!(input.into())).map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
         let view = out[0].to_plain_array_view::<f32>().map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
         let shape = view.shape().to_vec();
@@ -194,7 +196,8 @@ mod tests {
 
     #[test]
     fn decodes_repeats_with_blanks_between() {
-        let probs = [col(idx(b'9'), 0.95), col(0, 0.95), col(idx(b'9'), 0.95), col(idx(b'9'), 0.95), col(idx(b'A'), 0.9)];
+        let probs =
+            [col(idx(b'9'), 0.95), col(0, 0.95), col(idx(b'9'), 0.95), col(idx(b'9'), 0.95), col(idx(b'A'), 0.9)];
         let r = decode(&probs);
         assert_eq!(r.text, "99A");
         assert_eq!(r.char_confidences.len(), 3);
