@@ -10,3 +10,6 @@ pub mod config;
 pub mod plate;
 pub mod recognize;
 pub mod render;
+pub mod reports;
+pub mod session;
+pub mod store;
