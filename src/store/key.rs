@@ -204,7 +204,7 @@ fn demo_secret(data_dir: &Path) -> Result<String, KeyError> {
     std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
     let path = data_dir.join(DEMO_KEY_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(text.lines().last().unwrap_or_default().to_owned()),
+        Ok(text) => Ok(text.lines().next_back().unwrap_or_default().to_owned()),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let mut raw = [0u8; 24];
             rand::rng().fill_bytes(&mut raw);
