@@ -31,14 +31,23 @@ pub fn run(ctx: &Context, args: &PurgeArgs) -> anyhow::Result<ExitCode> {
     let who = match &args.as_user {
         Some(id) => {
             let user = actor(&store, ctx, id, &mut Secrets::new())?;
-            Accounts::new(&store, rules(ctx)).authorize(&user, Permission::ManageRetention, AuditAction::Purge, "purge")?;
+            Accounts::new(&store, rules(ctx)).authorize(
+                &user,
+                Permission::ManageRetention,
+                AuditAction::Purge,
+                "purge",
+            )?;
             user.id
         }
         None => "system".to_owned(),
     };
     let cutoff = Utc::now() - period;
     let counts = store.purge(cutoff, args.dry_run, &who)?;
-    let verb = if args.dry_run { "would delete" } else { "deleted" };
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
     println!(
         "retention {} days (before {}): {verb} {} reads, {} hits, {} hit events; kept {} protected reads",
         cfg.retention_days,

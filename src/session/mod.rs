@@ -11,12 +11,16 @@ pub mod users;
 use chrono::{DateTime, Utc};
 
 pub use roles::{Permission, Role};
-pub use users::{Accounts, AccountRules, LoginRefusal, NewUser, SessionError, User, UserStatus, seed_demo_users, DEMO_USERS};
+pub use users::{
+    AccountRules, Accounts, DEMO_USERS, LoginRefusal, NewUser, SessionError, User, UserStatus,
+    seed_demo_users,
+};
 
 /// True when the console must lock: no input for `idle_lock_minutes` (0 disables the lock).
 /// The officer unlocks it with the PIN again (CJIS session lock).
 pub fn idle_locked(last_input: DateTime<Utc>, now: DateTime<Utc>, idle_lock_minutes: u32) -> bool {
-    idle_lock_minutes > 0 && now - last_input >= chrono::Duration::minutes(i64::from(idle_lock_minutes))
+    idle_lock_minutes > 0
+        && now - last_input >= chrono::Duration::minutes(i64::from(idle_lock_minutes))
 }
 
 /// A logged-on user and the shift the log-on opened.
@@ -36,7 +40,11 @@ mod tests {
 
     fn check(idle_minutes: i64, limit: u32, expected: bool) {
         let now = Utc::now();
-        assert_eq!(idle_locked(now - chrono::Duration::minutes(idle_minutes), now, limit), expected, "{idle_minutes} of {limit}");
+        assert_eq!(
+            idle_locked(now - chrono::Duration::minutes(idle_minutes), now, limit),
+            expected,
+            "{idle_minutes} of {limit}"
+        );
     }
 
     #[test]

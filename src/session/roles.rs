@@ -73,7 +73,13 @@ impl Role {
             Self::Officer => matches!(permission, P::UseAlpr | P::SearchReads),
             Self::Supervisor => matches!(
                 permission,
-                P::UseAlpr | P::SearchReads | P::ViewUsageReport | P::RunRandomAudit | P::ViewAuditLog | P::ExportData | P::PlaceHold
+                P::UseAlpr
+                    | P::SearchReads
+                    | P::ViewUsageReport
+                    | P::RunRandomAudit
+                    | P::ViewAuditLog
+                    | P::ExportData
+                    | P::PlaceHold
             ),
             Self::Administrator => matches!(
                 permission,
@@ -101,7 +107,9 @@ impl Role {
 
     /// Parses the stored or typed text.
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == text.trim().to_ascii_lowercase())
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == text.trim().to_ascii_lowercase())
     }
 }
 
@@ -121,7 +129,15 @@ mod tests {
         check(Role::Officer, &[P::UseAlpr, P::SearchReads]);
         check(
             Role::Supervisor,
-            &[P::UseAlpr, P::SearchReads, P::ViewUsageReport, P::RunRandomAudit, P::ViewAuditLog, P::ExportData, P::PlaceHold],
+            &[
+                P::UseAlpr,
+                P::SearchReads,
+                P::ViewUsageReport,
+                P::RunRandomAudit,
+                P::ViewAuditLog,
+                P::ExportData,
+                P::PlaceHold,
+            ],
         );
         check(
             Role::Administrator,

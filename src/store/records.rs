@@ -157,7 +157,14 @@ pub struct HitRecord {
 
 impl HitRecord {
     /// A new hit in state `New`.
-    pub fn new(read_id: Option<i64>, plate: &str, list: &str, priority: i32, officer: Option<&str>, raised: DateTime<Utc>) -> Self {
+    pub fn new(
+        read_id: Option<i64>,
+        plate: &str,
+        list: &str,
+        priority: i32,
+        officer: Option<&str>,
+        raised: DateTime<Utc>,
+    ) -> Self {
         Self {
             id: 0,
             read_id,
@@ -247,14 +254,24 @@ pub(crate) fn stored_read(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRea
 }
 
 /// Reads with `from <= time < to`, oldest first.
-pub(crate) fn reads_between(conn: &Connection, from_ms: i64, to_ms: i64) -> Result<Vec<StoredRead>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {READ_COLUMNS} FROM reads WHERE time_ms >= ?1 AND time_ms < ?2 ORDER BY time_ms, id"))?;
-    let rows = stmt.query_map([from_ms, to_ms], stored_read)?.collect::<Result<Vec<_>, _>>()?;
+pub(crate) fn reads_between(
+    conn: &Connection,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<StoredRead>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {READ_COLUMNS} FROM reads WHERE time_ms >= ?1 AND time_ms < ?2 ORDER BY time_ms, id"
+    ))?;
+    let rows = stmt
+        .query_map([from_ms, to_ms], stored_read)?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
 fn hit_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(HitRecord, String)> {
-    let opt = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> { Ok(row.get::<_, Option<i64>>(i)?.map(from_ms)) };
+    let opt = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+        Ok(row.get::<_, Option<i64>>(i)?.map(from_ms))
+    };
     let state_text: String = row.get(5)?;
     let hit = HitRecord {
         id: row.get(0)?,
@@ -288,12 +305,25 @@ impl Store {
 
     /// Stores many reads in one transaction; returns their ids once committed.
     pub fn insert_reads(&self, reads: Vec<NewRead>) -> Result<Vec<i64>, StoreError> {
-        self.write(move |conn| reads.iter().map(|read| insert_read_row(conn, read)).collect())
+        self.write(move |conn| {
+            reads
+                .iter()
+                .map(|read| insert_read_row(conn, read))
+                .collect()
+        })
     }
 
     /// One stored read.
     pub fn read_by_id(&self, id: i64) -> Result<Option<StoredRead>, StoreError> {
-        self.read(|conn| Ok(conn.query_row(&format!("SELECT {READ_COLUMNS} FROM reads WHERE id = ?1"), [id], stored_read).optional()?))
+        self.read(|conn| {
+            Ok(conn
+                .query_row(
+                    &format!("SELECT {READ_COLUMNS} FROM reads WHERE id = ?1"),
+                    [id],
+                    stored_read,
+                )
+                .optional()?)
+        })
     }
 
     /// Number of stored reads.
@@ -319,7 +349,11 @@ impl Store {
 
     /// Saves a hit's new state and fields together with the transition that led there, and
     /// audits the transition (who, when, what was entered).
-    pub fn record_hit_transition(&self, hit: HitRecord, event: HitEventRecord) -> Result<(), StoreError> {
+    pub fn record_hit_transition(
+        &self,
+        hit: HitRecord,
+        event: HitEventRecord,
+    ) -> Result<(), StoreError> {
         let org = self.organization().to_owned();
         self.write(move |conn| {
             let changed = conn.execute(
@@ -406,7 +440,10 @@ impl Store {
     pub fn start_shift(&self, officer: &str, at: DateTime<Utc>) -> Result<i64, StoreError> {
         let officer = officer.to_owned();
         self.write(move |conn| {
-            conn.execute("INSERT INTO shifts (officer, start_ms) VALUES (?1, ?2)", params![officer, at.timestamp_millis()])?;
+            conn.execute(
+                "INSERT INTO shifts (officer, start_ms) VALUES (?1, ?2)",
+                params![officer, at.timestamp_millis()],
+            )?;
             Ok(conn.last_insert_rowid())
         })
     }
@@ -415,20 +452,50 @@ impl Store {
     pub fn end_shift(&self, shift_id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.write(move |conn| {
             let t = at.timestamp_millis();
-            conn.execute("UPDATE activations SET end_ms = ?2 WHERE shift_id = ?1 AND end_ms IS NULL", params![shift_id, t])?;
-            conn.execute("UPDATE camera_downtime SET end_ms = ?2 WHERE shift_id = ?1 AND end_ms IS NULL", params![shift_id, t])?;
-            conn.execute("UPDATE shifts SET end_ms = ?2 WHERE id = ?1 AND end_ms IS NULL", params![shift_id, t])?;
+            conn.execute(
+                "UPDATE activations SET end_ms = ?2 WHERE shift_id = ?1 AND end_ms IS NULL",
+                params![shift_id, t],
+            )?;
+            conn.execute(
+                "UPDATE camera_downtime SET end_ms = ?2 WHERE shift_id = ?1 AND end_ms IS NULL",
+                params![shift_id, t],
+            )?;
+            conn.execute(
+                "UPDATE shifts SET end_ms = ?2 WHERE id = ?1 AND end_ms IS NULL",
+                params![shift_id, t],
+            )?;
             Ok(())
         })
     }
 
     /// ALPR goes active in a shift (audited).
-    pub fn activate(&self, shift_id: i64, officer: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let event = AuditEvent { time: at, ..AuditEvent::new(officer, self.organization(), AuditAction::Activate, &format!("shift {shift_id}"), "ok") };
+    pub fn activate(
+        &self,
+        shift_id: i64,
+        officer: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let event = AuditEvent {
+            time: at,
+            ..AuditEvent::new(
+                officer,
+                self.organization(),
+                AuditAction::Activate,
+                &format!("shift {shift_id}"),
+                "ok",
+            )
+        };
         self.write(move |conn| {
-            let open: i64 = conn.query_row("SELECT count(*) FROM activations WHERE shift_id = ?1 AND end_ms IS NULL", [shift_id], |r| r.get(0))?;
+            let open: i64 = conn.query_row(
+                "SELECT count(*) FROM activations WHERE shift_id = ?1 AND end_ms IS NULL",
+                [shift_id],
+                |r| r.get(0),
+            )?;
             if open == 0 {
-                conn.execute("INSERT INTO activations (shift_id, start_ms) VALUES (?1, ?2)", params![shift_id, at.timestamp_millis()])?;
+                conn.execute(
+                    "INSERT INTO activations (shift_id, start_ms) VALUES (?1, ?2)",
+                    params![shift_id, at.timestamp_millis()],
+                )?;
             }
             append(conn, &event)?;
             Ok(())
@@ -436,8 +503,23 @@ impl Store {
     }
 
     /// ALPR deactivated mid-shift with the officer's reason (audited).
-    pub fn deactivate(&self, shift_id: i64, officer: &str, at: DateTime<Utc>, reason: &str) -> Result<(), StoreError> {
-        let event = AuditEvent { time: at, ..AuditEvent::new(officer, self.organization(), AuditAction::Deactivate, &format!("shift {shift_id}"), reason) };
+    pub fn deactivate(
+        &self,
+        shift_id: i64,
+        officer: &str,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let event = AuditEvent {
+            time: at,
+            ..AuditEvent::new(
+                officer,
+                self.organization(),
+                AuditAction::Deactivate,
+                &format!("shift {shift_id}"),
+                reason,
+            )
+        };
         let reason = reason.to_owned();
         self.write(move |conn| {
             conn.execute(
@@ -450,7 +532,13 @@ impl Store {
     }
 
     /// A camera stopped working during a shift.
-    pub fn camera_down(&self, shift_id: i64, camera: &str, at: DateTime<Utc>, reason: &str) -> Result<(), StoreError> {
+    pub fn camera_down(
+        &self,
+        shift_id: i64,
+        camera: &str,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
         let (camera, reason) = (camera.to_owned(), reason.to_owned());
         self.write(move |conn| {
             conn.execute(
@@ -462,7 +550,12 @@ impl Store {
     }
 
     /// A camera works again.
-    pub fn camera_up(&self, shift_id: i64, camera: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    pub fn camera_up(
+        &self,
+        shift_id: i64,
+        camera: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let camera = camera.to_owned();
         self.write(move |conn| {
             conn.execute(
@@ -474,10 +567,33 @@ impl Store {
     }
 
     /// Stores a camera inspection checklist (items as JSON) and audits its result.
-    pub fn record_checklist(&self, shift_id: i64, officer: &str, camera: &str, passed: bool, items_json: &str, note: &str) -> Result<i64, StoreError> {
-        let outcome = if passed { "passed".to_owned() } else { format!("failed: {note}") };
-        let event = AuditEvent::new(officer, self.organization(), AuditAction::Checklist, camera, &outcome);
-        let (officer, camera, items, note) = (officer.to_owned(), camera.to_owned(), items_json.to_owned(), note.to_owned());
+    pub fn record_checklist(
+        &self,
+        shift_id: i64,
+        officer: &str,
+        camera: &str,
+        passed: bool,
+        items_json: &str,
+        note: &str,
+    ) -> Result<i64, StoreError> {
+        let outcome = if passed {
+            "passed".to_owned()
+        } else {
+            format!("failed: {note}")
+        };
+        let event = AuditEvent::new(
+            officer,
+            self.organization(),
+            AuditAction::Checklist,
+            camera,
+            &outcome,
+        );
+        let (officer, camera, items, note) = (
+            officer.to_owned(),
+            camera.to_owned(),
+            items_json.to_owned(),
+            note.to_owned(),
+        );
         self.write(move |conn| {
             conn.execute(
                 "INSERT INTO checklists (shift_id, officer, camera, time_ms, passed, items, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -490,9 +606,24 @@ impl Store {
     }
 
     /// Files an equipment report for the ALPR Administrator and audits it.
-    pub fn file_equipment_report(&self, officer: &str, camera: &str, description: &str) -> Result<i64, StoreError> {
-        let event = AuditEvent::new(officer, self.organization(), AuditAction::EquipmentReport, camera, description);
-        let (officer, camera, description) = (officer.to_owned(), camera.to_owned(), description.to_owned());
+    pub fn file_equipment_report(
+        &self,
+        officer: &str,
+        camera: &str,
+        description: &str,
+    ) -> Result<i64, StoreError> {
+        let event = AuditEvent::new(
+            officer,
+            self.organization(),
+            AuditAction::EquipmentReport,
+            camera,
+            description,
+        );
+        let (officer, camera, description) = (
+            officer.to_owned(),
+            camera.to_owned(),
+            description.to_owned(),
+        );
         self.write(move |conn| {
             conn.execute(
                 "INSERT INTO equipment_reports (officer, camera, time_ms, description) VALUES (?1, ?2, ?3, ?4)",
@@ -505,7 +636,9 @@ impl Store {
     }
 
     /// Open equipment reports: (id, officer, camera, time, description).
-    pub fn open_equipment_reports(&self) -> Result<Vec<(i64, String, String, DateTime<Utc>, String)>, StoreError> {
+    pub fn open_equipment_reports(
+        &self,
+    ) -> Result<Vec<(i64, String, String, DateTime<Utc>, String)>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare("SELECT id, officer, camera, time_ms, description FROM equipment_reports WHERE resolved_ms IS NULL ORDER BY id")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, from_ms(r.get(3)?), r.get(4)?)))?;
@@ -516,7 +649,13 @@ impl Store {
 
 /// Places a case hold on a read inside the caller's transaction: the read is kept past
 /// retention until the hold is released.
-pub(crate) fn place_hold(conn: &Connection, read_id: i64, case_number: &str, by: &str, at_ms: i64) -> Result<(), StoreError> {
+pub(crate) fn place_hold(
+    conn: &Connection,
+    read_id: i64,
+    case_number: &str,
+    by: &str,
+    at_ms: i64,
+) -> Result<(), StoreError> {
     let changed = conn.execute("UPDATE reads SET protected = 1 WHERE id = ?1", [read_id])?;
     if changed != 1 {
         return Err(StoreError::Invalid(format!("no read {read_id}")));
@@ -529,8 +668,15 @@ pub(crate) fn place_hold(conn: &Connection, read_id: i64, case_number: &str, by:
 }
 
 /// Releases every hold of a case; a read stays protected while another case holds it.
-pub(crate) fn release_holds(conn: &Connection, case_number: &str, at_ms: i64) -> Result<usize, StoreError> {
-    let released = conn.execute("UPDATE holds SET released_ms = ?2 WHERE case_number = ?1 AND released_ms IS NULL", params![case_number, at_ms])?;
+pub(crate) fn release_holds(
+    conn: &Connection,
+    case_number: &str,
+    at_ms: i64,
+) -> Result<usize, StoreError> {
+    let released = conn.execute(
+        "UPDATE holds SET released_ms = ?2 WHERE case_number = ?1 AND released_ms IS NULL",
+        params![case_number, at_ms],
+    )?;
     conn.execute(
         "UPDATE reads SET protected = 0 WHERE protected = 1
          AND id IN (SELECT read_id FROM holds WHERE case_number = ?1)
@@ -567,7 +713,9 @@ mod tests {
         let got = store.read_by_id(id).unwrap().unwrap();
         assert_eq!(got.read, sample_read("7ABC123", t));
         assert!(!got.protected);
-        let ids = store.insert_reads(vec![sample_read("A", t), sample_read("B", t)]).unwrap();
+        let ids = store
+            .insert_reads(vec![sample_read("A", t), sample_read("B", t)])
+            .unwrap();
         assert_eq!(ids.len(), 2);
         assert_eq!(store.count_reads().unwrap(), 3);
     }
@@ -587,14 +735,32 @@ mod tests {
         let (_dir, store) = temp_store();
         let t = from_ms(1_700_000_000_000);
         let read = store.insert_read(sample_read("7ABC123", t)).unwrap();
-        let id = store.insert_hit(HitRecord::new(Some(read), "7ABC123", "SVS", 1, Some("o1"), t)).unwrap();
+        let id = store
+            .insert_hit(HitRecord::new(
+                Some(read),
+                "7ABC123",
+                "SVS",
+                1,
+                Some("o1"),
+                t,
+            ))
+            .unwrap();
         let mut hit = store.hit(id).unwrap().unwrap();
         assert_eq!(hit.state, HitState::New);
         hit.state = HitState::Acknowledged;
         hit.acknowledged = Some(from_ms(1_700_000_004_000));
         hit.time_to_ack_ms = Some(4000);
-        let event = HitEventRecord { hit_id: id, time: from_ms(1_700_000_004_000), user: "o1".into(), from: HitState::New, to: HitState::Acknowledged, detail: String::new() };
-        store.record_hit_transition(hit.clone(), event.clone()).unwrap();
+        let event = HitEventRecord {
+            hit_id: id,
+            time: from_ms(1_700_000_004_000),
+            user: "o1".into(),
+            from: HitState::New,
+            to: HitState::Acknowledged,
+            detail: String::new(),
+        };
+        store
+            .record_hit_transition(hit.clone(), event.clone())
+            .unwrap();
         assert_eq!(store.hit(id).unwrap().unwrap(), hit);
         assert_eq!(store.hit_events(id).unwrap(), vec![event]);
         let actions: Vec<String> = store
@@ -609,8 +775,15 @@ mod tests {
     #[test]
     fn holds_protect_until_every_case_releases() {
         let (_dir, store) = temp_store();
-        let id = store.insert_read(sample_read("7ABC123", from_ms(0))).unwrap();
-        store.write(move |c| { place_hold(c, id, "C-1", "s1", 0)?; place_hold(c, id, "C-2", "s1", 0) }).unwrap();
+        let id = store
+            .insert_read(sample_read("7ABC123", from_ms(0)))
+            .unwrap();
+        store
+            .write(move |c| {
+                place_hold(c, id, "C-1", "s1", 0)?;
+                place_hold(c, id, "C-2", "s1", 0)
+            })
+            .unwrap();
         store.write(|c| release_holds(c, "C-1", 1)).unwrap();
         assert!(store.read_by_id(id).unwrap().unwrap().protected);
         store.write(|c| release_holds(c, "C-2", 2)).unwrap();
