@@ -83,13 +83,7 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// A new event at the current time with no purpose or case number.
-    pub fn new(
-        user: &str,
-        organization: &str,
-        action: AuditAction,
-        object: &str,
-        outcome: &str,
-    ) -> Self {
+    pub fn new(user: &str, organization: &str, action: AuditAction, object: &str, outcome: &str) -> Self {
         Self {
             time: Utc::now(),
             user: user.to_owned(),
@@ -131,19 +125,13 @@ pub struct MemoryAudit {
 impl MemoryAudit {
     /// A copy of everything recorded so far.
     pub fn events(&self) -> Vec<AuditEvent> {
-        self.events
-            .lock()
-            .map(|events| events.clone())
-            .unwrap_or_default()
+        self.events.lock().map(|events| events.clone()).unwrap_or_default()
     }
 }
 
 impl AuditSink for MemoryAudit {
     fn record(&self, event: AuditEvent) -> Result<(), AuditError> {
-        self.events
-            .lock()
-            .map_err(|_| AuditError("memory audit poisoned".into()))?
-            .push(event);
+        self.events.lock().map_err(|_| AuditError("memory audit poisoned".into()))?.push(event);
         Ok(())
     }
 }
@@ -155,19 +143,9 @@ mod tests {
     #[test]
     fn memory_sink_keeps_events_in_order() {
         let sink = MemoryAudit::default();
-        sink.record(AuditEvent::new(
-            "u1",
-            "PD",
-            AuditAction::LogonSuccess,
-            "",
-            "ok",
-        ))
-        .unwrap();
-        sink.record(
-            AuditEvent::new("u1", "PD", AuditAction::Search, "7ABC123", "3 rows")
-                .with_purpose("stolen vehicle", "C-1"),
-        )
-        .unwrap();
+        sink.record(AuditEvent::new("u1", "PD", AuditAction::LogonSuccess, "", "ok")).unwrap();
+        sink.record(AuditEvent::new("u1", "PD", AuditAction::Search, "7ABC123", "3 rows").with_purpose("stolen vehicle", "C-1"))
+            .unwrap();
         let events = sink.events();
         assert_eq!(events.len(), 2);
         assert_eq!(events[1].case_number.as_deref(), Some("C-1"));

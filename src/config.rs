@@ -43,27 +43,15 @@ impl AppPaths {
     pub fn resolve(data_dir: Option<&Path>, config: Option<&Path>) -> Result<Self, ConfigError> {
         let env_path = |name: &str| std::env::var_os(name).map(PathBuf::from);
         let dirs = || directories::ProjectDirs::from("us", "patrol-alpr", "patrol-alpr");
-        let data_dir = match data_dir
-            .map(Path::to_path_buf)
-            .or_else(|| env_path("PATROL_ALPR_DATA_DIR"))
-        {
+        let data_dir = match data_dir.map(Path::to_path_buf).or_else(|| env_path("PATROL_ALPR_DATA_DIR")) {
             Some(dir) => dir,
             None => dirs().ok_or(ConfigError::NoHome)?.data_dir().to_path_buf(),
         };
-        let config_file = match config
-            .map(Path::to_path_buf)
-            .or_else(|| env_path("PATROL_ALPR_CONFIG"))
-        {
+        let config_file = match config.map(Path::to_path_buf).or_else(|| env_path("PATROL_ALPR_CONFIG")) {
             Some(file) => file,
-            None => dirs()
-                .ok_or(ConfigError::NoHome)?
-                .config_dir()
-                .join("config.toml"),
+            None => dirs().ok_or(ConfigError::NoHome)?.config_dir().join("config.toml"),
         };
-        Ok(Self {
-            data_dir,
-            config_file,
-        })
+        Ok(Self { data_dir, config_file })
     }
 }
 
@@ -85,12 +73,7 @@ impl Config {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
+            Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
         };
         toml::from_str(&text).map_err(|source| ConfigError::Parse {
             path: path.to_path_buf(),
@@ -116,12 +99,7 @@ pub struct RecognizerConfig {
 
 impl Default for RecognizerConfig {
     fn default() -> Self {
-        Self {
-            models_dir: None,
-            detector_long_side: 736,
-            detector_threshold: 0.05,
-            min_confidence: 0.5,
-        }
+        Self { models_dir: None, detector_long_side: 736, detector_threshold: 0.05, min_confidence: 0.5 }
     }
 }
 
@@ -172,10 +150,7 @@ pub struct AgencyConfig {
 
 impl Default for AgencyConfig {
     fn default() -> Self {
-        Self {
-            name: "Port Police Department".to_owned(),
-            ori: "CA0000000".to_owned(),
-        }
+        Self { name: "Port Police Department".to_owned(), ori: "CA0000000".to_owned() }
     }
 }
 
@@ -185,8 +160,7 @@ mod tests {
 
     #[test]
     fn explicit_paths_win() {
-        let paths =
-            AppPaths::resolve(Some(Path::new("/tmp/d")), Some(Path::new("/tmp/c.toml"))).unwrap();
+        let paths = AppPaths::resolve(Some(Path::new("/tmp/d")), Some(Path::new("/tmp/c.toml"))).unwrap();
         assert_eq!(paths.data_dir, PathBuf::from("/tmp/d"));
         assert_eq!(paths.config_file, PathBuf::from("/tmp/c.toml"));
     }
@@ -194,10 +168,7 @@ mod tests {
     #[test]
     fn missing_file_is_defaults_and_bad_file_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(
-            Config::load(&dir.path().join("none.toml")).unwrap(),
-            Config::default()
-        );
+        assert_eq!(Config::load(&dir.path().join("none.toml")).unwrap(), Config::default());
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, "[recognizer]\nnot_a_key = 1\n").unwrap();
         let err = Config::load(&bad).unwrap_err().to_string();
@@ -211,9 +182,6 @@ mod tests {
         std::fs::write(&file, "[recognizer]\nmin_confidence = 0.7\n").unwrap();
         let config = Config::load(&file).unwrap();
         assert_eq!(config.recognizer.min_confidence, 0.7);
-        assert_eq!(
-            config.recognizer.detector_long_side,
-            RecognizerConfig::default().detector_long_side
-        );
+        assert_eq!(config.recognizer.detector_long_side, RecognizerConfig::default().detector_long_side);
     }
 }

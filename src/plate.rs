@@ -8,18 +8,12 @@
 /// dropped, because a plate's identity in every California and NCIC system is its characters
 /// alone.
 pub fn normalize(text: &str) -> String {
-    text.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
+    text.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
 }
 
 /// True when `text` is already normalized and of a length a real plate can have (1-8).
 pub fn is_normalized_plate(text: &str) -> bool {
-    (1..=8).contains(&text.len())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    (1..=8).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 #[cfg(test)]
