@@ -122,7 +122,7 @@ pub fn run(ctx: &Context, command: StoreCommand) -> anyhow::Result<ExitCode> {
 fn synthetic_read(i: usize, time: DateTime<Utc>, officer: Option<String>) -> NewRead {
     NewRead {
         time,
-        camera: if i % 2 == 0 {
+        camera: if i.is_multiple_of(2) {
             "front".into()
         } else {
             "rear".into()

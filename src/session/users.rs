@@ -489,7 +489,7 @@ impl<'a> Accounts<'a> {
         let hash = hash_pin(&new.pin)?;
         let (org, actor) = (self.org(), actor.to_owned());
         let bootstrap = actor == "bootstrap";
-        let result = self.store.write(move |conn| {
+        self.store.write(move |conn| {
             if bootstrap && conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))? > 0 {
                 return Ok(Err(SessionError::Invalid("users exist already: an administrator must add users (--as ADMIN)".into())));
             }
@@ -512,8 +512,7 @@ impl<'a> Accounts<'a> {
             )?;
             append(conn, &AuditEvent::new(&actor, &org, AuditAction::Admin, &new.id, &outcome))?;
             Ok(Ok(()))
-        })?;
-        result
+        })?
     }
 
     /// Creates the first administrator on an empty registry (audited as bootstrap).

@@ -17,6 +17,9 @@ pub fn from_ms(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
+/// An open equipment report: (id, officer, camera, time, description).
+pub type EquipmentReportRow = (i64, String, String, DateTime<Utc>, String);
+
 /// A plate read to be stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewRead {
@@ -636,9 +639,7 @@ impl Store {
     }
 
     /// Open equipment reports: (id, officer, camera, time, description).
-    pub fn open_equipment_reports(
-        &self,
-    ) -> Result<Vec<(i64, String, String, DateTime<Utc>, String)>, StoreError> {
+    pub fn open_equipment_reports(&self) -> Result<Vec<EquipmentReportRow>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare("SELECT id, officer, camera, time_ms, description FROM equipment_reports WHERE resolved_ms IS NULL ORDER BY id")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, from_ms(r.get(3)?), r.get(4)?)))?;
