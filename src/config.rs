@@ -63,6 +63,10 @@ pub struct Config {
     pub recognizer: RecognizerConfig,
     /// Hot lists: update sources and key, matching, manual entries.
     pub hotlist: crate::hotlist::HotlistConfig,
+    /// Storage, encryption key, retention and account rules.
+    pub store: StoreConfig,
+    /// The agency that runs the system (recorded as the organization in the audit log).
+    pub agency: AgencyConfig,
 }
 
 impl Config {
@@ -96,6 +100,57 @@ pub struct RecognizerConfig {
 impl Default for RecognizerConfig {
     fn default() -> Self {
         Self { models_dir: None, detector_long_side: 736, detector_threshold: 0.05, min_confidence: 0.5 }
+    }
+}
+
+/// Settings of the database, its key, retention and account controls.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// File holding the passphrase the database key is derived from. It must live outside
+    /// the data dir (a TPM-unsealed or removable location); `PATROL_ALPR_DB_KEY` wins over it.
+    pub key_file: Option<PathBuf>,
+    /// Use a generated per-data-dir key stored beside the data. NOT SECURE: demos and tests only.
+    pub demo_key: bool,
+    /// Days stored reads are kept before the purge deletes them.
+    pub retention_days: u32,
+    /// Allows a retention period under the one-year statutory floor (Gov. Code 34090.6).
+    pub allow_short_retention: bool,
+    /// Accounts with no log-on for this many days are suspended (0 turns it off).
+    pub inactive_suspend_days: u32,
+    /// Consecutive wrong PINs that lock an account.
+    pub lockout_failures: u32,
+    /// Minutes without input after which the console locks and asks for the PIN again.
+    pub idle_lock_minutes: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            key_file: None,
+            demo_key: false,
+            retention_days: 365,
+            allow_short_retention: false,
+            inactive_suspend_days: 90,
+            lockout_failures: 5,
+            idle_lock_minutes: 15,
+        }
+    }
+}
+
+/// The agency running the system.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgencyConfig {
+    /// The organization name written in every audit record.
+    pub name: String,
+    /// The agency's ORI (originating agency identifier).
+    pub ori: String,
+}
+
+impl Default for AgencyConfig {
+    fn default() -> Self {
+        Self { name: "Port Police Department".to_owned(), ori: "CA0000000".to_owned() }
     }
 }
 

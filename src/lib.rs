@@ -11,3 +11,6 @@ pub mod hotlist;
 pub mod plate;
 pub mod recognize;
 pub mod render;
+pub mod reports;
+pub mod session;
+pub mod store;

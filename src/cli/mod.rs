@@ -1,8 +1,14 @@
 //! The command line: global options, subcommands, and dispatch to each command's module.
 
+mod audit;
 mod bench;
 mod hotlist;
+mod export;
+mod purge;
 mod read;
+mod report;
+mod store;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +45,22 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Hot lists: import, check a plate, stats, the signed update, keys and signing, bench.
     Hotlist(hotlist::HotlistArgs),
+    /// User administration: add, list, certify, suspend, reactivate, deactivate, reset-pin.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// The audit log: verify the hash chain, draw and review random audits.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Supervisors' reports.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
+    /// Delete reads and images past the retention period (protected ones are kept).
+    Purge(purge::PurgeArgs),
+    /// Release stored reads (CSV plus images) to a California public agency.
+    Export(export::ExportArgs),
+    /// Storage maintenance and measurement.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
 }
 
 /// What every command gets: resolved paths and the loaded settings.
@@ -79,6 +101,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Read(args)) => read::run(&ctx, &args),
         Some(Command::Bench(args)) => bench::run(&ctx, &args),
         Some(Command::Hotlist(args)) => hotlist::run(&ctx, &args),
+        Some(Command::Users(command)) => users::run(&ctx, command),
+        Some(Command::Audit(command)) => audit::run(&ctx, command),
+        Some(Command::Report(command)) => report::run(&ctx, command),
+        Some(Command::Purge(args)) => purge::run(&ctx, &args),
+        Some(Command::Export(args)) => export::run(&ctx, &args),
+        Some(Command::Store(command)) => store::run(&ctx, command),
         None => anyhow::bail!("the console screen is not built yet: use a subcommand (see --help)"),
     }
 }

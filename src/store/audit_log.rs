@@ -1,0 +1,427 @@
+//! The tamper-evident audit log: an append-only table whose rows are chained by SHA-256.
+//!
+//! Each row's hash covers its canonical form (a JSON array of every field, in a fixed order,
+//! with the sequence number and the previous row's hash), so changing any field of any row,
+//! deleting a row or slipping one in breaks the chain at that row, and `verify` names it.
+//! The first row's previous hash is 64 zeros.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use super::{Store, StoreError};
+use crate::audit::{AuditAction, AuditError, AuditEvent, AuditSink};
+
+/// The previous hash of the first row.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One stored audit row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    /// Position in the chain, from 1, without gaps.
+    pub seq: i64,
+    /// The event.
+    pub event: AuditEvent,
+    /// Hash of the row before (or [`GENESIS_HASH`]).
+    pub prev_hash: String,
+    /// This row's hash.
+    pub hash: String,
+}
+
+/// The result of checking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// Every row checks out.
+    Intact {
+        /// Rows checked.
+        rows: u64,
+    },
+    /// The first row that does not check out, and why.
+    Broken {
+        /// The sequence number at which the chain breaks.
+        seq: i64,
+        /// What is wrong there.
+        reason: String,
+    },
+}
+
+/// The stored text of an action (its serde name).
+pub fn action_name(action: AuditAction) -> String {
+    serde_json::to_value(action)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn parse_action(text: &str) -> Option<AuditAction> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+}
+
+fn time_text(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// The canonical text a row's hash is computed over.
+fn canonical(seq: i64, time: &str, event: &AuditEvent, action: &str, prev_hash: &str) -> String {
+    serde_json::json!([
+        seq,
+        time,
+        event.user,
+        event.organization,
+        action,
+        event.object,
+        event.purpose,
+        event.case_number,
+        event.outcome,
+        prev_hash
+    ])
+    .to_string()
+}
+
+fn digest(text: &str) -> String {
+    super::key::hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// Appends one event inside the caller's transaction, so a change and its audit row are
+/// committed together or not at all. Returns the new sequence number.
+pub fn append(conn: &Connection, event: &AuditEvent) -> Result<i64, StoreError> {
+    let last: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let (seq, prev_hash) = match last {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS_HASH.to_owned()),
+    };
+    // Stored time is truncated to microseconds; hash the text that is stored.
+    let time = time_text(&event.time);
+    let action = action_name(event.action);
+    let hash = digest(&canonical(seq, &time, event, &action, &prev_hash));
+    conn.execute(
+        "INSERT INTO audit_log (seq, time, user, organization, action, object, purpose, case_number, outcome, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            seq,
+            time,
+            event.user,
+            event.organization,
+            action,
+            event.object,
+            event.purpose,
+            event.case_number,
+            event.outcome,
+            prev_hash,
+            hash
+        ],
+    )?;
+    Ok(seq)
+}
+
+/// Raw column values of one row, before they are checked.
+struct RawRow {
+    seq: i64,
+    time: String,
+    user: String,
+    organization: String,
+    action: String,
+    object: String,
+    purpose: Option<String>,
+    case_number: Option<String>,
+    outcome: String,
+    prev_hash: String,
+    hash: String,
+}
+
+const SELECT_ROWS: &str = "SELECT seq, time, user, organization, action, object, purpose, case_number, outcome, prev_hash, hash FROM audit_log";
+
+fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok(RawRow {
+        seq: row.get(0)?,
+        time: row.get(1)?,
+        user: row.get(2)?,
+        organization: row.get(3)?,
+        action: row.get(4)?,
+        object: row.get(5)?,
+        purpose: row.get(6)?,
+        case_number: row.get(7)?,
+        outcome: row.get(8)?,
+        prev_hash: row.get(9)?,
+        hash: row.get(10)?,
+    })
+}
+
+impl RawRow {
+    fn event_with(&self, action: AuditAction, time: DateTime<Utc>) -> AuditEvent {
+        AuditEvent {
+            time,
+            user: self.user.clone(),
+            organization: self.organization.clone(),
+            action,
+            object: self.object.clone(),
+            purpose: self.purpose.clone(),
+            case_number: self.case_number.clone(),
+            outcome: self.outcome.clone(),
+        }
+    }
+
+    fn into_row(self) -> Result<AuditRow, StoreError> {
+        let action = parse_action(&self.action).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "audit row {}: unknown action {:?}",
+                self.seq, self.action
+            ))
+        })?;
+        let time = DateTime::parse_from_rfc3339(&self.time)
+            .map_err(|err| {
+                StoreError::Corrupt(format!(
+                    "audit row {}: time {:?}: {err}",
+                    self.seq, self.time
+                ))
+            })?
+            .with_timezone(&Utc);
+        let event = self.event_with(action, time);
+        Ok(AuditRow {
+            seq: self.seq,
+            event,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        })
+    }
+}
+
+/// Checks the whole chain, from the first row, and stops at the first broken row.
+pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
+    let mut stmt = conn.prepare(&format!("{SELECT_ROWS} ORDER BY seq"))?;
+    let mut rows = stmt.query([])?;
+    let mut expected_seq = 1i64;
+    let mut prev_hash = GENESIS_HASH.to_owned();
+    let mut count = 0u64;
+    while let Some(row) = rows.next()? {
+        let raw = raw_row(row)?;
+        let broken = |reason: String| {
+            Ok(Verification::Broken {
+                seq: expected_seq.min(raw.seq),
+                reason,
+            })
+        };
+        if raw.seq != expected_seq {
+            return broken(if raw.seq > expected_seq {
+                format!("row {expected_seq} is missing (next row is {})", raw.seq)
+            } else {
+                format!("row {} is out of order", raw.seq)
+            });
+        }
+        if raw.prev_hash != prev_hash {
+            return broken(format!(
+                "row {}: previous hash does not match row {}",
+                raw.seq,
+                raw.seq - 1
+            ));
+        }
+        // Recompute over the stored text exactly, so an unknown action or a reformatted time
+        // shows as a hash mismatch rather than an error.
+        let placeholder = AuditEvent {
+            time: Utc::now(),
+            user: raw.user.clone(),
+            organization: raw.organization.clone(),
+            action: AuditAction::Admin,
+            object: raw.object.clone(),
+            purpose: raw.purpose.clone(),
+            case_number: raw.case_number.clone(),
+            outcome: raw.outcome.clone(),
+        };
+        let computed = digest(&canonical(
+            raw.seq,
+            &raw.time,
+            &placeholder,
+            &raw.action,
+            &raw.prev_hash,
+        ));
+        if computed != raw.hash {
+            return broken(format!(
+                "row {}: contents do not match its hash (altered)",
+                raw.seq
+            ));
+        }
+        prev_hash = raw.hash;
+        expected_seq += 1;
+        count += 1;
+    }
+    Ok(Verification::Intact { rows: count })
+}
+
+/// Rows with `from <= time < to`, optionally only some actions, in sequence order.
+pub fn rows_between(
+    conn: &Connection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    actions: &[AuditAction],
+) -> Result<Vec<AuditRow>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT_ROWS} WHERE time >= ?1 AND time < ?2 ORDER BY seq"
+    ))?;
+    let names: Vec<String> = actions.iter().map(|a| action_name(*a)).collect();
+    let mut out = Vec::new();
+    let mut rows = stmt.query(params![time_text(&from), time_text(&to)])?;
+    while let Some(row) = rows.next()? {
+        let raw = raw_row(row)?;
+        if names.is_empty() || names.contains(&raw.action) {
+            out.push(raw.into_row()?);
+        }
+    }
+    Ok(out)
+}
+
+/// One row by sequence number.
+pub fn row(conn: &Connection, seq: i64) -> Result<Option<AuditRow>, StoreError> {
+    let raw = conn
+        .query_row(&format!("{SELECT_ROWS} WHERE seq = ?1"), [seq], raw_row)
+        .optional()?;
+    raw.map(RawRow::into_row).transpose()
+}
+
+impl Store {
+    /// Appends one audit event on its own and waits until it is committed.
+    pub fn audit(&self, event: AuditEvent) -> Result<i64, StoreError> {
+        self.write(move |conn| append(conn, &event))
+    }
+
+    /// Checks the chain (on the read connection, so it sees every committed row).
+    pub fn verify_audit_log(&self) -> Result<Verification, StoreError> {
+        self.read(verify)
+    }
+}
+
+impl AuditSink for Store {
+    fn record(&self, event: AuditEvent) -> Result<(), AuditError> {
+        self.audit(event)
+            .map(|_| ())
+            .map_err(|err| AuditError(err.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::temp_store;
+
+    fn fill(store: &Store, n: usize) {
+        for i in 0..n {
+            let event = AuditEvent::new(
+                "u1",
+                "Test PD",
+                AuditAction::Search,
+                &format!("7ABC{i:03}"),
+                "1 row",
+            )
+            .with_purpose("stolen vehicle", "C-1");
+            store.audit(event).unwrap();
+        }
+    }
+
+    /// Runs raw SQL as an attacker would: with the key, and with the guard triggers dropped.
+    fn tamper(store: &Store, sql: &'static str) {
+        store
+            .write(move |conn| {
+                conn.execute_batch(
+                    "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;",
+                )?;
+                conn.execute_batch(sql)?;
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    fn broken_at(store: &Store) -> i64 {
+        match store.verify_audit_log().unwrap() {
+            Verification::Broken { seq, .. } => seq,
+            Verification::Intact { rows } => panic!("still intact with {rows} rows"),
+        }
+    }
+
+    #[test]
+    fn intact_chain_verifies() {
+        let (_dir, store) = temp_store();
+        assert_eq!(
+            store.verify_audit_log().unwrap(),
+            Verification::Intact { rows: 0 }
+        );
+        fill(&store, 10);
+        assert_eq!(
+            store.verify_audit_log().unwrap(),
+            Verification::Intact { rows: 10 }
+        );
+        let row = store.read(|c| row(c, 3)).unwrap().unwrap();
+        assert_eq!(row.event.object, "7ABC002");
+        assert_eq!(row.event.case_number.as_deref(), Some("C-1"));
+    }
+
+    #[test]
+    fn the_program_cannot_update_or_delete() {
+        let (_dir, store) = temp_store();
+        fill(&store, 2);
+        assert!(
+            store
+                .write(|c| Ok(c.execute("UPDATE audit_log SET user = 'x'", [])?))
+                .is_err()
+        );
+        assert!(
+            store
+                .write(|c| Ok(c.execute("DELETE FROM audit_log", [])?))
+                .is_err()
+        );
+        assert_eq!(
+            store.verify_audit_log().unwrap(),
+            Verification::Intact { rows: 2 }
+        );
+    }
+
+    #[test]
+    fn changed_field_fails_at_that_row() {
+        for sql in [
+            "UPDATE audit_log SET object = '7XYZ999' WHERE seq = 5",
+            "UPDATE audit_log SET purpose = 'curiosity' WHERE seq = 5",
+            "UPDATE audit_log SET case_number = NULL WHERE seq = 5",
+            "UPDATE audit_log SET time = '2020-01-01T00:00:00.000000Z' WHERE seq = 5",
+            "UPDATE audit_log SET action = 'logoff' WHERE seq = 5",
+        ] {
+            let (_dir, store) = temp_store();
+            fill(&store, 10);
+            tamper(&store, sql);
+            assert_eq!(broken_at(&store), 5, "{sql}");
+        }
+    }
+
+    #[test]
+    fn deleted_row_fails_at_that_row() {
+        let (_dir, store) = temp_store();
+        fill(&store, 10);
+        tamper(&store, "DELETE FROM audit_log WHERE seq = 4");
+        assert_eq!(broken_at(&store), 4);
+    }
+
+    #[test]
+    fn inserted_row_fails_at_that_row() {
+        let (_dir, store) = temp_store();
+        fill(&store, 10);
+        // Make room at seq 6 and insert a forged row that copies its neighbour's hashes.
+        tamper(
+            &store,
+            "UPDATE audit_log SET seq = seq + 1000 WHERE seq >= 6;
+             UPDATE audit_log SET seq = seq - 999 WHERE seq >= 1006;
+             INSERT INTO audit_log SELECT 6, time, user, organization, action, '7FORGED', purpose, case_number, outcome, prev_hash, hash FROM audit_log WHERE seq = 7;",
+        );
+        assert_eq!(broken_at(&store), 6);
+        // A row appended at the end with a made-up hash fails there too.
+        let (_dir, store) = temp_store();
+        fill(&store, 3);
+        tamper(
+            &store,
+            "INSERT INTO audit_log VALUES (4, '2026-01-01T00:00:00.000000Z', 'x', 'y', 'search', 'z', NULL, NULL, 'ok', 'bad', 'bad')",
+        );
+        assert_eq!(broken_at(&store), 4);
+    }
+}

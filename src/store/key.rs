@@ -1,0 +1,305 @@
+//! Encryption keys at rest: where the secret comes from, how the keys are derived, and the
+//! AES-256-GCM helpers for files that live beside the database (the hot-list cache).
+//!
+//! The threat answered is a stolen or lost in-car computer (CJIS 5.10.1.2): whoever holds the
+//! disk must not read reads, hot lists or the audit log. So the secret is never stored in the
+//! clear beside the data: it comes from `PATROL_ALPR_DB_KEY` or from a key file that must sit
+//! outside the data dir (TPM-unsealed, removable media). The demo key is the one exception
+//! and is labelled as not secure everywhere it appears.
+
+use std::path::{Path, PathBuf};
+
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{Aead, KeyInit, Nonce};
+use rand::RngCore;
+
+/// Environment variable holding the passphrase the keys are derived from.
+pub const KEY_ENV: &str = "PATROL_ALPR_DB_KEY";
+/// Name of the (public) salt file in the data dir.
+const SALT_FILE: &str = "store.salt";
+/// Name of the demo passphrase file: NOT SECURE, demos and tests only.
+pub const DEMO_KEY_FILE: &str = "DEMO-INSECURE-db-key.txt";
+/// Bytes of the AES-GCM nonce that prefixes every encrypted blob.
+const NONCE_LEN: usize = 12;
+
+/// Errors while obtaining or using a key.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// No secret was configured.
+    #[error(
+        "no database key: set {KEY_ENV} or [store] key_file (outside the data dir); \
+         demo_key = true is for demonstrations only"
+    )]
+    Missing,
+    /// The key file sits inside the data dir, i.e. beside the data it protects.
+    #[error(
+        "key file {0} is inside the data dir: keep it on separate (removable or TPM-sealed) storage"
+    )]
+    KeyFileInsideDataDir(PathBuf),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The passphrase is empty.
+    #[error("the database passphrase is empty")]
+    Empty,
+    /// Key derivation failed.
+    #[error("key derivation failed: {0}")]
+    Derive(String),
+    /// A blob could not be decrypted: wrong key, or it was altered.
+    #[error("cannot decrypt: wrong key or the data was altered")]
+    Decrypt,
+    /// A blob could not be encrypted.
+    #[error("cannot encrypt: {0}")]
+    Encrypt(String),
+}
+
+/// Where the secret came from; shown to the operator so a demo key is never mistaken for a
+/// real one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// The `PATROL_ALPR_DB_KEY` environment variable.
+    Environment,
+    /// A key file outside the data dir.
+    KeyFile(PathBuf),
+    /// The generated demo key stored beside the data: NOT SECURE.
+    DemoInsecure,
+}
+
+/// The keys derived from the secret: one for SQLCipher, one for blob files.
+#[derive(Clone)]
+pub struct StoreKeys {
+    db: [u8; 32],
+    blob: [u8; 32],
+    /// Where the secret came from.
+    pub source: KeySource,
+}
+
+impl std::fmt::Debug for StoreKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material, even in debug logs.
+        f.debug_struct("StoreKeys")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreKeys {
+    /// Obtains the secret (environment, then key file, then the demo key if allowed) and
+    /// derives the keys with the data dir's salt.
+    pub fn obtain(
+        data_dir: &Path,
+        key_file: Option<&Path>,
+        allow_demo: bool,
+    ) -> Result<Self, KeyError> {
+        let (secret, source) = if let Some(value) = std::env::var_os(KEY_ENV) {
+            (value.to_string_lossy().into_owned(), KeySource::Environment)
+        } else if let Some(file) = key_file {
+            check_outside(file, data_dir)?;
+            let text = std::fs::read_to_string(file).map_err(|source| KeyError::Io {
+                path: file.to_path_buf(),
+                source,
+            })?;
+            (
+                text.trim_end_matches(['\n', '\r']).to_owned(),
+                KeySource::KeyFile(file.to_path_buf()),
+            )
+        } else if allow_demo {
+            (demo_secret(data_dir)?, KeySource::DemoInsecure)
+        } else {
+            return Err(KeyError::Missing);
+        };
+        Self::derive(&secret, data_dir, source)
+    }
+
+    /// Derives the keys from a passphrase with argon2id and the data dir's salt (created on
+    /// first use; the salt is not secret).
+    pub fn derive(secret: &str, data_dir: &Path, source: KeySource) -> Result<Self, KeyError> {
+        if secret.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        let salt = load_or_create_salt(data_dir)?;
+        let mut out = [0u8; 64];
+        argon2::Argon2::default()
+            .hash_password_into(secret.as_bytes(), &salt, &mut out)
+            .map_err(|err| KeyError::Derive(err.to_string()))?;
+        let mut db = [0u8; 32];
+        let mut blob = [0u8; 32];
+        db.copy_from_slice(&out[..32]);
+        blob.copy_from_slice(&out[32..]);
+        Ok(Self { db, blob, source })
+    }
+
+    /// The SQLCipher raw-key literal (`x'..'`), which skips SQLCipher's own slow KDF because
+    /// argon2id already stretched the passphrase.
+    pub(crate) fn sqlcipher_literal(&self) -> String {
+        format!("x'{}'", hex(&self.db))
+    }
+
+    /// Encrypts `plain` with AES-256-GCM under the blob key: a random 12-byte nonce followed
+    /// by the ciphertext and tag. Use it for files stored beside the database (hot-list cache).
+    pub fn encrypt_blob(&self, plain: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let cipher = Aes256Gcm::new_from_slice(&self.blob)
+            .map_err(|err| KeyError::Encrypt(err.to_string()))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rng().fill_bytes(&mut nonce);
+        let sealed = cipher
+            .encrypt(&Nonce::<Aes256Gcm>::from(nonce), plain)
+            .map_err(|err| KeyError::Encrypt(err.to_string()))?;
+        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Decrypts what [`StoreKeys::encrypt_blob`] produced; fails if the key is wrong or a
+    /// single byte was changed.
+    pub fn decrypt_blob(&self, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let Some((nonce, body)) = sealed.split_at_checked(NONCE_LEN) else {
+            return Err(KeyError::Decrypt);
+        };
+        let Ok(nonce) = <[u8; NONCE_LEN]>::try_from(nonce) else {
+            return Err(KeyError::Decrypt);
+        };
+        let cipher = Aes256Gcm::new_from_slice(&self.blob).map_err(|_| KeyError::Decrypt)?;
+        cipher
+            .decrypt(&Nonce::<Aes256Gcm>::from(nonce), body)
+            .map_err(|_| KeyError::Decrypt)
+    }
+}
+
+/// Lower-case hex of bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Refuses a key file that lives inside the data dir (after resolving links and `..`).
+fn check_outside(file: &Path, data_dir: &Path) -> Result<(), KeyError> {
+    let resolve = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let file_abs = resolve(file);
+    let dir_abs = resolve(data_dir);
+    if file_abs.starts_with(&dir_abs) {
+        return Err(KeyError::KeyFileInsideDataDir(file.to_path_buf()));
+    }
+    Ok(())
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
+    move |source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn load_or_create_salt(data_dir: &Path) -> Result<Vec<u8>, KeyError> {
+    std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
+    let path = data_dir.join(SALT_FILE);
+    match std::fs::read(&path) {
+        Ok(salt) if salt.len() >= 16 => Ok(salt),
+        Ok(_) => Err(KeyError::Io {
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "salt file is truncated"),
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let mut salt = vec![0u8; 16];
+            rand::rng().fill_bytes(&mut salt);
+            std::fs::write(&path, &salt).map_err(io_err(&path))?;
+            Ok(salt)
+        }
+        Err(source) => Err(KeyError::Io { path, source }),
+    }
+}
+
+fn demo_secret(data_dir: &Path) -> Result<String, KeyError> {
+    std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
+    let path = data_dir.join(DEMO_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(text.lines().next_back().unwrap_or_default().to_owned()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let mut raw = [0u8; 24];
+            rand::rng().fill_bytes(&mut raw);
+            let secret = hex(&raw);
+            let text = format!(
+                "# DEMO KEY - NOT SECURE: stored beside the data it protects. Demonstrations only.\n{secret}\n"
+            );
+            std::fs::write(&path, text).map_err(io_err(&path))?;
+            Ok(secret)
+        }
+        Err(source) => Err(KeyError::Io { path, source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_round_trip_and_tamper_detection() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = StoreKeys::derive("correct horse", dir.path(), KeySource::Environment).unwrap();
+        let sealed = keys.encrypt_blob(b"7ABC123,CA,stolen").unwrap();
+        assert!(
+            !sealed.windows(7).any(|w| w == b"7ABC123"),
+            "plaintext visible"
+        );
+        assert_eq!(keys.decrypt_blob(&sealed).unwrap(), b"7ABC123,CA,stolen");
+        let mut bad = sealed.clone();
+        bad[NONCE_LEN + 2] ^= 1;
+        assert!(matches!(keys.decrypt_blob(&bad), Err(KeyError::Decrypt)));
+        let other = StoreKeys::derive("wrong horse", dir.path(), KeySource::Environment).unwrap();
+        assert!(matches!(
+            other.decrypt_blob(&sealed),
+            Err(KeyError::Decrypt)
+        ));
+        assert!(matches!(
+            keys.decrypt_blob(&sealed[..5]),
+            Err(KeyError::Decrypt)
+        ));
+    }
+
+    #[test]
+    fn same_secret_same_dir_gives_same_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = StoreKeys::derive("s", dir.path(), KeySource::Environment).unwrap();
+        let b = StoreKeys::derive("s", dir.path(), KeySource::Environment).unwrap();
+        assert_eq!(a.sqlcipher_literal(), b.sqlcipher_literal());
+        assert!(matches!(
+            StoreKeys::derive("", dir.path(), KeySource::Environment),
+            Err(KeyError::Empty)
+        ));
+    }
+
+    #[test]
+    fn key_file_inside_data_dir_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let inside = dir.path().join("key.txt");
+        std::fs::write(&inside, "secret\n").unwrap();
+        assert!(matches!(
+            check_outside(&inside, dir.path()),
+            Err(KeyError::KeyFileInsideDataDir(_))
+        ));
+        let other = tempfile::tempdir().unwrap();
+        let outside = other.path().join("key.txt");
+        std::fs::write(&outside, "secret\n").unwrap();
+        assert!(check_outside(&outside, dir.path()).is_ok());
+    }
+
+    #[test]
+    fn demo_key_is_labelled_and_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = demo_secret(dir.path()).unwrap();
+        let second = demo_secret(dir.path()).unwrap();
+        assert_eq!(first, second);
+        let text = std::fs::read_to_string(dir.path().join(DEMO_KEY_FILE)).unwrap();
+        assert!(text.contains("NOT SECURE"));
+    }
+}

@@ -1,0 +1,221 @@
+//! The database schema as numbered migrations, applied in order and recorded in
+//! `PRAGMA user_version`, so an older database is brought forward on open and a newer one
+//! (from a later program version) is refused rather than misread.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migration `n` (1-based) is `MIGRATIONS[n - 1]`. Never edit a shipped migration: add one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema. Times are UTC Unix milliseconds (`*_ms`) so ranges and the
+    // retention purge use integer index scans; the audit log keeps RFC 3339 text because the
+    // text is what its hash covers.
+    r#"
+CREATE TABLE audit_log (
+    seq          INTEGER PRIMARY KEY,
+    time         TEXT NOT NULL,
+    user         TEXT NOT NULL,
+    organization TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    object       TEXT NOT NULL,
+    purpose      TEXT,
+    case_number  TEXT,
+    outcome      TEXT NOT NULL,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL
+);
+CREATE INDEX audit_log_action_time ON audit_log(action, time);
+-- Append-only: the program never updates or deletes audit rows. The hash chain catches
+-- anyone who drops these triggers and edits the file anyway.
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+CREATE TABLE reads (
+    id          INTEGER PRIMARY KEY,
+    time_ms     INTEGER NOT NULL,
+    camera      TEXT NOT NULL,
+    officer     TEXT,
+    plate       TEXT NOT NULL,
+    confidence  REAL NOT NULL,
+    candidates  TEXT NOT NULL DEFAULT '[]',
+    state       TEXT,
+    lat         REAL,
+    lon         REAL,
+    crop_png    BLOB,
+    protected   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX reads_time ON reads(time_ms);
+CREATE INDEX reads_plate ON reads(plate);
+CREATE INDEX reads_officer_time ON reads(officer, time_ms);
+
+CREATE TABLE hits (
+    id                INTEGER PRIMARY KEY,
+    read_id           INTEGER,
+    plate             TEXT NOT NULL,
+    list              TEXT NOT NULL,
+    priority          INTEGER NOT NULL DEFAULT 0,
+    state             TEXT NOT NULL,
+    officer           TEXT,
+    raised_ms         INTEGER NOT NULL,
+    acknowledged_ms   INTEGER,
+    verified_ms       INTEGER,
+    confirmed_ms      INTEGER,
+    actionable_ms     INTEGER,
+    closed_ms         INTEGER,
+    dispatcher_id     TEXT,
+    incident_number   TEXT,
+    result            TEXT,
+    exigent           INTEGER NOT NULL DEFAULT 0,
+    disposition       TEXT,
+    time_to_ack_ms    INTEGER
+);
+CREATE INDEX hits_read ON hits(read_id);
+CREATE INDEX hits_officer_raised ON hits(officer, raised_ms);
+CREATE INDEX hits_raised ON hits(raised_ms);
+
+CREATE TABLE hit_events (
+    id         INTEGER PRIMARY KEY,
+    hit_id     INTEGER NOT NULL,
+    time_ms    INTEGER NOT NULL,
+    user       TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state   TEXT NOT NULL,
+    detail     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX hit_events_hit ON hit_events(hit_id);
+
+CREATE TABLE users (
+    id               TEXT PRIMARY KEY,
+    name             TEXT NOT NULL,
+    role             TEXT NOT NULL,
+    organization     TEXT NOT NULL,
+    pin_hash         TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    status_reason    TEXT NOT NULL DEFAULT '',
+    trained_on       TEXT,
+    certified_until  TEXT,
+    failed_attempts  INTEGER NOT NULL DEFAULT 0,
+    last_activity_ms INTEGER,
+    created_ms       INTEGER NOT NULL
+);
+
+CREATE TABLE shifts (
+    id        INTEGER PRIMARY KEY,
+    officer   TEXT NOT NULL,
+    start_ms  INTEGER NOT NULL,
+    end_ms    INTEGER
+);
+CREATE INDEX shifts_start ON shifts(start_ms);
+
+CREATE TABLE activations (
+    id                INTEGER PRIMARY KEY,
+    shift_id          INTEGER NOT NULL,
+    start_ms          INTEGER NOT NULL,
+    end_ms            INTEGER,
+    deactivate_reason TEXT
+);
+CREATE INDEX activations_shift ON activations(shift_id);
+
+CREATE TABLE camera_downtime (
+    id        INTEGER PRIMARY KEY,
+    shift_id  INTEGER NOT NULL,
+    camera    TEXT NOT NULL,
+    start_ms  INTEGER NOT NULL,
+    end_ms    INTEGER,
+    reason    TEXT NOT NULL
+);
+CREATE INDEX camera_downtime_shift ON camera_downtime(shift_id);
+
+CREATE TABLE checklists (
+    id        INTEGER PRIMARY KEY,
+    shift_id  INTEGER NOT NULL,
+    officer   TEXT NOT NULL,
+    camera    TEXT NOT NULL,
+    time_ms   INTEGER NOT NULL,
+    passed    INTEGER NOT NULL,
+    items     TEXT NOT NULL,
+    note      TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE equipment_reports (
+    id           INTEGER PRIMARY KEY,
+    officer      TEXT NOT NULL,
+    camera       TEXT NOT NULL,
+    time_ms      INTEGER NOT NULL,
+    description  TEXT NOT NULL,
+    resolved_ms  INTEGER
+);
+
+CREATE TABLE holds (
+    id           INTEGER PRIMARY KEY,
+    read_id      INTEGER NOT NULL,
+    case_number  TEXT NOT NULL,
+    placed_by    TEXT NOT NULL,
+    time_ms      INTEGER NOT NULL,
+    released_ms  INTEGER
+);
+CREATE INDEX holds_read ON holds(read_id);
+
+CREATE TABLE exports (
+    id            INTEGER PRIMARY KEY,
+    time_ms       INTEGER NOT NULL,
+    user          TEXT NOT NULL,
+    agency        TEXT NOT NULL,
+    agency_state  TEXT NOT NULL,
+    agency_kind   TEXT NOT NULL,
+    purpose       TEXT NOT NULL,
+    case_number   TEXT NOT NULL,
+    from_ms       INTEGER NOT NULL,
+    to_ms         INTEGER NOT NULL,
+    rows          INTEGER NOT NULL,
+    out_dir       TEXT NOT NULL
+);
+
+CREATE TABLE audit_samples (
+    id          INTEGER PRIMARY KEY,
+    time_ms     INTEGER NOT NULL,
+    supervisor  TEXT NOT NULL,
+    from_ms     INTEGER NOT NULL,
+    to_ms       INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
+    seed        INTEGER NOT NULL,
+    population  INTEGER NOT NULL
+);
+
+CREATE TABLE audit_sample_items (
+    sample_id    INTEGER NOT NULL,
+    item_no      INTEGER NOT NULL,
+    audit_seq    INTEGER NOT NULL,
+    summary      TEXT NOT NULL,
+    verdict      TEXT,
+    note         TEXT,
+    reviewed_by  TEXT,
+    reviewed_ms  INTEGER,
+    PRIMARY KEY (sample_id, item_no)
+);
+"#,
+];
+
+/// The schema version this program writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the database up to [`SCHEMA_VERSION`], one transaction per migration.
+pub fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as u32 + 1)?;
+        tx.commit()?;
+    }
+    Ok(SCHEMA_VERSION)
+}
