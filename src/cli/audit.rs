@@ -76,52 +76,24 @@ pub fn run(ctx: &Context, command: AuditCommand) -> anyhow::Result<ExitCode> {
             let who = match as_user {
                 Some(id) => {
                     let user = actor(&store, ctx, &id, &mut secrets)?;
-                    accounts.authorize(
-                        &user,
-                        Permission::ViewAuditLog,
-                        AuditAction::AuditView,
-                        "audit verify",
-                    )?;
+                    accounts.authorize(&user, Permission::ViewAuditLog, AuditAction::AuditView, "audit verify")?;
                     user.id
                 }
                 None => "local-cli".to_owned(),
             };
             let result = store.verify_audit_log()?;
             let (line, code) = match &result {
-                Verification::Intact { rows } => {
-                    (format!("intact: {rows} rows"), ExitCode::SUCCESS)
-                }
-                Verification::Broken { seq, reason } => {
-                    (format!("broken at row {seq}: {reason}"), ExitCode::from(2))
-                }
+                Verification::Intact { rows } => (format!("intact: {rows} rows"), ExitCode::SUCCESS),
+                Verification::Broken { seq, reason } => (format!("broken at row {seq}: {reason}"), ExitCode::from(2)),
             };
-            store.audit(AuditEvent::new(
-                &who,
-                store.organization(),
-                AuditAction::AuditView,
-                "audit verify",
-                &line,
-            ))?;
+            store.audit(AuditEvent::new(&who, store.organization(), AuditAction::AuditView, "audit verify", &line))?;
             println!("{line}");
             Ok(code)
         }
-        AuditCommand::Sample {
-            from,
-            to,
-            size,
-            seed,
-            as_user,
-        } => {
+        AuditCommand::Sample { from, to, size, seed, as_user } => {
             let user = actor(&store, ctx, &as_user, &mut secrets)?;
-            let sample = draw_sample(
-                &store,
-                &accounts,
-                &user,
-                parse_time(&from, false)?,
-                parse_time(&to, true)?,
-                size,
-                seed,
-            )?;
+            let sample =
+                draw_sample(&store, &accounts, &user, parse_time(&from, false)?, parse_time(&to, true)?, size, seed)?;
             println!(
                 "sample {}: {} of {} items, seed {}",
                 sample.id,
@@ -134,15 +106,9 @@ pub fn run(ctx: &Context, command: AuditCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Review {
-            sample,
-            item,
-            verdict,
-            note,
-            as_user,
-        } => {
-            let verdict = Verdict::parse(&verdict)
-                .ok_or_else(|| anyhow::anyhow!("--verdict must be compliant or flagged"))?;
+        AuditCommand::Review { sample, item, verdict, note, as_user } => {
+            let verdict =
+                Verdict::parse(&verdict).ok_or_else(|| anyhow::anyhow!("--verdict must be compliant or flagged"))?;
             let user = actor(&store, ctx, &as_user, &mut secrets)?;
             review_item(&store, &accounts, &user, sample, item, verdict, &note)?;
             println!("sample {sample} item {item}: {}", verdict.as_str());
@@ -164,21 +130,10 @@ pub fn run(ctx: &Context, command: AuditCommand) -> anyhow::Result<ExitCode> {
             );
             for i in &s.items {
                 let verdict = i.verdict.map(Verdict::as_str).unwrap_or("unreviewed");
-                let by = i
-                    .reviewed_by
-                    .as_deref()
-                    .map(|b| format!(" by {b}"))
-                    .unwrap_or_default();
-                let at = i
-                    .reviewed_at
-                    .map(|t| format!(" at {}", t.with_timezone(&Utc).to_rfc3339()))
-                    .unwrap_or_default();
-                println!(
-                    "{}\t{verdict}{by}{at}\t{}\t{}",
-                    i.item_no,
-                    i.note.as_deref().unwrap_or(""),
-                    i.summary
-                );
+                let by = i.reviewed_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+                let at =
+                    i.reviewed_at.map(|t| format!(" at {}", t.with_timezone(&Utc).to_rfc3339())).unwrap_or_default();
+                println!("{}\t{verdict}{by}{at}\t{}\t{}", i.item_no, i.note.as_deref().unwrap_or(""), i.summary);
             }
             Ok(ExitCode::SUCCESS)
         }

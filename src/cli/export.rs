@@ -47,11 +47,7 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let accounts = Accounts::new(&store, rules(ctx));
     let user = actor(&store, ctx, &args.as_user, &mut Secrets::new())?;
     let request = ExportRequest {
-        recipient: Recipient {
-            agency: args.agency.clone(),
-            state: args.agency_state.clone(),
-            kind: args.agency_kind,
-        },
+        recipient: Recipient { agency: args.agency.clone(), state: args.agency_state.clone(), kind: args.agency_kind },
         purpose: args.purpose.clone(),
         case_number: args.case_number.clone(),
         from: parse_time(&args.from, false)?,
@@ -59,11 +55,6 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
         out_dir: args.out.clone(),
     };
     let summary = export_reads(&store, &accounts, &user, &request)?;
-    println!(
-        "released {} reads and {} images: {}",
-        summary.reads,
-        summary.images,
-        summary.csv.display()
-    );
+    println!("released {} reads and {} images: {}", summary.reads, summary.images, summary.csv.display());
     Ok(ExitCode::SUCCESS)
 }

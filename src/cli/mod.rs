@@ -2,8 +2,8 @@
 
 mod audit;
 mod bench;
-mod hotlist;
 mod export;
+mod hotlist;
 mod purge;
 mod read;
 mod report;

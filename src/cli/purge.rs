@@ -43,11 +43,7 @@ pub fn run(ctx: &Context, args: &PurgeArgs) -> anyhow::Result<ExitCode> {
     };
     let cutoff = Utc::now() - period;
     let counts = store.purge(cutoff, args.dry_run, &who)?;
-    let verb = if args.dry_run {
-        "would delete"
-    } else {
-        "deleted"
-    };
+    let verb = if args.dry_run { "would delete" } else { "deleted" };
     println!(
         "retention {} days (before {}): {verb} {} reads, {} hits, {} hit events; kept {} protected reads",
         cfg.retention_days,

@@ -32,42 +32,19 @@ pub enum ReportCommand {
 
 /// Runs `report`.
 pub fn run(ctx: &Context, command: ReportCommand) -> anyhow::Result<ExitCode> {
-    let ReportCommand::Usage {
-        from,
-        to,
-        officer,
-        csv,
-        as_user,
-    } = command;
+    let ReportCommand::Usage { from, to, officer, csv, as_user } = command;
     let store = open_store(ctx)?;
     let accounts = Accounts::new(&store, rules(ctx));
     let user = actor(&store, ctx, &as_user, &mut Secrets::new())?;
-    let rows = usage_report(
-        &store,
-        &accounts,
-        &user,
-        parse_time(&from, false)?,
-        parse_time(&to, true)?,
-        officer.as_deref(),
-    )?;
+    let rows =
+        usage_report(&store, &accounts, &user, parse_time(&from, false)?, parse_time(&to, true)?, officer.as_deref())?;
     if csv {
         print!("{}", to_csv(&rows));
         return Ok(ExitCode::SUCCESS);
     }
     println!(
         "{:<12} {:>6} {:<17} {:<17} {:>7} {:>7} {:>6} {:>7} {:>6} {:>5} {:>5} {:>5}",
-        "officer",
-        "shift",
-        "log-on",
-        "log-off",
-        "minutes",
-        "active",
-        "share",
-        "down",
-        "reads",
-        "hits",
-        "conf",
-        "exig"
+        "officer", "shift", "log-on", "log-off", "minutes", "active", "share", "down", "reads", "hits", "conf", "exig"
     );
     for r in &rows {
         let hits: i64 = r.hits_by_list.values().sum();
@@ -76,9 +53,7 @@ pub fn run(ctx: &Context, command: ReportCommand) -> anyhow::Result<ExitCode> {
             r.officer,
             r.shift_id,
             r.logon.format("%Y-%m-%d %H:%M"),
-            r.logoff
-                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                .unwrap_or_else(|| "(open)".into()),
+            r.logoff.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "(open)".into()),
             r.shift_minutes,
             r.active_minutes,
             r.active_share * 100.0,
@@ -89,11 +64,7 @@ pub fn run(ctx: &Context, command: ReportCommand) -> anyhow::Result<ExitCode> {
             r.exigent_overrides
         );
         if !r.deactivation_reasons.is_empty() {
-            println!(
-                "{:<12} deactivated: {}",
-                "",
-                r.deactivation_reasons.join("; ")
-            );
+            println!("{:<12} deactivated: {}", "", r.deactivation_reasons.join("; "));
         }
     }
     println!("{} shifts", rows.len());

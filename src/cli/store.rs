@@ -38,9 +38,7 @@ pub(super) fn open_store(ctx: &Context) -> anyhow::Result<Store> {
     let cfg = &ctx.config.store;
     let keys = StoreKeys::obtain(&ctx.paths.data_dir, cfg.key_file.as_deref(), cfg.demo_key)?;
     if keys.source == KeySource::DemoInsecure {
-        eprintln!(
-            "warning: DEMO KEY in use (stored beside the data): this database is NOT protected at rest"
-        );
+        eprintln!("warning: DEMO KEY in use (stored beside the data): this database is NOT protected at rest");
     }
     Store::open(&ctx.paths.data_dir, keys, &ctx.config.agency.name)
         .with_context(|| format!("opening the store in {}", ctx.paths.data_dir.display()))
@@ -61,9 +59,7 @@ pub(super) struct Secrets {
 
 impl Secrets {
     pub(super) fn new() -> Self {
-        Self {
-            lines: std::io::stdin().lock().lines(),
-        }
+        Self { lines: std::io::stdin().lock().lines() }
     }
 
     /// The value of `env`, or the next stdin line after a prompt on stderr.
@@ -79,12 +75,7 @@ impl Secrets {
 }
 
 /// Authenticates the `--as` user with the PIN from `PATROL_ALPR_PIN` or stdin (audited).
-pub(super) fn actor(
-    store: &Store,
-    ctx: &Context,
-    id: &str,
-    secrets: &mut Secrets,
-) -> anyhow::Result<User> {
+pub(super) fn actor(store: &Store, ctx: &Context, id: &str, secrets: &mut Secrets) -> anyhow::Result<User> {
     let pin = secrets.get("PATROL_ALPR_PIN", &format!("PIN for {id}"))?;
     Ok(Accounts::new(store, rules(ctx)).authenticate(id, &pin, Utc::now())?)
 }
@@ -93,11 +84,7 @@ pub(super) fn actor(
 /// `--to` date includes that day) or an RFC 3339 time.
 pub(super) fn parse_time(text: &str, end_of_day: bool) -> anyhow::Result<DateTime<Utc>> {
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        let date = if end_of_day {
-            date + chrono::Duration::days(1)
-        } else {
-            date
-        };
+        let date = if end_of_day { date + chrono::Duration::days(1) } else { date };
         return Ok(date.and_time(NaiveTime::MIN).and_utc());
     }
     DateTime::parse_from_rfc3339(text)
@@ -122,18 +109,9 @@ pub fn run(ctx: &Context, command: StoreCommand) -> anyhow::Result<ExitCode> {
 fn synthetic_read(i: usize, time: DateTime<Utc>, officer: Option<String>) -> NewRead {
     NewRead {
         time,
-        camera: if i.is_multiple_of(2) {
-            "front".into()
-        } else {
-            "rear".into()
-        },
+        camera: if i.is_multiple_of(2) { "front".into() } else { "rear".into() },
         officer,
-        plate: format!(
-            "{}{:03}{}",
-            ["7ABC", "8XYZ", "5KLM", "6DEF"][i % 4],
-            i % 1000,
-            i % 10
-        ),
+        plate: format!("{}{:03}{}", ["7ABC", "8XYZ", "5KLM", "6DEF"][i % 4], i % 1000, i % 10),
         confidence: 0.8 + (i % 20) as f32 / 100.0,
         candidates_json: "[]".into(),
         state: Some("CA".into()),
@@ -157,10 +135,7 @@ fn stress_writer(ctx: &Context) -> anyhow::Result<ExitCode> {
 
 fn bench(ctx: &Context, args: &BenchArgs) -> anyhow::Result<ExitCode> {
     // A scratch database beside the real one, never the real one.
-    let dir = ctx
-        .paths
-        .data_dir
-        .join(format!("bench-{}", std::process::id()));
+    let dir = ctx.paths.data_dir.join(format!("bench-{}", std::process::id()));
     let result = bench_in(&dir, args.reads, 30);
     let _ = std::fs::remove_dir_all(&dir);
     let report = result?;
@@ -173,27 +148,18 @@ fn bench_in(dir: &std::path::Path, total: usize, days: usize) -> anyhow::Result<
     let store = Store::open(dir, keys, "Bench PD")?;
     let officers = 20usize;
     // The month under test ended 400 days ago, so the purge (365-day retention) deletes it all.
-    let month_start = (Utc::now() - chrono::Duration::days(400 + days as i64))
-        .date_naive()
-        .and_time(NaiveTime::MIN)
-        .and_utc();
+    let month_start =
+        (Utc::now() - chrono::Duration::days(400 + days as i64)).date_naive().and_time(NaiveTime::MIN).and_utc();
     let shift_len = chrono::Duration::hours(10);
 
     // Shifts: every officer works one 10-hour shift a day, with one deactivation and a hit.
     for day in 0..days {
         for o in 0..officers {
-            let start = month_start
-                + chrono::Duration::days(day as i64)
-                + chrono::Duration::minutes(o as i64);
+            let start = month_start + chrono::Duration::days(day as i64) + chrono::Duration::minutes(o as i64);
             let officer = format!("officer{o:02}");
             let shift = store.start_shift(&officer, start)?;
             store.activate(shift, &officer, start)?;
-            store.deactivate(
-                shift,
-                &officer,
-                start + chrono::Duration::hours(4),
-                "meal break",
-            )?;
+            store.deactivate(shift, &officer, start + chrono::Duration::hours(4), "meal break")?;
             store.activate(shift, &officer, start + chrono::Duration::hours(5))?;
             store.insert_hit(HitRecord::new(
                 None,
@@ -215,8 +181,7 @@ fn bench_in(dir: &std::path::Path, total: usize, days: usize) -> anyhow::Result<
     for i in 0..total {
         let shift_no = i / per_shift;
         let (day, o) = (shift_no / officers, shift_no % officers);
-        let start =
-            month_start + chrono::Duration::days(day as i64) + chrono::Duration::minutes(o as i64);
+        let start = month_start + chrono::Duration::days(day as i64) + chrono::Duration::minutes(o as i64);
         let time = start + chrono::Duration::milliseconds((i % per_shift) as i64 * step_ms);
         batch.push(synthetic_read(i, time, Some(format!("officer{o:02}"))));
         if batch.len() == 1000 {
@@ -238,9 +203,7 @@ fn bench_in(dir: &std::path::Path, total: usize, days: usize) -> anyhow::Result<
 
     let started = Instant::now();
     let month_end = month_start + chrono::Duration::days(days as i64);
-    let rows = store.read(|conn| {
-        crate::reports::usage::compute(conn, month_start, month_end, None, Utc::now())
-    })?;
+    let rows = store.read(|conn| crate::reports::usage::compute(conn, month_start, month_end, None, Utc::now()))?;
     let report_ms = started.elapsed().as_secs_f64() * 1000.0;
     let report_reads: i64 = rows.iter().map(|r| r.reads).sum();
 
@@ -269,20 +232,9 @@ mod tests {
 
     #[test]
     fn times() {
-        assert_eq!(
-            parse_time("2026-11-01", false).unwrap().to_rfc3339(),
-            "2026-11-01T00:00:00+00:00"
-        );
-        assert_eq!(
-            parse_time("2026-11-30", true).unwrap().to_rfc3339(),
-            "2026-12-01T00:00:00+00:00"
-        );
-        assert_eq!(
-            parse_time("2026-11-01T08:30:00Z", true)
-                .unwrap()
-                .to_rfc3339(),
-            "2026-11-01T08:30:00+00:00"
-        );
+        assert_eq!(parse_time("2026-11-01", false).unwrap().to_rfc3339(), "2026-11-01T00:00:00+00:00");
+        assert_eq!(parse_time("2026-11-30", true).unwrap().to_rfc3339(), "2026-12-01T00:00:00+00:00");
+        assert_eq!(parse_time("2026-11-01T08:30:00Z", true).unwrap().to_rfc3339(), "2026-11-01T08:30:00+00:00");
         assert!(parse_time("yesterday", false).is_err());
     }
 

@@ -100,17 +100,9 @@ pub fn run(ctx: &Context, command: UsersCommand) -> anyhow::Result<ExitCode> {
     let accounts = Accounts::new(&store, rules(ctx));
     let mut secrets = Secrets::new();
     match command {
-        UsersCommand::Add {
-            id,
-            name,
-            role,
-            trained_on,
-            certified_until,
-            as_user,
-        } => {
-            let role = Role::parse(&role).ok_or_else(|| {
-                anyhow::anyhow!("unknown role {role:?}: officer, supervisor or administrator")
-            })?;
+        UsersCommand::Add { id, name, role, trained_on, certified_until, as_user } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("unknown role {role:?}: officer, supervisor or administrator"))?;
             let first = accounts.count()? == 0;
             let admin = match (&as_user, first) {
                 (Some(id), _) => Some(actor(&store, ctx, id, &mut secrets)?),
@@ -120,14 +112,7 @@ pub fn run(ctx: &Context, command: UsersCommand) -> anyhow::Result<ExitCode> {
                 }
             };
             let pin = secrets.get("PATROL_ALPR_NEW_PIN", &format!("new PIN for {id}"))?;
-            let new = NewUser {
-                id: id.clone(),
-                name,
-                role,
-                pin,
-                trained_on,
-                certified_until,
-            };
+            let new = NewUser { id: id.clone(), name, role, pin, trained_on, certified_until };
             match admin {
                 Some(admin) => accounts.create_user(&admin, new)?,
                 None => accounts.bootstrap_admin(new)?,
@@ -138,8 +123,7 @@ pub fn run(ctx: &Context, command: UsersCommand) -> anyhow::Result<ExitCode> {
             let admin = actor(&store, ctx, &as_user, &mut secrets)?;
             println!("id\tname\trole\tstatus\ttrained_on\tcertified_until\tlast_activity");
             for u in accounts.list(&admin)? {
-                let date =
-                    |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+                let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
                 let status = if u.status_reason.is_empty() {
                     u.status.as_str().to_owned()
                 } else {
@@ -152,27 +136,16 @@ pub fn run(ctx: &Context, command: UsersCommand) -> anyhow::Result<ExitCode> {
                     u.role.as_str(),
                     date(u.trained_on),
                     date(u.certified_until),
-                    u.last_activity
-                        .map(|t| t.to_rfc3339())
-                        .unwrap_or_else(|| "-".into())
+                    u.last_activity.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
                 );
             }
         }
-        UsersCommand::Certify {
-            id,
-            trained_on,
-            until,
-            as_user,
-        } => {
+        UsersCommand::Certify { id, trained_on, until, as_user } => {
             let admin = actor(&store, ctx, &as_user, &mut secrets)?;
             accounts.certify(&admin, &id, trained_on, until)?;
             println!("{id}: trained {trained_on}, certified until {until}");
         }
-        UsersCommand::Suspend {
-            id,
-            reason,
-            as_user,
-        } => {
+        UsersCommand::Suspend { id, reason, as_user } => {
             let admin = actor(&store, ctx, &as_user, &mut secrets)?;
             accounts.suspend(&admin, &id, &reason)?;
             println!("{id}: suspended");
@@ -182,11 +155,7 @@ pub fn run(ctx: &Context, command: UsersCommand) -> anyhow::Result<ExitCode> {
             accounts.reactivate(&admin, &id)?;
             println!("{id}: reactivated");
         }
-        UsersCommand::Deactivate {
-            id,
-            reason,
-            as_user,
-        } => {
+        UsersCommand::Deactivate { id, reason, as_user } => {
             let admin = actor(&store, ctx, &as_user, &mut secrets)?;
             accounts.deactivate(&admin, &id, &reason)?;
             println!("{id}: deactivated");

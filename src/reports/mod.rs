@@ -37,20 +37,12 @@ pub enum ReportError {
 
 /// Quotes one CSV field when it needs it (RFC 4180).
 pub fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
 }
 
 /// Joins fields into one CSV line with a trailing newline.
 pub fn csv_line<S: AsRef<str>>(fields: &[S]) -> String {
-    let mut line = fields
-        .iter()
-        .map(|f| csv_field(f.as_ref()))
-        .collect::<Vec<_>>()
-        .join(",");
+    let mut line = fields.iter().map(|f| csv_field(f.as_ref())).collect::<Vec<_>>().join(",");
     line.push('\n');
     line
 }
@@ -76,16 +68,10 @@ pub(crate) mod testing {
             trained_on: Some(today - chrono::Duration::days(5)),
             certified_until: Some(today + chrono::Duration::days(300)),
         };
-        accounts
-            .bootstrap_admin(new("a1", Role::Administrator))
-            .unwrap();
+        accounts.bootstrap_admin(new("a1", Role::Administrator)).unwrap();
         let admin = accounts.authenticate("a1", "123456", Utc::now()).unwrap();
-        accounts
-            .create_user(&admin, new("s1", Role::Supervisor))
-            .unwrap();
-        accounts
-            .create_user(&admin, new("o1", Role::Officer))
-            .unwrap();
+        accounts.create_user(&admin, new("s1", Role::Supervisor)).unwrap();
+        accounts.create_user(&admin, new("o1", Role::Officer)).unwrap();
         let sup = accounts.authenticate("s1", "123456", Utc::now()).unwrap();
         let off = accounts.authenticate("o1", "123456", Utc::now()).unwrap();
         (admin, sup, off)

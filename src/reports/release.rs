@@ -52,19 +52,15 @@ pub struct Recipient {
 /// agencies may.
 pub fn release_refusal(recipient: &Recipient) -> Option<String> {
     match recipient.kind {
-        AgencyKind::Federal => Some(
-            "federal agencies are not California public agencies (Civ. Code 1798.90.55)".into(),
-        ),
-        AgencyKind::Private => {
-            Some("private entities may not receive ALPR data (Civ. Code 1798.90.55)".into())
+        AgencyKind::Federal => {
+            Some("federal agencies are not California public agencies (Civ. Code 1798.90.55)".into())
         }
+        AgencyKind::Private => Some("private entities may not receive ALPR data (Civ. Code 1798.90.55)".into()),
         _ if !recipient.state.trim().eq_ignore_ascii_case("CA") => Some(format!(
             "out-of-state agency ({}): only California public agencies may receive ALPR data",
             recipient.state.trim()
         )),
-        _ if recipient.agency.trim().is_empty() => {
-            Some("the requesting agency must be named".into())
-        }
+        _ if recipient.agency.trim().is_empty() => Some("the requesting agency must be named".into()),
         _ => None,
     }
 }
@@ -98,10 +94,7 @@ pub struct ExportSummary {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
-    move |source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| ReportError::Io { path: path.to_path_buf(), source }
 }
 
 /// Releases the reads of a period to a recipient, after the role, purpose and recipient
@@ -123,44 +116,20 @@ pub fn export_reads(
     );
     accounts.authorize(actor, Permission::ExportData, AuditAction::Export, &what)?;
     if request.purpose.trim().is_empty() || request.case_number.trim().is_empty() {
-        return Err(ReportError::Invalid(
-            "a release needs a purpose and a case number".into(),
-        ));
+        return Err(ReportError::Invalid("a release needs a purpose and a case number".into()));
     }
-    let event = AuditEvent::new(
-        &actor.id,
-        &actor.organization,
-        AuditAction::Export,
-        &what,
-        "",
-    )
-    .with_purpose(&request.purpose, &request.case_number);
+    let event = AuditEvent::new(&actor.id, &actor.organization, AuditAction::Export, &what, "")
+        .with_purpose(&request.purpose, &request.case_number);
     if let Some(reason) = release_refusal(r) {
-        store.audit(AuditEvent {
-            outcome: format!("refused: {reason}"),
-            ..event
-        })?;
+        store.audit(AuditEvent { outcome: format!("refused: {reason}"), ..event })?;
         return Err(ReportError::Refused(reason));
     }
-    let (from_ms, to_ms) = (
-        request.from.timestamp_millis(),
-        request.to.timestamp_millis(),
-    );
+    let (from_ms, to_ms) = (request.from.timestamp_millis(), request.to.timestamp_millis());
     let reads = store.read(|conn| reads_between(conn, from_ms, to_ms))?;
 
     let images_dir = request.out_dir.join("images");
     std::fs::create_dir_all(&images_dir).map_err(io(&images_dir))?;
-    let mut csv = csv_line(&[
-        "id",
-        "time",
-        "camera",
-        "plate",
-        "state",
-        "confidence",
-        "lat",
-        "lon",
-        "image",
-    ]);
+    let mut csv = csv_line(&["id", "time", "camera", "plate", "state", "confidence", "lat", "lon", "image"]);
     let mut written = Vec::new();
     for stored in &reads {
         let read = &stored.read;
@@ -189,11 +158,7 @@ pub fn export_reads(
     let csv_path = request.out_dir.join("reads.csv");
     std::fs::write(&csv_path, csv).map_err(io(&csv_path))?;
 
-    let summary = ExportSummary {
-        reads: reads.len(),
-        images: written.len(),
-        csv: csv_path.clone(),
-    };
+    let summary = ExportSummary { reads: reads.len(), images: written.len(), csv: csv_path.clone() };
     let (actor_id, recipient, purpose, case, out) = (
         actor.id.clone(),
         r.clone(),
@@ -201,10 +166,7 @@ pub fn export_reads(
         request.case_number.clone(),
         request.out_dir.display().to_string(),
     );
-    let outcome = format!(
-        "released {} reads, {} images to {}",
-        summary.reads, summary.images, out
-    );
+    let outcome = format!("released {} reads, {} images to {}", summary.reads, summary.images, out);
     let rows = summary.reads as i64;
     let recorded = store.write(move |conn| {
         conn.execute(
@@ -233,16 +195,8 @@ mod tests {
     use crate::store::testing::temp_store;
 
     fn check(state: &str, kind: AgencyKind, allowed: bool) {
-        let recipient = Recipient {
-            agency: "Some Agency".into(),
-            state: state.into(),
-            kind,
-        };
-        assert_eq!(
-            release_refusal(&recipient).is_none(),
-            allowed,
-            "{state} {kind:?}"
-        );
+        let recipient = Recipient { agency: "Some Agency".into(), state: state.into(), kind };
+        assert_eq!(release_refusal(&recipient).is_none(), allowed, "{state} {kind:?}");
     }
 
     #[test]
@@ -258,12 +212,8 @@ mod tests {
         check("DC", AgencyKind::Federal, false);
         check("CA", AgencyKind::Private, false);
         assert!(
-            release_refusal(&Recipient {
-                agency: " ".into(),
-                state: "CA".into(),
-                kind: AgencyKind::LocalPolice
-            })
-            .is_some()
+            release_refusal(&Recipient { agency: " ".into(), state: "CA".into(), kind: AgencyKind::LocalPolice })
+                .is_some()
         );
     }
 
@@ -288,11 +238,7 @@ mod tests {
             store.insert_read(read).unwrap();
         }
         let request = |state: &str, kind, out: &str| ExportRequest {
-            recipient: Recipient {
-                agency: "Long Beach PD".into(),
-                state: state.into(),
-                kind,
-            },
+            recipient: Recipient { agency: "Long Beach PD".into(), state: state.into(), kind },
             purpose: "stolen vehicle investigation".into(),
             case_number: "LB-2026-001".into(),
             from: now - chrono::Duration::hours(1),
@@ -300,21 +246,12 @@ mod tests {
             out_dir: dir.path().join(out),
         };
         let ok = request("CA", AgencyKind::LocalPolice, "out");
-        assert!(matches!(
-            export_reads(&store, &accounts, &off, &ok),
-            Err(ReportError::Session(_))
-        ));
-        for (state, kind) in [
-            ("NV", AgencyKind::LocalPolice),
-            ("CA", AgencyKind::Federal),
-            ("CA", AgencyKind::Private),
-        ] {
+        assert!(matches!(export_reads(&store, &accounts, &off, &ok), Err(ReportError::Session(_))));
+        for (state, kind) in [("NV", AgencyKind::LocalPolice), ("CA", AgencyKind::Federal), ("CA", AgencyKind::Private)]
+        {
             let bad = request(state, kind, "refused");
             assert!(
-                matches!(
-                    export_reads(&store, &accounts, &sup, &bad),
-                    Err(ReportError::Refused(_))
-                ),
+                matches!(export_reads(&store, &accounts, &sup, &bad), Err(ReportError::Refused(_))),
                 "{state} {kind:?}"
             );
         }
@@ -326,27 +263,19 @@ mod tests {
         assert!(csv.contains("7ABC120") && csv.contains("images/"));
         let exports: i64 = store
             .read(|c| {
-                Ok(c.query_row(
-                    "SELECT count(*) FROM exports WHERE case_number = 'LB-2026-001'",
-                    [],
-                    |r| r.get(0),
-                )?)
+                Ok(c.query_row("SELECT count(*) FROM exports WHERE case_number = 'LB-2026-001'", [], |r| r.get(0))?)
             })
             .unwrap();
         assert_eq!(exports, 1);
         let outcomes: Vec<String> = store
             .read(|c| {
-                let mut s = c.prepare(
-                    "SELECT outcome FROM audit_log WHERE action = 'export' ORDER BY seq",
-                )?;
+                let mut s = c.prepare("SELECT outcome FROM audit_log WHERE action = 'export' ORDER BY seq")?;
                 Ok(s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
             })
             .unwrap();
         assert_eq!(outcomes.len(), 5, "{outcomes:?}");
         assert!(
-            outcomes[1].contains("out-of-state")
-                && outcomes[2].contains("federal")
-                && outcomes[3].contains("private")
+            outcomes[1].contains("out-of-state") && outcomes[2].contains("federal") && outcomes[3].contains("private")
         );
         assert!(outcomes[4].starts_with("released 2 reads, 1 images"));
     }

@@ -17,12 +17,8 @@ use crate::store::audit_log::{AuditRow, append, rows_between};
 use crate::store::records::from_ms;
 
 /// The audit-log actions a random audit samples: data accesses and hit decisions.
-pub const SAMPLED_ACTIONS: [AuditAction; 4] = [
-    AuditAction::Search,
-    AuditAction::Export,
-    AuditAction::HitRaised,
-    AuditAction::HitTransition,
-];
+pub const SAMPLED_ACTIONS: [AuditAction; 4] =
+    [AuditAction::Search, AuditAction::Export, AuditAction::HitRaised, AuditAction::HitTransition];
 
 /// A reviewer's verdict on one sampled item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,9 +41,7 @@ impl Verdict {
 
     /// Parses the stored or typed text.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Compliant, Self::Flagged]
-            .into_iter()
-            .find(|v| v.as_str() == text)
+        [Self::Compliant, Self::Flagged].into_iter().find(|v| v.as_str() == text)
     }
 }
 
@@ -113,8 +107,7 @@ pub fn summarize(row: &AuditRow) -> String {
 /// Chooses `size` distinct positions out of `population`, in ascending order.
 pub fn choose(population: usize, size: usize, seed: u64) -> Vec<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut picked =
-        rand::seq::index::sample(&mut rng, population, size.min(population)).into_vec();
+    let mut picked = rand::seq::index::sample(&mut rng, population, size.min(population)).into_vec();
     picked.sort_unstable();
     picked
 }
@@ -130,16 +123,9 @@ pub fn draw_sample(
     seed: Option<u64>,
 ) -> Result<AuditSample, ReportError> {
     let what = format!("random audit {} to {}", from.to_rfc3339(), to.to_rfc3339());
-    accounts.authorize(
-        actor,
-        Permission::RunRandomAudit,
-        AuditAction::AuditReview,
-        &what,
-    )?;
+    accounts.authorize(actor, Permission::RunRandomAudit, AuditAction::AuditReview, &what)?;
     if size == 0 || to <= from {
-        return Err(ReportError::Invalid(
-            "a sample needs a size of at least 1 and a non-empty period".into(),
-        ));
+        return Err(ReportError::Invalid("a sample needs a size of at least 1 and a non-empty period".into()));
     }
     let seed = seed.unwrap_or_else(rand::random);
     let (actor_id, org) = (actor.id.clone(), actor.organization.clone());
@@ -163,8 +149,7 @@ pub fn draw_sample(
         append(conn, &AuditEvent::new(&actor_id, &org, AuditAction::AuditReview, &what, &outcome))?;
         Ok(id)
     })?;
-    load_sample(store, sample_id)?
-        .ok_or_else(|| ReportError::Invalid(format!("sample {sample_id} vanished")))
+    load_sample(store, sample_id)?.ok_or_else(|| ReportError::Invalid(format!("sample {sample_id} vanished")))
 }
 
 fn load_sample(store: &Store, id: i64) -> Result<Option<AuditSample>, ReportError> {
@@ -221,22 +206,11 @@ pub fn review_item(
     note: &str,
 ) -> Result<(), ReportError> {
     let what = format!("sample {sample_id} item {item_no}");
-    accounts.authorize(
-        actor,
-        Permission::RunRandomAudit,
-        AuditAction::AuditReview,
-        &what,
-    )?;
+    accounts.authorize(actor, Permission::RunRandomAudit, AuditAction::AuditReview, &what)?;
     if verdict == Verdict::Flagged && note.trim().is_empty() {
-        return Err(ReportError::Invalid(
-            "a flagged item needs a note saying why".into(),
-        ));
+        return Err(ReportError::Invalid("a flagged item needs a note saying why".into()));
     }
-    let (actor_id, org, note) = (
-        actor.id.clone(),
-        actor.organization.clone(),
-        note.to_owned(),
-    );
+    let (actor_id, org, note) = (actor.id.clone(), actor.organization.clone(), note.to_owned());
     let updated = store.write(move |conn| {
         let changed = conn.execute(
             "UPDATE audit_sample_items SET verdict = ?3, note = ?4, reviewed_by = ?5, reviewed_ms = ?6 WHERE sample_id = ?1 AND item_no = ?2",
@@ -248,9 +222,7 @@ pub fn review_item(
         Ok(changed == 1)
     })?;
     if !updated {
-        return Err(ReportError::Invalid(format!(
-            "no item {item_no} in sample {sample_id}"
-        )));
+        return Err(ReportError::Invalid(format!("no item {item_no} in sample {sample_id}")));
     }
     Ok(())
 }
@@ -263,31 +235,13 @@ pub fn show_sample(
     sample_id: i64,
 ) -> Result<AuditSample, ReportError> {
     let what = format!("sample {sample_id}");
-    accounts.authorize(
-        actor,
-        Permission::RunRandomAudit,
-        AuditAction::AuditView,
-        &what,
-    )?;
-    let sample = load_sample(store, sample_id)?
-        .ok_or_else(|| ReportError::Invalid(format!("no sample {sample_id}")))?;
-    let flagged = sample
-        .items
-        .iter()
-        .filter(|i| i.verdict == Some(Verdict::Flagged))
-        .count();
+    accounts.authorize(actor, Permission::RunRandomAudit, AuditAction::AuditView, &what)?;
+    let sample =
+        load_sample(store, sample_id)?.ok_or_else(|| ReportError::Invalid(format!("no sample {sample_id}")))?;
+    let flagged = sample.items.iter().filter(|i| i.verdict == Some(Verdict::Flagged)).count();
     let reviewed = sample.items.iter().filter(|i| i.verdict.is_some()).count();
-    let outcome = format!(
-        "{reviewed} of {} reviewed, {flagged} flagged",
-        sample.items.len()
-    );
-    store.audit(AuditEvent::new(
-        &actor.id,
-        &actor.organization,
-        AuditAction::AuditView,
-        &what,
-        &outcome,
-    ))?;
+    let outcome = format!("{reviewed} of {} reviewed, {flagged} flagged", sample.items.len());
+    store.audit(AuditEvent::new(&actor.id, &actor.organization, AuditAction::AuditView, &what, &outcome))?;
     Ok(sample)
 }
 
@@ -316,26 +270,12 @@ mod tests {
         let accounts = Accounts::new(&store, AccountRules::default());
         let start = Utc::now() - chrono::Duration::minutes(1);
         for i in 0..30 {
-            let event = AuditEvent::new(
-                "o1",
-                "Test PD",
-                AuditAction::Search,
-                &format!("PLATE{i}"),
-                "1 rows",
-            )
-            .with_purpose("stolen vehicle", &format!("C-{i}"));
+            let event = AuditEvent::new("o1", "Test PD", AuditAction::Search, &format!("PLATE{i}"), "1 rows")
+                .with_purpose("stolen vehicle", &format!("C-{i}"));
             store.audit(event).unwrap();
         }
         // Log-ons are not data accesses and must not be sampled.
-        store
-            .audit(AuditEvent::new(
-                "o1",
-                "Test PD",
-                AuditAction::LogonSuccess,
-                "o1",
-                "ok",
-            ))
-            .unwrap();
+        store.audit(AuditEvent::new("o1", "Test PD", AuditAction::LogonSuccess, "o1", "ok")).unwrap();
         let end = Utc::now() + chrono::Duration::minutes(1);
 
         for actor in [&off, &admin] {
@@ -345,21 +285,12 @@ mod tests {
             ));
         }
         let sample = draw_sample(&store, &accounts, &sup, start, end, 5, Some(42)).unwrap();
-        assert_eq!(
-            (
-                sample.size,
-                sample.seed,
-                sample.population,
-                sample.items.len()
-            ),
-            (5, 42, 30, 5)
-        );
+        assert_eq!((sample.size, sample.seed, sample.population, sample.items.len()), (5, 42, 30, 5));
         assert!(
             sample
                 .items
                 .iter()
-                .all(|i| i.summary.contains("search: PLATE")
-                    && i.summary.contains("purpose: stolen vehicle"))
+                .all(|i| i.summary.contains("search: PLATE") && i.summary.contains("purpose: stolen vehicle"))
         );
 
         assert!(matches!(
@@ -367,49 +298,12 @@ mod tests {
             Err(ReportError::Invalid(_))
         ));
         assert!(matches!(
-            review_item(
-                &store,
-                &accounts,
-                &off,
-                sample.id,
-                1,
-                Verdict::Compliant,
-                ""
-            ),
+            review_item(&store, &accounts, &off, sample.id, 1, Verdict::Compliant, ""),
             Err(ReportError::Session(_))
         ));
-        review_item(
-            &store,
-            &accounts,
-            &sup,
-            sample.id,
-            1,
-            Verdict::Compliant,
-            "",
-        )
-        .unwrap();
-        review_item(
-            &store,
-            &accounts,
-            &sup,
-            sample.id,
-            2,
-            Verdict::Flagged,
-            "no case on file",
-        )
-        .unwrap();
-        assert!(
-            review_item(
-                &store,
-                &accounts,
-                &sup,
-                sample.id,
-                99,
-                Verdict::Compliant,
-                ""
-            )
-            .is_err()
-        );
+        review_item(&store, &accounts, &sup, sample.id, 1, Verdict::Compliant, "").unwrap();
+        review_item(&store, &accounts, &sup, sample.id, 2, Verdict::Flagged, "no case on file").unwrap();
+        assert!(review_item(&store, &accounts, &sup, sample.id, 99, Verdict::Compliant, "").is_err());
         let shown = show_sample(&store, &accounts, &sup, sample.id).unwrap();
         assert_eq!(shown.items[1].verdict, Some(Verdict::Flagged));
         assert_eq!(shown.items[1].note.as_deref(), Some("no case on file"));

@@ -12,9 +12,7 @@ use crate::store::{Store, StoredRead};
 
 fn require_purpose(purpose: &str, case_number: &str) -> Result<(), ReportError> {
     if purpose.trim().is_empty() || case_number.trim().is_empty() {
-        return Err(ReportError::Invalid(
-            "a purpose and a case or incident number are required".into(),
-        ));
+        return Err(ReportError::Invalid("a purpose and a case or incident number are required".into()));
     }
     Ok(())
 }
@@ -32,14 +30,8 @@ pub fn search_reads(
     let plate = crate::plate::normalize(plate);
     accounts.authorize(actor, Permission::SearchReads, AuditAction::Search, &plate)?;
     require_purpose(purpose, case_number)?;
-    let event = AuditEvent::new(
-        &actor.id,
-        &actor.organization,
-        AuditAction::Search,
-        &plate,
-        "",
-    )
-    .with_purpose(purpose, case_number);
+    let event = AuditEvent::new(&actor.id, &actor.organization, AuditAction::Search, &plate, "")
+        .with_purpose(purpose, case_number);
     let rows = store.write(move |conn| {
         let mut stmt = conn.prepare(
             "SELECT id, time_ms, camera, officer, plate, confidence, candidates, state, lat, lon, crop_png, protected
@@ -60,12 +52,7 @@ pub fn hold_read(
     read_id: i64,
     case_number: &str,
 ) -> Result<(), ReportError> {
-    accounts.authorize(
-        actor,
-        Permission::PlaceHold,
-        AuditAction::Admin,
-        &format!("hold read {read_id}"),
-    )?;
+    accounts.authorize(actor, Permission::PlaceHold, AuditAction::Admin, &format!("hold read {read_id}"))?;
     require_purpose("case hold", case_number)?;
     let event = AuditEvent::new(
         &actor.id,
@@ -91,30 +78,13 @@ pub fn release_case(
     actor: &User,
     case_number: &str,
 ) -> Result<usize, ReportError> {
-    accounts.authorize(
-        actor,
-        Permission::PlaceHold,
-        AuditAction::Admin,
-        &format!("release holds of {case_number}"),
-    )?;
-    let event = AuditEvent::new(
-        &actor.id,
-        &actor.organization,
-        AuditAction::Admin,
-        "case holds",
-        "",
-    )
-    .with_purpose("release case hold", case_number);
+    accounts.authorize(actor, Permission::PlaceHold, AuditAction::Admin, &format!("release holds of {case_number}"))?;
+    let event = AuditEvent::new(&actor.id, &actor.organization, AuditAction::Admin, "case holds", "")
+        .with_purpose("release case hold", case_number);
     let case = case_number.to_owned();
     Ok(store.write(move |conn| {
         let released = release_holds(conn, &case, Utc::now().timestamp_millis())?;
-        append(
-            conn,
-            &AuditEvent {
-                outcome: format!("{released} holds released"),
-                ..event
-            },
-        )?;
+        append(conn, &AuditEvent { outcome: format!("{released} holds released"), ..event })?;
         Ok(released)
     })?)
 }
@@ -144,30 +114,24 @@ mod tests {
             crop_png: None,
         };
         let id = store.insert_read(read).unwrap();
-        assert!(matches!(
-            search_reads(&store, &accounts, &off, "7abc 123", "", "C-1"),
-            Err(ReportError::Invalid(_))
-        ));
-        let found =
-            search_reads(&store, &accounts, &off, "7abc 123", "stolen vehicle", "C-1").unwrap();
+        assert!(matches!(search_reads(&store, &accounts, &off, "7abc 123", "", "C-1"), Err(ReportError::Invalid(_))));
+        let found = search_reads(&store, &accounts, &off, "7abc 123", "stolen vehicle", "C-1").unwrap();
         assert_eq!(found.len(), 1);
         let (object, purpose, case, outcome): (String, String, String, String) = store
-            .read(|c| Ok(c.query_row("SELECT object, purpose, case_number, outcome FROM audit_log WHERE action = 'search'", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?))
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT object, purpose, case_number, outcome FROM audit_log WHERE action = 'search'",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )?)
+            })
             .unwrap();
         assert_eq!(
-            (
-                object.as_str(),
-                purpose.as_str(),
-                case.as_str(),
-                outcome.as_str()
-            ),
+            (object.as_str(), purpose.as_str(), case.as_str(), outcome.as_str()),
             ("7ABC123", "stolen vehicle", "C-1", "1 reads shown")
         );
 
-        assert!(matches!(
-            hold_read(&store, &accounts, &off, id, "C-1"),
-            Err(ReportError::Session(_))
-        ));
+        assert!(matches!(hold_read(&store, &accounts, &off, id, "C-1"), Err(ReportError::Session(_))));
         hold_read(&store, &accounts, &sup, id, "C-1").unwrap();
         assert!(store.read_by_id(id).unwrap().unwrap().protected);
         assert_eq!(release_case(&store, &accounts, &sup, "C-1").unwrap(), 1);

@@ -57,21 +57,12 @@ fn minutes(from_ms: i64, to_ms: i64) -> f64 {
 
 /// Sum of the intervals clipped to `[start, end]`; an open interval runs to `end`.
 fn clipped_minutes(intervals: &[(i64, Option<i64>)], start: i64, end: i64) -> f64 {
-    intervals
-        .iter()
-        .map(|&(s, e)| minutes(s.max(start), e.unwrap_or(end).min(end)))
-        .sum()
+    intervals.iter().map(|&(s, e)| minutes(s.max(start), e.unwrap_or(end).min(end))).sum()
 }
 
-fn intervals(
-    conn: &Connection,
-    sql: &str,
-    shift_id: i64,
-) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+fn intervals(conn: &Connection, sql: &str, shift_id: i64) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt
-        .query_map([shift_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = stmt.query_map([shift_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
@@ -83,9 +74,8 @@ fn counts(
     end: i64,
 ) -> Result<BTreeMap<String, i64>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt
-        .query_map(params![officer, start, end], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+    let rows =
+        stmt.query_map(params![officer, start, end], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
@@ -101,62 +91,38 @@ pub fn compute(
         "SELECT id, officer, start_ms, end_ms FROM shifts WHERE start_ms >= ?1 AND start_ms < ?2 AND (?3 IS NULL OR officer = ?3) ORDER BY start_ms, id",
     )?;
     let shifts = stmt
-        .query_map(
-            params![from.timestamp_millis(), to.timestamp_millis(), officer],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                ))
-            },
-        )?
+        .query_map(params![from.timestamp_millis(), to.timestamp_millis(), officer], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<i64>>(3)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::with_capacity(shifts.len());
     for (shift_id, officer, start, end) in shifts {
         let stop = end.unwrap_or_else(|| now.timestamp_millis()).max(start);
-        let active = intervals(
-            conn,
-            "SELECT start_ms, end_ms FROM activations WHERE shift_id = ?1",
-            shift_id,
-        )?;
-        let down = intervals(
-            conn,
-            "SELECT start_ms, end_ms FROM camera_downtime WHERE shift_id = ?1",
-            shift_id,
-        )?;
+        let active = intervals(conn, "SELECT start_ms, end_ms FROM activations WHERE shift_id = ?1", shift_id)?;
+        let down = intervals(conn, "SELECT start_ms, end_ms FROM camera_downtime WHERE shift_id = ?1", shift_id)?;
         let shift_minutes = minutes(start, stop);
         let active_minutes = clipped_minutes(&active, start, stop);
         let mut reasons_stmt =
             conn.prepare_cached("SELECT deactivate_reason FROM activations WHERE shift_id = ?1 AND deactivate_reason IS NOT NULL ORDER BY start_ms")?;
-        let deactivation_reasons = reasons_stmt
-            .query_map([shift_id], |r| r.get(0))?
-            .collect::<Result<Vec<String>, _>>()?;
+        let deactivation_reasons =
+            reasons_stmt.query_map([shift_id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
         let reads: i64 = conn
-            .prepare_cached(
-                "SELECT count(*) FROM reads WHERE officer = ?1 AND time_ms >= ?2 AND time_ms <= ?3",
-            )?
+            .prepare_cached("SELECT count(*) FROM reads WHERE officer = ?1 AND time_ms >= ?2 AND time_ms <= ?3")?
             .query_row(params![officer, start, stop], |r| r.get(0))?;
         let hit_range = "FROM hits WHERE officer = ?1 AND raised_ms >= ?2 AND raised_ms <= ?3";
-        let hits_by_list = counts(
-            conn,
-            &format!("SELECT list, count(*) {hit_range} GROUP BY list"),
-            &officer,
-            start,
-            stop,
-        )?;
+        let hits_by_list =
+            counts(conn, &format!("SELECT list, count(*) {hit_range} GROUP BY list"), &officer, start, stop)?;
         let dispositions = counts(
             conn,
-            &format!(
-                "SELECT coalesce(disposition, state), count(*) {hit_range} GROUP BY coalesce(disposition, state)"
-            ),
+            &format!("SELECT coalesce(disposition, state), count(*) {hit_range} GROUP BY coalesce(disposition, state)"),
             &officer,
             start,
             stop,
         )?;
         let (confirmations, exigent_overrides, mean_ack_ms): (i64, i64, Option<f64>) = conn
-            .prepare_cached(&format!("SELECT count(confirmed_ms), coalesce(sum(exigent), 0), avg(time_to_ack_ms) {hit_range}"))?
+            .prepare_cached(&format!(
+                "SELECT count(confirmed_ms), coalesce(sum(exigent), 0), avg(time_to_ack_ms) {hit_range}"
+            ))?
             .query_row(params![officer, start, stop], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         out.push(ShiftUsage {
             officer,
@@ -165,11 +131,7 @@ pub fn compute(
             logoff: end.map(from_ms),
             shift_minutes,
             active_minutes,
-            active_share: if shift_minutes > 0.0 {
-                (active_minutes / shift_minutes).min(1.0)
-            } else {
-                0.0
-            },
+            active_share: if shift_minutes > 0.0 { (active_minutes / shift_minutes).min(1.0) } else { 0.0 },
             deactivation_reasons,
             camera_downtime_minutes: clipped_minutes(&down, start, stop),
             reads,
@@ -198,16 +160,9 @@ pub fn usage_report(
         to.date_naive(),
         officer.map(|o| format!(" officer {o}")).unwrap_or_default()
     );
-    accounts.authorize(
-        actor,
-        Permission::ViewUsageReport,
-        AuditAction::Search,
-        &what,
-    )?;
+    accounts.authorize(actor, Permission::ViewUsageReport, AuditAction::Search, &what)?;
     if to <= from {
-        return Err(ReportError::Invalid(
-            "the report period is empty (--to must be after --from)".into(),
-        ));
+        return Err(ReportError::Invalid("the report period is empty (--to must be after --from)".into()));
     }
     let officer_owned = officer.map(str::to_owned);
     let rows = store.read(|conn| compute(conn, from, to, officer_owned.as_deref(), Utc::now()))?;
@@ -218,18 +173,12 @@ pub fn usage_report(
         &what,
         &format!("{} shifts shown", rows.len()),
     );
-    store.audit(AuditEvent {
-        purpose: Some("supervisory usage review".into()),
-        ..event
-    })?;
+    store.audit(AuditEvent { purpose: Some("supervisory usage review".into()), ..event })?;
     Ok(rows)
 }
 
 fn map_text(map: &BTreeMap<String, i64>) -> String {
-    map.iter()
-        .map(|(k, v)| format!("{k}:{v}"))
-        .collect::<Vec<_>>()
-        .join(";")
+    map.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(";")
 }
 
 /// The report as CSV, one line per shift, with a header.
@@ -267,9 +216,7 @@ pub fn to_csv(rows: &[ShiftUsage]) -> String {
             map_text(&r.dispositions),
             r.confirmations.to_string(),
             r.exigent_overrides.to_string(),
-            r.mean_secs_to_acknowledge
-                .map(|s| format!("{s:.1}"))
-                .unwrap_or_default(),
+            r.mean_secs_to_acknowledge.map(|s| format!("{s:.1}")).unwrap_or_default(),
         ]));
     }
     out
@@ -289,10 +236,7 @@ mod tests {
 
     #[test]
     fn clipping() {
-        assert_eq!(
-            clipped_minutes(&[(0, Some(60_000)), (120_000, None)], 0, 180_000),
-            2.0
-        );
+        assert_eq!(clipped_minutes(&[(0, Some(60_000)), (120_000, None)], 0, 180_000), 2.0);
         assert_eq!(clipped_minutes(&[(-60_000, Some(60_000))], 0, 180_000), 1.0);
         assert_eq!(clipped_minutes(&[], 0, 1), 0.0);
     }
@@ -307,9 +251,7 @@ mod tests {
         store.activate(shift, "o1", at(0)).unwrap();
         store.deactivate(shift, "o1", at(200), "lunch").unwrap();
         store.activate(shift, "o1", at(260)).unwrap();
-        store
-            .camera_down(shift, "rear", at(300), "no frames")
-            .unwrap();
+        store.camera_down(shift, "rear", at(300), "no frames").unwrap();
         store.camera_up(shift, "rear", at(330)).unwrap();
         for i in 0..5 {
             let read = NewRead {
@@ -325,26 +267,8 @@ mod tests {
             };
             store.insert_read(read).unwrap();
         }
-        let h1 = store
-            .insert_hit(HitRecord::new(
-                None,
-                "7ABC120",
-                "SVS",
-                1,
-                Some("o1"),
-                at(10),
-            ))
-            .unwrap();
-        store
-            .insert_hit(HitRecord::new(
-                None,
-                "7ABC121",
-                "BOLO",
-                2,
-                Some("o1"),
-                at(11),
-            ))
-            .unwrap();
+        let h1 = store.insert_hit(HitRecord::new(None, "7ABC120", "SVS", 1, Some("o1"), at(10))).unwrap();
+        store.insert_hit(HitRecord::new(None, "7ABC121", "BOLO", 2, Some("o1"), at(11))).unwrap();
         let mut hit = store.hit(h1).unwrap().unwrap();
         hit.state = HitState::ActionableExigent;
         hit.exigent = true;
@@ -366,57 +290,24 @@ mod tests {
             .unwrap();
         store.end_shift(shift, at(600)).unwrap();
 
-        assert!(matches!(
-            usage_report(&store, &accounts, &off, at(-1), at(700), None),
-            Err(ReportError::Session(_))
-        ));
+        assert!(matches!(usage_report(&store, &accounts, &off, at(-1), at(700), None), Err(ReportError::Session(_))));
         let rows = usage_report(&store, &accounts, &sup, at(-1), at(700), None).unwrap();
         assert_eq!(rows.len(), 1);
         let r = &rows[0];
-        assert_eq!(
-            (r.shift_minutes, r.active_minutes, r.camera_downtime_minutes),
-            (600.0, 540.0, 30.0)
-        );
+        assert_eq!((r.shift_minutes, r.active_minutes, r.camera_downtime_minutes), (600.0, 540.0, 30.0));
         assert!((r.active_share - 0.9).abs() < 1e-9);
         assert_eq!(r.deactivation_reasons, vec!["lunch".to_owned()]);
         assert_eq!(r.reads, 5);
-        assert_eq!(
-            r.hits_by_list,
-            BTreeMap::from([("BOLO".to_owned(), 1), ("SVS".to_owned(), 1)])
-        );
-        assert_eq!(
-            r.dispositions,
-            BTreeMap::from([("arrest".to_owned(), 1), ("new".to_owned(), 1)])
-        );
-        assert_eq!(
-            (
-                r.confirmations,
-                r.exigent_overrides,
-                r.mean_secs_to_acknowledge
-            ),
-            (1, 1, Some(6.0))
-        );
-        assert!(
-            usage_report(&store, &accounts, &admin, at(-1), at(700), Some("nobody"))
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(r.hits_by_list, BTreeMap::from([("BOLO".to_owned(), 1), ("SVS".to_owned(), 1)]));
+        assert_eq!(r.dispositions, BTreeMap::from([("arrest".to_owned(), 1), ("new".to_owned(), 1)]));
+        assert_eq!((r.confirmations, r.exigent_overrides, r.mean_secs_to_acknowledge), (1, 1, Some(6.0)));
+        assert!(usage_report(&store, &accounts, &admin, at(-1), at(700), Some("nobody")).unwrap().is_empty());
         let csv = to_csv(&rows);
         assert_eq!(csv.lines().count(), 2);
-        assert!(
-            csv.lines()
-                .nth(1)
-                .unwrap()
-                .contains(",lunch,30.0,5,BOLO:1;SVS:1,arrest:1;new:1,1,1,6.0"),
-            "{csv}"
-        );
+        assert!(csv.lines().nth(1).unwrap().contains(",lunch,30.0,5,BOLO:1;SVS:1,arrest:1;new:1,1,1,6.0"), "{csv}");
         let views: i64 = store
             .read(|c| {
-                Ok(c.query_row(
-                    "SELECT count(*) FROM audit_log WHERE object LIKE 'usage report%'",
-                    [],
-                    |r| r.get(0),
-                )?)
+                Ok(c.query_row("SELECT count(*) FROM audit_log WHERE object LIKE 'usage report%'", [], |r| r.get(0))?)
             })
             .unwrap();
         assert_eq!(views, 3, "two views and one refusal");

@@ -12,15 +12,13 @@ use chrono::{DateTime, Utc};
 
 pub use roles::{Permission, Role};
 pub use users::{
-    AccountRules, Accounts, DEMO_USERS, LoginRefusal, NewUser, SessionError, User, UserStatus,
-    seed_demo_users,
+    AccountRules, Accounts, DEMO_USERS, LoginRefusal, NewUser, SessionError, User, UserStatus, seed_demo_users,
 };
 
 /// True when the console must lock: no input for `idle_lock_minutes` (0 disables the lock).
 /// The officer unlocks it with the PIN again (CJIS session lock).
 pub fn idle_locked(last_input: DateTime<Utc>, now: DateTime<Utc>, idle_lock_minutes: u32) -> bool {
-    idle_lock_minutes > 0
-        && now - last_input >= chrono::Duration::minutes(i64::from(idle_lock_minutes))
+    idle_lock_minutes > 0 && now - last_input >= chrono::Duration::minutes(i64::from(idle_lock_minutes))
 }
 
 /// A logged-on user and the shift the log-on opened.

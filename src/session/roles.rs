@@ -107,9 +107,7 @@ impl Role {
 
     /// Parses the stored or typed text.
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == text.trim().to_ascii_lowercase())
+        Self::ALL.into_iter().find(|r| r.as_str() == text.trim().to_ascii_lowercase())
     }
 }
 

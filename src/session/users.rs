@@ -40,14 +40,7 @@ impl UserStatus {
     }
 
     fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Active,
-            Self::Locked,
-            Self::Suspended,
-            Self::Deactivated,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        [Self::Active, Self::Locked, Self::Suspended, Self::Deactivated].into_iter().find(|s| s.as_str() == text)
     }
 }
 
@@ -166,10 +159,7 @@ pub struct AccountRules {
 
 impl Default for AccountRules {
     fn default() -> Self {
-        Self {
-            lockout_failures: 5,
-            inactive_suspend_days: 90,
-        }
+        Self { lockout_failures: 5, inactive_suspend_days: 90 }
     }
 }
 
@@ -182,19 +172,13 @@ pub fn hash_pin(pin: &str) -> Result<String, SessionError> {
 }
 
 fn pin_matches(pin: &str, stored: &str) -> bool {
-    <argon2::Argon2<'_> as PasswordVerifier<str>>::verify_password(
-        &argon2::Argon2::default(),
-        pin.as_bytes(),
-        stored,
-    )
-    .is_ok()
+    <argon2::Argon2<'_> as PasswordVerifier<str>>::verify_password(&argon2::Argon2::default(), pin.as_bytes(), stored)
+        .is_ok()
 }
 
 fn check_pin_shape(pin: &str) -> Result<(), SessionError> {
     if pin.chars().count() < MIN_PIN_LEN {
-        return Err(SessionError::Invalid(format!(
-            "a PIN needs at least {MIN_PIN_LEN} characters"
-        )));
+        return Err(SessionError::Invalid(format!("a PIN needs at least {MIN_PIN_LEN} characters")));
     }
     Ok(())
 }
@@ -226,32 +210,20 @@ fn user_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String, String, 
 /// Loads a user and its PIN hash; an unknown role or status is reported as corrupt rather
 /// than guessed, because guessing a role could grant rights.
 fn load(conn: &Connection, id: &str) -> Result<Option<(User, String)>, StoreError> {
-    let found = conn
-        .query_row(
-            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
-            [id],
-            user_row,
-        )
-        .optional()?;
+    let found =
+        conn.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [id], user_row).optional()?;
     match found {
         None => Ok(None),
         Some((user, role, status, hash)) => {
             if Role::parse(&role).is_none() || UserStatus::parse(&status).is_none() {
-                return Err(StoreError::Corrupt(format!(
-                    "user {id}: role {role:?}, status {status:?}"
-                )));
+                return Err(StoreError::Corrupt(format!("user {id}: role {role:?}, status {status:?}")));
             }
             Ok(Some((user, hash)))
         }
     }
 }
 
-fn set_status(
-    conn: &Connection,
-    id: &str,
-    status: UserStatus,
-    reason: &str,
-) -> Result<(), StoreError> {
+fn set_status(conn: &Connection, id: &str, status: UserStatus, reason: &str) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE users SET status = ?2, status_reason = ?3 WHERE id = ?1",
         params![id, status.as_str(), reason],
@@ -260,11 +232,8 @@ fn set_status(
 }
 
 fn active_admins(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM users WHERE role = 'administrator' AND status = 'active'",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .query_row("SELECT count(*) FROM users WHERE role = 'administrator' AND status = 'active'", [], |r| r.get(0))?)
 }
 
 /// The account service: log-on, log-off, authorization and administration.
@@ -284,37 +253,20 @@ impl<'a> Accounts<'a> {
         self.store.organization().to_owned()
     }
 
-    fn audit(
-        &self,
-        user: &str,
-        action: AuditAction,
-        object: &str,
-        outcome: &str,
-    ) -> Result<(), SessionError> {
-        self.store.audit(AuditEvent::new(
-            user,
-            self.store.organization(),
-            action,
-            object,
-            outcome,
-        ))?;
+    fn audit(&self, user: &str, action: AuditAction, object: &str, outcome: &str) -> Result<(), SessionError> {
+        self.store.audit(AuditEvent::new(user, self.store.organization(), action, object, outcome))?;
         Ok(())
     }
 
     /// Looks a user up.
     pub fn get(&self, id: &str) -> Result<Option<User>, SessionError> {
         let id = id.to_owned();
-        Ok(self
-            .store
-            .read(|conn| load(conn, &id))?
-            .map(|(user, _)| user))
+        Ok(self.store.read(|conn| load(conn, &id))?.map(|(user, _)| user))
     }
 
     /// Number of accounts.
     pub fn count(&self) -> Result<i64, SessionError> {
-        Ok(self
-            .store
-            .read(|conn| Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?))?)
+        Ok(self.store.read(|conn| Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?))?)
     }
 
     /// Checks that `actor` may do `permission`; a refusal is audited under `action` with
@@ -329,33 +281,14 @@ impl<'a> Accounts<'a> {
         if actor.status == UserStatus::Active && actor.role.allows(permission) {
             return Ok(());
         }
-        self.audit(
-            &actor.id,
-            action,
-            what,
-            &format!("refused: role {} lacks {permission:?}", actor.role.as_str()),
-        )?;
-        Err(SessionError::Forbidden {
-            user: actor.id.clone(),
-            role: actor.role.as_str(),
-            what: what.to_owned(),
-        })
+        self.audit(&actor.id, action, what, &format!("refused: role {} lacks {permission:?}", actor.role.as_str()))?;
+        Err(SessionError::Forbidden { user: actor.id.clone(), role: actor.role.as_str(), what: what.to_owned() })
     }
 
     /// Checks a user's PIN and every log-on rule; audits success, failure and lockout.
-    pub fn authenticate(
-        &self,
-        id: &str,
-        pin: &str,
-        now: DateTime<Utc>,
-    ) -> Result<User, SessionError> {
+    pub fn authenticate(&self, id: &str, pin: &str, now: DateTime<Utc>) -> Result<User, SessionError> {
         let refuse = |user: &str, refusal: LoginRefusal| -> Result<User, SessionError> {
-            self.audit(
-                user,
-                AuditAction::LogonFailure,
-                user,
-                &format!("refused: {refusal}"),
-            )?;
+            self.audit(user, AuditAction::LogonFailure, user, &format!("refused: {refusal}"))?;
             Err(SessionError::Refused(refusal))
         };
         let owned = id.to_owned();
@@ -378,16 +311,7 @@ impl<'a> Accounts<'a> {
             let (uid, org, why) = (id.to_owned(), self.org(), reason.clone());
             self.store.write(move |conn| {
                 set_status(conn, &uid, UserStatus::Suspended, &why)?;
-                append(
-                    conn,
-                    &AuditEvent::new(
-                        "system",
-                        &org,
-                        AuditAction::Admin,
-                        &uid,
-                        &format!("suspended: {why}"),
-                    ),
-                )
+                append(conn, &AuditEvent::new("system", &org, AuditAction::Admin, &uid, &format!("suspended: {why}")))
             })?;
             return refuse(id, LoginRefusal::Suspended(reason));
         }
@@ -396,17 +320,9 @@ impl<'a> Accounts<'a> {
             let locks = failures >= self.rules.lockout_failures;
             let (uid, org) = (id.to_owned(), self.org());
             self.store.write(move |conn| {
-                conn.execute(
-                    "UPDATE users SET failed_attempts = ?2 WHERE id = ?1",
-                    params![uid, failures],
-                )?;
+                conn.execute("UPDATE users SET failed_attempts = ?2 WHERE id = ?1", params![uid, failures])?;
                 if locks {
-                    set_status(
-                        conn,
-                        &uid,
-                        UserStatus::Locked,
-                        &format!("{failures} wrong PINs"),
-                    )?;
+                    set_status(conn, &uid, UserStatus::Locked, &format!("{failures} wrong PINs"))?;
                     append(
                         conn,
                         &AuditEvent::new(
@@ -423,9 +339,7 @@ impl<'a> Accounts<'a> {
             let refusal = if locks {
                 LoginRefusal::Locked
             } else {
-                LoginRefusal::WrongPin {
-                    remaining: self.rules.lockout_failures - failures,
-                }
+                LoginRefusal::WrongPin { remaining: self.rules.lockout_failures - failures }
             };
             return refuse(id, refusal);
         }
@@ -443,28 +357,17 @@ impl<'a> Accounts<'a> {
                 "UPDATE users SET failed_attempts = 0, last_activity_ms = ?2 WHERE id = ?1",
                 params![uid, now_ms],
             )?;
-            let event = AuditEvent {
-                time: now,
-                ..AuditEvent::new(&uid, &org, AuditAction::LogonSuccess, &uid, "ok")
-            };
+            let event = AuditEvent { time: now, ..AuditEvent::new(&uid, &org, AuditAction::LogonSuccess, &uid, "ok") };
             append(conn, &event)
         })?;
-        Ok(User {
-            failed_attempts: 0,
-            last_activity: Some(now),
-            ..user
-        })
+        Ok(User { failed_attempts: 0, last_activity: Some(now), ..user })
     }
 
     /// Authenticates and opens a shift.
     pub fn log_on(&self, id: &str, pin: &str, now: DateTime<Utc>) -> Result<Session, SessionError> {
         let user = self.authenticate(id, pin, now)?;
         let shift_id = self.store.start_shift(&user.id, now)?;
-        Ok(Session {
-            user,
-            shift_id,
-            started: now,
-        })
+        Ok(Session { user, shift_id, started: now })
     }
 
     /// Closes the session's shift and audits the log-off.
@@ -518,9 +421,7 @@ impl<'a> Accounts<'a> {
     /// Creates the first administrator on an empty registry (audited as bootstrap).
     pub fn bootstrap_admin(&self, new: NewUser) -> Result<(), SessionError> {
         if new.role != Role::Administrator {
-            return Err(SessionError::Invalid(
-                "the first user must be an administrator".into(),
-            ));
+            return Err(SessionError::Invalid("the first user must be an administrator".into()));
         }
         let outcome = format!("bootstrap: created first administrator {}", new.name);
         self.insert("bootstrap", new, outcome)
@@ -528,12 +429,7 @@ impl<'a> Accounts<'a> {
 
     /// Creates a user (administrators only).
     pub fn create_user(&self, actor: &User, new: NewUser) -> Result<(), SessionError> {
-        self.authorize(
-            actor,
-            Permission::ManageUsers,
-            AuditAction::Admin,
-            &format!("create user {}", new.id),
-        )?;
+        self.authorize(actor, Permission::ManageUsers, AuditAction::Admin, &format!("create user {}", new.id))?;
         let outcome = format!(
             "created {} {} (trained {:?}, certified until {:?})",
             new.role.as_str(),
@@ -555,16 +451,9 @@ impl<'a> Accounts<'a> {
         change: F,
     ) -> Result<(), SessionError>
     where
-        F: FnOnce(&Connection, &User) -> Result<Result<String, SessionError>, StoreError>
-            + Send
-            + 'static,
+        F: FnOnce(&Connection, &User) -> Result<Result<String, SessionError>, StoreError> + Send + 'static,
     {
-        self.authorize(
-            actor,
-            Permission::ManageUsers,
-            action,
-            &format!("{what} {target}"),
-        )?;
+        self.authorize(actor, Permission::ManageUsers, action, &format!("{what} {target}"))?;
         let (actor_id, org, target) = (actor.id.clone(), self.org(), target.to_owned());
         self.store.write(move |conn| {
             let Some((user, _)) = load(conn, &target)? else {
@@ -572,10 +461,7 @@ impl<'a> Accounts<'a> {
             };
             match change(conn, &user)? {
                 Ok(outcome) => {
-                    append(
-                        conn,
-                        &AuditEvent::new(&actor_id, &org, action, &target, &outcome),
-                    )?;
+                    append(conn, &AuditEvent::new(&actor_id, &org, action, &target, &outcome))?;
                     Ok(Ok(()))
                 }
                 Err(err) => Ok(Err(err)),
@@ -592,54 +478,30 @@ impl<'a> Accounts<'a> {
         certified_until: NaiveDate,
     ) -> Result<(), SessionError> {
         if certified_until < trained_on {
-            return Err(SessionError::Invalid(
-                "certification cannot expire before training".into(),
-            ));
+            return Err(SessionError::Invalid("certification cannot expire before training".into()));
         }
-        self.administer(
-            actor,
-            id,
-            "certify",
-            AuditAction::Admin,
-            move |conn, user| {
-                conn.execute(
-                    "UPDATE users SET trained_on = ?2, certified_until = ?3 WHERE id = ?1",
-                    params![user.id, trained_on.to_string(), certified_until.to_string()],
-                )?;
-                Ok(Ok(format!(
-                    "certified: trained {trained_on}, valid until {certified_until}"
-                )))
-            },
-        )
+        self.administer(actor, id, "certify", AuditAction::Admin, move |conn, user| {
+            conn.execute(
+                "UPDATE users SET trained_on = ?2, certified_until = ?3 WHERE id = ?1",
+                params![user.id, trained_on.to_string(), certified_until.to_string()],
+            )?;
+            Ok(Ok(format!("certified: trained {trained_on}, valid until {certified_until}")))
+        })
     }
 
     /// Suspends an account.
     pub fn suspend(&self, actor: &User, id: &str, reason: &str) -> Result<(), SessionError> {
         let reason = reason.to_owned();
-        self.administer(
-            actor,
-            id,
-            "suspend",
-            AuditAction::Admin,
-            move |conn, user| {
-                if user.status == UserStatus::Deactivated {
-                    return Ok(Err(SessionError::Invalid(format!(
-                        "{} is deactivated",
-                        user.id
-                    ))));
-                }
-                if user.role == Role::Administrator
-                    && user.status == UserStatus::Active
-                    && active_admins(conn)? <= 1
-                {
-                    return Ok(Err(SessionError::Invalid(
-                        "cannot suspend the last active administrator".into(),
-                    )));
-                }
-                set_status(conn, &user.id, UserStatus::Suspended, &reason)?;
-                Ok(Ok(format!("suspended: {reason}")))
-            },
-        )
+        self.administer(actor, id, "suspend", AuditAction::Admin, move |conn, user| {
+            if user.status == UserStatus::Deactivated {
+                return Ok(Err(SessionError::Invalid(format!("{} is deactivated", user.id))));
+            }
+            if user.role == Role::Administrator && user.status == UserStatus::Active && active_admins(conn)? <= 1 {
+                return Ok(Err(SessionError::Invalid("cannot suspend the last active administrator".into())));
+            }
+            set_status(conn, &user.id, UserStatus::Suspended, &reason)?;
+            Ok(Ok(format!("suspended: {reason}")))
+        })
     }
 
     /// Reactivates a suspended or locked account and restarts its inactivity clock.
@@ -659,65 +521,36 @@ impl<'a> Accounts<'a> {
     /// Deactivates an account on separation (permanent).
     pub fn deactivate(&self, actor: &User, id: &str, reason: &str) -> Result<(), SessionError> {
         let reason = reason.to_owned();
-        self.administer(
-            actor,
-            id,
-            "deactivate",
-            AuditAction::Admin,
-            move |conn, user| {
-                if user.role == Role::Administrator
-                    && user.status == UserStatus::Active
-                    && active_admins(conn)? <= 1
-                {
-                    return Ok(Err(SessionError::Invalid(
-                        "cannot deactivate the last active administrator".into(),
-                    )));
-                }
-                set_status(conn, &user.id, UserStatus::Deactivated, &reason)?;
-                Ok(Ok(format!("deactivated: {reason}")))
-            },
-        )
+        self.administer(actor, id, "deactivate", AuditAction::Admin, move |conn, user| {
+            if user.role == Role::Administrator && user.status == UserStatus::Active && active_admins(conn)? <= 1 {
+                return Ok(Err(SessionError::Invalid("cannot deactivate the last active administrator".into())));
+            }
+            set_status(conn, &user.id, UserStatus::Deactivated, &reason)?;
+            Ok(Ok(format!("deactivated: {reason}")))
+        })
     }
 
     /// Sets a new PIN; also clears a lockout.
     pub fn reset_pin(&self, actor: &User, id: &str, new_pin: &str) -> Result<(), SessionError> {
         check_pin_shape(new_pin)?;
         let hash = hash_pin(new_pin)?;
-        self.administer(
-            actor,
-            id,
-            "reset PIN of",
-            AuditAction::PinChange,
-            move |conn, user| {
-                let status = if user.status == UserStatus::Locked {
-                    UserStatus::Active
-                } else {
-                    user.status
-                };
-                conn.execute(
+        self.administer(actor, id, "reset PIN of", AuditAction::PinChange, move |conn, user| {
+            let status = if user.status == UserStatus::Locked { UserStatus::Active } else { user.status };
+            conn.execute(
                 "UPDATE users SET pin_hash = ?2, failed_attempts = 0, status = ?3 WHERE id = ?1",
                 params![user.id, hash, status.as_str()],
             )?;
-                Ok(Ok("PIN reset".to_owned()))
-            },
-        )
+            Ok(Ok("PIN reset".to_owned()))
+        })
     }
 
     /// Every account (administrators only).
     pub fn list(&self, actor: &User) -> Result<Vec<User>, SessionError> {
-        self.authorize(
-            actor,
-            Permission::ManageUsers,
-            AuditAction::Admin,
-            "list users",
-        )?;
+        self.authorize(actor, Permission::ManageUsers, AuditAction::Admin, "list users")?;
         Ok(self.store.read(|conn| {
-            let mut stmt =
-                conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))?;
-            let rows = stmt
-                .query_map([], user_row)?
-                .map(|r| r.map(|(user, ..)| user))
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut stmt = conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))?;
+            let rows =
+                stmt.query_map([], user_row)?.map(|r| r.map(|(user, ..)| user)).collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })?)
     }
@@ -726,34 +559,10 @@ impl<'a> Accounts<'a> {
 /// The demo accounts: (id, name, role, PIN, certification expired). Obviously fake and
 /// documented; used only by the demo mode.
 pub const DEMO_USERS: [(&str, &str, Role, &str, bool); 4] = [
-    (
-        "demo-officer",
-        "DEMO Officer",
-        Role::Officer,
-        "111111",
-        false,
-    ),
-    (
-        "demo-supervisor",
-        "DEMO Supervisor",
-        Role::Supervisor,
-        "222222",
-        false,
-    ),
-    (
-        "demo-admin",
-        "DEMO Administrator",
-        Role::Administrator,
-        "333333",
-        false,
-    ),
-    (
-        "demo-expired",
-        "DEMO Officer (certification expired)",
-        Role::Officer,
-        "444444",
-        true,
-    ),
+    ("demo-officer", "DEMO Officer", Role::Officer, "111111", false),
+    ("demo-supervisor", "DEMO Supervisor", Role::Supervisor, "222222", false),
+    ("demo-admin", "DEMO Administrator", Role::Administrator, "333333", false),
+    ("demo-expired", "DEMO Officer (certification expired)", Role::Officer, "444444", true),
 ];
 
 /// Creates the demo accounts that do not exist yet (audited as `demo-seed`); returns how
@@ -767,15 +576,9 @@ pub fn seed_demo_users(store: &Store) -> Result<usize, SessionError> {
             continue;
         }
         let (trained, until) = if expired {
-            (
-                today - chrono::Duration::days(400),
-                today - chrono::Duration::days(30),
-            )
+            (today - chrono::Duration::days(400), today - chrono::Duration::days(30))
         } else {
-            (
-                today - chrono::Duration::days(30),
-                today + chrono::Duration::days(335),
-            )
+            (today - chrono::Duration::days(30), today + chrono::Duration::days(335))
         };
         let new = NewUser {
             id: id.into(),
@@ -810,12 +613,8 @@ mod tests {
 
     fn setup(store: &Store) -> (Accounts<'_>, User) {
         let accounts = Accounts::new(store, AccountRules::default());
-        accounts
-            .bootstrap_admin(new_user("admin", Role::Administrator))
-            .unwrap();
-        let admin = accounts
-            .authenticate("admin", "123456", Utc::now())
-            .unwrap();
+        accounts.bootstrap_admin(new_user("admin", Role::Administrator)).unwrap();
+        let admin = accounts.authenticate("admin", "123456", Utc::now()).unwrap();
         (accounts, admin)
     }
 
@@ -823,10 +622,8 @@ mod tests {
         let action = action.to_owned();
         store
             .read(move |c| {
-                let mut s =
-                    c.prepare("SELECT outcome FROM audit_log WHERE action = ?1 ORDER BY seq")?;
-                Ok(s.query_map([action], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?)
+                let mut s = c.prepare("SELECT outcome FROM audit_log WHERE action = ?1 ORDER BY seq")?;
+                Ok(s.query_map([action], |r| r.get(0))?.collect::<Result<_, _>>()?)
             })
             .unwrap()
     }
@@ -835,18 +632,11 @@ mod tests {
     fn bootstrap_only_on_empty_registry() {
         let (_dir, store) = temp_store();
         let (accounts, _) = setup(&store);
-        assert!(matches!(
-            accounts.bootstrap_admin(new_user("a2", Role::Administrator)),
-            Err(SessionError::Invalid(_))
-        ));
+        assert!(matches!(accounts.bootstrap_admin(new_user("a2", Role::Administrator)), Err(SessionError::Invalid(_))));
         assert!(outcomes(&store, "admin")[0].starts_with("bootstrap"));
         let (_dir, store) = temp_store();
         let accounts = Accounts::new(&store, AccountRules::default());
-        assert!(
-            accounts
-                .bootstrap_admin(new_user("o", Role::Officer))
-                .is_err()
-        );
+        assert!(accounts.bootstrap_admin(new_user("o", Role::Officer)).is_err());
     }
 
     #[test]
@@ -861,11 +651,7 @@ mod tests {
         let mut untrained = new_user("new", Role::Officer);
         untrained.trained_on = None;
         accounts.create_user(&admin, untrained).unwrap();
-        let now = NaiveDate::from_ymd_opt(2026, 11, 28)
-            .unwrap()
-            .and_hms_opt(8, 0, 0)
-            .unwrap()
-            .and_utc();
+        let now = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap().and_hms_opt(8, 0, 0).unwrap().and_utc();
 
         let err = accounts.authenticate("old", "123456", now).unwrap_err();
         assert_eq!(
@@ -889,13 +675,9 @@ mod tests {
     fn five_wrong_pins_lock_and_reset_pin_unlocks() {
         let (_dir, store) = temp_store();
         let (accounts, admin) = setup(&store);
-        accounts
-            .create_user(&admin, new_user("o1", Role::Officer))
-            .unwrap();
+        accounts.create_user(&admin, new_user("o1", Role::Officer)).unwrap();
         for remaining in (1..5).rev() {
-            let err = accounts
-                .authenticate("o1", "999999", Utc::now())
-                .unwrap_err();
+            let err = accounts.authenticate("o1", "999999", Utc::now()).unwrap_err();
             assert!(
                 matches!(err, SessionError::Refused(LoginRefusal::WrongPin { remaining: r }) if r == remaining),
                 "{err}"
@@ -920,18 +702,13 @@ mod tests {
     fn inactivity_suspends_and_reactivation_restores() {
         let (_dir, store) = temp_store();
         let (accounts, admin) = setup(&store);
-        accounts
-            .create_user(&admin, new_user("o1", Role::Officer))
-            .unwrap();
+        accounts.create_user(&admin, new_user("o1", Role::Officer)).unwrap();
         let later = Utc::now() + chrono::Duration::days(91);
         assert!(matches!(
             accounts.authenticate("o1", "123456", later),
             Err(SessionError::Refused(LoginRefusal::Suspended(_)))
         ));
-        assert_eq!(
-            accounts.get("o1").unwrap().unwrap().status,
-            UserStatus::Suspended
-        );
+        assert_eq!(accounts.get("o1").unwrap().unwrap().status, UserStatus::Suspended);
         accounts.reactivate(&admin, "o1").unwrap();
         assert!(accounts.authenticate("o1", "123456", Utc::now()).is_ok());
     }
@@ -940,45 +717,25 @@ mod tests {
     fn administration_needs_the_administrator_role() {
         let (_dir, store) = temp_store();
         let (accounts, admin) = setup(&store);
-        accounts
-            .create_user(&admin, new_user("s1", Role::Supervisor))
-            .unwrap();
-        accounts
-            .create_user(&admin, new_user("o1", Role::Officer))
-            .unwrap();
+        accounts.create_user(&admin, new_user("s1", Role::Supervisor)).unwrap();
+        accounts.create_user(&admin, new_user("o1", Role::Officer)).unwrap();
         for actor_id in ["s1", "o1"] {
-            let actor = accounts
-                .authenticate(actor_id, "123456", Utc::now())
-                .unwrap();
-            let forbidden = |r: Result<(), SessionError>| {
-                assert!(
-                    matches!(r, Err(SessionError::Forbidden { .. })),
-                    "{actor_id}"
-                )
-            };
+            let actor = accounts.authenticate(actor_id, "123456", Utc::now()).unwrap();
+            let forbidden =
+                |r: Result<(), SessionError>| assert!(matches!(r, Err(SessionError::Forbidden { .. })), "{actor_id}");
             forbidden(accounts.create_user(&actor, new_user("x", Role::Officer)));
-            forbidden(accounts.certify(
-                &actor,
-                "o1",
-                Utc::now().date_naive(),
-                Utc::now().date_naive(),
-            ));
+            forbidden(accounts.certify(&actor, "o1", Utc::now().date_naive(), Utc::now().date_naive()));
             forbidden(accounts.suspend(&actor, "o1", "r"));
             forbidden(accounts.reactivate(&actor, "o1"));
             forbidden(accounts.deactivate(&actor, "o1", "r"));
             forbidden(accounts.reset_pin(&actor, "o1", "000000"));
-            assert!(matches!(
-                accounts.list(&actor),
-                Err(SessionError::Forbidden { .. })
-            ));
+            assert!(matches!(accounts.list(&actor), Err(SessionError::Forbidden { .. })));
         }
         let refusals = store
             .read(|c| {
-                Ok(c.query_row(
-                    "SELECT count(*) FROM audit_log WHERE outcome LIKE 'refused: role%'",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )?)
+                Ok(c.query_row("SELECT count(*) FROM audit_log WHERE outcome LIKE 'refused: role%'", [], |r| {
+                    r.get::<_, i64>(0)
+                })?)
             })
             .unwrap();
         assert_eq!(refusals, 14);
@@ -988,52 +745,26 @@ mod tests {
     fn lifecycle_of_an_account() {
         let (_dir, store) = temp_store();
         let (accounts, admin) = setup(&store);
-        accounts
-            .create_user(&admin, new_user("o1", Role::Officer))
-            .unwrap();
-        assert!(matches!(
-            accounts.create_user(&admin, new_user("o1", Role::Officer)),
-            Err(SessionError::Exists(_))
-        ));
+        accounts.create_user(&admin, new_user("o1", Role::Officer)).unwrap();
+        assert!(matches!(accounts.create_user(&admin, new_user("o1", Role::Officer)), Err(SessionError::Exists(_))));
         let mut short = new_user("o2", Role::Officer);
         short.pin = "12".into();
-        assert!(matches!(
-            accounts.create_user(&admin, short),
-            Err(SessionError::Invalid(_))
-        ));
+        assert!(matches!(accounts.create_user(&admin, short), Err(SessionError::Invalid(_))));
         accounts.suspend(&admin, "o1", "investigation").unwrap();
         assert!(
             matches!(accounts.authenticate("o1", "123456", Utc::now()), Err(SessionError::Refused(LoginRefusal::Suspended(r))) if r == "investigation")
         );
-        accounts
-            .deactivate(&admin, "o1", "separated 2026-11-27")
-            .unwrap();
+        accounts.deactivate(&admin, "o1", "separated 2026-11-27").unwrap();
         assert!(matches!(
             accounts.authenticate("o1", "123456", Utc::now()),
             Err(SessionError::Refused(LoginRefusal::Deactivated))
         ));
-        assert!(matches!(
-            accounts.reactivate(&admin, "o1"),
-            Err(SessionError::Invalid(_))
-        ));
-        assert!(matches!(
-            accounts.deactivate(&admin, "admin", "x"),
-            Err(SessionError::Invalid(_))
-        ));
-        assert!(matches!(
-            accounts.suspend(&admin, "nobody", "x"),
-            Err(SessionError::NoSuchUser(_))
-        ));
+        assert!(matches!(accounts.reactivate(&admin, "o1"), Err(SessionError::Invalid(_))));
+        assert!(matches!(accounts.deactivate(&admin, "admin", "x"), Err(SessionError::Invalid(_))));
+        assert!(matches!(accounts.suspend(&admin, "nobody", "x"), Err(SessionError::NoSuchUser(_))));
         assert_eq!(accounts.list(&admin).unwrap().len(), 2);
-        let pin_hash: String = store
-            .read(|c| {
-                Ok(
-                    c.query_row("SELECT pin_hash FROM users WHERE id = 'o1'", [], |r| {
-                        r.get(0)
-                    })?,
-                )
-            })
-            .unwrap();
+        let pin_hash: String =
+            store.read(|c| Ok(c.query_row("SELECT pin_hash FROM users WHERE id = 'o1'", [], |r| r.get(0))?)).unwrap();
         assert!(pin_hash.starts_with("$argon2id$"), "{pin_hash}");
     }
 
@@ -1041,19 +772,11 @@ mod tests {
     fn log_on_opens_a_shift_and_log_off_closes_it() {
         let (_dir, store) = temp_store();
         let (accounts, admin) = setup(&store);
-        accounts
-            .create_user(&admin, new_user("o1", Role::Officer))
-            .unwrap();
+        accounts.create_user(&admin, new_user("o1", Role::Officer)).unwrap();
         let session = accounts.log_on("o1", "123456", Utc::now()).unwrap();
         accounts.log_off(&session, Utc::now()).unwrap();
         let ended: Option<i64> = store
-            .read(|c| {
-                Ok(c.query_row(
-                    "SELECT end_ms FROM shifts WHERE id = ?1",
-                    [session.shift_id],
-                    |r| r.get(0),
-                )?)
-            })
+            .read(|c| Ok(c.query_row("SELECT end_ms FROM shifts WHERE id = ?1", [session.shift_id], |r| r.get(0))?))
             .unwrap();
         assert!(ended.is_some());
         assert_eq!(outcomes(&store, "logoff").len(), 1);
@@ -1065,11 +788,7 @@ mod tests {
         assert_eq!(seed_demo_users(&store).unwrap(), 4);
         assert_eq!(seed_demo_users(&store).unwrap(), 0);
         let accounts = Accounts::new(&store, AccountRules::default());
-        assert!(
-            accounts
-                .authenticate("demo-officer", "111111", Utc::now())
-                .is_ok()
-        );
+        assert!(accounts.authenticate("demo-officer", "111111", Utc::now()).is_ok());
         assert!(matches!(
             accounts.authenticate("demo-expired", "444444", Utc::now()),
             Err(SessionError::Refused(LoginRefusal::CertificationExpired(_)))

@@ -47,10 +47,7 @@ pub enum Verification {
 
 /// The stored text of an action (its serde name).
 pub fn action_name(action: AuditAction) -> String {
-    serde_json::to_value(action)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 fn parse_action(text: &str) -> Option<AuditAction> {
@@ -86,11 +83,9 @@ fn digest(text: &str) -> String {
 /// committed together or not at all. Returns the new sequence number.
 pub fn append(conn: &Connection, event: &AuditEvent) -> Result<i64, StoreError> {
     let last: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
         .optional()?;
     let (seq, prev_hash) = match last {
         Some((seq, hash)) => (seq + 1, hash),
@@ -168,27 +163,13 @@ impl RawRow {
     }
 
     fn into_row(self) -> Result<AuditRow, StoreError> {
-        let action = parse_action(&self.action).ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "audit row {}: unknown action {:?}",
-                self.seq, self.action
-            ))
-        })?;
+        let action = parse_action(&self.action)
+            .ok_or_else(|| StoreError::Corrupt(format!("audit row {}: unknown action {:?}", self.seq, self.action)))?;
         let time = DateTime::parse_from_rfc3339(&self.time)
-            .map_err(|err| {
-                StoreError::Corrupt(format!(
-                    "audit row {}: time {:?}: {err}",
-                    self.seq, self.time
-                ))
-            })?
+            .map_err(|err| StoreError::Corrupt(format!("audit row {}: time {:?}: {err}", self.seq, self.time)))?
             .with_timezone(&Utc);
         let event = self.event_with(action, time);
-        Ok(AuditRow {
-            seq: self.seq,
-            event,
-            prev_hash: self.prev_hash,
-            hash: self.hash,
-        })
+        Ok(AuditRow { seq: self.seq, event, prev_hash: self.prev_hash, hash: self.hash })
     }
 }
 
@@ -201,12 +182,7 @@ pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
     let mut count = 0u64;
     while let Some(row) = rows.next()? {
         let raw = raw_row(row)?;
-        let broken = |reason: String| {
-            Ok(Verification::Broken {
-                seq: expected_seq.min(raw.seq),
-                reason,
-            })
-        };
+        let broken = |reason: String| Ok(Verification::Broken { seq: expected_seq.min(raw.seq), reason });
         if raw.seq != expected_seq {
             return broken(if raw.seq > expected_seq {
                 format!("row {expected_seq} is missing (next row is {})", raw.seq)
@@ -215,11 +191,7 @@ pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
             });
         }
         if raw.prev_hash != prev_hash {
-            return broken(format!(
-                "row {}: previous hash does not match row {}",
-                raw.seq,
-                raw.seq - 1
-            ));
+            return broken(format!("row {}: previous hash does not match row {}", raw.seq, raw.seq - 1));
         }
         // Recompute over the stored text exactly, so an unknown action or a reformatted time
         // shows as a hash mismatch rather than an error.
@@ -233,18 +205,9 @@ pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
             case_number: raw.case_number.clone(),
             outcome: raw.outcome.clone(),
         };
-        let computed = digest(&canonical(
-            raw.seq,
-            &raw.time,
-            &placeholder,
-            &raw.action,
-            &raw.prev_hash,
-        ));
+        let computed = digest(&canonical(raw.seq, &raw.time, &placeholder, &raw.action, &raw.prev_hash));
         if computed != raw.hash {
-            return broken(format!(
-                "row {}: contents do not match its hash (altered)",
-                raw.seq
-            ));
+            return broken(format!("row {}: contents do not match its hash (altered)", raw.seq));
         }
         prev_hash = raw.hash;
         expected_seq += 1;
@@ -260,9 +223,7 @@ pub fn rows_between(
     to: DateTime<Utc>,
     actions: &[AuditAction],
 ) -> Result<Vec<AuditRow>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
-        "{SELECT_ROWS} WHERE time >= ?1 AND time < ?2 ORDER BY seq"
-    ))?;
+    let mut stmt = conn.prepare(&format!("{SELECT_ROWS} WHERE time >= ?1 AND time < ?2 ORDER BY seq"))?;
     let names: Vec<String> = actions.iter().map(|a| action_name(*a)).collect();
     let mut out = Vec::new();
     let mut rows = stmt.query(params![time_text(&from), time_text(&to)])?;
@@ -277,9 +238,7 @@ pub fn rows_between(
 
 /// One row by sequence number.
 pub fn row(conn: &Connection, seq: i64) -> Result<Option<AuditRow>, StoreError> {
-    let raw = conn
-        .query_row(&format!("{SELECT_ROWS} WHERE seq = ?1"), [seq], raw_row)
-        .optional()?;
+    let raw = conn.query_row(&format!("{SELECT_ROWS} WHERE seq = ?1"), [seq], raw_row).optional()?;
     raw.map(RawRow::into_row).transpose()
 }
 
@@ -297,9 +256,7 @@ impl Store {
 
 impl AuditSink for Store {
     fn record(&self, event: AuditEvent) -> Result<(), AuditError> {
-        self.audit(event)
-            .map(|_| ())
-            .map_err(|err| AuditError(err.to_string()))
+        self.audit(event).map(|_| ()).map_err(|err| AuditError(err.to_string()))
     }
 }
 
@@ -310,14 +267,8 @@ mod tests {
 
     fn fill(store: &Store, n: usize) {
         for i in 0..n {
-            let event = AuditEvent::new(
-                "u1",
-                "Test PD",
-                AuditAction::Search,
-                &format!("7ABC{i:03}"),
-                "1 row",
-            )
-            .with_purpose("stolen vehicle", "C-1");
+            let event = AuditEvent::new("u1", "Test PD", AuditAction::Search, &format!("7ABC{i:03}"), "1 row")
+                .with_purpose("stolen vehicle", "C-1");
             store.audit(event).unwrap();
         }
     }
@@ -326,9 +277,7 @@ mod tests {
     fn tamper(store: &Store, sql: &'static str) {
         store
             .write(move |conn| {
-                conn.execute_batch(
-                    "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;",
-                )?;
+                conn.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")?;
                 conn.execute_batch(sql)?;
                 Ok(())
             })
@@ -345,15 +294,9 @@ mod tests {
     #[test]
     fn intact_chain_verifies() {
         let (_dir, store) = temp_store();
-        assert_eq!(
-            store.verify_audit_log().unwrap(),
-            Verification::Intact { rows: 0 }
-        );
+        assert_eq!(store.verify_audit_log().unwrap(), Verification::Intact { rows: 0 });
         fill(&store, 10);
-        assert_eq!(
-            store.verify_audit_log().unwrap(),
-            Verification::Intact { rows: 10 }
-        );
+        assert_eq!(store.verify_audit_log().unwrap(), Verification::Intact { rows: 10 });
         let row = store.read(|c| row(c, 3)).unwrap().unwrap();
         assert_eq!(row.event.object, "7ABC002");
         assert_eq!(row.event.case_number.as_deref(), Some("C-1"));
@@ -363,20 +306,9 @@ mod tests {
     fn the_program_cannot_update_or_delete() {
         let (_dir, store) = temp_store();
         fill(&store, 2);
-        assert!(
-            store
-                .write(|c| Ok(c.execute("UPDATE audit_log SET user = 'x'", [])?))
-                .is_err()
-        );
-        assert!(
-            store
-                .write(|c| Ok(c.execute("DELETE FROM audit_log", [])?))
-                .is_err()
-        );
-        assert_eq!(
-            store.verify_audit_log().unwrap(),
-            Verification::Intact { rows: 2 }
-        );
+        assert!(store.write(|c| Ok(c.execute("UPDATE audit_log SET user = 'x'", [])?)).is_err());
+        assert!(store.write(|c| Ok(c.execute("DELETE FROM audit_log", [])?)).is_err());
+        assert_eq!(store.verify_audit_log().unwrap(), Verification::Intact { rows: 2 });
     }
 
     #[test]

@@ -32,9 +32,7 @@ pub enum KeyError {
     )]
     Missing,
     /// The key file sits inside the data dir, i.e. beside the data it protects.
-    #[error(
-        "key file {0} is inside the data dir: keep it on separate (removable or TPM-sealed) storage"
-    )]
+    #[error("key file {0} is inside the data dir: keep it on separate (removable or TPM-sealed) storage")]
     KeyFileInsideDataDir(PathBuf),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
@@ -82,32 +80,21 @@ pub struct StoreKeys {
 impl std::fmt::Debug for StoreKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material, even in debug logs.
-        f.debug_struct("StoreKeys")
-            .field("source", &self.source)
-            .finish_non_exhaustive()
+        f.debug_struct("StoreKeys").field("source", &self.source).finish_non_exhaustive()
     }
 }
 
 impl StoreKeys {
     /// Obtains the secret (environment, then key file, then the demo key if allowed) and
     /// derives the keys with the data dir's salt.
-    pub fn obtain(
-        data_dir: &Path,
-        key_file: Option<&Path>,
-        allow_demo: bool,
-    ) -> Result<Self, KeyError> {
+    pub fn obtain(data_dir: &Path, key_file: Option<&Path>, allow_demo: bool) -> Result<Self, KeyError> {
         let (secret, source) = if let Some(value) = std::env::var_os(KEY_ENV) {
             (value.to_string_lossy().into_owned(), KeySource::Environment)
         } else if let Some(file) = key_file {
             check_outside(file, data_dir)?;
-            let text = std::fs::read_to_string(file).map_err(|source| KeyError::Io {
-                path: file.to_path_buf(),
-                source,
-            })?;
-            (
-                text.trim_end_matches(['\n', '\r']).to_owned(),
-                KeySource::KeyFile(file.to_path_buf()),
-            )
+            let text =
+                std::fs::read_to_string(file).map_err(|source| KeyError::Io { path: file.to_path_buf(), source })?;
+            (text.trim_end_matches(['\n', '\r']).to_owned(), KeySource::KeyFile(file.to_path_buf()))
         } else if allow_demo {
             (demo_secret(data_dir)?, KeySource::DemoInsecure)
         } else {
@@ -143,8 +130,7 @@ impl StoreKeys {
     /// Encrypts `plain` with AES-256-GCM under the blob key: a random 12-byte nonce followed
     /// by the ciphertext and tag. Use it for files stored beside the database (hot-list cache).
     pub fn encrypt_blob(&self, plain: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let cipher = Aes256Gcm::new_from_slice(&self.blob)
-            .map_err(|err| KeyError::Encrypt(err.to_string()))?;
+        let cipher = Aes256Gcm::new_from_slice(&self.blob).map_err(|err| KeyError::Encrypt(err.to_string()))?;
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
         let sealed = cipher
@@ -166,9 +152,7 @@ impl StoreKeys {
             return Err(KeyError::Decrypt);
         };
         let cipher = Aes256Gcm::new_from_slice(&self.blob).map_err(|_| KeyError::Decrypt)?;
-        cipher
-            .decrypt(&Nonce::<Aes256Gcm>::from(nonce), body)
-            .map_err(|_| KeyError::Decrypt)
+        cipher.decrypt(&Nonce::<Aes256Gcm>::from(nonce), body).map_err(|_| KeyError::Decrypt)
     }
 }
 
@@ -194,10 +178,7 @@ fn check_outside(file: &Path, data_dir: &Path) -> Result<(), KeyError> {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
-    move |source| KeyError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| KeyError::Io { path: path.to_path_buf(), source }
 }
 
 fn load_or_create_salt(data_dir: &Path) -> Result<Vec<u8>, KeyError> {
@@ -247,23 +228,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let keys = StoreKeys::derive("correct horse", dir.path(), KeySource::Environment).unwrap();
         let sealed = keys.encrypt_blob(b"7ABC123,CA,stolen").unwrap();
-        assert!(
-            !sealed.windows(7).any(|w| w == b"7ABC123"),
-            "plaintext visible"
-        );
+        assert!(!sealed.windows(7).any(|w| w == b"7ABC123"), "plaintext visible");
         assert_eq!(keys.decrypt_blob(&sealed).unwrap(), b"7ABC123,CA,stolen");
         let mut bad = sealed.clone();
         bad[NONCE_LEN + 2] ^= 1;
         assert!(matches!(keys.decrypt_blob(&bad), Err(KeyError::Decrypt)));
         let other = StoreKeys::derive("wrong horse", dir.path(), KeySource::Environment).unwrap();
-        assert!(matches!(
-            other.decrypt_blob(&sealed),
-            Err(KeyError::Decrypt)
-        ));
-        assert!(matches!(
-            keys.decrypt_blob(&sealed[..5]),
-            Err(KeyError::Decrypt)
-        ));
+        assert!(matches!(other.decrypt_blob(&sealed), Err(KeyError::Decrypt)));
+        assert!(matches!(keys.decrypt_blob(&sealed[..5]), Err(KeyError::Decrypt)));
     }
 
     #[test]
@@ -272,10 +244,7 @@ mod tests {
         let a = StoreKeys::derive("s", dir.path(), KeySource::Environment).unwrap();
         let b = StoreKeys::derive("s", dir.path(), KeySource::Environment).unwrap();
         assert_eq!(a.sqlcipher_literal(), b.sqlcipher_literal());
-        assert!(matches!(
-            StoreKeys::derive("", dir.path(), KeySource::Environment),
-            Err(KeyError::Empty)
-        ));
+        assert!(matches!(StoreKeys::derive("", dir.path(), KeySource::Environment), Err(KeyError::Empty)));
     }
 
     #[test]
@@ -283,10 +252,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let inside = dir.path().join("key.txt");
         std::fs::write(&inside, "secret\n").unwrap();
-        assert!(matches!(
-            check_outside(&inside, dir.path()),
-            Err(KeyError::KeyFileInsideDataDir(_))
-        ));
+        assert!(matches!(check_outside(&inside, dir.path()), Err(KeyError::KeyFileInsideDataDir(_))));
         let other = tempfile::tempdir().unwrap();
         let outside = other.path().join("key.txt");
         std::fs::write(&outside, "secret\n").unwrap();

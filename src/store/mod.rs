@@ -45,9 +45,7 @@ pub enum StoreError {
     #[error("the database key does not open {0} (wrong key, or not a patrol-alpr database)")]
     WrongKey(PathBuf),
     /// The database was written by a newer program.
-    #[error(
-        "database schema {found} is newer than this program's {supported}: upgrade patrol-alpr"
-    )]
+    #[error("database schema {found} is newer than this program's {supported}: upgrade patrol-alpr")]
     SchemaTooNew {
         /// Version found in the file.
         found: u32,
@@ -111,10 +109,7 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("data_dir", &self.data_dir)
-            .field("keys", &self.keys)
-            .finish_non_exhaustive()
+        f.debug_struct("Store").field("data_dir", &self.data_dir).field("keys", &self.keys).finish_non_exhaustive()
     }
 }
 
@@ -123,12 +118,7 @@ fn open_connection(path: &Path, keys: &StoreKeys) -> Result<Connection, StoreErr
     let conn = Connection::open(path)?;
     // The key must be the first statement on the connection.
     conn.execute_batch(&format!("PRAGMA key = \"{}\";", keys.sqlcipher_literal()))?;
-    if conn
-        .query_row("SELECT count(*) FROM sqlite_master", [], |row| {
-            row.get::<_, i64>(0)
-        })
-        .is_err()
-    {
+    if conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get::<_, i64>(0)).is_err() {
         return Err(StoreError::WrongKey(path.to_path_buf()));
     }
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -146,10 +136,7 @@ impl Store {
     /// Opens (creating if needed) the database in `data_dir` with `keys`, applies migrations
     /// and starts the writer thread. `organization` is written in the store's own audit rows.
     pub fn open(data_dir: &Path, keys: StoreKeys, organization: &str) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io { path: data_dir.to_path_buf(), source })?;
         let path = data_dir.join(DB_FILE);
         let mut write_conn = open_connection(&path, &keys)?;
         schema::migrate(&mut write_conn)?;
@@ -158,18 +145,12 @@ impl Store {
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || writer_loop(write_conn, &receiver))
-            .map_err(|source| StoreError::Io {
-                path: path.clone(),
-                source,
-            })?;
+            .map_err(|source| StoreError::Io { path: path.clone(), source })?;
         Ok(Self {
             data_dir: data_dir.to_path_buf(),
             keys,
             organization: organization.to_owned(),
-            writer: Writer {
-                sender: Some(sender),
-                handle: Some(handle),
-            },
+            writer: Writer { sender: Some(sender), handle: Some(handle) },
             reader: Mutex::new(reader),
         })
     }
@@ -202,25 +183,14 @@ impl Store {
         };
         let (reply, answer) = bounded(1);
         let job: Job = Box::new(move |conn| f(conn).map(|value| Box::new(value) as Payload));
-        sender
-            .send(Request { job, reply })
-            .map_err(|_| StoreError::WriterGone)?;
+        sender.send(Request { job, reply }).map_err(|_| StoreError::WriterGone)?;
         let payload = answer.recv().map_err(|_| StoreError::WriterGone)??;
-        payload
-            .downcast::<R>()
-            .map(|value| *value)
-            .map_err(|_| StoreError::WriterGone)
+        payload.downcast::<R>().map(|value| *value).map_err(|_| StoreError::WriterGone)
     }
 
     /// Runs `f` on the store's read connection (it sees every committed write).
-    pub fn read<R>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
-        let conn = self
-            .reader
-            .lock()
-            .map_err(|_| StoreError::Invalid("read connection poisoned".into()))?;
+    pub fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let conn = self.reader.lock().map_err(|_| StoreError::Invalid("read connection poisoned".into()))?;
         f(&conn)
     }
 
@@ -285,8 +255,7 @@ pub(crate) mod testing {
     /// A store in a fresh temporary dir with a test key.
     pub fn temp_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let keys =
-            StoreKeys::derive("test passphrase", dir.path(), KeySource::Environment).unwrap();
+        let keys = StoreKeys::derive("test passphrase", dir.path(), KeySource::Environment).unwrap();
         let store = Store::open(dir.path(), keys, "Test PD").unwrap();
         (dir, store)
     }
@@ -301,28 +270,22 @@ mod tests {
         let (dir, store) = testing::temp_store();
         store
             .write(|conn| {
-                conn.execute("INSERT INTO reads (time_ms, camera, plate, confidence) VALUES (1, 'c', 'SECRET1', 0.9)", [])?;
+                conn.execute(
+                    "INSERT INTO reads (time_ms, camera, plate, confidence) VALUES (1, 'c', 'SECRET1', 0.9)",
+                    [],
+                )?;
                 Ok(())
             })
             .unwrap();
         drop(store);
         let bytes = std::fs::read(dir.path().join(DB_FILE)).unwrap();
-        assert!(
-            !bytes.windows(15).any(|w| w == b"SQLite format 3"),
-            "plaintext header"
-        );
+        assert!(!bytes.windows(15).any(|w| w == b"SQLite format 3"), "plaintext header");
         assert!(!bytes.windows(7).any(|w| w == b"SECRET1"), "plaintext row");
         let wrong = StoreKeys::derive("another", dir.path(), KeySource::Environment).unwrap();
-        assert!(matches!(
-            Store::open(dir.path(), wrong, "x"),
-            Err(StoreError::WrongKey(_))
-        ));
-        let right =
-            StoreKeys::derive("test passphrase", dir.path(), KeySource::Environment).unwrap();
+        assert!(matches!(Store::open(dir.path(), wrong, "x"), Err(StoreError::WrongKey(_))));
+        let right = StoreKeys::derive("test passphrase", dir.path(), KeySource::Environment).unwrap();
         let store = Store::open(dir.path(), right, "x").unwrap();
-        let n: i64 = store
-            .read(|c| Ok(c.query_row("SELECT count(*) FROM reads", [], |r| r.get(0))?))
-            .unwrap();
+        let n: i64 = store.read(|c| Ok(c.query_row("SELECT count(*) FROM reads", [], |r| r.get(0))?)).unwrap();
         assert_eq!(n, 1);
         assert_eq!(store.integrity_check().unwrap(), "ok");
     }
@@ -331,10 +294,7 @@ mod tests {
     fn failing_job_rolls_back_alone() {
         let (_dir, store) = testing::temp_store();
         let bad = store.write(|conn| {
-            conn.execute(
-                "INSERT INTO reads (time_ms, camera, plate, confidence) VALUES (1, 'c', 'A1', 0.9)",
-                [],
-            )?;
+            conn.execute("INSERT INTO reads (time_ms, camera, plate, confidence) VALUES (1, 'c', 'A1', 0.9)", [])?;
             Err::<(), _>(StoreError::Invalid("no".into()))
         });
         assert!(bad.is_err());
@@ -347,9 +307,7 @@ mod tests {
         let plates: Vec<String> = store
             .read(|c| {
                 let mut stmt = c.prepare("SELECT plate FROM reads")?;
-                let rows = stmt
-                    .query_map([], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
+                let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
                 Ok(rows)
             })
             .unwrap();
@@ -359,15 +317,9 @@ mod tests {
     #[test]
     fn newer_schema_is_refused() {
         let (dir, store) = testing::temp_store();
-        store
-            .write(|c| Ok(c.pragma_update(None, "user_version", 99)?))
-            .unwrap();
+        store.write(|c| Ok(c.pragma_update(None, "user_version", 99)?)).unwrap();
         drop(store);
-        let keys =
-            StoreKeys::derive("test passphrase", dir.path(), KeySource::Environment).unwrap();
-        assert!(matches!(
-            Store::open(dir.path(), keys, "x"),
-            Err(StoreError::SchemaTooNew { found: 99, .. })
-        ));
+        let keys = StoreKeys::derive("test passphrase", dir.path(), KeySource::Environment).unwrap();
+        assert!(matches!(Store::open(dir.path(), keys, "x"), Err(StoreError::SchemaTooNew { found: 99, .. })));
     }
 }

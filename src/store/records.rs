@@ -233,7 +233,8 @@ fn insert_read_row(conn: &Connection, read: &NewRead) -> Result<i64, StoreError>
     Ok(conn.last_insert_rowid())
 }
 
-const READ_COLUMNS: &str = "id, time_ms, camera, officer, plate, confidence, candidates, state, lat, lon, crop_png, protected";
+const READ_COLUMNS: &str =
+    "id, time_ms, camera, officer, plate, confidence, candidates, state, lat, lon, crop_png, protected";
 
 /// Maps a row selected with [`READ_COLUMNS`].
 pub(crate) fn stored_read(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRead> {
@@ -257,24 +258,16 @@ pub(crate) fn stored_read(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRea
 }
 
 /// Reads with `from <= time < to`, oldest first.
-pub(crate) fn reads_between(
-    conn: &Connection,
-    from_ms: i64,
-    to_ms: i64,
-) -> Result<Vec<StoredRead>, StoreError> {
+pub(crate) fn reads_between(conn: &Connection, from_ms: i64, to_ms: i64) -> Result<Vec<StoredRead>, StoreError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {READ_COLUMNS} FROM reads WHERE time_ms >= ?1 AND time_ms < ?2 ORDER BY time_ms, id"
     ))?;
-    let rows = stmt
-        .query_map([from_ms, to_ms], stored_read)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = stmt.query_map([from_ms, to_ms], stored_read)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
 fn hit_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(HitRecord, String)> {
-    let opt = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
-        Ok(row.get::<_, Option<i64>>(i)?.map(from_ms))
-    };
+    let opt = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> { Ok(row.get::<_, Option<i64>>(i)?.map(from_ms)) };
     let state_text: String = row.get(5)?;
     let hit = HitRecord {
         id: row.get(0)?,
@@ -308,23 +301,14 @@ impl Store {
 
     /// Stores many reads in one transaction; returns their ids once committed.
     pub fn insert_reads(&self, reads: Vec<NewRead>) -> Result<Vec<i64>, StoreError> {
-        self.write(move |conn| {
-            reads
-                .iter()
-                .map(|read| insert_read_row(conn, read))
-                .collect()
-        })
+        self.write(move |conn| reads.iter().map(|read| insert_read_row(conn, read)).collect())
     }
 
     /// One stored read.
     pub fn read_by_id(&self, id: i64) -> Result<Option<StoredRead>, StoreError> {
         self.read(|conn| {
             Ok(conn
-                .query_row(
-                    &format!("SELECT {READ_COLUMNS} FROM reads WHERE id = ?1"),
-                    [id],
-                    stored_read,
-                )
+                .query_row(&format!("SELECT {READ_COLUMNS} FROM reads WHERE id = ?1"), [id], stored_read)
                 .optional()?)
         })
     }
@@ -352,11 +336,7 @@ impl Store {
 
     /// Saves a hit's new state and fields together with the transition that led there, and
     /// audits the transition (who, when, what was entered).
-    pub fn record_hit_transition(
-        &self,
-        hit: HitRecord,
-        event: HitEventRecord,
-    ) -> Result<(), StoreError> {
+    pub fn record_hit_transition(&self, hit: HitRecord, event: HitEventRecord) -> Result<(), StoreError> {
         let org = self.organization().to_owned();
         self.write(move |conn| {
             let changed = conn.execute(
@@ -463,30 +443,16 @@ impl Store {
                 "UPDATE camera_downtime SET end_ms = ?2 WHERE shift_id = ?1 AND end_ms IS NULL",
                 params![shift_id, t],
             )?;
-            conn.execute(
-                "UPDATE shifts SET end_ms = ?2 WHERE id = ?1 AND end_ms IS NULL",
-                params![shift_id, t],
-            )?;
+            conn.execute("UPDATE shifts SET end_ms = ?2 WHERE id = ?1 AND end_ms IS NULL", params![shift_id, t])?;
             Ok(())
         })
     }
 
     /// ALPR goes active in a shift (audited).
-    pub fn activate(
-        &self,
-        shift_id: i64,
-        officer: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    pub fn activate(&self, shift_id: i64, officer: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         let event = AuditEvent {
             time: at,
-            ..AuditEvent::new(
-                officer,
-                self.organization(),
-                AuditAction::Activate,
-                &format!("shift {shift_id}"),
-                "ok",
-            )
+            ..AuditEvent::new(officer, self.organization(), AuditAction::Activate, &format!("shift {shift_id}"), "ok")
         };
         self.write(move |conn| {
             let open: i64 = conn.query_row(
@@ -506,13 +472,7 @@ impl Store {
     }
 
     /// ALPR deactivated mid-shift with the officer's reason (audited).
-    pub fn deactivate(
-        &self,
-        shift_id: i64,
-        officer: &str,
-        at: DateTime<Utc>,
-        reason: &str,
-    ) -> Result<(), StoreError> {
+    pub fn deactivate(&self, shift_id: i64, officer: &str, at: DateTime<Utc>, reason: &str) -> Result<(), StoreError> {
         let event = AuditEvent {
             time: at,
             ..AuditEvent::new(
@@ -535,13 +495,7 @@ impl Store {
     }
 
     /// A camera stopped working during a shift.
-    pub fn camera_down(
-        &self,
-        shift_id: i64,
-        camera: &str,
-        at: DateTime<Utc>,
-        reason: &str,
-    ) -> Result<(), StoreError> {
+    pub fn camera_down(&self, shift_id: i64, camera: &str, at: DateTime<Utc>, reason: &str) -> Result<(), StoreError> {
         let (camera, reason) = (camera.to_owned(), reason.to_owned());
         self.write(move |conn| {
             conn.execute(
@@ -553,12 +507,7 @@ impl Store {
     }
 
     /// A camera works again.
-    pub fn camera_up(
-        &self,
-        shift_id: i64,
-        camera: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    pub fn camera_up(&self, shift_id: i64, camera: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         let camera = camera.to_owned();
         self.write(move |conn| {
             conn.execute(
@@ -579,24 +528,10 @@ impl Store {
         items_json: &str,
         note: &str,
     ) -> Result<i64, StoreError> {
-        let outcome = if passed {
-            "passed".to_owned()
-        } else {
-            format!("failed: {note}")
-        };
-        let event = AuditEvent::new(
-            officer,
-            self.organization(),
-            AuditAction::Checklist,
-            camera,
-            &outcome,
-        );
-        let (officer, camera, items, note) = (
-            officer.to_owned(),
-            camera.to_owned(),
-            items_json.to_owned(),
-            note.to_owned(),
-        );
+        let outcome = if passed { "passed".to_owned() } else { format!("failed: {note}") };
+        let event = AuditEvent::new(officer, self.organization(), AuditAction::Checklist, camera, &outcome);
+        let (officer, camera, items, note) =
+            (officer.to_owned(), camera.to_owned(), items_json.to_owned(), note.to_owned());
         self.write(move |conn| {
             conn.execute(
                 "INSERT INTO checklists (shift_id, officer, camera, time_ms, passed, items, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -609,24 +544,9 @@ impl Store {
     }
 
     /// Files an equipment report for the ALPR Administrator and audits it.
-    pub fn file_equipment_report(
-        &self,
-        officer: &str,
-        camera: &str,
-        description: &str,
-    ) -> Result<i64, StoreError> {
-        let event = AuditEvent::new(
-            officer,
-            self.organization(),
-            AuditAction::EquipmentReport,
-            camera,
-            description,
-        );
-        let (officer, camera, description) = (
-            officer.to_owned(),
-            camera.to_owned(),
-            description.to_owned(),
-        );
+    pub fn file_equipment_report(&self, officer: &str, camera: &str, description: &str) -> Result<i64, StoreError> {
+        let event = AuditEvent::new(officer, self.organization(), AuditAction::EquipmentReport, camera, description);
+        let (officer, camera, description) = (officer.to_owned(), camera.to_owned(), description.to_owned());
         self.write(move |conn| {
             conn.execute(
                 "INSERT INTO equipment_reports (officer, camera, time_ms, description) VALUES (?1, ?2, ?3, ?4)",
@@ -669,11 +589,7 @@ pub(crate) fn place_hold(
 }
 
 /// Releases every hold of a case; a read stays protected while another case holds it.
-pub(crate) fn release_holds(
-    conn: &Connection,
-    case_number: &str,
-    at_ms: i64,
-) -> Result<usize, StoreError> {
+pub(crate) fn release_holds(conn: &Connection, case_number: &str, at_ms: i64) -> Result<usize, StoreError> {
     let released = conn.execute(
         "UPDATE holds SET released_ms = ?2 WHERE case_number = ?1 AND released_ms IS NULL",
         params![case_number, at_ms],
@@ -714,9 +630,7 @@ mod tests {
         let got = store.read_by_id(id).unwrap().unwrap();
         assert_eq!(got.read, sample_read("7ABC123", t));
         assert!(!got.protected);
-        let ids = store
-            .insert_reads(vec![sample_read("A", t), sample_read("B", t)])
-            .unwrap();
+        let ids = store.insert_reads(vec![sample_read("A", t), sample_read("B", t)]).unwrap();
         assert_eq!(ids.len(), 2);
         assert_eq!(store.count_reads().unwrap(), 3);
     }
@@ -736,16 +650,7 @@ mod tests {
         let (_dir, store) = temp_store();
         let t = from_ms(1_700_000_000_000);
         let read = store.insert_read(sample_read("7ABC123", t)).unwrap();
-        let id = store
-            .insert_hit(HitRecord::new(
-                Some(read),
-                "7ABC123",
-                "SVS",
-                1,
-                Some("o1"),
-                t,
-            ))
-            .unwrap();
+        let id = store.insert_hit(HitRecord::new(Some(read), "7ABC123", "SVS", 1, Some("o1"), t)).unwrap();
         let mut hit = store.hit(id).unwrap().unwrap();
         assert_eq!(hit.state, HitState::New);
         hit.state = HitState::Acknowledged;
@@ -759,9 +664,7 @@ mod tests {
             to: HitState::Acknowledged,
             detail: String::new(),
         };
-        store
-            .record_hit_transition(hit.clone(), event.clone())
-            .unwrap();
+        store.record_hit_transition(hit.clone(), event.clone()).unwrap();
         assert_eq!(store.hit(id).unwrap().unwrap(), hit);
         assert_eq!(store.hit_events(id).unwrap(), vec![event]);
         let actions: Vec<String> = store
@@ -776,9 +679,7 @@ mod tests {
     #[test]
     fn holds_protect_until_every_case_releases() {
         let (_dir, store) = temp_store();
-        let id = store
-            .insert_read(sample_read("7ABC123", from_ms(0)))
-            .unwrap();
+        let id = store.insert_read(sample_read("7ABC123", from_ms(0))).unwrap();
         store
             .write(move |c| {
                 place_hold(c, id, "C-1", "s1", 0)?;

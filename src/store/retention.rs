@@ -62,10 +62,7 @@ pub struct PurgeCounts {
 const PROTECTED: &str = "(protected = 1 OR id IN (SELECT read_id FROM hits WHERE read_id IS NOT NULL AND state NOT IN ('rejected', 'closed')))";
 
 fn count(conn: &Connection, sql: &str, cutoff_ms: i64) -> Result<u64, StoreError> {
-    Ok(conn
-        .query_row(sql, [cutoff_ms], |row| row.get::<_, i64>(0))?
-        .max(0)
-        .unsigned_abs())
+    Ok(conn.query_row(sql, [cutoff_ms], |row| row.get::<_, i64>(0))?.max(0).unsigned_abs())
 }
 
 /// Runs the purge inside the caller's transaction and audits it with its counts.
@@ -88,11 +85,8 @@ pub(crate) fn purge_in(
         ..PurgeCounts::default()
     };
     if dry_run {
-        counts.reads = count(
-            conn,
-            &format!("SELECT count(*) FROM reads WHERE time_ms < ?1 AND NOT {PROTECTED}"),
-            cutoff_ms,
-        )?;
+        counts.reads =
+            count(conn, &format!("SELECT count(*) FROM reads WHERE time_ms < ?1 AND NOT {PROTECTED}"), cutoff_ms)?;
         counts.hits = count(conn, &format!("SELECT count(*) {finished_hits}"), cutoff_ms)?;
         counts.hit_events = count(
             conn,
@@ -101,46 +95,31 @@ pub(crate) fn purge_in(
         )?;
     } else {
         // Hits first: once their reads are gone the protection test above would change.
-        counts.hit_events = conn.execute(
-            &format!("DELETE FROM hit_events WHERE hit_id IN (SELECT id {finished_hits})"),
-            [cutoff_ms],
-        )? as u64;
+        counts.hit_events = conn
+            .execute(&format!("DELETE FROM hit_events WHERE hit_id IN (SELECT id {finished_hits})"), [cutoff_ms])?
+            as u64;
         counts.hits = conn.execute(&format!("DELETE {finished_hits}"), [cutoff_ms])? as u64;
-        counts.reads = conn.execute(
-            &format!("DELETE FROM reads WHERE time_ms < ?1 AND NOT {PROTECTED}"),
-            [cutoff_ms],
-        )? as u64;
+        counts.reads =
+            conn.execute(&format!("DELETE FROM reads WHERE time_ms < ?1 AND NOT {PROTECTED}"), [cutoff_ms])? as u64;
         conn.execute("DELETE FROM holds WHERE released_ms IS NOT NULL AND read_id NOT IN (SELECT id FROM reads)", [])?;
     }
     let outcome = format!(
         "{}reads {}, hits {}, hit events {}, protected kept {}",
-        if dry_run {
-            "dry run: would delete "
-        } else {
-            "deleted "
-        },
+        if dry_run { "dry run: would delete " } else { "deleted " },
         counts.reads,
         counts.hits,
         counts.hit_events,
         counts.protected_kept
     );
     let object = format!("older than {}", cutoff.to_rfc3339());
-    append(
-        conn,
-        &AuditEvent::new(user, organization, AuditAction::Purge, &object, &outcome),
-    )?;
+    append(conn, &AuditEvent::new(user, organization, AuditAction::Purge, &object, &outcome))?;
     Ok(counts)
 }
 
 impl Store {
     /// Deletes what is older than `cutoff` and not protected (or counts it, in a dry run);
     /// audited with the counts as `user`.
-    pub fn purge(
-        &self,
-        cutoff: DateTime<Utc>,
-        dry_run: bool,
-        user: &str,
-    ) -> Result<PurgeCounts, StoreError> {
+    pub fn purge(&self, cutoff: DateTime<Utc>, dry_run: bool, user: &str) -> Result<PurgeCounts, StoreError> {
         let (user, org) = (user.to_owned(), self.organization().to_owned());
         self.write(move |conn| purge_in(conn, cutoff, dry_run, &user, &org))
     }
@@ -156,33 +135,21 @@ pub struct PurgeScheduler {
 impl PurgeScheduler {
     /// Starts the worker. Failures are logged and retried at the next interval: a purge that
     /// fails must not take the console down.
-    pub fn start(
-        store: Arc<Store>,
-        retention: chrono::Duration,
-        interval: Duration,
-    ) -> std::io::Result<Self> {
+    pub fn start(store: Arc<Store>, retention: chrono::Duration, interval: Duration) -> std::io::Result<Self> {
         let (stop, stopped) = bounded::<()>(1);
-        let handle = std::thread::Builder::new()
-            .name("retention-purge".into())
-            .spawn(move || {
-                loop {
-                    match store.purge(Utc::now() - retention, false, "system") {
-                        Ok(counts) => tracing::info!(?counts, "retention purge"),
-                        Err(err) => tracing::error!("retention purge failed: {err}"),
-                    }
-                    // A message or a closed channel both mean stop.
-                    if !matches!(
-                        stopped.recv_timeout(interval),
-                        Err(crossbeam_channel::RecvTimeoutError::Timeout)
-                    ) {
-                        break;
-                    }
+        let handle = std::thread::Builder::new().name("retention-purge".into()).spawn(move || {
+            loop {
+                match store.purge(Utc::now() - retention, false, "system") {
+                    Ok(counts) => tracing::info!(?counts, "retention purge"),
+                    Err(err) => tracing::error!("retention purge failed: {err}"),
                 }
-            })?;
-        Ok(Self {
-            stop: Some(stop),
-            handle: Some(handle),
-        })
+                // A message or a closed channel both mean stop.
+                if !matches!(stopped.recv_timeout(interval), Err(crossbeam_channel::RecvTimeoutError::Timeout)) {
+                    break;
+                }
+            }
+        })?;
+        Ok(Self { stop: Some(stop), handle: Some(handle) })
     }
 }
 
@@ -218,10 +185,7 @@ mod tests {
     #[test]
     fn floor_is_enforced_unless_overridden() {
         assert!(retention_period(365, false).is_ok());
-        assert_eq!(
-            retention_period(30, false),
-            Err(RetentionError::UnderFloor(30))
-        );
+        assert_eq!(retention_period(30, false), Err(RetentionError::UnderFloor(30)));
         assert_eq!(retention_period(30, true).map(|d| d.num_days()), Ok(30));
         assert_eq!(retention_period(0, true), Err(RetentionError::Zero));
     }
@@ -234,28 +198,10 @@ mod tests {
         let old_open_hit = store.insert_read(read_at("OLD3", 1)).unwrap();
         let old_closed_hit = store.insert_read(read_at("OLD4", 1)).unwrap();
         let recent = store.insert_read(read_at("NEW1", 500)).unwrap();
-        store
-            .write(move |c| place_hold(c, old_held, "C-9", "s1", 0))
-            .unwrap();
-        store
-            .insert_hit(HitRecord::new(
-                Some(old_open_hit),
-                "OLD3",
-                "SVS",
-                1,
-                None,
-                from_ms(86_400_000),
-            ))
-            .unwrap();
+        store.write(move |c| place_hold(c, old_held, "C-9", "s1", 0)).unwrap();
+        store.insert_hit(HitRecord::new(Some(old_open_hit), "OLD3", "SVS", 1, None, from_ms(86_400_000))).unwrap();
         let closed = store
-            .insert_hit(HitRecord::new(
-                Some(old_closed_hit),
-                "OLD4",
-                "SVS",
-                1,
-                None,
-                from_ms(86_400_000),
-            ))
+            .insert_hit(HitRecord::new(Some(old_closed_hit), "OLD4", "SVS", 1, None, from_ms(86_400_000)))
             .unwrap();
         store
             .write(move |c| {
@@ -271,10 +217,7 @@ mod tests {
         assert_eq!((dry.reads, dry.hits, dry.protected_kept), (2, 1, 2));
         assert_eq!(store.count_reads().unwrap(), 5, "dry run deleted something");
         let done = store.purge(cutoff, false, "a1").unwrap();
-        assert_eq!(
-            (done.reads, done.hits, done.protected_kept, done.dry_run),
-            (2, 1, 2, false)
-        );
+        assert_eq!((done.reads, done.hits, done.protected_kept, done.dry_run), (2, 1, 2, false));
         for id in [old_plain, old_closed_hit] {
             assert!(store.read_by_id(id).unwrap().is_none());
         }
@@ -284,8 +227,7 @@ mod tests {
         assert!(store.hit(closed).unwrap().is_none());
         let outcomes: Vec<String> = store
             .read(|c| {
-                let mut s =
-                    c.prepare("SELECT outcome FROM audit_log WHERE action = 'purge' ORDER BY seq")?;
+                let mut s = c.prepare("SELECT outcome FROM audit_log WHERE action = 'purge' ORDER BY seq")?;
                 Ok(s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
             })
             .unwrap();
@@ -299,12 +241,8 @@ mod tests {
         let (_dir, store) = temp_store();
         store.insert_read(read_at("OLD1", 1)).unwrap();
         let store = Arc::new(store);
-        let scheduler = PurgeScheduler::start(
-            Arc::clone(&store),
-            chrono::Duration::days(365),
-            Duration::from_secs(3600),
-        )
-        .unwrap();
+        let scheduler =
+            PurgeScheduler::start(Arc::clone(&store), chrono::Duration::days(365), Duration::from_secs(3600)).unwrap();
         // The first purge runs at once; wait for its audit row.
         let mut purged = false;
         for _ in 0..200 {
