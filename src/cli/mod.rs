@@ -1,7 +1,9 @@
 //! The command line: global options, subcommands, and dispatch to each command's module.
 
 mod bench;
+mod cameras;
 mod read;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +38,10 @@ pub enum Command {
     Read(read::ReadArgs),
     /// Measure recognition on images with OpenALPR-format ground truth.
     Bench(bench::BenchArgs),
+    /// List the cameras on this machine with their formats and resolutions.
+    Cameras(cameras::CamerasArgs),
+    /// Run the recognition pipeline on cameras, recordings or the simulator.
+    Run(run::RunArgs),
 }
 
 /// What every command gets: resolved paths and the loaded settings.
@@ -75,6 +81,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Read(args)) => read::run(&ctx, &args),
         Some(Command::Bench(args)) => bench::run(&ctx, &args),
+        Some(Command::Cameras(args)) => cameras::run(&ctx, &args),
+        Some(Command::Run(args)) => run::run(&ctx, &args),
         None => anyhow::bail!("the console screen is not built yet: use a subcommand (see --help)"),
     }
 }
