@@ -27,8 +27,13 @@ pub struct HealthConfig {
     pub black_max_lit_share: f32,
     /// Above this share of pixels at 250 or more, the picture is blown out.
     pub blown_min_share: f32,
-    /// Below this Laplacian variance of the thumbnail, the picture is out of focus.
+    /// Below this Laplacian variance of the thumbnail, the picture is out of focus whatever
+    /// the scene (a fogged or covered lens).
     pub min_sharpness: f32,
+    /// Below this share of the camera's own recent sharpness (a slowly decaying maximum),
+    /// the picture is out of focus: detail depends on the scene, so a camera is compared with
+    /// itself (day road scenes measure in the hundreds, night ones in the tens).
+    pub min_sharpness_ratio: f32,
 }
 
 impl Default for HealthConfig {
@@ -39,7 +44,8 @@ impl Default for HealthConfig {
             frozen_max_diff: 0.05,
             black_max_lit_share: 0.005,
             blown_min_share: 0.85,
-            min_sharpness: 4.0,
+            min_sharpness: 8.0,
+            min_sharpness_ratio: 0.15,
         }
     }
 }
@@ -117,8 +123,8 @@ impl FrameMeasure {
 
 /// Thumbnail block size: 8x8 means keep a 1280x720 frame's check around a millisecond and cut
 /// sensor noise by 8, so that noise (whose Laplacian variance is 20 times its variance) is not
-/// mistaken for detail: noise of 3 grey levels leaves a floor of about 2.8, under the
-/// out-of-focus threshold.
+/// mistaken for detail: a featureless picture with noise of 3 grey levels measures about 6,
+/// under the out-of-focus floor of 8.
 const BLOCK: u32 = 8;
 
 /// Measures a frame.
@@ -198,12 +204,12 @@ pub struct HealthMonitor {
     no_frames: bool,
     frame_times: VecDeque<Instant>,
     reported: Option<Vec<CameraProblem>>,
+    /// The camera's recent best sharpness, decaying so it follows light changes.
+    reference_sharpness: f32,
 }
 
-const FROZEN: usize = 0;
-const BLACK: usize = 1;
-const BLOWN: usize = 2;
-const BLURRED: usize = 3;
+/// Per-frame decay of the reference sharpness: at 30 fps it halves in about 45 s.
+const SHARPNESS_DECAY: f32 = 0.9995;
 
 impl HealthMonitor {
     /// A monitor for camera `camera` called `name`; the clock starts at `now`, so a camera
@@ -220,6 +226,7 @@ impl HealthMonitor {
             no_frames: false,
             frame_times: VecDeque::new(),
             reported: None,
+            reference_sharpness: 0.0,
         }
     }
 
@@ -233,12 +240,14 @@ impl HealthMonitor {
             self.frame_times.pop_front();
         }
         let frozen = self.previous.as_ref().is_some_and(|p| measure.difference(p) <= self.config.frozen_max_diff);
+        self.reference_sharpness = (self.reference_sharpness * SHARPNESS_DECAY).max(measure.sharpness);
+        let sharpness_floor = self.config.min_sharpness.max(self.reference_sharpness * self.config.min_sharpness_ratio);
         let conditions = [
             frozen,
             measure.lit_share < self.config.black_max_lit_share,
             measure.blown_share > self.config.blown_min_share,
             // A black or blown picture has no detail either; report the cause, not the symptom.
-            measure.sharpness < self.config.min_sharpness
+            measure.sharpness < sharpness_floor
                 && measure.lit_share >= self.config.black_max_lit_share
                 && measure.blown_share <= self.config.blown_min_share,
         ];
@@ -317,12 +326,18 @@ mod tests {
 
     /// Feeds `frames` at 30 fps and returns the problems reported last.
     fn run(frames: &[RgbImage]) -> Vec<CameraProblem> {
+        run_after(&[], frames)
+    }
+
+    /// Feeds 30 frames cycling through `before`, then 60 cycling through `frames`.
+    fn run_after(before: &[RgbImage], frames: &[RgbImage]) -> Vec<CameraProblem> {
         let start = Instant::now();
         let mut monitor = HealthMonitor::new(0, "test", HealthConfig::default(), start);
         let mut last = None;
-        for i in 0..60u64 {
+        let warmup = if before.is_empty() { 0 } else { 30 };
+        for i in 0..warmup + 60u64 {
             let at = start + Duration::from_millis(i * 33);
-            let frame = &frames[i as usize % frames.len()];
+            let frame = if i < warmup { &before[i as usize % before.len()] } else { &frames[(i - warmup) as usize % frames.len()] };
             if let Some(status) = monitor.observe_frame(measure(frame), at) {
                 last = Some(status.problems);
             }
@@ -365,7 +380,12 @@ mod tests {
         let region = Region::whole(&blurred);
         box_blur(&mut blurred, region, 12);
         let frames: Vec<RgbImage> = (0..5).map(|i| noisy(&blurred, i * 7)).collect();
-        assert_eq!(run(&frames), vec![CameraProblem::OutOfFocus]);
+        let sharp_frames: Vec<RgbImage> = (0..5).map(|i| noisy(&scene(1), i * 7)).collect();
+        // A camera that was sharp and goes soft.
+        assert_eq!(run_after(&sharp_frames, &frames), vec![CameraProblem::OutOfFocus]);
+        // A lens that shows nothing but noise from the start.
+        let fog: Vec<RgbImage> = (0..5).map(|i| noisy(&RgbImage::from_pixel(320, 180, image::Rgb([128; 3])), i * 7)).collect();
+        assert_eq!(run(&fog), vec![CameraProblem::OutOfFocus]);
         let sharp = measure(&scene(1)).sharpness;
         assert!(sharp > 4.0 * measure(&blurred).sharpness, "{sharp}");
     }

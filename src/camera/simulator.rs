@@ -28,9 +28,9 @@ use rand_chacha::ChaCha8Rng;
 use super::{Frame, FrameSource, SourceError};
 use crate::recognize::BBox;
 use crate::recognize::tracker::iou;
-use crate::render::effects::{NoiseField, Region, motion_blur};
+use crate::render::effects::NoiseField;
 use crate::render::plate::fill_rect;
-use crate::render::scene::{bbox_of, draw_plate};
+use crate::render::scene::draw_plate;
 use crate::render::{Placement, PlateMips, PlateStyle};
 
 /// Light conditions.

@@ -302,7 +302,7 @@ mod tests {
         let ink_columns = |text: &str| {
             let img = render_plate(&style, text, 400).unwrap();
             let band = 70..140;
-            let cols: Vec<u32> = (0..400)
+            let cols: Vec<u32> = (15..385)
                 .filter(|&x| band.clone().any(|y| img.get_pixel(x, y).0[0] < 80))
                 .collect();
             (cols.first().copied().unwrap_or(0), cols.last().copied().unwrap_or(0))

@@ -228,7 +228,7 @@ mod tests {
         assert!((truth.bbox.x - 540.0).abs() < 0.5 && (truth.bbox.w - 200.0).abs() < 0.5, "{:?}", truth.bbox);
         assert!((truth.bbox.h - 100.0).abs() < 0.5);
         // Inside the box: gold background; outside: the untouched grey.
-        let inside = scene.image.get_pixel(552, 300).0;
+        let inside = scene.image.get_pixel(560, 335).0;
         assert!(inside[0] > 200 && inside[2] < 120, "{inside:?}");
         assert_eq!(scene.image.get_pixel(500, 360).0, [90, 90, 90]);
     }
