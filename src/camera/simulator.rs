@@ -69,6 +69,8 @@ pub struct SimulatorConfig {
     /// A plate at least this many pixels wide per 1280 of frame width, fully in frame and
     /// not hidden, counts as readable in the ground truth.
     pub readable_width_px: f32,
+    /// End the stream after this many frames (`None`: run until stopped).
+    pub max_frames: Option<u64>,
 }
 
 impl Default for SimulatorConfig {
@@ -85,6 +87,7 @@ impl Default for SimulatorConfig {
             noise_sigma: 3.0,
             realtime: true,
             readable_width_px: 48.0,
+            max_frames: None,
         }
     }
 }
@@ -612,6 +615,9 @@ impl FrameSource for Simulator {
 
     fn next_frame(&mut self) -> Result<Frame, SourceError> {
         let seq = self.seq;
+        if self.config.max_frames.is_some_and(|max| seq >= max) {
+            return Err(SourceError::EndOfStream);
+        }
         let started = *self.started.get_or_insert_with(Instant::now);
         let due = started + Duration::from_secs_f64(seq as f64 / f64::from(self.config.fps));
         if self.config.realtime {
