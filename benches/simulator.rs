@@ -10,9 +10,19 @@ use patrol_alpr::camera::simulator::{Lighting, Simulator, SimulatorConfig};
 fn main() {
     // Under `cargo bench` the harness passes --bench; otherwise this is the quick test run.
     let full = std::env::args().any(|a| a == "--bench");
-    let (width, height, frames) = if full { (1280, 720, 900) } else { (320, 180, 10) };
+    let (width, height, frames) = if full {
+        (1280, 720, 900)
+    } else {
+        (320, 180, 10)
+    };
     for lighting in [Lighting::Day, Lighting::NightIr] {
-        let mut sim = Simulator::new(SimulatorConfig { width, height, lighting, realtime: false, ..SimulatorConfig::default() });
+        let mut sim = Simulator::new(SimulatorConfig {
+            width,
+            height,
+            lighting,
+            realtime: false,
+            ..SimulatorConfig::default()
+        });
         // Warm up past the empty road at the start.
         for seq in 0..frames / 4 {
             sim.render(seq);

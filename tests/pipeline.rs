@@ -26,19 +26,31 @@ struct GroundTruthReader {
 
 impl PlateReader for GroundTruthReader {
     fn read_plates(&self, frame: &Frame) -> Result<Vec<PlateRead>, String> {
-        let Some(truth) = self.truth.frame(frame.seq) else { return Err(format!("no truth for frame {}", frame.seq)) };
+        let Some(truth) = self.truth.frame(frame.seq) else {
+            return Err(format!("no truth for frame {}", frame.seq));
+        };
         let mut reads = Vec::new();
         for plate in truth.plates.iter().filter(|p| p.readable) {
             self.seen.lock().unwrap().insert(plate.vehicle_id);
             let b = plate.bbox;
-            let crop = image::imageops::crop_imm(&*frame.image, b.x as u32, b.y as u32, b.w as u32, b.h as u32).to_image();
+            let crop = image::imageops::crop_imm(
+                &*frame.image,
+                b.x as u32,
+                b.y as u32,
+                b.w as u32,
+                b.h as u32,
+            )
+            .to_image();
             reads.push(PlateRead {
                 text: plate.text.clone(),
                 confidence: 0.9,
                 char_confidences: vec![0.9; plate.text.len()],
                 bbox: b,
                 corners: Some(plate.corners),
-                candidates: vec![Candidate { text: plate.text.clone(), confidence: 0.9 }],
+                candidates: vec![Candidate {
+                    text: plate.text.clone(),
+                    confidence: 0.9,
+                }],
                 crop,
             });
         }
@@ -48,11 +60,24 @@ impl PlateReader for GroundTruthReader {
 
 /// A small simulator, as fast as it renders (tests run unoptimized on a shared machine).
 fn small_sim(seed: u64, max_frames: Option<u64>) -> Simulator {
-    Simulator::new(SimulatorConfig { width: 320, height: 180, fps: 15.0, seed, realtime: false, max_frames, ..SimulatorConfig::default() })
+    Simulator::new(SimulatorConfig {
+        width: 320,
+        height: 180,
+        fps: 15.0,
+        seed,
+        realtime: false,
+        max_frames,
+        ..SimulatorConfig::default()
+    })
 }
 
 fn config(workers: usize) -> PipelineConfig {
-    PipelineConfig { workers, reconnect_initial_millis: 20, reconnect_max_millis: 100, ..PipelineConfig::default() }
+    PipelineConfig {
+        workers,
+        reconnect_initial_millis: 20,
+        reconnect_max_millis: 100,
+        ..PipelineConfig::default()
+    }
 }
 
 #[test]
@@ -60,26 +85,56 @@ fn a_short_simulator_run_reads_exactly_the_simulators_truth() {
     // 16 s of traffic at 15 fps.
     let sim = small_sim(7, Some(240));
     let truth = sim.truth();
-    let reader = Arc::new(GroundTruthReader { truth: truth.clone(), seen: Mutex::new(BTreeSet::new()) });
-    let options = HeadlessOptions { duration: Some(Duration::from_secs(60)), sim_truth: Some(truth.clone()) };
+    let reader = Arc::new(GroundTruthReader {
+        truth: truth.clone(),
+        seen: Mutex::new(BTreeSet::new()),
+    });
+    let options = HeadlessOptions {
+        duration: Some(Duration::from_secs(60)),
+        sim_truth: Some(truth.clone()),
+    };
     let mut out = Vec::new();
-    let summary = run_headless(config(2), vec![Box::new(sim)], reader.clone(), options, &mut out).unwrap();
+    let summary = run_headless(
+        config(2),
+        vec![Box::new(sim)],
+        reader.clone(),
+        options,
+        &mut out,
+    )
+    .unwrap();
     let text = String::from_utf8(out).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
 
     // Every read is a vehicle the reader saw, with its true text, once.
     let reads: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "read").collect();
     let seen = reader.seen.lock().unwrap().clone();
-    assert!(seen.len() >= 2, "only {} vehicles seen in {} frames", seen.len(), summary.processed);
+    assert!(
+        seen.len() >= 2,
+        "only {} vehicles seen in {} frames",
+        seen.len(),
+        summary.processed
+    );
     let vehicles = truth.vehicles();
     let mut read_vehicles = BTreeMap::new();
     for read in &reads {
-        let vehicle = read["sim_vehicle"].as_u64().expect("every read matches a vehicle");
-        assert_eq!(read["text"].as_str(), Some(vehicles[&vehicle].text.as_str()));
+        let vehicle = read["sim_vehicle"]
+            .as_u64()
+            .expect("every read matches a vehicle");
+        assert_eq!(
+            read["text"].as_str(),
+            Some(vehicles[&vehicle].text.as_str())
+        );
         assert_eq!(read["sim_correct"], true);
         *read_vehicles.entry(vehicle).or_insert(0) += 1;
     }
-    assert_eq!(read_vehicles.keys().copied().collect::<BTreeSet<_>>(), seen, "one read per vehicle seen");
+    assert_eq!(
+        read_vehicles.keys().copied().collect::<BTreeSet<_>>(),
+        seen,
+        "one read per vehicle seen"
+    );
     assert!(read_vehicles.values().all(|&n| n == 1), "{read_vehicles:?}");
 
     // The last line is the summary, and it agrees.
@@ -114,7 +169,14 @@ struct ScriptedSource {
 
 impl ScriptedSource {
     fn new(steps: Vec<Step>, interval_ms: u64) -> Self {
-        Self { steps, position: 0, seq: 0, opens: Arc::new(AtomicU64::new(0)), failed_opens_left: 0, interval: Duration::from_millis(interval_ms) }
+        Self {
+            steps,
+            position: 0,
+            seq: 0,
+            opens: Arc::new(AtomicU64::new(0)),
+            failed_opens_left: 0,
+            interval: Duration::from_millis(interval_ms),
+        }
     }
 
     fn frame(&mut self, seed: u8) -> Frame {
@@ -122,7 +184,12 @@ impl ScriptedSource {
         let image = Scene::textured(160, 96, u64::from(seed)).image;
         let seq = self.seq;
         self.seq += 1;
-        Frame { image: Arc::new(image), captured_at: Instant::now(), wall_time: SystemTime::now(), seq }
+        Frame {
+            image: Arc::new(image),
+            captured_at: Instant::now(),
+            wall_time: SystemTime::now(),
+            seq,
+        }
     }
 }
 
@@ -135,22 +202,36 @@ impl FrameSource for ScriptedSource {
         self.opens.fetch_add(1, Ordering::SeqCst);
         if self.failed_opens_left > 0 {
             self.failed_opens_left -= 1;
-            return Err(SourceError::Open { name: "scripted".into(), reason: "unplugged".into() });
+            return Err(SourceError::Open {
+                name: "scripted".into(),
+                reason: "unplugged".into(),
+            });
         }
         Ok(())
     }
 
     fn next_frame(&mut self) -> Result<Frame, SourceError> {
         std::thread::sleep(self.interval);
-        let Some(step) = self.steps.get(self.position).copied() else { return Err(SourceError::EndOfStream) };
+        let Some(step) = self.steps.get(self.position).copied() else {
+            return Err(SourceError::EndOfStream);
+        };
         self.position += 1;
         match step {
             Step::Frame(seed) => Ok(self.frame(seed)),
-            Step::Corrupt => Err(SourceError::Corrupt { name: "scripted".into(), reason: "bad JPEG".into() }),
-            Step::Lost => Err(SourceError::Lost { name: "scripted".into(), reason: "unplugged".into() }),
+            Step::Corrupt => Err(SourceError::Corrupt {
+                name: "scripted".into(),
+                reason: "bad JPEG".into(),
+            }),
+            Step::Lost => Err(SourceError::Lost {
+                name: "scripted".into(),
+                reason: "unplugged".into(),
+            }),
             Step::FailOpen => {
                 self.failed_opens_left = 3;
-                Err(SourceError::Lost { name: "scripted".into(), reason: "unplugged".into() })
+                Err(SourceError::Lost {
+                    name: "scripted".into(),
+                    reason: "unplugged".into(),
+                })
             }
             Step::Stall(ms) => {
                 std::thread::sleep(Duration::from_millis(ms));
@@ -170,11 +251,28 @@ impl PlateReader for SlowReader {
     }
 }
 
-fn start(sources: Vec<Box<dyn FrameSource>>, reader: Arc<dyn PlateReader>, workers: usize) -> (Pipeline, crossbeam_channel::Receiver<CameraStatus>, crossbeam_channel::Receiver<ReadEvent>) {
+fn start(
+    sources: Vec<Box<dyn FrameSource>>,
+    reader: Arc<dyn PlateReader>,
+    workers: usize,
+) -> (
+    Pipeline,
+    crossbeam_channel::Receiver<CameraStatus>,
+    crossbeam_channel::Receiver<ReadEvent>,
+) {
     let (status_tx, status_rx) = bounded(256);
     let (read_tx, read_rx) = bounded(256);
-    let outputs = Outputs { reads: vec![read_tx], statuses: vec![status_tx], overlay: None, wake: None };
-    (Pipeline::start(config(workers), sources, reader, outputs).unwrap(), status_rx, read_rx)
+    let outputs = Outputs {
+        reads: vec![read_tx],
+        statuses: vec![status_tx],
+        overlay: None,
+        wake: None,
+    };
+    (
+        Pipeline::start(config(workers), sources, reader, outputs).unwrap(),
+        status_rx,
+        read_rx,
+    )
 }
 
 fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
@@ -197,7 +295,11 @@ fn a_camera_that_fails_is_reported_reopened_with_backoff_and_recovers() {
     steps.extend((20..40).map(|i| Step::Frame(i as u8)));
     let source = ScriptedSource::new(steps, 10);
     let opens = source.opens.clone();
-    let (pipeline, statuses, _reads) = start(vec![Box::new(source)], Arc::new(SlowReader(Duration::ZERO)), 1);
+    let (pipeline, statuses, _reads) = start(
+        vec![Box::new(source)],
+        Arc::new(SlowReader(Duration::ZERO)),
+        1,
+    );
     let started = Instant::now();
     let mut history: Vec<(Duration, Vec<CameraProblem>)> = Vec::new();
     assert!(wait_until(Duration::from_secs(5), || {
@@ -206,9 +308,15 @@ fn a_camera_that_fails_is_reported_reopened_with_backoff_and_recovers() {
         }
         pipeline.stats().frames >= 40
     }));
-    let lost_at = history.iter().position(|(_, p)| p.iter().any(|p| matches!(p, CameraProblem::Lost(_)))).expect("loss reported");
+    let lost_at = history
+        .iter()
+        .position(|(_, p)| p.iter().any(|p| matches!(p, CameraProblem::Lost(_))))
+        .expect("loss reported");
     assert!(history[lost_at].0 < Duration::from_secs(2), "{history:?}");
-    assert!(history[lost_at..].iter().any(|(_, p)| p.is_empty()), "recovery reported: {history:?}");
+    assert!(
+        history[lost_at..].iter().any(|(_, p)| p.is_empty()),
+        "recovery reported: {history:?}"
+    );
     // The first open, a reopening after the first loss, then after the second loss three
     // refused reopenings and the one that worked.
     assert_eq!(opens.load(Ordering::SeqCst), 6);
@@ -218,7 +326,11 @@ fn a_camera_that_fails_is_reported_reopened_with_backoff_and_recovers() {
 #[test]
 fn back_pressure_drops_frames_instead_of_queueing_them() {
     let sim = small_sim(3, None);
-    let (pipeline, _statuses, _reads) = start(vec![Box::new(sim)], Arc::new(SlowReader(Duration::from_millis(200))), 1);
+    let (pipeline, _statuses, _reads) = start(
+        vec![Box::new(sim)],
+        Arc::new(SlowReader(Duration::from_millis(200))),
+        1,
+    );
     std::thread::sleep(Duration::from_millis(1500));
     let stats = pipeline.stats();
     assert!(stats.dropped > 0, "{stats:?}");
@@ -244,9 +356,21 @@ impl PlateReader for PanickyReader {
 
 #[test]
 fn a_panicking_worker_is_logged_and_replaced_and_corrupt_frames_are_skipped() {
-    let steps: Vec<Step> = (0..60).map(|i| if i % 4 == 3 { Step::Corrupt } else { Step::Frame(i as u8) }).collect();
+    let steps: Vec<Step> = (0..60)
+        .map(|i| {
+            if i % 4 == 3 {
+                Step::Corrupt
+            } else {
+                Step::Frame(i as u8)
+            }
+        })
+        .collect();
     let source = ScriptedSource::new(steps, 5);
-    let (pipeline, _statuses, _reads) = start(vec![Box::new(source)], Arc::new(PanickyReader(AtomicU64::new(0))), 2);
+    let (pipeline, _statuses, _reads) = start(
+        vec![Box::new(source)],
+        Arc::new(PanickyReader(AtomicU64::new(0))),
+        2,
+    );
     assert!(wait_until(Duration::from_secs(10), || pipeline.is_finished()));
     let stats = pipeline.shutdown();
     assert_eq!(stats.corrupt, 15);
@@ -258,8 +382,21 @@ fn a_panicking_worker_is_logged_and_replaced_and_corrupt_frames_are_skipped() {
 #[test]
 fn frozen_and_silent_cameras_raise_status_events() {
     let frozen = ScriptedSource::new(vec![Step::Frame(5); 80], 20);
-    let silent = ScriptedSource::new(vec![Step::Frame(1), Step::Frame(2), Step::Stall(1000), Step::Stall(1000), Step::Stall(1000)], 10);
-    let (pipeline, statuses, _reads) = start(vec![Box::new(frozen), Box::new(silent)], Arc::new(SlowReader(Duration::ZERO)), 1);
+    let silent = ScriptedSource::new(
+        vec![
+            Step::Frame(1),
+            Step::Frame(2),
+            Step::Stall(1000),
+            Step::Stall(1000),
+            Step::Stall(1000),
+        ],
+        10,
+    );
+    let (pipeline, statuses, _reads) = start(
+        vec![Box::new(frozen), Box::new(silent)],
+        Arc::new(SlowReader(Duration::ZERO)),
+        1,
+    );
     let started = Instant::now();
     let mut frozen_at = None;
     let mut silent_at = None;
@@ -274,18 +411,31 @@ fn frozen_and_silent_cameras_raise_status_events() {
         }
         frozen_at.is_some() && silent_at.is_some()
     });
-    assert!(frozen_at.is_some_and(|t| t < Duration::from_millis(2000)), "{frozen_at:?}");
-    assert!(silent_at.is_some_and(|t| t < Duration::from_millis(3000)), "{silent_at:?}");
+    assert!(
+        frozen_at.is_some_and(|t| t < Duration::from_millis(2000)),
+        "{frozen_at:?}"
+    );
+    assert!(
+        silent_at.is_some_and(|t| t < Duration::from_millis(3000)),
+        "{silent_at:?}"
+    );
     let begun = Instant::now();
     drop(pipeline);
-    assert!(begun.elapsed() < Duration::from_secs(3), "shutdown took {:?}", begun.elapsed());
+    assert!(
+        begun.elapsed() < Duration::from_secs(3),
+        "shutdown took {:?}",
+        begun.elapsed()
+    );
 }
 
 #[test]
 fn the_wake_callback_is_called_when_reads_arrive() {
     let sim = small_sim(11, None);
     let truth = sim.truth();
-    let reader = Arc::new(GroundTruthReader { truth, seen: Mutex::new(BTreeSet::new()) });
+    let reader = Arc::new(GroundTruthReader {
+        truth,
+        seen: Mutex::new(BTreeSet::new()),
+    });
     let wakes = Arc::new(AtomicU64::new(0));
     let counter = wakes.clone();
     let (read_tx, read_rx) = bounded(64);

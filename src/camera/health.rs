@@ -89,7 +89,10 @@ mod wall_time {
     use std::time::SystemTime;
 
     pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&chrono::DateTime::<chrono::Utc>::from(*t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        s.serialize_str(
+            &chrono::DateTime::<chrono::Utc>::from(*t)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        )
     }
 }
 
@@ -116,7 +119,12 @@ impl FrameMeasure {
         if self.thumb.len() != other.thumb.len() || self.thumb.is_empty() {
             return f32::INFINITY;
         }
-        let sum: u64 = self.thumb.iter().zip(&other.thumb).map(|(a, b)| u64::from(a.abs_diff(*b))).sum();
+        let sum: u64 = self
+            .thumb
+            .iter()
+            .zip(&other.thumb)
+            .map(|(a, b)| u64::from(a.abs_diff(*b)))
+            .sum();
         sum as f32 / self.thumb.len() as f32
     }
 }
@@ -129,7 +137,10 @@ const BLOCK: u32 = 8;
 
 /// Measures a frame.
 pub fn measure(img: &RgbImage) -> FrameMeasure {
-    let (tw, th) = ((img.width() / BLOCK) as usize, (img.height() / BLOCK) as usize);
+    let (tw, th) = (
+        (img.width() / BLOCK) as usize,
+        (img.height() / BLOCK) as usize,
+    );
     let mut thumb = vec![0u8; tw * th];
     let (mut lit, mut blown, mut total) = (0u64, 0u64, 0u64);
     let mut sum = 0u64;
@@ -143,7 +154,10 @@ pub fn measure(img: &RgbImage) -> FrameMeasure {
                 for dx in 0..BLOCK as usize {
                     let i = row + (tx * BLOCK as usize + dx) * 3;
                     // Integer luma (BT.601 weights scaled by 256).
-                    let g = (77 * u32::from(raw[i]) + 150 * u32::from(raw[i + 1]) + 29 * u32::from(raw[i + 2])) >> 8;
+                    let g = (77 * u32::from(raw[i])
+                        + 150 * u32::from(raw[i + 1])
+                        + 29 * u32::from(raw[i + 2]))
+                        >> 8;
                     block_sum += g;
                     lit += u64::from(g > 40);
                     blown += u64::from(g >= 250);
@@ -236,12 +250,23 @@ impl HealthMonitor {
         self.no_frames = false;
         self.lost = None;
         self.frame_times.push_back(at);
-        while self.frame_times.front().is_some_and(|t| at.saturating_duration_since(*t) > Duration::from_secs(1)) {
+        while self
+            .frame_times
+            .front()
+            .is_some_and(|t| at.saturating_duration_since(*t) > Duration::from_secs(1))
+        {
             self.frame_times.pop_front();
         }
-        let frozen = self.previous.as_ref().is_some_and(|p| measure.difference(p) <= self.config.frozen_max_diff);
-        self.reference_sharpness = (self.reference_sharpness * SHARPNESS_DECAY).max(measure.sharpness);
-        let sharpness_floor = self.config.min_sharpness.max(self.reference_sharpness * self.config.min_sharpness_ratio);
+        let frozen = self
+            .previous
+            .as_ref()
+            .is_some_and(|p| measure.difference(p) <= self.config.frozen_max_diff);
+        self.reference_sharpness =
+            (self.reference_sharpness * SHARPNESS_DECAY).max(measure.sharpness);
+        let sharpness_floor = self
+            .config
+            .min_sharpness
+            .max(self.reference_sharpness * self.config.min_sharpness_ratio);
         let conditions = [
             frozen,
             measure.lit_share < self.config.black_max_lit_share,
@@ -252,7 +277,11 @@ impl HealthMonitor {
                 && measure.blown_share <= self.config.blown_min_share,
         ];
         for (held, since) in conditions.iter().zip(self.since.iter_mut()) {
-            *since = if *held { Some(since.unwrap_or(at)) } else { None };
+            *since = if *held {
+                Some(since.unwrap_or(at))
+            } else {
+                None
+            };
         }
         self.previous = Some(measure);
         self.status_if_changed(at)
@@ -267,7 +296,9 @@ impl HealthMonitor {
     /// Judges the no-frames rule at `now`; returns a status event if the health changed.
     pub fn tick(&mut self, now: Instant) -> Option<CameraStatus> {
         let limit = Duration::from_millis(self.config.no_frames_millis);
-        self.no_frames = self.last_frame.is_some_and(|t| now.saturating_duration_since(t) > limit);
+        self.no_frames = self
+            .last_frame
+            .is_some_and(|t| now.saturating_duration_since(t) > limit);
         self.status_if_changed(now)
     }
 
@@ -286,7 +317,12 @@ impl HealthMonitor {
         if self.no_frames {
             problems.push(CameraProblem::NoFrames);
         }
-        let kinds = [CameraProblem::Frozen, CameraProblem::Black, CameraProblem::BlownOut, CameraProblem::OutOfFocus];
+        let kinds = [
+            CameraProblem::Frozen,
+            CameraProblem::Black,
+            CameraProblem::BlownOut,
+            CameraProblem::OutOfFocus,
+        ];
         for (since, kind) in self.since.iter().zip(kinds) {
             if since.is_some_and(|s| now.saturating_duration_since(s) >= persist) {
                 problems.push(kind);
@@ -305,7 +341,13 @@ impl HealthMonitor {
             return None;
         }
         self.reported = Some(problems.clone());
-        Some(CameraStatus { camera: self.camera, name: self.name.clone(), problems, fps: self.fps(), at: SystemTime::now() })
+        Some(CameraStatus {
+            camera: self.camera,
+            name: self.name.clone(),
+            problems,
+            fps: self.fps(),
+            at: SystemTime::now(),
+        })
     }
 
     /// The thumbnail width used for measurements (for tests and diagnostics).
@@ -337,7 +379,11 @@ mod tests {
         let warmup = if before.is_empty() { 0 } else { 30 };
         for i in 0..warmup + 60u64 {
             let at = start + Duration::from_millis(i * 33);
-            let frame = if i < warmup { &before[i as usize % before.len()] } else { &frames[(i - warmup) as usize % frames.len()] };
+            let frame = if i < warmup {
+                &before[i as usize % before.len()]
+            } else {
+                &frames[(i - warmup) as usize % frames.len()]
+            };
             if let Some(status) = monitor.observe_frame(measure(frame), at) {
                 last = Some(status.problems);
             }
@@ -364,13 +410,22 @@ mod tests {
 
     #[test]
     fn black_frames_are_detected() {
-        let frames: Vec<RgbImage> = (0..5).map(|i| noisy(&RgbImage::from_pixel(320, 180, image::Rgb([6, 6, 6])), i)).collect();
+        let frames: Vec<RgbImage> = (0..5)
+            .map(|i| noisy(&RgbImage::from_pixel(320, 180, image::Rgb([6, 6, 6])), i))
+            .collect();
         assert_eq!(run(&frames), vec![CameraProblem::Black]);
     }
 
     #[test]
     fn blown_out_frames_are_detected() {
-        let frames: Vec<RgbImage> = (0..5).map(|i| noisy(&RgbImage::from_pixel(320, 180, image::Rgb([255, 255, 255])), i)).collect();
+        let frames: Vec<RgbImage> = (0..5)
+            .map(|i| {
+                noisy(
+                    &RgbImage::from_pixel(320, 180, image::Rgb([255, 255, 255])),
+                    i,
+                )
+            })
+            .collect();
         assert!(run(&frames).contains(&CameraProblem::BlownOut));
     }
 
@@ -382,9 +437,14 @@ mod tests {
         let frames: Vec<RgbImage> = (0..5).map(|i| noisy(&blurred, i * 7)).collect();
         let sharp_frames: Vec<RgbImage> = (0..5).map(|i| noisy(&scene(1), i * 7)).collect();
         // A camera that was sharp and goes soft.
-        assert_eq!(run_after(&sharp_frames, &frames), vec![CameraProblem::OutOfFocus]);
+        assert_eq!(
+            run_after(&sharp_frames, &frames),
+            vec![CameraProblem::OutOfFocus]
+        );
         // A lens that shows nothing but noise from the start.
-        let fog: Vec<RgbImage> = (0..5).map(|i| noisy(&RgbImage::from_pixel(320, 180, image::Rgb([128; 3])), i * 7)).collect();
+        let fog: Vec<RgbImage> = (0..5)
+            .map(|i| noisy(&RgbImage::from_pixel(320, 180, image::Rgb([128; 3])), i * 7))
+            .collect();
         assert_eq!(run(&fog), vec![CameraProblem::OutOfFocus]);
         let sharp = measure(&scene(1)).sharpness;
         assert!(sharp > 4.0 * measure(&blurred).sharpness, "{sharp}");
@@ -394,12 +454,30 @@ mod tests {
     fn silence_and_loss_are_reported_and_clear_when_frames_return() {
         let start = Instant::now();
         let mut monitor = HealthMonitor::new(3, "cam", HealthConfig::default(), start);
-        assert_eq!(monitor.tick(start + Duration::from_millis(500)).map(|s| s.problems), Some(vec![]));
+        assert_eq!(
+            monitor
+                .tick(start + Duration::from_millis(500))
+                .map(|s| s.problems),
+            Some(vec![])
+        );
         let status = monitor.tick(start + Duration::from_millis(2100)).unwrap();
-        assert_eq!((status.camera, status.problems), (3, vec![CameraProblem::NoFrames]));
-        let status = monitor.observe_error("unplugged", start + Duration::from_millis(2200)).unwrap();
-        assert_eq!(status.problems, vec![CameraProblem::Lost("unplugged".into()), CameraProblem::NoFrames]);
-        let status = monitor.observe_frame(measure(&scene(2)), start + Duration::from_millis(3000)).unwrap();
+        assert_eq!(
+            (status.camera, status.problems),
+            (3, vec![CameraProblem::NoFrames])
+        );
+        let status = monitor
+            .observe_error("unplugged", start + Duration::from_millis(2200))
+            .unwrap();
+        assert_eq!(
+            status.problems,
+            vec![
+                CameraProblem::Lost("unplugged".into()),
+                CameraProblem::NoFrames
+            ]
+        );
+        let status = monitor
+            .observe_frame(measure(&scene(2)), start + Duration::from_millis(3000))
+            .unwrap();
         assert!(status.problems.is_empty());
     }
 }

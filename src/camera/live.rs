@@ -38,7 +38,9 @@ impl std::str::FromStr for PixelFormat {
             "mjpeg" | "mjpg" => Ok(Self::Mjpeg),
             "yuyv" | "yuy2" => Ok(Self::Yuyv),
             "any" | "auto" => Ok(Self::Any),
-            _ => Err(format!("unknown pixel format {s:?}: use mjpeg, yuyv or any")),
+            _ => Err(format!(
+                "unknown pixel format {s:?}: use mjpeg, yuyv or any"
+            )),
         }
     }
 }
@@ -106,7 +108,9 @@ impl Drop for CameraIo {
             if handle.is_finished() {
                 let _ = handle.join();
             } else {
-                tracing::warn!("camera I/O thread is stuck in the driver; leaving it to exit on its own");
+                tracing::warn!(
+                    "camera I/O thread is stuck in the driver; leaving it to exit on its own"
+                );
             }
         }
     }
@@ -122,14 +126,22 @@ pub struct LiveCamera {
 
 impl std::fmt::Debug for LiveCamera {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LiveCamera").field("config", &self.config).field("open", &self.io.is_some()).finish()
+        f.debug_struct("LiveCamera")
+            .field("config", &self.config)
+            .field("open", &self.io.is_some())
+            .finish()
     }
 }
 
 impl LiveCamera {
     /// A camera source (opened by [`FrameSource::open`]).
     pub fn new(config: LiveConfig) -> Self {
-        Self { name: format!("camera:{}", config.device), config, io: None, seq: 0 }
+        Self {
+            name: format!("camera:{}", config.device),
+            config,
+            io: None,
+            seq: 0,
+        }
     }
 }
 
@@ -146,19 +158,33 @@ impl FrameSource for LiveCamera {
 
     fn next_frame(&mut self) -> Result<Frame, SourceError> {
         let Some(io) = &self.io else {
-            return Err(SourceError::Lost { name: self.name.clone(), reason: "not open".into() });
+            return Err(SourceError::Lost {
+                name: self.name.clone(),
+                reason: "not open".into(),
+            });
         };
         match io.frames.recv_timeout(Duration::from_millis(500)) {
             Ok(Ok((image, captured_at, wall_time))) => {
                 let seq = self.seq;
                 self.seq += 1;
-                Ok(Frame { image: Arc::new(image), captured_at, wall_time, seq })
+                Ok(Frame {
+                    image: Arc::new(image),
+                    captured_at,
+                    wall_time,
+                    seq,
+                })
             }
-            Ok(Err(reason)) => Err(SourceError::Corrupt { name: self.name.clone(), reason }),
+            Ok(Err(reason)) => Err(SourceError::Corrupt {
+                name: self.name.clone(),
+                reason,
+            }),
             Err(RecvTimeoutError::Timeout) => Err(SourceError::Timeout),
             Err(RecvTimeoutError::Disconnected) => {
                 self.io = None;
-                Err(SourceError::Lost { name: self.name.clone(), reason: "the camera stopped delivering (unplugged?)".into() })
+                Err(SourceError::Lost {
+                    name: self.name.clone(),
+                    reason: "the camera stopped delivering (unplugged?)".into(),
+                })
             }
         }
     }
@@ -167,9 +193,17 @@ impl FrameSource for LiveCamera {
 /// Turns a raw camera buffer into RGB. MJPEG is decoded with the `image` crate (no C
 /// library), the YUV formats with nokhwa's converters.
 #[cfg_attr(not(feature = "live-camera"), allow(dead_code))]
-fn to_rgb(format: &str, width: u32, height: u32, data: &[u8], convert: impl FnOnce() -> Result<Vec<u8>, String>) -> Result<RgbImage, String> {
+fn to_rgb(
+    format: &str,
+    width: u32,
+    height: u32,
+    data: &[u8],
+    convert: impl FnOnce() -> Result<Vec<u8>, String>,
+) -> Result<RgbImage, String> {
     let image = match format {
-        "MJPEG" => image::load_from_memory_with_format(data, image::ImageFormat::Jpeg).map_err(|e| e.to_string())?.to_rgb8(),
+        "MJPEG" => image::load_from_memory_with_format(data, image::ImageFormat::Jpeg)
+            .map_err(|e| e.to_string())?
+            .to_rgb8(),
         "RAWRGB" => RgbImage::from_raw(width, height, data.to_vec()).ok_or("short RGB frame")?,
         "RAWBGR" => {
             let mut rgb = data.to_vec();
@@ -192,8 +226,8 @@ mod backend {
     use nokhwa::Camera;
     use nokhwa::pixel_format::RgbFormat;
     use nokhwa::utils::{
-        ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType, Resolution,
-        nv12_to_rgb, yuyv422_to_rgb,
+        ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType,
+        Resolution, nv12_to_rgb, yuyv422_to_rgb,
     };
 
     /// Every camera nokhwa finds, with the modes each offers.
@@ -210,11 +244,18 @@ mod backend {
                     error: None,
                 };
                 let requested = RequestedFormat::new::<RgbFormat>(RequestedFormatType::None);
-                match Camera::new(info.index().clone(), requested).and_then(|mut c| c.compatible_camera_formats()) {
+                match Camera::new(info.index().clone(), requested)
+                    .and_then(|mut c| c.compatible_camera_formats())
+                {
                     Ok(formats) => {
                         description.modes = formats
                             .into_iter()
-                            .map(|f| CameraMode { format: f.format().to_string(), width: f.width(), height: f.height(), fps: f.frame_rate() })
+                            .map(|f| CameraMode {
+                                format: f.format().to_string(),
+                                width: f.width(),
+                                height: f.height(),
+                                fps: f.frame_rate(),
+                            })
                             .collect();
                     }
                     Err(err) => description.error = Some(err.to_string()),
@@ -229,15 +270,25 @@ mod backend {
         if let Ok(n) = device.parse::<u32>() {
             return Ok(CameraIndex::Index(n));
         }
-        if let Some(n) = device.strip_prefix("/dev/video").and_then(|n| n.parse::<u32>().ok()) {
+        if let Some(n) = device
+            .strip_prefix("/dev/video")
+            .and_then(|n| n.parse::<u32>().ok())
+        {
             return Ok(CameraIndex::Index(n));
         }
-        let cameras = nokhwa::query(ApiBackend::Auto).map_err(|e| SourceError::Open { name: device.into(), reason: e.to_string() })?;
+        let cameras = nokhwa::query(ApiBackend::Auto).map_err(|e| SourceError::Open {
+            name: device.into(),
+            reason: e.to_string(),
+        })?;
         let wanted = device.to_lowercase();
         cameras
             .iter()
             .find(|c| c.human_name().to_lowercase() == wanted)
-            .or_else(|| cameras.iter().find(|c| c.human_name().to_lowercase().contains(&wanted)))
+            .or_else(|| {
+                cameras
+                    .iter()
+                    .find(|c| c.human_name().to_lowercase().contains(&wanted))
+            })
             .map(|c| c.index().clone())
             .ok_or_else(|| SourceError::NotFound(format!("camera {device:?}")))
     }
@@ -247,11 +298,16 @@ mod backend {
         let resolution = Resolution::new(config.format.width, config.format.height);
         let fps = config.format.fps.round().max(1.0) as u32;
         let requested = match config.pixel_format {
-            PixelFormat::Mjpeg => RequestedFormatType::Closest(CameraFormat::new(resolution, FrameFormat::MJPEG, fps)),
-            PixelFormat::Yuyv => RequestedFormatType::Closest(CameraFormat::new(resolution, FrameFormat::YUYV, fps)),
+            PixelFormat::Mjpeg => {
+                RequestedFormatType::Closest(CameraFormat::new(resolution, FrameFormat::MJPEG, fps))
+            }
+            PixelFormat::Yuyv => {
+                RequestedFormatType::Closest(CameraFormat::new(resolution, FrameFormat::YUYV, fps))
+            }
             PixelFormat::Any => RequestedFormatType::HighestResolution(resolution),
         };
-        let mut camera = Camera::new(index, RequestedFormat::new::<RgbFormat>(requested)).map_err(|e| e.to_string())?;
+        let mut camera = Camera::new(index, RequestedFormat::new::<RgbFormat>(requested))
+            .map_err(|e| e.to_string())?;
         camera.open_stream().map_err(|e| e.to_string())?;
         Ok(camera)
     }
@@ -265,7 +321,13 @@ mod backend {
             FrameFormat::NV12 => nv12_to_rgb(resolution, data, false).map_err(|e| e.to_string()),
             other => Err(format!("unsupported pixel format {other}")),
         };
-        to_rgb(&format.to_string(), resolution.width(), resolution.height(), data, convert)
+        to_rgb(
+            &format.to_string(),
+            resolution.width(),
+            resolution.height(),
+            data,
+            convert,
+        )
     }
 
     /// Starts the I/O thread and waits (up to 5 s) for the camera to open.
@@ -306,12 +368,25 @@ mod backend {
                 }
                 let _ = camera.stop_stream();
             })
-            .map_err(|e| SourceError::Open { name: name.into(), reason: e.to_string() })?;
-        let io = CameraIo { frames: frames_rx, stop, handle: Some(handle) };
+            .map_err(|e| SourceError::Open {
+                name: name.into(),
+                reason: e.to_string(),
+            })?;
+        let io = CameraIo {
+            frames: frames_rx,
+            stop,
+            handle: Some(handle),
+        };
         match ready_rx.recv_timeout(Duration::from_secs(5)) {
             Ok(Ok(())) => Ok(io),
-            Ok(Err(reason)) => Err(SourceError::Open { name: name.into(), reason }),
-            Err(_) => Err(SourceError::Open { name: name.into(), reason: "the camera did not open within 5 s".into() }),
+            Ok(Err(reason)) => Err(SourceError::Open {
+                name: name.into(),
+                reason,
+            }),
+            Err(_) => Err(SourceError::Open {
+                name: name.into(),
+                reason: "the camera did not open within 5 s".into(),
+            }),
         }
     }
 }
@@ -330,13 +405,19 @@ mod backend {
 
     /// Always fails without the feature.
     pub fn open(_config: &LiveConfig, name: &str) -> Result<CameraIo, SourceError> {
-        Err(SourceError::Open { name: name.into(), reason: WHY.into() })
+        Err(SourceError::Open {
+            name: name.into(),
+            reason: WHY.into(),
+        })
     }
 }
 
 /// Every camera on this machine with the modes it offers (empty when there is none).
 pub fn list_cameras() -> Result<Vec<CameraDescription>, SourceError> {
-    backend::list().map_err(|reason| SourceError::Open { name: "camera list".into(), reason })
+    backend::list().map_err(|reason| SourceError::Open {
+        name: "camera list".into(),
+        reason,
+    })
 }
 
 #[cfg(test)]
@@ -354,9 +435,17 @@ mod tests {
         assert!(to_rgb("MJPEG", 4, 4, b"garbage", || Err("unused".into())).is_err());
         let mut jpeg = Vec::new();
         RgbImage::from_pixel(8, 8, image::Rgb([100, 150, 200]))
-            .write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+            .write_to(
+                &mut std::io::Cursor::new(&mut jpeg),
+                image::ImageFormat::Jpeg,
+            )
             .unwrap();
-        assert_eq!(to_rgb("MJPEG", 8, 8, &jpeg, || Err("unused".into())).unwrap().dimensions(), (8, 8));
+        assert_eq!(
+            to_rgb("MJPEG", 8, 8, &jpeg, || Err("unused".into()))
+                .unwrap()
+                .dimensions(),
+            (8, 8)
+        );
     }
 
     #[test]

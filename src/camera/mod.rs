@@ -102,7 +102,9 @@ impl std::str::FromStr for SourceSpec {
             None if s == "sim" || s == "simulator" => Ok(Self::Simulator),
             Some(("replay", path)) if !path.is_empty() => Ok(Self::Replay(PathBuf::from(path))),
             Some(("camera", id)) if !id.is_empty() => Ok(Self::Camera(id.to_string())),
-            _ => Err(format!("unknown source {s:?}: use auto, sim, replay:DIR_OR_FILE or camera:INDEX|NAME|PATH")),
+            _ => Err(format!(
+                "unknown source {s:?}: use auto, sim, replay:DIR_OR_FILE or camera:INDEX|NAME|PATH"
+            )),
         }
     }
 }
@@ -120,7 +122,11 @@ pub struct CaptureFormat {
 
 impl Default for CaptureFormat {
     fn default() -> Self {
-        Self { width: 1280, height: 720, fps: 30.0 }
+        Self {
+            width: 1280,
+            height: 720,
+            fps: 30.0,
+        }
     }
 }
 
@@ -129,16 +135,26 @@ mod tests {
     use super::*;
 
     fn check(input: &str, expected: Result<SourceSpec, ()>) {
-        assert_eq!(input.parse::<SourceSpec>().map_err(|_| ()), expected, "{input}");
+        assert_eq!(
+            input.parse::<SourceSpec>().map_err(|_| ()),
+            expected,
+            "{input}"
+        );
     }
 
     #[test]
     fn source_specs_parse() {
         check("sim", Ok(SourceSpec::Simulator));
         check("auto", Ok(SourceSpec::Auto));
-        check("replay:/tmp/x", Ok(SourceSpec::Replay(PathBuf::from("/tmp/x"))));
+        check(
+            "replay:/tmp/x",
+            Ok(SourceSpec::Replay(PathBuf::from("/tmp/x"))),
+        );
         check("camera:0", Ok(SourceSpec::Camera("0".into())));
-        check("camera:/dev/video2", Ok(SourceSpec::Camera("/dev/video2".into())));
+        check(
+            "camera:/dev/video2",
+            Ok(SourceSpec::Camera("/dev/video2".into())),
+        );
         check("camera:", Err(()));
         check("replay:", Err(()));
         check("webcam", Err(()));

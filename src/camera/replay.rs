@@ -30,7 +30,10 @@ enum Recording {
     /// Image files, sorted by name.
     Images(Vec<PathBuf>),
     /// Byte ranges of the JPEGs in an MJPEG file, and the file's bytes.
-    Mjpeg { data: Vec<u8>, frames: Vec<(usize, usize)> },
+    Mjpeg {
+        data: Vec<u8>,
+        frames: Vec<(usize, usize)>,
+    },
 }
 
 impl Recording {
@@ -56,13 +59,20 @@ pub struct Replay {
 const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "bmp", "jpe"];
 
 fn is_mjpeg(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("mjpeg") || e.eq_ignore_ascii_case("mjpg"))
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("mjpeg") || e.eq_ignore_ascii_case("mjpg"))
 }
 
 /// Splits an MJPEG stream into its JPEGs: each starts at an SOI marker (FF D8 FF) and ends at
 /// the EOI marker (FF D9) before the next SOI.
 pub fn split_mjpeg(data: &[u8]) -> Vec<(usize, usize)> {
-    let starts: Vec<usize> = data.windows(3).enumerate().filter(|(_, w)| *w == [0xFF, 0xD8, 0xFF]).map(|(i, _)| i).collect();
+    let starts: Vec<usize> = data
+        .windows(3)
+        .enumerate()
+        .filter(|(_, w)| *w == [0xFF, 0xD8, 0xFF])
+        .map(|(i, _)| i)
+        .collect();
     let mut frames = Vec::with_capacity(starts.len());
     for (k, &start) in starts.iter().enumerate() {
         let end = starts.get(k + 1).copied().unwrap_or(data.len());
@@ -75,12 +85,22 @@ impl Replay {
     /// A replay of `config.path` (opened by [`FrameSource::open`]).
     pub fn new(config: ReplayConfig) -> Self {
         let name = format!("replay:{}", config.path.display());
-        Self { config, name, recording: None, position: 0, seq: 0, started: None }
+        Self {
+            config,
+            name,
+            recording: None,
+            position: 0,
+            seq: 0,
+            started: None,
+        }
     }
 
     fn load(&self) -> Result<Recording, SourceError> {
         let path = &self.config.path;
-        let open_error = |reason: String| SourceError::Open { name: self.name.clone(), reason };
+        let open_error = |reason: String| SourceError::Open {
+            name: self.name.clone(),
+            reason,
+        };
         if !path.exists() {
             return Err(SourceError::NotFound(path.display().to_string()));
         }
@@ -107,7 +127,9 @@ impl Replay {
             .collect();
         files.sort();
         if files.is_empty() {
-            return Err(open_error("no images (.jpg, .png, .bmp) in the folder".into()));
+            return Err(open_error(
+                "no images (.jpg, .png, .bmp) in the folder".into(),
+            ));
         }
         Ok(Recording::Images(files))
     }
@@ -127,7 +149,10 @@ impl FrameSource for Replay {
 
     fn next_frame(&mut self) -> Result<Frame, SourceError> {
         let Some(recording) = &self.recording else {
-            return Err(SourceError::Lost { name: self.name.clone(), reason: "not open".into() });
+            return Err(SourceError::Lost {
+                name: self.name.clone(),
+                reason: "not open".into(),
+            });
         };
         if self.position >= recording.len() {
             if !self.config.looping {
@@ -135,7 +160,11 @@ impl FrameSource for Replay {
             }
             self.position = 0;
         }
-        let fps = if self.config.fps > 0.0 { self.config.fps } else { 30.0 };
+        let fps = if self.config.fps > 0.0 {
+            self.config.fps
+        } else {
+            30.0
+        };
         let started = *self.started.get_or_insert_with(Instant::now);
         let due = started + Duration::from_secs_f64(self.seq as f64 / f64::from(fps));
         if self.config.realtime {
@@ -149,16 +178,30 @@ impl FrameSource for Replay {
         let seq = self.seq;
         self.seq += 1;
         let decoded = match recording {
-            Recording::Images(files) => image::open(&files[index]).map_err(|e| format!("{}: {e}", files[index].display())),
+            Recording::Images(files) => {
+                image::open(&files[index]).map_err(|e| format!("{}: {e}", files[index].display()))
+            }
             Recording::Mjpeg { data, frames } => {
                 let (start, end) = frames[index];
                 image::load_from_memory_with_format(&data[start..end], image::ImageFormat::Jpeg)
                     .map_err(|e| format!("frame {index}: {e}"))
             }
         };
-        let image = decoded.map_err(|reason| SourceError::Corrupt { name: self.name.clone(), reason })?;
-        let captured_at = if self.config.realtime { Instant::now() } else { due };
-        Ok(Frame { image: Arc::new(image.to_rgb8()), captured_at, wall_time: SystemTime::now(), seq })
+        let image = decoded.map_err(|reason| SourceError::Corrupt {
+            name: self.name.clone(),
+            reason,
+        })?;
+        let captured_at = if self.config.realtime {
+            Instant::now()
+        } else {
+            due
+        };
+        Ok(Frame {
+            image: Arc::new(image.to_rgb8()),
+            captured_at,
+            wall_time: SystemTime::now(),
+            seq,
+        })
     }
 }
 
@@ -167,12 +210,19 @@ mod tests {
     use super::*;
 
     fn config(path: &Path, looping: bool) -> ReplayConfig {
-        ReplayConfig { path: path.to_path_buf(), fps: 100.0, looping, realtime: false }
+        ReplayConfig {
+            path: path.to_path_buf(),
+            fps: 100.0,
+            looping,
+            realtime: false,
+        }
     }
 
     fn write_images(dir: &Path) {
         for (i, v) in [10u8, 20, 30].iter().enumerate() {
-            image::RgbImage::from_pixel(8, 6, image::Rgb([*v; 3])).save(dir.join(format!("f{i}.png"))).unwrap();
+            image::RgbImage::from_pixel(8, 6, image::Rgb([*v; 3]))
+                .save(dir.join(format!("f{i}.png")))
+                .unwrap();
         }
         std::fs::write(dir.join("f1b.jpg"), b"not a jpeg").unwrap();
         std::fs::write(dir.join("notes.txt"), b"ignored").unwrap();
@@ -201,7 +251,9 @@ mod tests {
     #[test]
     fn without_looping_the_stream_ends() {
         let dir = tempfile::tempdir().unwrap();
-        image::RgbImage::new(4, 4).save(dir.path().join("a.png")).unwrap();
+        image::RgbImage::new(4, 4)
+            .save(dir.path().join("a.png"))
+            .unwrap();
         let mut replay = Replay::new(config(dir.path(), false));
         replay.open().unwrap();
         assert!(replay.next_frame().is_ok());
@@ -215,7 +267,10 @@ mod tests {
         for v in [50u8, 200] {
             let mut jpeg = Vec::new();
             image::RgbImage::from_pixel(16, 8, image::Rgb([v; 3]))
-                .write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+                .write_to(
+                    &mut std::io::Cursor::new(&mut jpeg),
+                    image::ImageFormat::Jpeg,
+                )
                 .unwrap();
             stream.extend_from_slice(&jpeg);
         }
@@ -233,8 +288,14 @@ mod tests {
     #[test]
     fn missing_and_empty_sources_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(Replay::new(config(&dir.path().join("none"), false)).open(), Err(SourceError::NotFound(_))));
-        let err = Replay::new(config(dir.path(), false)).open().unwrap_err().to_string();
+        assert!(matches!(
+            Replay::new(config(&dir.path().join("none"), false)).open(),
+            Err(SourceError::NotFound(_))
+        ));
+        let err = Replay::new(config(dir.path(), false))
+            .open()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no images"), "{err}");
     }
 }

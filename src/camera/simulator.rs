@@ -143,7 +143,9 @@ pub struct SimTruth {
 impl SimTruth {
     fn lock(&self) -> std::sync::MutexGuard<'_, TruthLog> {
         // A panic while holding this lock leaves plain data behind: keep using it.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn record(&self, truth: FrameTruth) {
@@ -152,7 +154,10 @@ impl SimTruth {
             let entry = log
                 .vehicles
                 .entry(plate.vehicle_id)
-                .or_insert_with(|| VehicleTruth { text: plate.text.clone(), readable_frames: 0 });
+                .or_insert_with(|| VehicleTruth {
+                    text: plate.text.clone(),
+                    readable_frames: 0,
+                });
             entry.readable_frames += u32::from(plate.readable);
         }
         log.frames.push_back(truth);
@@ -216,7 +221,11 @@ impl SimScorer {
 
     /// A scorer over this truth.
     pub fn new(truth: SimTruth) -> Self {
-        Self { truth, reads: BTreeMap::new(), false_reads: 0 }
+        Self {
+            truth,
+            reads: BTreeMap::new(),
+            false_reads: 0,
+        }
     }
 
     /// Attributes a read (text, and its box in frame `seq`) to a vehicle; returns the vehicle
@@ -226,7 +235,11 @@ impl SimScorer {
             self.false_reads += 1;
             return None;
         };
-        let right = self.truth.vehicles().get(&vehicle).is_some_and(|v| v.text == crate::plate::normalize(text));
+        let right = self
+            .truth
+            .vehicles()
+            .get(&vehicle)
+            .is_some_and(|v| v.text == crate::plate::normalize(text));
         let entry = self.reads.entry(vehicle).or_default();
         entry.0 += 1;
         entry.1 |= right;
@@ -236,11 +249,17 @@ impl SimScorer {
     /// The score so far.
     pub fn score(&self) -> SimScore {
         let vehicles = self.truth.vehicles();
-        let counted: Vec<u64> =
-            vehicles.iter().filter(|(_, v)| v.readable_frames >= Self::MIN_READABLE_FRAMES).map(|(id, _)| *id).collect();
+        let counted: Vec<u64> = vehicles
+            .iter()
+            .filter(|(_, v)| v.readable_frames >= Self::MIN_READABLE_FRAMES)
+            .map(|(id, _)| *id)
+            .collect();
         SimScore {
             vehicles: counted.len() as u64,
-            correct: counted.iter().filter(|id| self.reads.get(id).is_some_and(|r| r.1)).count() as u64,
+            correct: counted
+                .iter()
+                .filter(|id| self.reads.get(id).is_some_and(|r| r.1))
+                .count() as u64,
             duplicates: self.reads.values().map(|r| r.0.saturating_sub(1)).sum(),
             false_reads: self.false_reads,
         }
@@ -258,12 +277,20 @@ struct Camera {
 
 impl Camera {
     fn new(width: u32, height: u32) -> Self {
-        Self { focal_px: width as f32 * 0.8, centre_x: width as f32 / 2.0, horizon_y: height as f32 * 0.4, height_m: 1.2 }
+        Self {
+            focal_px: width as f32 * 0.8,
+            centre_x: width as f32 / 2.0,
+            horizon_y: height as f32 * 0.4,
+            height_m: 1.2,
+        }
     }
 
     /// Screen position of the road-relative point (lateral `x_m`, height `y_m`, distance `z_m`).
     fn project(&self, x_m: f32, y_m: f32, z_m: f32) -> (f32, f32) {
-        (self.centre_x + self.focal_px * x_m / z_m, self.horizon_y + self.focal_px * (self.height_m - y_m) / z_m)
+        (
+            self.centre_x + self.focal_px * x_m / z_m,
+            self.horizon_y + self.focal_px * (self.height_m - y_m) / z_m,
+        )
     }
 }
 
@@ -331,7 +358,10 @@ pub struct Simulator {
 
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Simulator").field("config", &self.config).field("seq", &self.seq).finish_non_exhaustive()
+        f.debug_struct("Simulator")
+            .field("config", &self.config)
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
     }
 }
 
@@ -341,7 +371,11 @@ impl Simulator {
     pub fn new(mut config: SimulatorConfig) -> Self {
         config.width = config.width.max(64);
         config.height = config.height.max(48);
-        config.fps = if config.fps.is_finite() && config.fps > 0.0 { config.fps } else { 30.0 };
+        config.fps = if config.fps.is_finite() && config.fps > 0.0 {
+            config.fps
+        } else {
+            30.0
+        };
         config.plates = config
             .plates
             .iter()
@@ -388,7 +422,11 @@ impl Simulator {
         let mut img = self.background.clone();
         let mut order: Vec<usize> = (0..self.vehicles.len()).collect();
         // Far vehicles first, so near ones hide them.
-        order.sort_by(|&a, &b| self.vehicles[b].z_at(t).total_cmp(&self.vehicles[a].z_at(t)));
+        order.sort_by(|&a, &b| {
+            self.vehicles[b]
+                .z_at(t)
+                .total_cmp(&self.vehicles[a].z_at(t))
+        });
         let mut plates = Vec::new();
         let mut bodies: Vec<(f32, BBox)> = Vec::new();
         let exposure = 0.5 / self.config.fps;
@@ -398,10 +436,23 @@ impl Simulator {
             let body = self.draw_vehicle(&mut img, v, z);
             let placement = self.plate_placement(v, z);
             let before = self.plate_placement(v, v.z_at(t - exposure));
-            let moved = (placement.centre.0 - before.centre.0, placement.centre.1 - before.centre.1);
-            let (corners, bbox) = draw_plate(&mut img, &v.mips, &placement.moving(moved.0, moved.1));
+            let moved = (
+                placement.centre.0 - before.centre.0,
+                placement.centre.1 - before.centre.1,
+            );
+            let (corners, bbox) =
+                draw_plate(&mut img, &v.mips, &placement.moving(moved.0, moved.1));
             bodies.push((z, body));
-            plates.push((z, TruthPlate { vehicle_id: v.id, text: v.text.clone(), bbox, corners, readable: false }));
+            plates.push((
+                z,
+                TruthPlate {
+                    vehicle_id: v.id,
+                    text: v.text.clone(),
+                    bbox,
+                    corners,
+                    readable: false,
+                },
+            ));
         }
         // Readable: large enough, wholly inside the frame, and not covered by a nearer body.
         let min_width = self.config.readable_width_px * self.config.width as f32 / 1280.0;
@@ -409,22 +460,35 @@ impl Simulator {
         for (z, plate) in &mut plates {
             let b = plate.bbox;
             let inside = b.x >= 1.0 && b.y >= 1.0 && b.x + b.w <= fw - 1.0 && b.y + b.h <= fh - 1.0;
-            let hidden = bodies.iter().any(|(bz, body)| *bz < *z - 0.5 && overlap_share(&b, body) > 0.05);
+            let hidden = bodies
+                .iter()
+                .any(|(bz, body)| *bz < *z - 0.5 && overlap_share(&b, body) > 0.05);
             plate.readable = inside && !hidden && b.w >= min_width;
         }
         let visible = plates
             .into_iter()
             .map(|(_, p)| p)
-            .filter(|p| p.bbox.x + p.bbox.w > 0.0 && p.bbox.y + p.bbox.h > 0.0 && p.bbox.x < fw && p.bbox.y < fh)
+            .filter(|p| {
+                p.bbox.x + p.bbox.w > 0.0
+                    && p.bbox.y + p.bbox.h > 0.0
+                    && p.bbox.x < fw
+                    && p.bbox.y < fh
+            })
             .collect();
-        self.noise.apply(&mut img, (seq as usize).wrapping_mul(7919));
-        let truth = FrameTruth { seq, plates: visible };
+        self.noise
+            .apply(&mut img, (seq as usize).wrapping_mul(7919));
+        let truth = FrameTruth {
+            seq,
+            plates: visible,
+        };
         self.truth.record(truth.clone());
         (img, truth)
     }
 
     fn plate_placement(&self, v: &Vehicle, z: f32) -> Placement {
-        let (x, y) = self.camera.project(v.lane.x_m() + v.plate_offset_m, PLATE_HEIGHT_M, z);
+        let (x, y) = self
+            .camera
+            .project(v.lane.x_m() + v.plate_offset_m, PLATE_HEIGHT_M, z);
         Placement::new(x, y, self.camera.focal_px * PLATE_WIDTH_M / z)
     }
 
@@ -438,18 +502,55 @@ impl Simulator {
         let body = if night { dim(v.body, 0.25) } else { v.body };
         // Shadow under the car, then the body, the windows and the lamps.
         let (_, ground) = self.camera.project(x, 0.0, z);
-        fill_rect(img, left - w * 0.03, bottom, w * 1.06, (ground - bottom).max(1.0), Rgb([25, 25, 28]));
+        fill_rect(
+            img,
+            left - w * 0.03,
+            bottom,
+            w * 1.06,
+            (ground - bottom).max(1.0),
+            Rgb([25, 25, 28]),
+        );
         fill_rect(img, left, top, w, h, body);
-        fill_rect(img, left + w * 0.08, top + h * 0.05, w * 0.84, h * 0.3, if night { Rgb([8, 8, 10]) } else { Rgb([40, 48, 60]) });
+        fill_rect(
+            img,
+            left + w * 0.08,
+            top + h * 0.05,
+            w * 0.84,
+            h * 0.3,
+            if night {
+                Rgb([8, 8, 10])
+            } else {
+                Rgb([40, 48, 60])
+            },
+        );
         let lamp = match (v.lane, night) {
             (Lane::Oncoming, false) => Rgb([235, 235, 220]),
             (Lane::Oncoming, true) => Rgb([255, 255, 245]),
             (Lane::Leaving, false) => Rgb([190, 30, 30]),
             (Lane::Leaving, true) => Rgb([140, 20, 20]),
         };
-        fill_rect(img, left + w * 0.04, top + h * 0.5, w * 0.16, h * 0.14, lamp);
-        fill_rect(img, right - w * 0.2, top + h * 0.5, w * 0.16, h * 0.14, lamp);
-        BBox { x: left, y: top, w, h }
+        fill_rect(
+            img,
+            left + w * 0.04,
+            top + h * 0.5,
+            w * 0.16,
+            h * 0.14,
+            lamp,
+        );
+        fill_rect(
+            img,
+            right - w * 0.2,
+            top + h * 0.5,
+            w * 0.16,
+            h * 0.14,
+            lamp,
+        );
+        BBox {
+            x: left,
+            y: top,
+            w,
+            h,
+        }
     }
 
     fn spawn_and_retire(&mut self, t: f32) {
@@ -467,17 +568,19 @@ impl Simulator {
             }
             // One vehicle at a time per lane near us, so plates are not hidden for long.
             let busy = self.vehicles.iter().any(|v| {
-                v.lane == lane && match lane {
-                    Lane::Oncoming => v.z_at(t) > 8.0,
-                    Lane::Leaving => v.z_at(t) < 25.0,
-                }
+                v.lane == lane
+                    && match lane {
+                        Lane::Oncoming => v.z_at(t) > 8.0,
+                        Lane::Leaving => v.z_at(t) < 25.0,
+                    }
             });
             if busy {
                 continue;
             }
             let vehicle = self.new_vehicle(lane, t);
             self.vehicles.push(vehicle);
-            let gap = -self.config.mean_gap_secs.max(0.1) * (1.0 - self.rng.random::<f32>()).max(1e-3).ln();
+            let gap = -self.config.mean_gap_secs.max(0.1)
+                * (1.0 - self.rng.random::<f32>()).max(1e-3).ln();
             self.next_spawn[slot] = t + gap;
         }
     }
@@ -485,7 +588,8 @@ impl Simulator {
     fn new_vehicle(&mut self, lane: Lane, t: f32) -> Vehicle {
         let id = self.next_vehicle_id;
         self.next_vehicle_id += 1;
-        let listed = !self.config.plates.is_empty() && self.rng.random::<f32>() < self.config.listed_share;
+        let listed =
+            !self.config.plates.is_empty() && self.rng.random::<f32>() < self.config.listed_share;
         let text = if listed {
             let i = self.rng.random_range(0..self.config.plates.len());
             self.config.plates[i].clone()
@@ -494,13 +598,18 @@ impl Simulator {
         };
         let style = self.styles[self.rng.random_range(0..self.styles.len())].clone();
         // Render once, large enough for the nearest approach.
-        let max_width = (self.camera.focal_px * PLATE_WIDTH_M / NEAREST_M * 1.2).clamp(32.0, 512.0) as u32;
+        let max_width =
+            (self.camera.focal_px * PLATE_WIDTH_M / NEAREST_M * 1.2).clamp(32.0, 512.0) as u32;
         let mips = match PlateMips::new(&style, &text, max_width) {
             Ok(mips) => mips,
             // Texts were validated; a failure here is a broken font, so draw a blank plate.
             Err(err) => {
                 tracing::error!(%err, "simulator: plate rendering failed");
-                PlateMips::from_image(RgbImage::from_pixel(max_width, max_width / 2, Rgb([230, 230, 230])))
+                PlateMips::from_image(RgbImage::from_pixel(
+                    max_width,
+                    max_width / 2,
+                    Rgb([230, 230, 230]),
+                ))
             }
         };
         let mut mips = mips;
@@ -511,10 +620,28 @@ impl Simulator {
             Lane::Oncoming => (FARTHEST_M - 1.0, -(5.0 + self.rng.random::<f32>() * 7.0)),
             Lane::Leaving => (NEAREST_M + 0.2, 2.0 + self.rng.random::<f32>() * 4.0),
         };
-        let palette = [[180, 30, 30], [30, 60, 150], [200, 200, 205], [30, 30, 32], [120, 120, 125], [230, 230, 225], [40, 90, 50]];
+        let palette = [
+            [180, 30, 30],
+            [30, 60, 150],
+            [200, 200, 205],
+            [30, 30, 32],
+            [120, 120, 125],
+            [230, 230, 225],
+            [40, 90, 50],
+        ];
         let body = Rgb(palette[self.rng.random_range(0..palette.len())]);
         let plate_offset_m = (self.rng.random::<f32>() - 0.5) * 0.2;
-        Vehicle { id, text, lane, z0, speed, spawned_at: t, body, plate_offset_m, mips }
+        Vehicle {
+            id,
+            text,
+            lane,
+            z0,
+            speed,
+            spawned_at: t,
+            body,
+            plate_offset_m,
+            mips,
+        }
     }
 }
 
@@ -563,7 +690,11 @@ fn draw_background(config: &SimulatorConfig, cam: &Camera) -> RgbImage {
         let yf = y as f32;
         if yf < horizon {
             let k = yf / horizon;
-            if night { Rgb([10, 10, 14]) } else { Rgb([(150.0 + 60.0 * k) as u8, (180.0 + 40.0 * k) as u8, 225]) }
+            if night {
+                Rgb([10, 10, 14])
+            } else {
+                Rgb([(150.0 + 60.0 * k) as u8, (180.0 + 40.0 * k) as u8, 225])
+            }
         } else if night {
             Rgb([22, 24, 22])
         } else {
@@ -577,7 +708,11 @@ fn draw_background(config: &SimulatorConfig, cam: &Camera) -> RgbImage {
         let bw = 20.0 + rng.random::<f32>() * 90.0;
         let bh = 10.0 + rng.random::<f32>() * horizon * 0.5;
         let grey = 60 + rng.random_range(0..120u8);
-        let colour = if night { Rgb([grey / 6, grey / 6, grey / 5]) } else { Rgb([grey, grey, grey.saturating_add(10)]) };
+        let colour = if night {
+            Rgb([grey / 6, grey / 6, grey / 5])
+        } else {
+            Rgb([grey, grey, grey.saturating_add(10)])
+        };
         fill_rect(&mut img, x, horizon - bh, bw, bh, colour);
         x += bw + rng.random::<f32>() * 30.0;
     }
@@ -588,17 +723,46 @@ fn draw_background(config: &SimulatorConfig, cam: &Camera) -> RgbImage {
         let (l, _) = cam.project(-4.2, 0.0, z);
         let (r, _) = cam.project(4.2, 0.0, z);
         let shade = asphalt + 10.0 * (y as f32 / h as f32);
-        fill_rect(&mut img, l, y as f32, r - l, 1.0, Rgb([shade as u8, shade as u8, (shade + 4.0) as u8]));
+        fill_rect(
+            &mut img,
+            l,
+            y as f32,
+            r - l,
+            1.0,
+            Rgb([shade as u8, shade as u8, (shade + 4.0) as u8]),
+        );
         let line = |x_m: f32| cam.project(x_m, 0.0, z).0;
         let line_w = (cam.focal_px * 0.12 / z).max(0.3);
-        let paint = if night { Rgb([110, 110, 100]) } else { Rgb([235, 235, 225]) };
+        let paint = if night {
+            Rgb([110, 110, 100])
+        } else {
+            Rgb([235, 235, 225])
+        };
         for edge in [-4.0, 4.0] {
-            fill_rect(&mut img, line(edge) - line_w / 2.0, y as f32, line_w, 1.0, paint);
+            fill_rect(
+                &mut img,
+                line(edge) - line_w / 2.0,
+                y as f32,
+                line_w,
+                1.0,
+                paint,
+            );
         }
         // Dashed centre line: 3 m paint, 6 m gap.
         if z.rem_euclid(9.0) < 3.0 {
-            let yellow = if night { Rgb([110, 100, 40]) } else { Rgb([230, 200, 40]) };
-            fill_rect(&mut img, line(0.0) - line_w / 2.0, y as f32, line_w, 1.0, yellow);
+            let yellow = if night {
+                Rgb([110, 100, 40])
+            } else {
+                Rgb([230, 200, 40])
+            };
+            fill_rect(
+                &mut img,
+                line(0.0) - line_w / 2.0,
+                y as f32,
+                line_w,
+                1.0,
+                yellow,
+            );
         }
     }
     img
@@ -629,8 +793,17 @@ impl FrameSource for Simulator {
         let (image, _) = self.render(seq);
         self.seq += 1;
         // Real time: stamp the actual capture; otherwise the frame's nominal time.
-        let captured_at = if self.config.realtime { Instant::now() } else { due };
-        Ok(Frame { image: Arc::new(image), captured_at, wall_time: SystemTime::now(), seq })
+        let captured_at = if self.config.realtime {
+            Instant::now()
+        } else {
+            due
+        };
+        Ok(Frame {
+            image: Arc::new(image),
+            captured_at,
+            wall_time: SystemTime::now(),
+            seq,
+        })
     }
 }
 
@@ -639,7 +812,14 @@ mod tests {
     use super::*;
 
     fn small(seed: u64) -> SimulatorConfig {
-        SimulatorConfig { width: 320, height: 180, fps: 15.0, seed, realtime: false, ..SimulatorConfig::default() }
+        SimulatorConfig {
+            width: 320,
+            height: 180,
+            fps: 15.0,
+            seed,
+            realtime: false,
+            ..SimulatorConfig::default()
+        }
     }
 
     #[test]
@@ -655,12 +835,20 @@ mod tests {
 
     #[test]
     fn vehicles_approach_grow_and_become_readable() {
-        let mut sim = Simulator::new(SimulatorConfig { width: 640, height: 360, ..small(1) });
+        let mut sim = Simulator::new(SimulatorConfig {
+            width: 640,
+            height: 360,
+            ..small(1)
+        });
         let mut widths: BTreeMap<u64, Vec<f32>> = BTreeMap::new();
         for seq in 0..300 {
             let (_, truth) = sim.render(seq);
             for p in truth.plates {
-                assert!(crate::render::plate::validate_text(&p.text).is_ok(), "{}", p.text);
+                assert!(
+                    crate::render::plate::validate_text(&p.text).is_ok(),
+                    "{}",
+                    p.text
+                );
                 widths.entry(p.vehicle_id).or_default().push(p.bbox.w);
             }
         }
@@ -669,12 +857,20 @@ mod tests {
         let readable = vehicles.values().filter(|v| v.readable_frames > 0).count();
         assert!(readable >= 4, "{readable} readable of {}", vehicles.len());
         // Some plate grows by a factor of several over its pass.
-        assert!(widths.values().any(|w| w.len() > 5 && w.iter().cloned().fold(0.0, f32::max) > 4.0 * w[0]));
+        assert!(
+            widths
+                .values()
+                .any(|w| w.len() > 5 && w.iter().cloned().fold(0.0, f32::max) > 4.0 * w[0])
+        );
     }
 
     #[test]
     fn listed_plates_are_shown() {
-        let config = SimulatorConfig { plates: vec!["hot 123".into(), "X".into(), "TOOLONGPLATE9".into()], listed_share: 1.0, ..small(2) };
+        let config = SimulatorConfig {
+            plates: vec!["hot 123".into(), "X".into(), "TOOLONGPLATE9".into()],
+            listed_share: 1.0,
+            ..small(2)
+        };
         let mut sim = Simulator::new(config);
         for seq in 0..60 {
             sim.render(seq);
@@ -698,7 +894,18 @@ mod tests {
         }
         let (seq, plate) = found.unwrap();
         assert_eq!(truth.vehicle_at(seq, &plate.bbox), Some(plate.vehicle_id));
-        assert_eq!(truth.vehicle_at(seq, &BBox { x: -500.0, y: -500.0, w: 10.0, h: 5.0 }), None);
+        assert_eq!(
+            truth.vehicle_at(
+                seq,
+                &BBox {
+                    x: -500.0,
+                    y: -500.0,
+                    w: 10.0,
+                    h: 5.0
+                }
+            ),
+            None
+        );
         assert_eq!(truth.frame(seq).map(|f| f.seq), Some(seq));
     }
 
@@ -714,22 +921,52 @@ mod tests {
             }
         }
         // Truth is kept for the last few seconds only: score recent vehicles.
-        let recent: Vec<(u64, TruthPlate)> = seen.into_values().filter(|(seq, _)| *seq >= 300 - 200).collect();
+        let recent: Vec<(u64, TruthPlate)> = seen
+            .into_values()
+            .filter(|(seq, _)| *seq >= 300 - 200)
+            .collect();
         assert!(recent.len() >= 2, "{}", recent.len());
         let (seq, first) = &recent[0];
-        assert_eq!(scorer.observe(*seq, &first.bbox, &first.text), Some((first.vehicle_id, true)));
-        assert_eq!(scorer.observe(*seq, &first.bbox, "WRONG1"), Some((first.vehicle_id, false)));
+        assert_eq!(
+            scorer.observe(*seq, &first.bbox, &first.text),
+            Some((first.vehicle_id, true))
+        );
+        assert_eq!(
+            scorer.observe(*seq, &first.bbox, "WRONG1"),
+            Some((first.vehicle_id, false))
+        );
         let (seq2, second) = &recent[1];
-        assert_eq!(scorer.observe(*seq2, &second.bbox, "WRONG1"), Some((second.vehicle_id, false)));
-        assert_eq!(scorer.observe(*seq2, &BBox { x: -100.0, y: -100.0, w: 5.0, h: 2.0 }, "X"), None);
+        assert_eq!(
+            scorer.observe(*seq2, &second.bbox, "WRONG1"),
+            Some((second.vehicle_id, false))
+        );
+        assert_eq!(
+            scorer.observe(
+                *seq2,
+                &BBox {
+                    x: -100.0,
+                    y: -100.0,
+                    w: 5.0,
+                    h: 2.0
+                },
+                "X"
+            ),
+            None
+        );
         let score = scorer.score();
-        assert_eq!((score.correct, score.duplicates, score.false_reads), (1, 1, 1));
+        assert_eq!(
+            (score.correct, score.duplicates, score.false_reads),
+            (1, 1, 1)
+        );
         assert!(score.vehicles >= 2);
     }
 
     #[test]
     fn night_frames_are_dark_with_bright_plates() {
-        let mut sim = Simulator::new(SimulatorConfig { lighting: Lighting::NightIr, ..small(1) });
+        let mut sim = Simulator::new(SimulatorConfig {
+            lighting: Lighting::NightIr,
+            ..small(1)
+        });
         let (img, _) = sim.render(100);
         let mean = img.pixels().map(|p| f32::from(p.0[1])).sum::<f32>() / (320.0 * 180.0);
         assert!(mean < 45.0, "{mean}");

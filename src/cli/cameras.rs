@@ -29,7 +29,10 @@ pub fn run(_ctx: &Context, args: &CamerasArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for camera in &cameras {
-        println!("{}  {}  ({})", camera.index, camera.name, camera.description);
+        println!(
+            "{}  {}  ({})",
+            camera.index, camera.name, camera.description
+        );
         if let Some(error) = &camera.error {
             println!("    formats unknown: {error}");
         }
@@ -40,7 +43,10 @@ pub fn run(_ctx: &Context, args: &CamerasArgs) -> anyhow::Result<ExitCode> {
             let mut sizes: Vec<String> = Vec::new();
             for mode in camera.modes.iter().filter(|m| m.format == format) {
                 let size = format!("{}x{}", mode.width, mode.height);
-                match sizes.iter_mut().find(|s| s.starts_with(&format!("{size}@"))) {
+                match sizes
+                    .iter_mut()
+                    .find(|s| s.starts_with(&format!("{size}@")))
+                {
                     Some(entry) => entry.push_str(&format!(",{}", mode.fps)),
                     None => sizes.push(format!("{size}@{}", mode.fps)),
                 }

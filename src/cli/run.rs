@@ -62,7 +62,9 @@ pub struct RunArgs {
 /// UNFINISHED in this branch: the recognizer (`src/recognize`, detector + OCR) is being built
 /// separately; when it lands, this returns it (`Recognizer` implements [`PlateReader`]).
 fn plate_reader(_ctx: &Context) -> anyhow::Result<Arc<dyn PlateReader>> {
-    anyhow::bail!("the plate recognizer is not part of this build yet, so the pipeline has nothing to read plates with")
+    anyhow::bail!(
+        "the plate recognizer is not part of this build yet, so the pipeline has nothing to read plates with"
+    )
 }
 
 /// Runs `run`.
@@ -76,8 +78,17 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         height: args.height.unwrap_or(settings.height),
         fps: args.fps.unwrap_or(settings.fps),
     };
-    anyhow::ensure!(format.width >= 64 && format.height >= 48, "frame size {}x{} is too small", format.width, format.height);
-    anyhow::ensure!(format.fps > 0.0 && format.fps <= 240.0, "frame rate {} is out of range (0-240]", format.fps);
+    anyhow::ensure!(
+        format.width >= 64 && format.height >= 48,
+        "frame size {}x{} is too small",
+        format.width,
+        format.height
+    );
+    anyhow::ensure!(
+        format.fps > 0.0 && format.fps <= 240.0,
+        "frame rate {} is out of range (0-240]",
+        format.fps
+    );
     let specs: Vec<SourceSpec> = if args.sources.is_empty() {
         settings
             .sources
@@ -90,7 +101,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     let pixel_format = match args.pixel_format {
         Some(p) => p,
-        None => settings.pixel_format.parse().map_err(anyhow::Error::msg).context("in the [cameras] pixel_format setting")?,
+        None => settings
+            .pixel_format
+            .parse()
+            .map_err(anyhow::Error::msg)
+            .context("in the [cameras] pixel_format setting")?,
     };
     let mut sim_truth: Option<SimTruth> = None;
     let mut sources: Vec<Box<dyn FrameSource>> = Vec::new();
@@ -115,7 +130,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
                     height: format.height,
                     fps: format.fps,
                     seed: args.seed.unwrap_or(settings.simulator_seed) + sources.len() as u64,
-                    lighting: if args.night || settings.simulator_night { Lighting::NightIr } else { Lighting::Day },
+                    lighting: if args.night || settings.simulator_night {
+                        Lighting::NightIr
+                    } else {
+                        Lighting::Day
+                    },
                     plates,
                     ..SimulatorConfig::default()
                 });
@@ -123,8 +142,17 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
                 sim_truth.get_or_insert_with(|| sim.truth());
                 Box::new(sim)
             }
-            SourceSpec::Replay(path) => Box::new(Replay::new(ReplayConfig { path, fps: format.fps, looping: args.looping, realtime: true })),
-            SourceSpec::Camera(device) => Box::new(LiveCamera::new(LiveConfig { device, format, pixel_format })),
+            SourceSpec::Replay(path) => Box::new(Replay::new(ReplayConfig {
+                path,
+                fps: format.fps,
+                looping: args.looping,
+                realtime: true,
+            })),
+            SourceSpec::Camera(device) => Box::new(LiveCamera::new(LiveConfig {
+                device,
+                format,
+                pixel_format,
+            })),
         };
         sources.push(source);
     }
@@ -134,10 +162,16 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         config.workers = workers.max(1);
     }
     let duration = match args.seconds {
-        Some(s) => Some(Duration::try_from_secs_f64(s).map_err(|_| anyhow::anyhow!("--seconds {s} is not a duration"))?),
+        Some(s) => Some(
+            Duration::try_from_secs_f64(s)
+                .map_err(|_| anyhow::anyhow!("--seconds {s} is not a duration"))?,
+        ),
         None => None,
     };
-    let options = HeadlessOptions { duration, sim_truth };
+    let options = HeadlessOptions {
+        duration,
+        sim_truth,
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     run_headless(config, sources, reader, options, &mut out)?;

@@ -101,7 +101,9 @@ struct StatusLine<'a> {
 
 /// Resident set size of this process in KiB, from `/proc/self/status` (0 if unknown).
 pub fn resident_kib() -> u64 {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return 0 };
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return 0;
+    };
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -120,7 +122,12 @@ pub fn run_headless(
     let rss_kib_start = resident_kib();
     let (read_tx, read_rx) = bounded::<ReadEvent>(256);
     let (status_tx, status_rx) = bounded::<CameraStatus>(64);
-    let outputs = Outputs { reads: vec![read_tx], statuses: vec![status_tx], overlay: None, wake: None };
+    let outputs = Outputs {
+        reads: vec![read_tx],
+        statuses: vec![status_tx],
+        overlay: None,
+        wake: None,
+    };
     let pipeline = Pipeline::start(config, sources, reader, outputs)?;
     let mut scorer = options.sim_truth.clone().map(SimScorer::new);
     let deadline = options.duration.map(|d| Instant::now() + d);
@@ -155,7 +162,11 @@ pub fn run_headless(
         rss_kib_start,
         rss_kib_end: resident_kib(),
     };
-    writeln!(out, "{}", serde_json::to_string(&summary).map_err(std::io::Error::other)?)?;
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string(&summary).map_err(std::io::Error::other)?
+    )?;
     out.flush()?;
     Ok(summary)
 }
@@ -175,14 +186,19 @@ fn drain(
     Ok(())
 }
 
-fn write_read(out: &mut dyn Write, event: &ReadEvent, scorer: Option<&mut SimScorer>) -> Result<(), HeadlessError> {
+fn write_read(
+    out: &mut dyn Write,
+    event: &ReadEvent,
+    scorer: Option<&mut SimScorer>,
+) -> Result<(), HeadlessError> {
     let read = &event.read;
     let judged = scorer.and_then(|s| s.observe(read.best_seq, &read.bbox, &read.text));
     let line = ReadLine {
         r#type: "read",
         camera: event.camera,
         camera_name: &event.camera_name,
-        time: chrono::DateTime::<chrono::Utc>::from(event.wall_time).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        time: chrono::DateTime::<chrono::Utc>::from(event.wall_time)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         text: &read.text,
         confidence: (read.confidence * 1000.0).round() / 1000.0,
         frames: read.frames,
@@ -192,12 +208,23 @@ fn write_read(out: &mut dyn Write, event: &ReadEvent, scorer: Option<&mut SimSco
         sim_vehicle: judged.map(|j| j.0),
         sim_correct: judged.map(|j| j.1),
     };
-    writeln!(out, "{}", serde_json::to_string(&line).map_err(std::io::Error::other)?)?;
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string(&line).map_err(std::io::Error::other)?
+    )?;
     Ok(())
 }
 
 fn write_status(out: &mut dyn Write, status: &CameraStatus) -> Result<(), HeadlessError> {
-    let line = StatusLine { r#type: "camera_status", status };
-    writeln!(out, "{}", serde_json::to_string(&line).map_err(std::io::Error::other)?)?;
+    let line = StatusLine {
+        r#type: "camera_status",
+        status,
+    };
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string(&line).map_err(std::io::Error::other)?
+    )?;
     Ok(())
 }

@@ -27,15 +27,17 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Select, SendTimeoutError, Sender, TrySendError, bounded};
+use crossbeam_channel::{
+    Receiver, RecvTimeoutError, Select, SendTimeoutError, Sender, TrySendError, bounded,
+};
 use image::RgbImage;
 
 use crate::camera::health::{CameraStatus, HealthConfig, HealthMonitor, measure};
 use crate::camera::{Frame, FrameSource, SourceError};
 use crate::recognize::PlateRead;
 use crate::recognize::tracker::{TrackedRead, Tracker, TrackerConfig};
-pub use stats::{PipelineStats, StatsSnapshot};
 use stats::bump;
+pub use stats::{PipelineStats, StatsSnapshot};
 
 /// Reads the plates in one frame. The recognizer implements it; tests use doubles.
 pub trait PlateReader: Send + Sync {
@@ -146,7 +148,10 @@ pub enum PipelineError {
 }
 
 fn spawn(name: String, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, PipelineError> {
-    std::thread::Builder::new().name(name.clone()).spawn(f).map_err(|source| PipelineError::Spawn { name, source })
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(f)
+        .map_err(|source| PipelineError::Spawn { name, source })
 }
 
 /// A frame on its way from a worker to the tracker.
@@ -170,7 +175,10 @@ pub struct Pipeline {
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline").field("cameras", &self.capture.len()).field("workers", &self.workers.len()).finish()
+        f.debug_struct("Pipeline")
+            .field("cameras", &self.capture.len())
+            .field("workers", &self.workers.len())
+            .finish()
     }
 }
 
@@ -193,13 +201,24 @@ impl Pipeline {
         let monitors: Vec<Arc<Mutex<HealthMonitor>>> = names
             .iter()
             .enumerate()
-            .map(|(i, name)| Arc::new(Mutex::new(HealthMonitor::new(i, name, config.health.clone(), now))))
+            .map(|(i, name)| {
+                Arc::new(Mutex::new(HealthMonitor::new(
+                    i,
+                    name,
+                    config.health.clone(),
+                    now,
+                )))
+            })
             .collect();
 
         // Capture and the watchdog only send statuses: they must not keep the read channels
         // open after the tracker has finished.
-        let status_outputs =
-            Outputs { reads: Vec::new(), statuses: outputs.statuses.clone(), overlay: None, wake: outputs.wake.clone() };
+        let status_outputs = Outputs {
+            reads: Vec::new(),
+            statuses: outputs.statuses.clone(),
+            overlay: None,
+            wake: outputs.wake.clone(),
+        };
         let mut pipeline = Self {
             stop: stop.clone(),
             stats: stats.clone(),
@@ -222,33 +241,56 @@ impl Pipeline {
                 outputs: status_outputs.clone(),
                 config: config.clone(),
             };
-            pipeline.capture.push(spawn(format!("capture-{camera}"), move || capture_loop(source, tx, rx, ctx))?);
+            pipeline
+                .capture
+                .push(spawn(format!("capture-{camera}"), move || {
+                    capture_loop(source, tx, rx, ctx)
+                })?);
         }
         for index in 0..config.workers.max(1) {
-            let queues: Vec<(usize, Receiver<Frame>)> = pipeline.frame_queues.iter().cloned().enumerate().collect();
-            let (reader, stats, stop, results) = (reader.clone(), stats.clone(), stop.clone(), result_tx.clone());
+            let queues: Vec<(usize, Receiver<Frame>)> =
+                pipeline.frame_queues.iter().cloned().enumerate().collect();
+            let (reader, stats, stop, results) = (
+                reader.clone(),
+                stats.clone(),
+                stop.clone(),
+                result_tx.clone(),
+            );
             let timeout = Duration::from_millis(config.send_timeout_millis);
             pipeline
                 .workers
-                .push(spawn(format!("recognize-{index}"), move || worker(index, queues, &*reader, &stats, &stop, &results, timeout))?);
+                .push(spawn(format!("recognize-{index}"), move || {
+                    worker(index, queues, &*reader, &stats, &stop, &results, timeout)
+                })?);
         }
         drop(result_tx);
-        let tracker_ctx = TrackerContext { names, stats: stats.clone(), outputs, config: config.clone() };
-        pipeline.tracker = Some(spawn("tracker".into(), move || tracker_loop(result_rx, tracker_ctx))?);
+        let tracker_ctx = TrackerContext {
+            names,
+            stats: stats.clone(),
+            outputs,
+            config: config.clone(),
+        };
+        pipeline.tracker = Some(spawn("tracker".into(), move || {
+            tracker_loop(result_rx, tracker_ctx)
+        })?);
         let watch_stop = stop.clone();
-        pipeline.watchdog = Some(spawn("camera-watchdog".into(), move || watchdog(monitors, watch_stop, status_outputs))?);
+        pipeline.watchdog = Some(spawn("camera-watchdog".into(), move || {
+            watchdog(monitors, watch_stop, status_outputs)
+        })?);
         Ok(pipeline)
     }
 
     /// The counters now.
     pub fn stats(&self) -> StatsSnapshot {
-        let depth = self.frame_queues.iter().map(Receiver::len).sum::<usize>() + self.result_queue.len();
+        let depth =
+            self.frame_queues.iter().map(Receiver::len).sum::<usize>() + self.result_queue.len();
         self.stats.snapshot(depth)
     }
 
     /// True once every source has ended and the tracker has published its last read.
     pub fn is_finished(&self) -> bool {
-        self.capture.iter().all(JoinHandle::is_finished) && self.tracker.as_ref().is_none_or(JoinHandle::is_finished)
+        self.capture.iter().all(JoinHandle::is_finished)
+            && self.tracker.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
     /// Stops capture, lets the rest drain, joins every thread; returns the final counters.
@@ -261,7 +303,13 @@ impl Pipeline {
         self.stop.store(true, Ordering::SeqCst);
         // Order matters: capture ends (dropping the frame senders), so workers see their
         // queues close, so the tracker sees its results close and flushes.
-        for handle in self.capture.drain(..).chain(self.workers.drain(..)).chain(self.tracker.take()).chain(self.watchdog.take()) {
+        for handle in self
+            .capture
+            .drain(..)
+            .chain(self.workers.drain(..))
+            .chain(self.tracker.take())
+            .chain(self.watchdog.take())
+        {
             let name = handle.thread().name().unwrap_or("pipeline").to_string();
             if handle.join().is_err() {
                 tracing::error!(thread = %name, "pipeline thread panicked");
@@ -293,7 +341,9 @@ impl CaptureContext {
     }
 
     fn monitor(&self) -> std::sync::MutexGuard<'_, HealthMonitor> {
-        self.monitor.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.monitor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Sleeps up to `wait`, waking early when asked to stop.
@@ -319,7 +369,12 @@ fn send_status(outputs: &Outputs, status: CameraStatus) {
 
 /// A camera's capture loop: open (with backoff), read frames, check health, hand the newest
 /// frame to the workers.
-fn capture_loop(mut source: Box<dyn FrameSource>, tx: Sender<Frame>, rx: Receiver<Frame>, ctx: CaptureContext) {
+fn capture_loop(
+    mut source: Box<dyn FrameSource>,
+    tx: Sender<Frame>,
+    rx: Receiver<Frame>,
+    ctx: CaptureContext,
+) {
     let initial = Duration::from_millis(ctx.config.reconnect_initial_millis.max(1));
     let mut backoff = initial;
     let mut open = false;
@@ -332,10 +387,13 @@ fn capture_loop(mut source: Box<dyn FrameSource>, tx: Sender<Frame>, rx: Receive
                 }
                 Err(err) => {
                     tracing::warn!(camera = ctx.camera, %err, retry_ms = backoff.as_millis() as u64, "camera cannot be opened");
-                    let status = ctx.monitor().observe_error(&err.to_string(), Instant::now());
+                    let status = ctx
+                        .monitor()
+                        .observe_error(&err.to_string(), Instant::now());
                     ctx.publish(status);
                     ctx.pause(backoff);
-                    backoff = (backoff * 2).min(Duration::from_millis(ctx.config.reconnect_max_millis));
+                    backoff =
+                        (backoff * 2).min(Duration::from_millis(ctx.config.reconnect_max_millis));
                     continue;
                 }
             }
@@ -361,7 +419,9 @@ fn capture_loop(mut source: Box<dyn FrameSource>, tx: Sender<Frame>, rx: Receive
             }
             Err(err) => {
                 tracing::warn!(camera = ctx.camera, %err, "camera lost; reopening");
-                let status = ctx.monitor().observe_error(&err.to_string(), Instant::now());
+                let status = ctx
+                    .monitor()
+                    .observe_error(&err.to_string(), Instant::now());
                 ctx.publish(status);
                 open = false;
                 ctx.pause(backoff);
@@ -372,7 +432,12 @@ fn capture_loop(mut source: Box<dyn FrameSource>, tx: Sender<Frame>, rx: Receive
 
 /// Puts `frame` in the camera's one-frame slot, displacing (and counting) an older one.
 /// Returns false when no worker is left to take frames.
-fn hand_over(tx: &Sender<Frame>, rx: &Receiver<Frame>, frame: Frame, stats: &PipelineStats) -> bool {
+fn hand_over(
+    tx: &Sender<Frame>,
+    rx: &Receiver<Frame>,
+    frame: Frame,
+    stats: &PipelineStats,
+) -> bool {
     match tx.try_send(frame) {
         Ok(()) => true,
         Err(TrySendError::Disconnected(_)) => false,
@@ -433,7 +498,9 @@ fn worker_loop(
         for (_, queue) in queues.iter() {
             select.recv(queue);
         }
-        let Ok(op) = select.select_timeout(Duration::from_millis(100)) else { continue };
+        let Ok(op) = select.select_timeout(Duration::from_millis(100)) else {
+            continue;
+        };
         let slot = op.index();
         let camera = queues[slot].0;
         let received = op.recv(&queues[slot].1);
@@ -453,9 +520,18 @@ fn worker_loop(
         };
         bump(&stats.processed);
         stats.latency.record(frame.captured_at.elapsed());
-        match results.send_timeout(FrameResult { camera, frame, reads }, send_timeout) {
+        match results.send_timeout(
+            FrameResult {
+                camera,
+                frame,
+                reads,
+            },
+            send_timeout,
+        ) {
             Ok(()) => {}
-            Err(SendTimeoutError::Timeout(_)) => tracing::warn!("tracker is not keeping up; a frame's reads were skipped"),
+            Err(SendTimeoutError::Timeout(_)) => {
+                tracing::warn!("tracker is not keeping up; a frame's reads were skipped")
+            }
             Err(SendTimeoutError::Disconnected(_)) => return,
         }
     }
@@ -470,7 +546,11 @@ struct TrackerContext {
 
 /// Turns per-frame reads into vehicle-pass reads and publishes them.
 fn tracker_loop(results: Receiver<FrameResult>, ctx: TrackerContext) {
-    let mut trackers: Vec<Tracker> = ctx.names.iter().map(|_| Tracker::new(ctx.config.tracker.clone())).collect();
+    let mut trackers: Vec<Tracker> = ctx
+        .names
+        .iter()
+        .map(|_| Tracker::new(ctx.config.tracker.clone()))
+        .collect();
     let mut subscribers = ctx.outputs.reads.clone();
     // The tracker runs on capture time; with no frames arriving, time advances by the wall
     // clock since the newest frame was received, so tracks still end on time.
@@ -479,9 +559,14 @@ fn tracker_loop(results: Receiver<FrameResult>, ctx: TrackerContext) {
     loop {
         match results.recv_timeout(Duration::from_millis(100)) {
             Ok(result) => {
-                let Some(tracker) = trackers.get_mut(result.camera) else { continue };
-                let update = tracker.update(result.frame.seq, result.frame.captured_at, &result.reads);
-                let latest = clock[result.camera].map_or(result.frame.captured_at, |(t, _)| t.max(result.frame.captured_at));
+                let Some(tracker) = trackers.get_mut(result.camera) else {
+                    continue;
+                };
+                let update =
+                    tracker.update(result.frame.seq, result.frame.captured_at, &result.reads);
+                let latest = clock[result.camera].map_or(result.frame.captured_at, |(t, _)| {
+                    t.max(result.frame.captured_at)
+                });
                 clock[result.camera] = Some((latest, Instant::now()));
                 if let Some((tx, rx)) = &ctx.outputs.overlay {
                     let overlay = FrameReads {
@@ -498,11 +583,20 @@ fn tracker_loop(results: Receiver<FrameResult>, ctx: TrackerContext) {
                     }
                     ctx.outputs.wake();
                 }
-                publish(&ctx, &mut subscribers, result.camera, update.finished, &result.frame, timeout);
+                publish(
+                    &ctx,
+                    &mut subscribers,
+                    result.camera,
+                    update.finished,
+                    &result.frame,
+                    timeout,
+                );
             }
             Err(RecvTimeoutError::Timeout) => {
                 for (camera, tracker) in trackers.iter_mut().enumerate() {
-                    let Some((latest, received)) = clock[camera] else { continue };
+                    let Some((latest, received)) = clock[camera] else {
+                        continue;
+                    };
                     let finished = tracker.expire(latest + received.elapsed());
                     publish_expired(&ctx, &mut subscribers, camera, finished, timeout);
                 }
@@ -536,12 +630,28 @@ fn publish(
     };
     for read in finished {
         let wall_time = to_wall(read.best_at);
-        deliver(ctx, subscribers, ReadEvent { camera, camera_name: ctx.names[camera].clone(), read, wall_time }, timeout);
+        deliver(
+            ctx,
+            subscribers,
+            ReadEvent {
+                camera,
+                camera_name: ctx.names[camera].clone(),
+                read,
+                wall_time,
+            },
+            timeout,
+        );
     }
     ctx.outputs.wake();
 }
 
-fn publish_expired(ctx: &TrackerContext, subscribers: &mut Vec<Sender<ReadEvent>>, camera: usize, finished: Vec<TrackedRead>, timeout: Duration) {
+fn publish_expired(
+    ctx: &TrackerContext,
+    subscribers: &mut Vec<Sender<ReadEvent>>,
+    camera: usize,
+    finished: Vec<TrackedRead>,
+    timeout: Duration,
+) {
     if finished.is_empty() {
         return;
     }
@@ -549,12 +659,27 @@ fn publish_expired(ctx: &TrackerContext, subscribers: &mut Vec<Sender<ReadEvent>
     for read in finished {
         let back = now.saturating_duration_since(read.best_at);
         let wall_time = now_wall.checked_sub(back).unwrap_or(now_wall);
-        deliver(ctx, subscribers, ReadEvent { camera, camera_name: ctx.names[camera].clone(), read, wall_time }, timeout);
+        deliver(
+            ctx,
+            subscribers,
+            ReadEvent {
+                camera,
+                camera_name: ctx.names[camera].clone(),
+                read,
+                wall_time,
+            },
+            timeout,
+        );
     }
     ctx.outputs.wake();
 }
 
-fn deliver(ctx: &TrackerContext, subscribers: &mut Vec<Sender<ReadEvent>>, event: ReadEvent, timeout: Duration) {
+fn deliver(
+    ctx: &TrackerContext,
+    subscribers: &mut Vec<Sender<ReadEvent>>,
+    event: ReadEvent,
+    timeout: Duration,
+) {
     bump(&ctx.stats.reads);
     subscribers.retain(|tx| match tx.send_timeout(event.clone(), timeout) {
         Ok(()) => true,
@@ -574,7 +699,10 @@ fn watchdog(monitors: Vec<Arc<Mutex<HealthMonitor>>>, stop: Arc<AtomicBool>, out
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(200));
         for monitor in &monitors {
-            let status = monitor.lock().unwrap_or_else(std::sync::PoisonError::into_inner).tick(Instant::now());
+            let status = monitor
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .tick(Instant::now());
             if let Some(status) = status {
                 tracing::info!(camera = status.camera, problems = ?status.problems, "camera status");
                 send_status(&outputs, status);

@@ -18,20 +18,28 @@ pub struct LatencyHistogram {
 
 impl Default for LatencyHistogram {
     fn default() -> Self {
-        Self { buckets: (0..LATENCY_BUCKETS).map(|_| AtomicU64::new(0)).collect() }
+        Self {
+            buckets: (0..LATENCY_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+        }
     }
 }
 
 impl LatencyHistogram {
     /// Counts one latency.
     pub fn record(&self, latency: Duration) {
-        let millis = usize::try_from(latency.as_millis()).unwrap_or(usize::MAX).min(LATENCY_BUCKETS - 1);
+        let millis = usize::try_from(latency.as_millis())
+            .unwrap_or(usize::MAX)
+            .min(LATENCY_BUCKETS - 1);
         self.buckets[millis].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The `q` quantile (0-1) in milliseconds (bucket middle), or 0 with no samples.
     pub fn quantile_millis(&self, q: f64) -> f64 {
-        let counts: Vec<u64> = self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect();
+        let counts: Vec<u64> = self
+            .buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
         let total: u64 = counts.iter().sum();
         if total == 0 {
             return 0.0;
@@ -142,7 +150,11 @@ impl PipelineStats {
             undelivered: load(&self.undelivered),
             queue_depth,
             elapsed_secs,
-            fps: if elapsed_secs > 0.0 { processed as f64 / elapsed_secs } else { 0.0 },
+            fps: if elapsed_secs > 0.0 {
+                processed as f64 / elapsed_secs
+            } else {
+                0.0
+            },
             latency_ms_p50: self.latency.quantile_millis(0.5),
             latency_ms_p95: self.latency.quantile_millis(0.95),
         }

@@ -34,7 +34,13 @@ pub struct TrackerConfig {
 
 impl Default for TrackerConfig {
     fn default() -> Self {
-        Self { max_unseen_millis: 600, min_iou: 0.05, max_centre_distance: 1.5, min_frames: 1, max_votes: 48 }
+        Self {
+            max_unseen_millis: 600,
+            min_iou: 0.05,
+            max_centre_distance: 1.5,
+            min_frames: 1,
+            max_votes: 48,
+        }
     }
 }
 
@@ -106,8 +112,16 @@ impl Track {
         let b = self.last_box;
         let w = (b.w + self.growth * dt).max(1.0);
         let h = b.h * w / b.w.max(1.0);
-        let (cx, cy) = (b.x + b.w / 2.0 + self.velocity.0 * dt, b.y + b.h / 2.0 + self.velocity.1 * dt);
-        BBox { x: cx - w / 2.0, y: cy - h / 2.0, w, h }
+        let (cx, cy) = (
+            b.x + b.w / 2.0 + self.velocity.0 * dt,
+            b.y + b.h / 2.0 + self.velocity.1 * dt,
+        );
+        BBox {
+            x: cx - w / 2.0,
+            y: cy - h / 2.0,
+            w,
+            h,
+        }
     }
 }
 
@@ -144,7 +158,12 @@ fn text_similarity(a: &str, b: &str) -> f32 {
 impl Tracker {
     /// A tracker with these settings.
     pub fn new(config: TrackerConfig) -> Self {
-        Self { config, tracks: Vec::new(), next_id: 1, now: None }
+        Self {
+            config,
+            tracks: Vec::new(),
+            next_id: 1,
+            now: None,
+        }
     }
 
     /// Tracks still open.
@@ -157,7 +176,10 @@ impl Tracker {
     pub fn update(&mut self, seq: u64, at: Instant, reads: &[PlateRead]) -> TrackerUpdate {
         let now = self.now.map_or(at, |n| n.max(at));
         self.now = Some(now);
-        let mut update = TrackerUpdate { track_ids: vec![0; reads.len()], finished: self.expire(now) };
+        let mut update = TrackerUpdate {
+            track_ids: vec![0; reads.len()],
+            finished: self.expire(now),
+        };
 
         // Score every (track, read) pair that is plausible, then assign greedily, best first.
         let mut pairs = Vec::new();
@@ -165,8 +187,14 @@ impl Tracker {
             let predicted = track.predicted_box(at);
             for (ri, read) in reads.iter().enumerate() {
                 let overlap = iou(&predicted, &read.bbox);
-                let (pcx, pcy) = (predicted.x + predicted.w / 2.0, predicted.y + predicted.h / 2.0);
-                let (rcx, rcy) = (read.bbox.x + read.bbox.w / 2.0, read.bbox.y + read.bbox.h / 2.0);
+                let (pcx, pcy) = (
+                    predicted.x + predicted.w / 2.0,
+                    predicted.y + predicted.h / 2.0,
+                );
+                let (rcx, rcy) = (
+                    read.bbox.x + read.bbox.w / 2.0,
+                    read.bbox.y + read.bbox.h / 2.0,
+                );
                 let scale = predicted.w.max(read.bbox.w).max(1.0);
                 let distance = ((pcx - rcx).powi(2) + (pcy - rcy).powi(2)).sqrt() / scale;
                 if overlap < self.config.min_iou && distance > self.config.max_centre_distance {
@@ -174,7 +202,8 @@ impl Tracker {
                 }
                 let closeness = 1.0 - (distance / self.config.max_centre_distance).min(1.0);
                 let best_text = track.best.text.as_str();
-                let score = overlap + 0.5 * closeness + 0.5 * text_similarity(best_text, &read.text);
+                let score =
+                    overlap + 0.5 * closeness + 0.5 * text_similarity(best_text, &read.text);
                 pairs.push((score, ti, ri));
             }
         }
@@ -219,8 +248,10 @@ impl Tracker {
     /// Ends the tracks unseen since before `now` minus the limit; returns them voted.
     pub fn expire(&mut self, now: Instant) -> Vec<TrackedRead> {
         let limit = Duration::from_millis(self.config.max_unseen_millis);
-        let (ended, open): (Vec<Track>, Vec<Track>) =
-            self.tracks.drain(..).partition(|t| now.saturating_duration_since(t.last_seen) > limit);
+        let (ended, open): (Vec<Track>, Vec<Track>) = self
+            .tracks
+            .drain(..)
+            .partition(|t| now.saturating_duration_since(t.last_seen) > limit);
         self.tracks = open;
         self.finish(ended)
     }
@@ -233,7 +264,11 @@ impl Tracker {
 
     fn finish(&self, mut ended: Vec<Track>) -> Vec<TrackedRead> {
         ended.sort_by_key(|t| t.first_seen);
-        ended.into_iter().filter(|t| t.frames >= self.config.min_frames).filter_map(voted).collect()
+        ended
+            .into_iter()
+            .filter(|t| t.frames >= self.config.min_frames)
+            .filter_map(voted)
+            .collect()
     }
 }
 
@@ -241,7 +276,11 @@ fn vote_of(read: &PlateRead) -> Vote {
     let mut char_confidences = read.char_confidences.clone();
     // Recognizers that give no per-character confidences get the read's for every character.
     char_confidences.resize(read.text.chars().count(), read.confidence);
-    Vote { text: read.text.clone(), confidence: read.confidence, char_confidences }
+    Vote {
+        text: read.text.clone(),
+        confidence: read.confidence,
+        char_confidences,
+    }
 }
 
 fn extend_track(track: &mut Track, seq: u64, at: Instant, read: &PlateRead, max_votes: usize) {
@@ -249,11 +288,17 @@ fn extend_track(track: &mut Track, seq: u64, at: Instant, read: &PlateRead, max_
     if dt > 1e-3 {
         let old = track.last_box;
         let new = read.bbox;
-        let v = ((new.x + new.w / 2.0 - old.x - old.w / 2.0) / dt, (new.y + new.h / 2.0 - old.y - old.h / 2.0) / dt);
+        let v = (
+            (new.x + new.w / 2.0 - old.x - old.w / 2.0) / dt,
+            (new.y + new.h / 2.0 - old.y - old.h / 2.0) / dt,
+        );
         let g = (new.w - old.w) / dt;
         // Smooth so one jittery box does not throw the prediction off.
         let keep = if track.frames == 1 { 0.0 } else { 0.5 };
-        track.velocity = (keep * track.velocity.0 + (1.0 - keep) * v.0, keep * track.velocity.1 + (1.0 - keep) * v.1);
+        track.velocity = (
+            keep * track.velocity.0 + (1.0 - keep) * v.0,
+            keep * track.velocity.1 + (1.0 - keep) * v.1,
+        );
         track.growth = keep * track.growth + (1.0 - keep) * g;
     }
     if at >= track.last_seen {
@@ -264,7 +309,12 @@ fn extend_track(track: &mut Track, seq: u64, at: Instant, read: &PlateRead, max_
     track.votes.push(vote_of(read));
     if track.votes.len() > max_votes {
         // Keep the most confident reads: drop the weakest.
-        if let Some((weakest, _)) = track.votes.iter().enumerate().min_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence)) {
+        if let Some((weakest, _)) = track
+            .votes
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence))
+        {
             track.votes.swap_remove(weakest);
         }
     }
@@ -288,8 +338,14 @@ fn voted(track: Track) -> Option<TrackedRead> {
     let total_weight: f32 = totals.values().sum::<f32>().max(f32::EPSILON);
     let mut others: Vec<(&str, f32)> = totals.into_iter().filter(|(t, _)| *t != text).collect();
     others.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-    let mut candidates = vec![Candidate { text: text.clone(), confidence }];
-    candidates.extend(others.into_iter().map(|(t, w)| Candidate { text: t.to_string(), confidence: w / total_weight }));
+    let mut candidates = vec![Candidate {
+        text: text.clone(),
+        confidence,
+    }];
+    candidates.extend(others.into_iter().map(|(t, w)| Candidate {
+        text: t.to_string(),
+        confidence: w / total_weight,
+    }));
     Some(TrackedRead {
         track_id: track.id,
         text,
@@ -314,21 +370,36 @@ fn vote_text(votes: &[Vote]) -> Option<(String, Vec<f32>)> {
         *by_length.entry(vote.text.chars().count()).or_default() += vote.confidence.max(1e-3);
     }
     // Ties go to the longer text: recognizers drop characters more often than they invent them.
-    let (&length, _) = by_length.iter().max_by(|a, b| a.1.total_cmp(b.1).then(a.0.cmp(b.0)))?;
-    let same_length: Vec<&Vote> = votes.iter().filter(|v| v.text.chars().count() == length).collect();
+    let (&length, _) = by_length
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(a.0.cmp(b.0)))?;
+    let same_length: Vec<&Vote> = votes
+        .iter()
+        .filter(|v| v.text.chars().count() == length)
+        .collect();
     let mut text = String::with_capacity(length);
     let mut confidences = Vec::with_capacity(length);
     for position in 0..length {
         let mut weights: Vec<(char, f32)> = Vec::new();
         for vote in &same_length {
-            let Some(c) = vote.text.chars().nth(position) else { continue };
-            let w = vote.char_confidences.get(position).copied().unwrap_or(vote.confidence).max(1e-3);
+            let Some(c) = vote.text.chars().nth(position) else {
+                continue;
+            };
+            let w = vote
+                .char_confidences
+                .get(position)
+                .copied()
+                .unwrap_or(vote.confidence)
+                .max(1e-3);
             match weights.iter_mut().find(|(k, _)| *k == c) {
                 Some(entry) => entry.1 += w,
                 None => weights.push((c, w)),
             }
         }
-        let (c, w) = weights.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
+        let (c, w) = weights
+            .iter()
+            .copied()
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
         text.push(c);
         confidences.push((w / same_length.len() as f32).min(1.0));
     }
@@ -344,9 +415,17 @@ mod tests {
             text: text.to_string(),
             confidence: conf,
             char_confidences: vec![conf; text.len()],
-            bbox: BBox { x, y, w, h: w / 2.0 },
+            bbox: BBox {
+                x,
+                y,
+                w,
+                h: w / 2.0,
+            },
             corners: None,
-            candidates: vec![Candidate { text: text.to_string(), confidence: conf }],
+            candidates: vec![Candidate {
+                text: text.to_string(),
+                confidence: conf,
+            }],
             crop: RgbImage::new(2, 1),
         }
     }
@@ -363,8 +442,8 @@ mod tests {
         // A plate approaching: moving down and growing, 30 frames at 30 fps, with OCR noise.
         for i in 0..30u64 {
             let text = match i % 7 {
-                3 => "7ABC128",  // a misread last character
-                5 => "7ABC12",   // a dropped character
+                3 => "7ABC128", // a misread last character
+                5 => "7ABC12",  // a dropped character
                 _ => "7ABC123",
             };
             let w = 60.0 + i as f32 * 4.0;
@@ -396,7 +475,13 @@ mod tests {
             let update = tracker.update(i, ms(base, i * 33), &[a, b]);
             assert_eq!(update.track_ids, vec![1, 2]);
         }
-        let mut passes = tracker.update(10, ms(base, 2000), &[read("AAA111", 0.9, 100.0, 400.0, 80.0)]).finished;
+        let mut passes = tracker
+            .update(
+                10,
+                ms(base, 2000),
+                &[read("AAA111", 0.9, 100.0, 400.0, 80.0)],
+            )
+            .finished;
         assert_eq!(passes.len(), 2);
         passes.extend(tracker.flush());
         let texts: Vec<&str> = passes.iter().map(|p| p.text.as_str()).collect();
@@ -415,21 +500,41 @@ mod tests {
     fn check_vote(texts: &[(&str, f32)], expected: &str) {
         let votes: Vec<Vote> = texts
             .iter()
-            .map(|(t, c)| Vote { text: t.to_string(), confidence: *c, char_confidences: vec![*c; t.len()] })
+            .map(|(t, c)| Vote {
+                text: t.to_string(),
+                confidence: *c,
+                char_confidences: vec![*c; t.len()],
+            })
             .collect();
-        assert_eq!(vote_text(&votes).map(|v| v.0).as_deref(), Some(expected), "{texts:?}");
+        assert_eq!(
+            vote_text(&votes).map(|v| v.0).as_deref(),
+            Some(expected),
+            "{texts:?}"
+        );
     }
 
     #[test]
     fn voting_by_length_then_position() {
         check_vote(&[("ABC123", 0.9)], "ABC123");
-        check_vote(&[("ABC123", 0.9), ("ABC128", 0.5), ("ABC123", 0.6)], "ABC123");
+        check_vote(
+            &[("ABC123", 0.9), ("ABC128", 0.5), ("ABC123", 0.6)],
+            "ABC123",
+        );
         // Position-wise: two different misreads outvoted position by position.
-        check_vote(&[("8BC123", 0.7), ("A8C123", 0.7), ("ABC123", 0.5)], "ABC123");
+        check_vote(
+            &[("8BC123", 0.7), ("A8C123", 0.7), ("ABC123", 0.5)],
+            "ABC123",
+        );
         // Length first: the short misread loses even when confident.
-        check_vote(&[("ABC12", 0.95), ("ABC123", 0.6), ("ABC123", 0.6)], "ABC123");
+        check_vote(
+            &[("ABC12", 0.95), ("ABC123", 0.6), ("ABC123", 0.6)],
+            "ABC123",
+        );
         // A lone confident character outweighs two weak ones.
-        check_vote(&[("ABC123", 0.2), ("ABC123", 0.2), ("ABC12Z", 0.9)], "ABC12Z");
+        check_vote(
+            &[("ABC123", 0.2), ("ABC123", 0.2), ("ABC12Z", 0.9)],
+            "ABC12Z",
+        );
         assert!(vote_text(&[]).is_none());
     }
 
@@ -447,7 +552,12 @@ mod tests {
 
     #[test]
     fn iou_of_boxes() {
-        let a = BBox { x: 0.0, y: 0.0, w: 10.0, h: 10.0 };
+        let a = BBox {
+            x: 0.0,
+            y: 0.0,
+            w: 10.0,
+            h: 10.0,
+        };
         assert!((iou(&a, &a) - 1.0).abs() < 1e-6);
         assert_eq!(iou(&a, &BBox { x: 20.0, ..a }), 0.0);
         assert!((iou(&a, &BBox { x: 5.0, ..a }) - 1.0 / 3.0).abs() < 1e-6);

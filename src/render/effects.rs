@@ -3,8 +3,8 @@
 
 use image::RgbImage;
 use rand::Rng;
-use rand_chacha::ChaCha8Rng;
 use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 /// A pixel rectangle, clipped to the image by the functions that take it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +22,12 @@ pub struct Region {
 impl Region {
     /// The region covering all of `img`.
     pub fn whole(img: &RgbImage) -> Self {
-        Self { x: 0, y: 0, w: img.width(), h: img.height() }
+        Self {
+            x: 0,
+            y: 0,
+            w: img.width(),
+            h: img.height(),
+        }
     }
 
     /// The region grown by `margin` pixels on each side and clipped to `img`.
@@ -31,13 +36,23 @@ impl Region {
         let y = self.y.saturating_sub(margin);
         let x1 = (self.x + self.w + margin).min(img.width());
         let y1 = (self.y + self.h + margin).min(img.height());
-        Self { x, y, w: x1.saturating_sub(x), h: y1.saturating_sub(y) }
+        Self {
+            x,
+            y,
+            w: x1.saturating_sub(x),
+            h: y1.saturating_sub(y),
+        }
     }
 
     fn clipped(self, img: &RgbImage) -> Self {
         let x = self.x.min(img.width());
         let y = self.y.min(img.height());
-        Self { x, y, w: self.w.min(img.width() - x), h: self.h.min(img.height() - y) }
+        Self {
+            x,
+            y,
+            w: self.w.min(img.width() - x),
+            h: self.h.min(img.height() - y),
+        }
     }
 }
 
@@ -57,19 +72,31 @@ pub fn box_blur(img: &mut RgbImage, region: Region, radius: u32) {
                 let mut sum = [0u32; 3];
                 for k in (i - radius as i64)..=(i + radius as i64) {
                     let k = k.clamp(0, n - 1) as u32;
-                    let (x, y) = if pass == 0 { (r.x + k, r.y + j) } else { (r.x + j, r.y + k) };
+                    let (x, y) = if pass == 0 {
+                        (r.x + k, r.y + j)
+                    } else {
+                        (r.x + j, r.y + k)
+                    };
                     let p = img.get_pixel(x, y).0;
                     for c in 0..3 {
                         sum[c] += u32::from(p[c]);
                     }
                 }
-                let (bx, by) = if pass == 0 { (i as u32, j) } else { (j, i as u32) };
+                let (bx, by) = if pass == 0 {
+                    (i as u32, j)
+                } else {
+                    (j, i as u32)
+                };
                 buffer[(by * r.w + bx) as usize] = sum.map(|s| (s as i64 / taps) as u8);
             }
         }
         for by in 0..r.h {
             for bx in 0..r.w {
-                img.put_pixel(r.x + bx, r.y + by, image::Rgb(buffer[(by * r.w + bx) as usize]));
+                img.put_pixel(
+                    r.x + bx,
+                    r.y + by,
+                    image::Rgb(buffer[(by * r.w + bx) as usize]),
+                );
             }
         }
     }
@@ -142,7 +169,9 @@ impl NoiseField {
     pub fn new(size: usize, sigma: f32, seed: u64) -> Self {
         let size = size.max(1);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let values = (0..size * size).map(|_| (gaussian(&mut rng) * sigma).round().clamp(-127.0, 127.0) as i8).collect();
+        let values = (0..size * size)
+            .map(|_| (gaussian(&mut rng) * sigma).round().clamp(-127.0, 127.0) as i8)
+            .collect();
         Self { values, size }
     }
 
@@ -167,7 +196,13 @@ mod tests {
     use super::*;
 
     fn stripes() -> RgbImage {
-        RgbImage::from_fn(20, 10, |x, _| if x % 2 == 0 { image::Rgb([255; 3]) } else { image::Rgb([0; 3]) })
+        RgbImage::from_fn(20, 10, |x, _| {
+            if x % 2 == 0 {
+                image::Rgb([255; 3])
+            } else {
+                image::Rgb([0; 3])
+            }
+        })
     }
 
     #[test]
@@ -181,7 +216,17 @@ mod tests {
     #[test]
     fn motion_blur_only_touches_its_region() {
         let mut img = stripes();
-        motion_blur(&mut img, Region { x: 0, y: 0, w: 10, h: 10 }, 6.0, 0.0);
+        motion_blur(
+            &mut img,
+            Region {
+                x: 0,
+                y: 0,
+                w: 10,
+                h: 10,
+            },
+            6.0,
+            0.0,
+        );
         assert!((60..=200).contains(&img.get_pixel(5, 5).0[0]));
         assert_eq!(img.get_pixel(15, 5).0[0], 0);
         assert_eq!(img.get_pixel(16, 5).0[0], 255);

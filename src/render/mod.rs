@@ -16,13 +16,15 @@ pub mod text;
 pub mod warp;
 
 pub use plate::{PlateStyle, render_plate};
-pub use scene::{Placement, PlacedPlate, PlateMips, Scene};
+pub use scene::{PlacedPlate, Placement, PlateMips, Scene};
 
 /// Why a plate could not be rendered.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RenderError {
     /// The text is not 2-8 characters of A-Z / 0-9 (single spaces or dashes between).
-    #[error("cannot print {0:?} on a plate: use 2-8 characters A-Z, 0-9 (spaces or dashes between)")]
+    #[error(
+        "cannot print {0:?} on a plate: use 2-8 characters A-Z, 0-9 (spaces or dashes between)"
+    )]
     InvalidText(String),
     /// The requested plate is too small to draw.
     #[error("a plate {0} px wide is too small to draw (16 px at least)")]

@@ -136,12 +136,20 @@ impl PlateStyle {
 
     /// Every built-in style.
     pub fn all() -> Vec<Self> {
-        vec![Self::california(), Self::new_york(), Self::delaware(), Self::texas(), Self::florida()]
+        vec![
+            Self::california(),
+            Self::new_york(),
+            Self::delaware(),
+            Self::texas(),
+            Self::florida(),
+        ]
     }
 
     /// The built-in style with this code (case-insensitive), if any.
     pub fn by_code(code: &str) -> Option<Self> {
-        Self::all().into_iter().find(|s| s.code.eq_ignore_ascii_case(code))
+        Self::all()
+            .into_iter()
+            .find(|s| s.code.eq_ignore_ascii_case(code))
     }
 }
 
@@ -149,22 +157,34 @@ impl PlateStyle {
 /// single spaces or dashes (which plates print but reads do not carry).
 pub fn validate_text(text: &str) -> Result<(), RenderError> {
     let significant = text.chars().filter(char::is_ascii_alphanumeric).count();
-    let allowed = text.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == ' ' || c == '-');
-    if !allowed || !(2..=MAX_PLATE_CHARS).contains(&significant) || text.starts_with([' ', '-']) || text.ends_with([' ', '-']) {
+    let allowed = text
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == ' ' || c == '-');
+    if !allowed
+        || !(2..=MAX_PLATE_CHARS).contains(&significant)
+        || text.starts_with([' ', '-'])
+        || text.ends_with([' ', '-'])
+    {
         return Err(RenderError::InvalidText(text.to_string()));
     }
     Ok(())
 }
 
 /// Renders a plate showing `text` in `style`, `width_px` wide and half as tall.
-pub fn render_plate(style: &PlateStyle, text: &str, width_px: u32) -> Result<RgbImage, RenderError> {
+pub fn render_plate(
+    style: &PlateStyle,
+    text: &str,
+    width_px: u32,
+) -> Result<RgbImage, RenderError> {
     validate_text(text)?;
     if width_px < 16 {
         return Err(RenderError::TooSmall(width_px));
     }
     let (w, h) = (width_px, (width_px / 2).max(8));
     let (wf, hf) = (w as f32, h as f32);
-    let mut img = RgbImage::from_fn(w, h, |_, y| lerp_colour(style.background_top, style.background_bottom, y as f32 / hf));
+    let mut img = RgbImage::from_fn(w, h, |_, y| {
+        lerp_colour(style.background_top, style.background_bottom, y as f32 / hf)
+    });
 
     draw_border(&mut img, style.border, (hf * 0.035).max(1.0), hf * 0.02);
     if style.bolt_holes {
@@ -181,7 +201,17 @@ pub fn render_plate(style: &PlateStyle, text: &str, width_px: u32) -> Result<Rgb
             spacing: 0.0,
             min_x_squeeze: 0.6,
         };
-        draw_text(&mut img, "26", TextBox { x: wf * 0.865, y: hf * 0.11, w: wf * 0.07, h: hf * 0.08 }, &sticker_text)?;
+        draw_text(
+            &mut img,
+            "26",
+            TextBox {
+                x: wf * 0.865,
+                y: hf * 0.11,
+                w: wf * 0.07,
+                h: hf * 0.08,
+            },
+            &sticker_text,
+        )?;
     }
 
     let state = TextStyle {
@@ -191,7 +221,17 @@ pub fn render_plate(style: &PlateStyle, text: &str, width_px: u32) -> Result<Rgb
         spacing: 0.02,
         min_x_squeeze: 0.7,
     };
-    draw_text(&mut img, &style.state_name, TextBox { x: wf * 0.24, y: hf * 0.07, w: wf * 0.52, h: hf * 0.15 }, &state)?;
+    draw_text(
+        &mut img,
+        &style.state_name,
+        TextBox {
+            x: wf * 0.24,
+            y: hf * 0.07,
+            w: wf * 0.52,
+            h: hf * 0.15,
+        },
+        &state,
+    )?;
 
     // Short vanity texts keep their natural proportions instead of being stretched.
     let characters = TextStyle {
@@ -201,7 +241,17 @@ pub fn render_plate(style: &PlateStyle, text: &str, width_px: u32) -> Result<Rgb
         spacing: 0.06,
         min_x_squeeze: 0.65,
     };
-    draw_text(&mut img, text, TextBox { x: wf * 0.07, y: hf * 0.29, w: wf * 0.86, h: hf * 0.47 }, &characters)?;
+    draw_text(
+        &mut img,
+        text,
+        TextBox {
+            x: wf * 0.07,
+            y: hf * 0.29,
+            w: wf * 0.86,
+            h: hf * 0.47,
+        },
+        &characters,
+    )?;
 
     let slogan = TextStyle {
         face: Face::SansBold,
@@ -210,7 +260,17 @@ pub fn render_plate(style: &PlateStyle, text: &str, width_px: u32) -> Result<Rgb
         spacing: 0.04,
         min_x_squeeze: 0.7,
     };
-    draw_text(&mut img, &style.slogan, TextBox { x: wf * 0.24, y: hf * 0.82, w: wf * 0.52, h: hf * 0.09 }, &slogan)?;
+    draw_text(
+        &mut img,
+        &style.slogan,
+        TextBox {
+            x: wf * 0.24,
+            y: hf * 0.82,
+            w: wf * 0.52,
+            h: hf * 0.09,
+        },
+        &slogan,
+    )?;
     Ok(img)
 }
 
@@ -223,9 +283,23 @@ fn lerp_colour(a: Rgb<u8>, b: Rgb<u8>, t: f32) -> Rgb<u8> {
 fn draw_border(img: &mut RgbImage, colour: Rgb<u8>, thickness: f32, inset: f32) {
     let (w, h) = (img.width() as f32, img.height() as f32);
     fill_rect(img, inset, inset, w - 2.0 * inset, thickness, colour);
-    fill_rect(img, inset, h - inset - thickness, w - 2.0 * inset, thickness, colour);
+    fill_rect(
+        img,
+        inset,
+        h - inset - thickness,
+        w - 2.0 * inset,
+        thickness,
+        colour,
+    );
     fill_rect(img, inset, inset, thickness, h - 2.0 * inset, colour);
-    fill_rect(img, w - inset - thickness, inset, thickness, h - 2.0 * inset, colour);
+    fill_rect(
+        img,
+        w - inset - thickness,
+        inset,
+        thickness,
+        h - 2.0 * inset,
+        colour,
+    );
 }
 
 /// Fills a rectangle with real-valued edges, blending the partly covered border pixels.
@@ -280,7 +354,10 @@ mod tests {
 
     /// Fraction of pixels close to `colour`.
     fn share_of(img: &RgbImage, colour: Rgb<u8>) -> f32 {
-        let near = img.pixels().filter(|p| (0..3).all(|c| p.0[c].abs_diff(colour.0[c]) < 40)).count();
+        let near = img
+            .pixels()
+            .filter(|p| (0..3).all(|c| p.0[c].abs_diff(colour.0[c]) < 40))
+            .count();
         near as f32 / (img.width() * img.height()) as f32
     }
 
@@ -289,7 +366,8 @@ mod tests {
         for style in PlateStyle::all() {
             let img = render_plate(&style, "7ABC123", 300).unwrap();
             assert_eq!(img.dimensions(), (300, 150), "{}", style.code);
-            let background = share_of(&img, style.background_top) + share_of(&img, style.background_bottom);
+            let background =
+                share_of(&img, style.background_top) + share_of(&img, style.background_bottom);
             assert!(background > 0.4, "{}: background {background}", style.code);
             let ink = share_of(&img, style.characters);
             assert!(ink > 0.08 && ink < 0.45, "{}: ink {ink}", style.code);
@@ -305,21 +383,36 @@ mod tests {
             let cols: Vec<u32> = (15..385)
                 .filter(|&x| band.clone().any(|y| img.get_pixel(x, y).0[0] < 80))
                 .collect();
-            (cols.first().copied().unwrap_or(0), cols.last().copied().unwrap_or(0))
+            (
+                cols.first().copied().unwrap_or(0),
+                cols.last().copied().unwrap_or(0),
+            )
         };
         let (a0, a1) = ink_columns("AB");
         let (b0, b1) = ink_columns("ABCD1234");
         assert!(b1 - b0 > (a1 - a0) * 2, "{a0}-{a1} vs {b0}-{b1}");
         assert!(b1 - b0 > 250, "{b0}-{b1}");
         // Different texts give different images.
-        assert_ne!(render_plate(&style, "ABC123", 200).unwrap(), render_plate(&style, "ABC124", 200).unwrap());
+        assert_ne!(
+            render_plate(&style, "ABC123", 200).unwrap(),
+            render_plate(&style, "ABC124", 200).unwrap()
+        );
     }
 
     #[test]
     fn tiny_and_invalid_requests_are_errors() {
-        assert!(matches!(render_plate(&PlateStyle::california(), "ABC123", 8), Err(RenderError::TooSmall(8))));
-        assert!(matches!(render_plate(&PlateStyle::california(), "abc", 100), Err(RenderError::InvalidText(_))));
+        assert!(matches!(
+            render_plate(&PlateStyle::california(), "ABC123", 8),
+            Err(RenderError::TooSmall(8))
+        ));
+        assert!(matches!(
+            render_plate(&PlateStyle::california(), "abc", 100),
+            Err(RenderError::InvalidText(_))
+        ));
         assert!(render_plate(&PlateStyle::california(), "ABC123", 24).is_ok());
-        assert_eq!(PlateStyle::by_code("ny").map(|s| s.state_name), Some("NEW YORK".to_string()));
+        assert_eq!(
+            PlateStyle::by_code("ny").map(|s| s.state_name),
+            Some("NEW YORK".to_string())
+        );
     }
 }

@@ -58,7 +58,12 @@ pub struct TextStyle {
 }
 
 /// Lays `text` out at `scale` from x = 0 on baseline 0; returns the outlines.
-fn layout(font: &FontRef<'static>, text: &str, scale: PxScale, spacing_px: f32) -> Vec<OutlinedGlyph> {
+fn layout(
+    font: &FontRef<'static>,
+    text: &str,
+    scale: PxScale,
+    spacing_px: f32,
+) -> Vec<OutlinedGlyph> {
     let scaled = font.as_scaled(scale);
     let mut x = 0.0;
     let mut previous = None;
@@ -80,23 +85,43 @@ fn layout(font: &FontRef<'static>, text: &str, scale: PxScale, spacing_px: f32) 
 
 /// The union of the glyphs' pixel bounds: (min x, min y, max x, max y).
 fn ink_bounds(glyphs: &[OutlinedGlyph]) -> Option<(f32, f32, f32, f32)> {
-    glyphs.iter().map(OutlinedGlyph::px_bounds).fold(None, |acc, r| {
-        let (x0, y0, x1, y1) = acc.unwrap_or((r.min.x, r.min.y, r.max.x, r.max.y));
-        Some((x0.min(r.min.x), y0.min(r.min.y), x1.max(r.max.x), y1.max(r.max.y)))
-    })
+    glyphs
+        .iter()
+        .map(OutlinedGlyph::px_bounds)
+        .fold(None, |acc, r| {
+            let (x0, y0, x1, y1) = acc.unwrap_or((r.min.x, r.min.y, r.max.x, r.max.y));
+            Some((
+                x0.min(r.min.x),
+                y0.min(r.min.y),
+                x1.max(r.max.x),
+                y1.max(r.max.y),
+            ))
+        })
 }
 
 /// Draws `text` centred in `area`: the ink is scaled to the box height, squeezed horizontally
 /// (down to `min_x_squeeze`) and then shrunk as a whole if it is still too wide.
-pub fn draw_text(img: &mut RgbImage, text: &str, area: TextBox, style: &TextStyle) -> Result<(), RenderError> {
+pub fn draw_text(
+    img: &mut RgbImage,
+    text: &str,
+    area: TextBox,
+    style: &TextStyle,
+) -> Result<(), RenderError> {
     if text.trim().is_empty() || area.w < 1.0 || area.h < 1.0 {
         return Ok(());
     }
     let font = style.face.font()?;
     // Measure at a reference size, then scale so the ink height equals the box height.
     let reference = 100.0;
-    let measured = layout(&font, text, PxScale::from(reference), style.spacing * reference);
-    let Some((x0, y0, x1, y1)) = ink_bounds(&measured) else { return Ok(()) };
+    let measured = layout(
+        &font,
+        text,
+        PxScale::from(reference),
+        style.spacing * reference,
+    );
+    let Some((x0, y0, x1, y1)) = ink_bounds(&measured) else {
+        return Ok(());
+    };
     let ink_h = (y1 - y0).max(1.0);
     let ink_w = (x1 - x0).max(1.0) + style.shear.abs() * ink_h;
     let mut sy = area.h / ink_h;
@@ -110,9 +135,14 @@ pub fn draw_text(img: &mut RgbImage, text: &str, area: TextBox, style: &TextStyl
             sy *= shrink;
         }
     }
-    let scale = PxScale { x: reference * sx, y: reference * sy };
+    let scale = PxScale {
+        x: reference * sx,
+        y: reference * sy,
+    };
     let glyphs = layout(&font, text, scale, style.spacing * reference * sy);
-    let Some((gx0, gy0, gx1, gy1)) = ink_bounds(&glyphs) else { return Ok(()) };
+    let Some((gx0, gy0, gx1, gy1)) = ink_bounds(&glyphs) else {
+        return Ok(());
+    };
     let shear_extra = style.shear * (gy1 - gy0);
     let dx = area.x + (area.w - (gx1 - gx0) - shear_extra) / 2.0 - gx0;
     let dy = area.y + (area.h - (gy1 - gy0)) / 2.0 - gy0;
@@ -122,7 +152,13 @@ pub fn draw_text(img: &mut RgbImage, text: &str, area: TextBox, style: &TextStyl
         glyph.draw(|gx, gy, coverage| {
             let py = bounds.min.y + gy as f32 + dy;
             let px = bounds.min.x + gx as f32 + dx + style.shear * (bottom - py);
-            blend(img, px.round() as i64, py.round() as i64, style.colour, coverage);
+            blend(
+                img,
+                px.round() as i64,
+                py.round() as i64,
+                style.colour,
+                coverage,
+            );
         });
     }
     Ok(())

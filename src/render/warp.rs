@@ -25,7 +25,17 @@ impl Homography {
         } else {
             ((dx3 * dy2 - dx2 * dy3) / den, (dx1 * dy3 - dx3 * dy1) / den)
         };
-        let m = [x1 - x0 + g * x1, x3 - x0 + h * x3, x0, y1 - y0 + g * y1, y3 - y0 + h * y3, y0, g, h, 1.0];
+        let m = [
+            x1 - x0 + g * x1,
+            x3 - x0 + h * x3,
+            x0,
+            y1 - y0 + g * y1,
+            y3 - y0 + h * y3,
+            y0,
+            g,
+            h,
+            1.0,
+        ];
         let hom = Self { m };
         // A zero determinant means the quad collapsed to a line or a point.
         (hom.determinant().abs() > 1e-9).then_some(hom)
@@ -33,7 +43,8 @@ impl Homography {
 
     fn determinant(&self) -> f32 {
         let m = &self.m;
-        m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6])
+        m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6])
+            + m[2] * (m[3] * m[7] - m[4] * m[6])
     }
 
     /// The inverse map, if the matrix is invertible.
@@ -58,14 +69,19 @@ impl Homography {
         if last.abs() < 1e-12 {
             return None;
         }
-        Some(Self { m: adj.map(|v| v / det / last) })
+        Some(Self {
+            m: adj.map(|v| v / det / last),
+        })
     }
 
     /// Applies the map to a point.
     pub fn apply(&self, x: f32, y: f32) -> (f32, f32) {
         let m = &self.m;
         let w = m[6] * x + m[7] * y + m[8];
-        ((m[0] * x + m[1] * y + m[2]) / w, (m[3] * x + m[4] * y + m[5]) / w)
+        (
+            (m[0] * x + m[1] * y + m[2]) / w,
+            (m[3] * x + m[4] * y + m[5]) / w,
+        )
     }
 }
 
@@ -95,8 +111,12 @@ pub fn sample_bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
 /// Bilinear sampling aliases when `src` is much larger than the quad: callers pass a source
 /// already scaled near the target size (see [`super::scene::PlateMips`]).
 pub fn composite_quad(dst: &mut RgbImage, src: &RgbImage, quad: [(f32, f32); 4]) -> bool {
-    let Some(forward) = Homography::unit_square_to_quad(quad) else { return false };
-    let Some(inverse) = forward.inverse() else { return false };
+    let Some(forward) = Homography::unit_square_to_quad(quad) else {
+        return false;
+    };
+    let Some(inverse) = forward.inverse() else {
+        return false;
+    };
     let (sw, sh) = (src.width() as f32, src.height() as f32);
     if sw < 1.0 || sh < 1.0 {
         return false;
@@ -104,9 +124,19 @@ pub fn composite_quad(dst: &mut RgbImage, src: &RgbImage, quad: [(f32, f32); 4])
     let xs = quad.map(|p| p.0);
     let ys = quad.map(|p| p.1);
     let min_x = xs.iter().copied().fold(f32::MAX, f32::min).floor().max(0.0) as u32;
-    let max_x = xs.iter().copied().fold(f32::MIN, f32::max).ceil().min(dst.width() as f32) as u32;
+    let max_x = xs
+        .iter()
+        .copied()
+        .fold(f32::MIN, f32::max)
+        .ceil()
+        .min(dst.width() as f32) as u32;
     let min_y = ys.iter().copied().fold(f32::MAX, f32::min).floor().max(0.0) as u32;
-    let max_y = ys.iter().copied().fold(f32::MIN, f32::max).ceil().min(dst.height() as f32) as u32;
+    let max_y = ys
+        .iter()
+        .copied()
+        .fold(f32::MIN, f32::max)
+        .ceil()
+        .min(dst.height() as f32) as u32;
     // Edge lengths in destination pixels convert unit-square distances to pixel distances for
     // the edge coverage.
     let len = |a: (f32, f32), b: (f32, f32)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
@@ -138,9 +168,15 @@ mod tests {
     fn homography_maps_corners_and_inverts() {
         let quad = [(10.0, 20.0), (110.0, 25.0), (105.0, 70.0), (12.0, 60.0)];
         let h = Homography::unit_square_to_quad(quad).unwrap();
-        for ((u, v), (x, y)) in [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)].into_iter().zip(quad) {
+        for ((u, v), (x, y)) in [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+            .into_iter()
+            .zip(quad)
+        {
             let (px, py) = h.apply(u, v);
-            assert!((px - x).abs() < 1e-3 && (py - y).abs() < 1e-3, "{u},{v} -> {px},{py}");
+            assert!(
+                (px - x).abs() < 1e-3 && (py - y).abs() < 1e-3,
+                "{u},{v} -> {px},{py}"
+            );
         }
         let inv = h.inverse().unwrap();
         let (u, v) = inv.apply(h.apply(0.3, 0.7).0, h.apply(0.3, 0.7).1);
@@ -152,7 +188,11 @@ mod tests {
     fn composite_fills_the_quad_only() {
         let mut dst = RgbImage::new(40, 40);
         let src = RgbImage::from_pixel(8, 4, image::Rgb([200, 100, 50]));
-        assert!(composite_quad(&mut dst, &src, [(10.0, 10.0), (30.0, 10.0), (30.0, 20.0), (10.0, 20.0)]));
+        assert!(composite_quad(
+            &mut dst,
+            &src,
+            [(10.0, 10.0), (30.0, 10.0), (30.0, 20.0), (10.0, 20.0)]
+        ));
         assert_eq!(dst.get_pixel(20, 15).0, [200, 100, 50]);
         assert_eq!(dst.get_pixel(5, 5).0, [0, 0, 0]);
         assert_eq!(dst.get_pixel(20, 25).0, [0, 0, 0]);
