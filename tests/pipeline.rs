@@ -3,6 +3,9 @@
 //! No camera is needed: the plate reader here is a test double that returns the
 //! simulator's ground truth for each frame.
 
+// A failed unwrap is a failed test, which is what these tests want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

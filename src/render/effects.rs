@@ -78,8 +78,8 @@ pub fn box_blur(img: &mut RgbImage, region: Region, radius: u32) {
                         (r.x + j, r.y + k)
                     };
                     let p = img.get_pixel(x, y).0;
-                    for c in 0..3 {
-                        sum[c] += u32::from(p[c]);
+                    for (total, value) in sum.iter_mut().zip(p) {
+                        *total += u32::from(value);
                     }
                 }
                 let (bx, by) = if pass == 0 {
@@ -126,8 +126,8 @@ pub fn motion_blur(img: &mut RgbImage, region: Region, dx: f32, dy: f32) {
                 let sx = (lx + f * dx).round().clamp(0.0, max_x) as u32;
                 let sy = (ly + f * dy).round().clamp(0.0, max_y) as u32;
                 let p = source.get_pixel(sx, sy).0;
-                for c in 0..3 {
-                    sum[c] += u32::from(p[c]);
+                for (total, value) in sum.iter_mut().zip(p) {
+                    *total += u32::from(value);
                 }
             }
             img.put_pixel(x, y, image::Rgb(sum.map(|s| (s / taps as u32) as u8)));

@@ -171,7 +171,7 @@ pub fn blend(img: &mut RgbImage, x: i64, y: i64, colour: Rgb<u8>, alpha: f32) {
     }
     let a = alpha.clamp(0.0, 1.0);
     let px = img.get_pixel_mut(x as u32, y as u32);
-    for c in 0..3 {
-        px.0[c] = (f32::from(px.0[c]) * (1.0 - a) + f32::from(colour.0[c]) * a).round() as u8;
+    for (channel, target) in px.0.iter_mut().zip(colour.0) {
+        *channel = (f32::from(*channel) * (1.0 - a) + f32::from(target) * a).round() as u8;
     }
 }

@@ -152,8 +152,9 @@ pub fn composite_quad(dst: &mut RgbImage, src: &RgbImage, quad: [(f32, f32); 4])
             }
             let s = sample_bilinear(src, u * sw - 0.5, v * sh - 0.5);
             let px = dst.get_pixel_mut(x, y);
-            for c in 0..3 {
-                px.0[c] = (f32::from(px.0[c]) * (1.0 - coverage) + s[c] * coverage).round() as u8;
+            for (channel, sample) in px.0.iter_mut().zip(s) {
+                *channel =
+                    (f32::from(*channel) * (1.0 - coverage) + sample * coverage).round() as u8;
             }
         }
     }
