@@ -61,6 +61,8 @@ impl AppPaths {
 pub struct Config {
     /// Plate recognition.
     pub recognizer: RecognizerConfig,
+    /// Cameras, the simulator and the recognition pipeline.
+    pub cameras: CamerasConfig,
     /// Hot lists: update sources and key, matching, manual entries.
     pub hotlist: crate::hotlist::HotlistConfig,
     /// Storage, encryption key, retention and account rules.
@@ -151,6 +153,47 @@ pub struct AgencyConfig {
 impl Default for AgencyConfig {
     fn default() -> Self {
         Self { name: "Port Police Department".to_owned(), ori: "CA0000000".to_owned() }
+    }
+}
+
+/// Settings of the cameras, the traffic simulator and the recognition pipeline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CamerasConfig {
+    /// Sources to run: `auto` (first camera, else the simulator), `sim`, `replay:PATH`,
+    /// `camera:INDEX|NAME|PATH`; a patrol car carries 2-4 cameras.
+    pub sources: Vec<String>,
+    /// Requested frame width.
+    pub width: u32,
+    /// Requested frame height.
+    pub height: u32,
+    /// Requested frames per second.
+    pub fps: f32,
+    /// Pixel format asked of live cameras: `mjpeg`, `yuyv` or `any`.
+    pub pixel_format: String,
+    /// Recognition workers; none means one per CPU core.
+    pub workers: Option<usize>,
+    /// Simulator seed.
+    pub simulator_seed: u64,
+    /// Plates the simulator shows (mixed with random ones), e.g. from the demo hot list.
+    pub simulator_plates: Vec<String>,
+    /// Simulate night with an infrared camera.
+    pub simulator_night: bool,
+}
+
+impl Default for CamerasConfig {
+    fn default() -> Self {
+        Self {
+            sources: vec!["auto".into()],
+            width: 1280,
+            height: 720,
+            fps: 30.0,
+            pixel_format: "mjpeg".into(),
+            workers: None,
+            simulator_seed: 1,
+            simulator_plates: Vec::new(),
+            simulator_night: false,
+        }
     }
 }
 

@@ -5,9 +5,11 @@
 //! recognition and capture around it, and the command line and screens at the edge.
 
 pub mod audit;
+pub mod camera;
 pub mod cli;
 pub mod config;
 pub mod hotlist;
+pub mod pipeline;
 pub mod plate;
 pub mod recognize;
 pub mod render;

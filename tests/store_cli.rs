@@ -38,83 +38,34 @@ fn stderr(out: &Output) -> String {
 fn users_roles_and_audit_verify() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let cert = [
-        "--trained-on",
-        "2026-01-01",
-        "--certified-until",
-        "2099-01-01",
-    ];
+    let cert = ["--trained-on", "2026-01-01", "--certified-until", "2099-01-01"];
 
     let first = run(
         d,
-        &[
-            &[
-                "users",
-                "add",
-                "A1",
-                "--name",
-                "Admin",
-                "--role",
-                "administrator",
-            ][..],
-            &cert,
-        ]
-        .concat(),
+        &[&["users", "add", "A1", "--name", "Admin", "--role", "administrator"][..], &cert].concat(),
         "",
         "123456",
     );
     assert!(first.status.success(), "{}", stderr(&first));
-    let no_as = run(
-        d,
-        &[
-            &[
-                "users", "add", "O1", "--name", "Officer", "--role", "officer",
-            ][..],
-            &cert,
-        ]
-        .concat(),
-        "",
-        "123456",
-    );
-    assert!(
-        !no_as.status.success(),
-        "a second add without --as must fail"
-    );
+    let no_as =
+        run(d, &[&["users", "add", "O1", "--name", "Officer", "--role", "officer"][..], &cert].concat(), "", "123456");
+    assert!(!no_as.status.success(), "a second add without --as must fail");
     for (id, role) in [("O1", "officer"), ("S1", "supervisor")] {
         let out = run(
             d,
-            &[
-                &[
-                    "users", "add", id, "--name", id, "--role", role, "--as", "A1",
-                ][..],
-                &cert,
-            ]
-            .concat(),
+            &[&["users", "add", id, "--name", id, "--role", role, "--as", "A1"][..], &cert].concat(),
             "123456",
             "654321",
         );
         assert!(out.status.success(), "{}", stderr(&out));
     }
     let list = run(d, &["users", "list", "--as", "A1"], "123456", "");
-    assert!(
-        stdout(&list).contains("O1\tO1\tofficer\tactive"),
-        "{}",
-        stdout(&list)
-    );
+    assert!(stdout(&list).contains("O1\tO1\tofficer\tactive"), "{}", stdout(&list));
 
     // An officer may not administer, report, purge by hand or export.
     for args in [
         &["users", "suspend", "S1", "--reason", "x", "--as", "O1"][..],
-        &[
-            "report",
-            "usage",
-            "--from",
-            "2026-01-01",
-            "--to",
-            "2026-01-31",
-            "--as",
-            "O1",
-        ][..],
+        &["report", "usage", "--from", "2026-01-01", "--to", "2026-01-31", "--as", "O1"][..],
         &["purge", "--as", "O1"][..],
         &["audit", "verify", "--as", "O1"][..],
         &[
@@ -141,11 +92,7 @@ fn users_roles_and_audit_verify() {
     ] {
         let out = run(d, args, "654321", "");
         assert!(!out.status.success(), "{args:?}");
-        assert!(
-            stderr(&out).contains("may not"),
-            "{args:?}: {}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains("may not"), "{args:?}: {}", stderr(&out));
     }
     // A supervisor may not release to a federal agency.
     let federal = run(
@@ -174,56 +121,33 @@ fn users_roles_and_audit_verify() {
         "654321",
         "",
     );
-    assert!(
-        stderr(&federal).contains("refused: federal"),
-        "{}",
-        stderr(&federal)
-    );
+    assert!(stderr(&federal).contains("refused: federal"), "{}", stderr(&federal));
 
-    let report = run(
-        d,
-        &[
-            "report",
-            "usage",
-            "--from",
-            "2026-01-01",
-            "--to",
-            "2026-01-31",
-            "--csv",
-            "--as",
-            "S1",
-        ],
-        "654321",
-        "",
-    );
+    let report =
+        run(d, &["report", "usage", "--from", "2026-01-01", "--to", "2026-01-31", "--csv", "--as", "S1"], "654321", "");
     assert!(report.status.success(), "{}", stderr(&report));
     assert!(stdout(&report).starts_with("officer,shift_id,logon"));
 
     let verify = run(d, &["audit", "verify", "--as", "S1"], "654321", "");
     assert!(verify.status.success(), "{}", stderr(&verify));
     let line = stdout(&verify);
-    assert!(
-        line.starts_with("intact: ") && line.trim_end().ends_with(" rows"),
-        "{line}"
-    );
+    assert!(line.starts_with("intact: ") && line.trim_end().ends_with(" rows"), "{line}");
 
     // Tamper with row 3 as an attacker holding the key would, then verify again.
     let keys = StoreKeys::derive(SECRET, d, KeySource::Environment).unwrap();
     let store = Store::open(d, keys, "x").unwrap();
     store
         .write(|c| {
-            c.execute_batch("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET user = 'someone-else' WHERE seq = 3;")?;
+            c.execute_batch(
+                "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET user = 'someone-else' WHERE seq = 3;",
+            )?;
             Ok(())
         })
         .unwrap();
     drop(store);
     let broken = run(d, &["audit", "verify"], "", "");
     assert_eq!(broken.status.code(), Some(2));
-    assert!(
-        stdout(&broken).starts_with("broken at row 3:"),
-        "{}",
-        stdout(&broken)
-    );
+    assert!(stdout(&broken).starts_with("broken at row 3:"), "{}", stdout(&broken));
 }
 
 #[test]

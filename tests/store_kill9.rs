@@ -39,8 +39,7 @@ fn run_and_kill(data_dir: &std::path::Path, run_for: Duration) -> Vec<i64> {
     // Wait for the writer to start committing (first open derives the key), then let it run.
     let start = Instant::now();
     std::thread::sleep(run_for);
-    while start.elapsed() < Duration::from_secs(30) && !data_dir.join("patrol-alpr.db-wal").exists()
-    {
+    while start.elapsed() < Duration::from_secs(30) && !data_dir.join("patrol-alpr.db-wal").exists() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(run_for);
@@ -59,11 +58,8 @@ fn every_reported_read_survives_sigkill() {
         let keys = StoreKeys::derive(SECRET, dir.path(), KeySource::Environment).unwrap();
         let store = Store::open(dir.path(), keys, "Test PD").unwrap();
         assert_eq!(store.integrity_check().unwrap(), "ok", "trial {trial}");
-        let missing: Vec<i64> = reported
-            .iter()
-            .copied()
-            .filter(|id| store.read_by_id(*id).unwrap().is_none())
-            .collect();
+        let missing: Vec<i64> =
+            reported.iter().copied().filter(|id| store.read_by_id(*id).unwrap().is_none()).collect();
         eprintln!(
             "trial {trial}: {} reads reported committed, {} lost, {} in the database",
             reported.len(),

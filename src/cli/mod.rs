@@ -2,11 +2,13 @@
 
 mod audit;
 mod bench;
+mod cameras;
 mod export;
 mod hotlist;
 mod purge;
 mod read;
 mod report;
+mod run;
 mod store;
 mod users;
 
@@ -61,6 +63,10 @@ pub enum Command {
     /// Storage maintenance and measurement.
     #[command(subcommand)]
     Store(store::StoreCommand),
+    /// List the cameras on this machine with their formats and resolutions.
+    Cameras(cameras::CamerasArgs),
+    /// Run the recognition pipeline on cameras, recordings or the simulator.
+    Run(run::RunArgs),
 }
 
 /// What every command gets: resolved paths and the loaded settings.
@@ -107,6 +113,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Purge(args)) => purge::run(&ctx, &args),
         Some(Command::Export(args)) => export::run(&ctx, &args),
         Some(Command::Store(command)) => store::run(&ctx, command),
+        Some(Command::Cameras(args)) => cameras::run(&ctx, &args),
+        Some(Command::Run(args)) => run::run(&ctx, &args),
         None => anyhow::bail!("the console screen is not built yet: use a subcommand (see --help)"),
     }
 }

@@ -5,6 +5,8 @@
 //! CPU, loaded and optimized once; a [`Recognizer`] is `Send + Sync` and is shared by the
 //! recognition workers.
 
+pub mod tracker;
+
 use std::path::{Path, PathBuf};
 
 use image::RgbImage;

@@ -1,0 +1,160 @@
+//! The `run` command: the recognition pipeline on cameras, recordings or the simulator.
+//! `--headless` prints reads and camera statuses as JSON lines and a summary last.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::Context;
+use crate::camera::live::{LiveCamera, LiveConfig, PixelFormat, list_cameras};
+use crate::camera::replay::{Replay, ReplayConfig};
+use crate::camera::simulator::{Lighting, SimTruth, Simulator, SimulatorConfig};
+use crate::camera::{CaptureFormat, FrameSource, SourceSpec};
+use crate::pipeline::headless::{HeadlessOptions, run_headless};
+use crate::pipeline::{PipelineConfig, PlateReader};
+use crate::recognize::{Recognizer, models_dir};
+
+/// Options of `run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Run without the screen, printing JSON lines (reads, camera statuses, a summary last).
+    #[arg(long)]
+    pub headless: bool,
+    /// Frame source: auto, sim, replay:DIR_OR_MJPEG or camera:INDEX|NAME|PATH; repeat for
+    /// several cameras (default: the `[cameras] sources` setting).
+    #[arg(long = "source", value_name = "SOURCE")]
+    pub sources: Vec<SourceSpec>,
+    /// Frame width.
+    #[arg(long)]
+    pub width: Option<u32>,
+    /// Frame height.
+    #[arg(long)]
+    pub height: Option<u32>,
+    /// Frames per second.
+    #[arg(long)]
+    pub fps: Option<f32>,
+    /// Stop after this many seconds (default: until every source ends).
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Recognition workers (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Pixel format asked of live cameras: mjpeg, yuyv or any.
+    #[arg(long)]
+    pub pixel_format: Option<PixelFormat>,
+    /// Replay: start again at the end.
+    #[arg(long = "loop")]
+    pub looping: bool,
+    /// Simulator: seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulator: night with an infrared camera.
+    #[arg(long)]
+    pub night: bool,
+    /// Simulator: a plate to show (repeatable), mixed with random ones.
+    #[arg(long = "sim-plate", value_name = "PLATE")]
+    pub sim_plates: Vec<String>,
+}
+
+/// Loads the recognizer the workers share, and builds its plan for this frame size before the
+/// first frame arrives.
+fn plate_reader(ctx: &Context, format: &CaptureFormat) -> anyhow::Result<Arc<dyn PlateReader>> {
+    let cfg = &ctx.config.recognizer;
+    let recognizer = Recognizer::load(&models_dir(cfg.models_dir.as_deref()), cfg).context("loading the recognizer")?;
+    recognizer.warm_up(format.width, format.height).context("preparing the recognizer")?;
+    Ok(Arc::new(recognizer))
+}
+
+/// Runs `run`.
+pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    if !args.headless {
+        anyhow::bail!("the console screen is not built yet: use `run --headless`");
+    }
+    let settings = &ctx.config.cameras;
+    let format = CaptureFormat {
+        width: args.width.unwrap_or(settings.width),
+        height: args.height.unwrap_or(settings.height),
+        fps: args.fps.unwrap_or(settings.fps),
+    };
+    anyhow::ensure!(
+        format.width >= 64 && format.height >= 48,
+        "frame size {}x{} is too small",
+        format.width,
+        format.height
+    );
+    anyhow::ensure!(format.fps > 0.0 && format.fps <= 240.0, "frame rate {} is out of range (0-240]", format.fps);
+    let specs: Vec<SourceSpec> = if args.sources.is_empty() {
+        settings
+            .sources
+            .iter()
+            .map(|s| s.parse::<SourceSpec>().map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()
+            .context("in the [cameras] sources setting")?
+    } else {
+        args.sources.clone()
+    };
+    let pixel_format = match args.pixel_format {
+        Some(p) => p,
+        None => settings
+            .pixel_format
+            .parse()
+            .map_err(anyhow::Error::msg)
+            .context("in the [cameras] pixel_format setting")?,
+    };
+    let mut sim_truth: Option<SimTruth> = None;
+    let mut sources: Vec<Box<dyn FrameSource>> = Vec::new();
+    for spec in specs {
+        let spec = match spec {
+            SourceSpec::Auto => match list_cameras() {
+                Ok(cameras) if !cameras.is_empty() => SourceSpec::Camera(cameras[0].index.clone()),
+                _ => {
+                    tracing::info!("no camera found: using the traffic simulator");
+                    SourceSpec::Simulator
+                }
+            },
+            other => other,
+        };
+        let source: Box<dyn FrameSource> = match spec {
+            // `auto` was resolved above; it can only mean the simulator here.
+            SourceSpec::Simulator | SourceSpec::Auto => {
+                let mut plates = settings.simulator_plates.clone();
+                plates.extend(args.sim_plates.iter().cloned());
+                let sim = Simulator::new(SimulatorConfig {
+                    width: format.width,
+                    height: format.height,
+                    fps: format.fps,
+                    seed: args.seed.unwrap_or(settings.simulator_seed) + sources.len() as u64,
+                    lighting: if args.night || settings.simulator_night { Lighting::NightIr } else { Lighting::Day },
+                    plates,
+                    ..SimulatorConfig::default()
+                });
+                // The first simulator's reads are scored against its truth.
+                sim_truth.get_or_insert_with(|| sim.truth());
+                Box::new(sim)
+            }
+            SourceSpec::Replay(path) => {
+                Box::new(Replay::new(ReplayConfig { path, fps: format.fps, looping: args.looping, realtime: true }))
+            }
+            SourceSpec::Camera(device) => Box::new(LiveCamera::new(LiveConfig { device, format, pixel_format })),
+        };
+        sources.push(source);
+    }
+    let reader = plate_reader(ctx, &format)?;
+    let mut config = PipelineConfig::default();
+    if let Some(workers) = args.workers.or(settings.workers) {
+        config.workers = workers.max(1);
+    }
+    let duration = match args.seconds {
+        Some(s) => {
+            Some(Duration::try_from_secs_f64(s).map_err(|_| anyhow::anyhow!("--seconds {s} is not a duration"))?)
+        }
+        None => None,
+    };
+    let options = HeadlessOptions { duration, sim_truth };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    run_headless(config, sources, reader, options, &mut out)?;
+    Ok(ExitCode::SUCCESS)
+}

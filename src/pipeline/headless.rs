@@ -1,0 +1,206 @@
+//! The pipeline without a screen: runs the sources for a while and writes every read and
+//! camera status as a JSON line, then one summary object as the last line. Used by
+//! `patrol-alpr run --headless` and by the end-to-end tests.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, bounded, select};
+use serde::Serialize;
+
+use super::{Outputs, Pipeline, PipelineConfig, PipelineError, PlateReader, ReadEvent};
+use crate::camera::FrameSource;
+use crate::camera::health::CameraStatus;
+use crate::camera::simulator::{SimScorer, SimTruth};
+use crate::recognize::BBox;
+
+/// Why a headless run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadlessError {
+    /// The pipeline did not start.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    /// Writing the output failed (closed pipe, full disk).
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// How long to run and what to score.
+#[derive(Debug, Clone, Default)]
+pub struct HeadlessOptions {
+    /// Stop after this long; `None` runs until every source ends.
+    pub duration: Option<Duration>,
+    /// Score reads against this simulator's truth.
+    pub sim_truth: Option<SimTruth>,
+}
+
+/// The last line of a headless run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Frames captured.
+    pub frames: u64,
+    /// Frames read.
+    pub processed: u64,
+    /// Frames dropped (a newer frame arrived first).
+    pub dropped: u64,
+    /// Frames read per second.
+    pub fps: f64,
+    /// Vehicle-pass reads.
+    pub reads: u64,
+    /// Median capture-to-read latency, ms.
+    pub latency_ms_p50: f64,
+    /// 95th percentile capture-to-read latency, ms.
+    pub latency_ms_p95: f64,
+    /// Simulated vehicles that were readable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sim_vehicles: Option<u64>,
+    /// Of those, vehicles read correctly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sim_read_correct: Option<u64>,
+    /// Extra reads of the same vehicle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sim_duplicate_reads: Option<u64>,
+    /// Reads matching no vehicle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sim_false_reads: Option<u64>,
+    /// Corrupt frames skipped.
+    pub corrupt: u64,
+    /// Worker panics (each worker restarted).
+    pub worker_panics: u64,
+    /// Resident memory at the start, KiB (Linux; 0 elsewhere).
+    pub rss_kib_start: u64,
+    /// Resident memory at the end, KiB (Linux; 0 elsewhere).
+    pub rss_kib_end: u64,
+}
+
+#[derive(Serialize)]
+struct ReadLine<'a> {
+    r#type: &'static str,
+    camera: usize,
+    camera_name: &'a str,
+    time: String,
+    text: &'a str,
+    confidence: f32,
+    frames: usize,
+    track: u64,
+    bbox: BBox,
+    candidates: &'a [crate::recognize::Candidate],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sim_vehicle: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sim_correct: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct StatusLine<'a> {
+    r#type: &'static str,
+    #[serde(flatten)]
+    status: &'a CameraStatus,
+}
+
+/// Resident set size of this process in KiB, from `/proc/self/status` (0 if unknown).
+pub fn resident_kib() -> u64 {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return 0;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs the pipeline headless, writing JSON lines to `out`; returns the summary it wrote last.
+pub fn run_headless(
+    config: PipelineConfig,
+    sources: Vec<Box<dyn FrameSource>>,
+    reader: Arc<dyn PlateReader>,
+    options: HeadlessOptions,
+    out: &mut dyn Write,
+) -> Result<Summary, HeadlessError> {
+    let rss_kib_start = resident_kib();
+    let (read_tx, read_rx) = bounded::<ReadEvent>(256);
+    let (status_tx, status_rx) = bounded::<CameraStatus>(64);
+    let outputs = Outputs { reads: vec![read_tx], statuses: vec![status_tx], overlay: None, wake: None };
+    let pipeline = Pipeline::start(config, sources, reader, outputs)?;
+    let mut scorer = options.sim_truth.clone().map(SimScorer::new);
+    let deadline = options.duration.map(|d| Instant::now() + d);
+    loop {
+        if deadline.is_some_and(|d| Instant::now() >= d) || pipeline.is_finished() {
+            break;
+        }
+        select! {
+            recv(read_rx) -> event => if let Ok(event) = event { write_read(out, &event, scorer.as_mut())? },
+            recv(status_rx) -> status => if let Ok(status) = status { write_status(out, &status)? },
+            default(Duration::from_millis(100)) => {}
+        }
+    }
+    // Stopping flushes the tracker's open tracks as final reads; they wait in the channel.
+    let stats = pipeline.shutdown();
+    drain(out, &read_rx, &status_rx, scorer.as_mut())?;
+    let score = scorer.map(|s| s.score());
+    let summary = Summary {
+        frames: stats.frames,
+        processed: stats.processed,
+        dropped: stats.dropped,
+        fps: (stats.fps * 100.0).round() / 100.0,
+        reads: stats.reads,
+        latency_ms_p50: stats.latency_ms_p50,
+        latency_ms_p95: stats.latency_ms_p95,
+        sim_vehicles: score.map(|s| s.vehicles),
+        sim_read_correct: score.map(|s| s.correct),
+        sim_duplicate_reads: score.map(|s| s.duplicates),
+        sim_false_reads: score.map(|s| s.false_reads),
+        corrupt: stats.corrupt,
+        worker_panics: stats.worker_panics,
+        rss_kib_start,
+        rss_kib_end: resident_kib(),
+    };
+    writeln!(out, "{}", serde_json::to_string(&summary).map_err(std::io::Error::other)?)?;
+    out.flush()?;
+    Ok(summary)
+}
+
+fn drain(
+    out: &mut dyn Write,
+    reads: &Receiver<ReadEvent>,
+    statuses: &Receiver<CameraStatus>,
+    mut scorer: Option<&mut SimScorer>,
+) -> Result<(), HeadlessError> {
+    while let Ok(status) = statuses.try_recv() {
+        write_status(out, &status)?;
+    }
+    while let Ok(event) = reads.try_recv() {
+        write_read(out, &event, scorer.as_deref_mut())?;
+    }
+    Ok(())
+}
+
+fn write_read(out: &mut dyn Write, event: &ReadEvent, scorer: Option<&mut SimScorer>) -> Result<(), HeadlessError> {
+    let read = &event.read;
+    let judged = scorer.and_then(|s| s.observe(read.best_seq, &read.bbox, &read.text));
+    let line = ReadLine {
+        r#type: "read",
+        camera: event.camera,
+        camera_name: &event.camera_name,
+        time: chrono::DateTime::<chrono::Utc>::from(event.wall_time)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        text: &read.text,
+        confidence: (read.confidence * 1000.0).round() / 1000.0,
+        frames: read.frames,
+        track: read.track_id,
+        bbox: read.bbox,
+        candidates: &read.candidates,
+        sim_vehicle: judged.map(|j| j.0),
+        sim_correct: judged.map(|j| j.1),
+    };
+    writeln!(out, "{}", serde_json::to_string(&line).map_err(std::io::Error::other)?)?;
+    Ok(())
+}
+
+fn write_status(out: &mut dyn Write, status: &CameraStatus) -> Result<(), HeadlessError> {
+    let line = StatusLine { r#type: "camera_status", status };
+    writeln!(out, "{}", serde_json::to_string(&line).map_err(std::io::Error::other)?)?;
+    Ok(())
+}

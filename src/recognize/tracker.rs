@@ -1,0 +1,459 @@
+//! Multi-frame plate tracking: follows each plate across video frames and emits one read per
+//! vehicle pass, its text voted character by character over the frames.
+//!
+//! Pure logic over [`PlateRead`]s with timestamps, no threads or clocks of its own: the
+//! pipeline feeds it each frame's reads with the frame's capture time and publishes what it
+//! returns. Association is greedy on a score of box overlap (IoU) with the track's predicted
+//! box (constant velocity and growth), centre distance and text agreement. A track ends when
+//! it has not been seen for [`TrackerConfig::max_unseen_millis`]; it is then voted:
+//! first the text length (weighted by read confidence), then each position among the reads of
+//! that length (weighted by the per-character confidences). The best crop is the one of the
+//! most confident read.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use image::RgbImage;
+
+use super::{BBox, Candidate, PlateRead};
+
+/// Tracker settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackerConfig {
+    /// A track ends after this long without a matching read.
+    pub max_unseen_millis: u64,
+    /// Least IoU between a read and a track's predicted box for them to match by overlap.
+    pub min_iou: f32,
+    /// Largest centre distance, in plate widths, for a match without overlap.
+    pub max_centre_distance: f32,
+    /// Tracks with fewer reads than this are dropped as noise when they end.
+    pub min_frames: usize,
+    /// At most this many reads per track are kept for the vote (the most confident ones).
+    pub max_votes: usize,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        Self { max_unseen_millis: 600, min_iou: 0.05, max_centre_distance: 1.5, min_frames: 1, max_votes: 48 }
+    }
+}
+
+/// One vehicle pass: the voted read of a finished track.
+#[derive(Debug, Clone)]
+pub struct TrackedRead {
+    /// The track's id, unique within this tracker.
+    pub track_id: u64,
+    /// Voted text, A-Z0-9.
+    pub text: String,
+    /// Mean of `char_confidences`.
+    pub confidence: f32,
+    /// Per character: the weight of the winning character over all reads of the voted length
+    /// (agreement times confidence).
+    pub char_confidences: Vec<f32>,
+    /// The voted text first, then the other texts seen, by total confidence.
+    pub candidates: Vec<Candidate>,
+    /// Box of the most confident read.
+    pub bbox: BBox,
+    /// Crop of the most confident read.
+    pub crop: RgbImage,
+    /// Frame sequence number of the most confident read.
+    pub best_seq: u64,
+    /// Capture time of the most confident read.
+    pub best_at: Instant,
+    /// Capture time of the first read.
+    pub first_seen: Instant,
+    /// Capture time of the last read.
+    pub last_seen: Instant,
+    /// How many frames contributed.
+    pub frames: usize,
+}
+
+/// What one frame did to the tracker.
+#[derive(Debug, Default)]
+pub struct TrackerUpdate {
+    /// For each read of the frame, in order, the track it joined (for the live overlay).
+    pub track_ids: Vec<u64>,
+    /// Tracks that ended, voted.
+    pub finished: Vec<TrackedRead>,
+}
+
+#[derive(Debug, Clone)]
+struct Vote {
+    text: String,
+    confidence: f32,
+    char_confidences: Vec<f32>,
+}
+
+#[derive(Debug)]
+struct Track {
+    id: u64,
+    votes: Vec<Vote>,
+    best: PlateRead,
+    best_seq: u64,
+    best_at: Instant,
+    first_seen: Instant,
+    last_seen: Instant,
+    frames: usize,
+    last_box: BBox,
+    /// Centre velocity in px/s and width growth in px/s.
+    velocity: (f32, f32),
+    growth: f32,
+}
+
+impl Track {
+    fn predicted_box(&self, at: Instant) -> BBox {
+        let dt = at.saturating_duration_since(self.last_seen).as_secs_f32();
+        let b = self.last_box;
+        let w = (b.w + self.growth * dt).max(1.0);
+        let h = b.h * w / b.w.max(1.0);
+        let (cx, cy) = (b.x + b.w / 2.0 + self.velocity.0 * dt, b.y + b.h / 2.0 + self.velocity.1 * dt);
+        BBox { x: cx - w / 2.0, y: cy - h / 2.0, w, h }
+    }
+}
+
+/// Follows plates across frames; see the module documentation.
+#[derive(Debug)]
+pub struct Tracker {
+    config: TrackerConfig,
+    tracks: Vec<Track>,
+    next_id: u64,
+    /// Latest capture time seen, so frames finished out of order never move time backwards.
+    now: Option<Instant>,
+}
+
+/// Intersection over union of two boxes.
+pub fn iou(a: &BBox, b: &BBox) -> f32 {
+    let x0 = a.x.max(b.x);
+    let y0 = a.y.max(b.y);
+    let x1 = (a.x + a.w).min(b.x + b.w);
+    let y1 = (a.y + a.h).min(b.y + b.h);
+    let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
+    let union = a.w * a.h + b.w * b.h - inter;
+    if union <= 0.0 { 0.0 } else { inter / union }
+}
+
+/// Share of positions with equal characters, over the longer text (0 when either is empty).
+fn text_similarity(a: &str, b: &str) -> f32 {
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return 0.0;
+    }
+    a.bytes().zip(b.bytes()).filter(|(x, y)| x == y).count() as f32 / longest as f32
+}
+
+impl Tracker {
+    /// A tracker with these settings.
+    pub fn new(config: TrackerConfig) -> Self {
+        Self { config, tracks: Vec::new(), next_id: 1, now: None }
+    }
+
+    /// Tracks still open.
+    pub fn open_tracks(&self) -> usize {
+        self.tracks.len()
+    }
+
+    /// Feeds one frame's reads, captured at `at`; returns each read's track and the tracks that
+    /// ended (those unseen for longer than the limit, judged at the latest time seen).
+    pub fn update(&mut self, seq: u64, at: Instant, reads: &[PlateRead]) -> TrackerUpdate {
+        let now = self.now.map_or(at, |n| n.max(at));
+        self.now = Some(now);
+        let mut update = TrackerUpdate { track_ids: vec![0; reads.len()], finished: self.expire(now) };
+
+        // Score every (track, read) pair that is plausible, then assign greedily, best first.
+        let mut pairs = Vec::new();
+        for (ti, track) in self.tracks.iter().enumerate() {
+            let predicted = track.predicted_box(at);
+            for (ri, read) in reads.iter().enumerate() {
+                let overlap = iou(&predicted, &read.bbox);
+                let (pcx, pcy) = (predicted.x + predicted.w / 2.0, predicted.y + predicted.h / 2.0);
+                let (rcx, rcy) = (read.bbox.x + read.bbox.w / 2.0, read.bbox.y + read.bbox.h / 2.0);
+                let scale = predicted.w.max(read.bbox.w).max(1.0);
+                let distance = ((pcx - rcx).powi(2) + (pcy - rcy).powi(2)).sqrt() / scale;
+                if overlap < self.config.min_iou && distance > self.config.max_centre_distance {
+                    continue;
+                }
+                let closeness = 1.0 - (distance / self.config.max_centre_distance).min(1.0);
+                let best_text = track.best.text.as_str();
+                let score = overlap + 0.5 * closeness + 0.5 * text_similarity(best_text, &read.text);
+                pairs.push((score, ti, ri));
+            }
+        }
+        pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut track_taken = vec![false; self.tracks.len()];
+        let mut read_taken = vec![false; reads.len()];
+        for (_, ti, ri) in pairs {
+            if track_taken[ti] || read_taken[ri] {
+                continue;
+            }
+            track_taken[ti] = true;
+            read_taken[ri] = true;
+            let max_votes = self.config.max_votes;
+            let track = &mut self.tracks[ti];
+            extend_track(track, seq, at, &reads[ri], max_votes);
+            update.track_ids[ri] = track.id;
+        }
+        for (ri, read) in reads.iter().enumerate() {
+            if read_taken[ri] {
+                continue;
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            self.tracks.push(Track {
+                id,
+                votes: vec![vote_of(read)],
+                best: read.clone(),
+                best_seq: seq,
+                best_at: at,
+                first_seen: at,
+                last_seen: at,
+                frames: 1,
+                last_box: read.bbox,
+                velocity: (0.0, 0.0),
+                growth: 0.0,
+            });
+            update.track_ids[ri] = id;
+        }
+        update
+    }
+
+    /// Ends the tracks unseen since before `now` minus the limit; returns them voted.
+    pub fn expire(&mut self, now: Instant) -> Vec<TrackedRead> {
+        let limit = Duration::from_millis(self.config.max_unseen_millis);
+        let (ended, open): (Vec<Track>, Vec<Track>) =
+            self.tracks.drain(..).partition(|t| now.saturating_duration_since(t.last_seen) > limit);
+        self.tracks = open;
+        self.finish(ended)
+    }
+
+    /// Ends every open track (end of the stream); returns them voted.
+    pub fn flush(&mut self) -> Vec<TrackedRead> {
+        let ended: Vec<Track> = self.tracks.drain(..).collect();
+        self.finish(ended)
+    }
+
+    fn finish(&self, mut ended: Vec<Track>) -> Vec<TrackedRead> {
+        ended.sort_by_key(|t| t.first_seen);
+        ended.into_iter().filter(|t| t.frames >= self.config.min_frames).filter_map(voted).collect()
+    }
+}
+
+fn vote_of(read: &PlateRead) -> Vote {
+    let mut char_confidences = read.char_confidences.clone();
+    // Recognizers that give no per-character confidences get the read's for every character.
+    char_confidences.resize(read.text.chars().count(), read.confidence);
+    Vote { text: read.text.clone(), confidence: read.confidence, char_confidences }
+}
+
+fn extend_track(track: &mut Track, seq: u64, at: Instant, read: &PlateRead, max_votes: usize) {
+    let dt = at.saturating_duration_since(track.last_seen).as_secs_f32();
+    if dt > 1e-3 {
+        let old = track.last_box;
+        let new = read.bbox;
+        let v = ((new.x + new.w / 2.0 - old.x - old.w / 2.0) / dt, (new.y + new.h / 2.0 - old.y - old.h / 2.0) / dt);
+        let g = (new.w - old.w) / dt;
+        // Smooth so one jittery box does not throw the prediction off.
+        let keep = if track.frames == 1 { 0.0 } else { 0.5 };
+        track.velocity = (keep * track.velocity.0 + (1.0 - keep) * v.0, keep * track.velocity.1 + (1.0 - keep) * v.1);
+        track.growth = keep * track.growth + (1.0 - keep) * g;
+    }
+    if at >= track.last_seen {
+        track.last_seen = at;
+        track.last_box = read.bbox;
+    }
+    track.frames += 1;
+    track.votes.push(vote_of(read));
+    if track.votes.len() > max_votes {
+        // Keep the most confident reads: drop the weakest.
+        if let Some((weakest, _)) =
+            track.votes.iter().enumerate().min_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence))
+        {
+            track.votes.swap_remove(weakest);
+        }
+    }
+    let better = read.confidence > track.best.confidence
+        || (read.confidence == track.best.confidence && read.bbox.w > track.best.bbox.w);
+    if better {
+        track.best = read.clone();
+        track.best_seq = seq;
+        track.best_at = at;
+    }
+}
+
+/// Votes a finished track; `None` if it has no usable text.
+fn voted(track: Track) -> Option<TrackedRead> {
+    let (text, char_confidences) = vote_text(&track.votes)?;
+    let confidence = char_confidences.iter().sum::<f32>() / char_confidences.len().max(1) as f32;
+    let mut totals: HashMap<&str, f32> = HashMap::new();
+    for vote in &track.votes {
+        *totals.entry(vote.text.as_str()).or_default() += vote.confidence;
+    }
+    let total_weight: f32 = totals.values().sum::<f32>().max(f32::EPSILON);
+    let mut others: Vec<(&str, f32)> = totals.into_iter().filter(|(t, _)| *t != text).collect();
+    others.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut candidates = vec![Candidate { text: text.clone(), confidence }];
+    candidates.extend(others.into_iter().map(|(t, w)| Candidate { text: t.to_string(), confidence: w / total_weight }));
+    Some(TrackedRead {
+        track_id: track.id,
+        text,
+        confidence,
+        char_confidences,
+        candidates,
+        bbox: track.best.bbox,
+        crop: track.best.crop,
+        best_seq: track.best_seq,
+        best_at: track.best_at,
+        first_seen: track.first_seen,
+        last_seen: track.last_seen,
+        frames: track.frames,
+    })
+}
+
+/// The vote: the length with the most confidence behind it, then at each position the
+/// character with the most per-character confidence among the reads of that length.
+fn vote_text(votes: &[Vote]) -> Option<(String, Vec<f32>)> {
+    let mut by_length: HashMap<usize, f32> = HashMap::new();
+    for vote in votes.iter().filter(|v| !v.text.is_empty()) {
+        *by_length.entry(vote.text.chars().count()).or_default() += vote.confidence.max(1e-3);
+    }
+    // Ties go to the longer text: recognizers drop characters more often than they invent them.
+    let (&length, _) = by_length.iter().max_by(|a, b| a.1.total_cmp(b.1).then(a.0.cmp(b.0)))?;
+    let same_length: Vec<&Vote> = votes.iter().filter(|v| v.text.chars().count() == length).collect();
+    let mut text = String::with_capacity(length);
+    let mut confidences = Vec::with_capacity(length);
+    for position in 0..length {
+        let mut weights: Vec<(char, f32)> = Vec::new();
+        for vote in &same_length {
+            let Some(c) = vote.text.chars().nth(position) else {
+                continue;
+            };
+            let w = vote.char_confidences.get(position).copied().unwrap_or(vote.confidence).max(1e-3);
+            match weights.iter_mut().find(|(k, _)| *k == c) {
+                Some(entry) => entry.1 += w,
+                None => weights.push((c, w)),
+            }
+        }
+        let (c, w) = weights.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
+        text.push(c);
+        confidences.push((w / same_length.len() as f32).min(1.0));
+    }
+    Some((text, confidences))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str, conf: f32, x: f32, y: f32, w: f32) -> PlateRead {
+        PlateRead {
+            text: text.to_string(),
+            confidence: conf,
+            char_confidences: vec![conf; text.len()],
+            bbox: BBox { x, y, w, h: w / 2.0 },
+            corners: None,
+            candidates: vec![Candidate { text: text.to_string(), confidence: conf }],
+            crop: RgbImage::new(2, 1),
+        }
+    }
+
+    fn ms(base: Instant, millis: u64) -> Instant {
+        base + Duration::from_millis(millis)
+    }
+
+    #[test]
+    fn the_tracker_merges_a_moving_plates_frames_into_one_read() {
+        let base = Instant::now();
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        let mut finished = Vec::new();
+        // A plate approaching: moving down and growing, 30 frames at 30 fps, with OCR noise.
+        for i in 0..30u64 {
+            let text = match i % 7 {
+                3 => "7ABC128", // a misread last character
+                5 => "7ABC12",  // a dropped character
+                _ => "7ABC123",
+            };
+            let w = 60.0 + i as f32 * 4.0;
+            let r = read(text, 0.8, 600.0 - i as f32 * 2.0, 300.0 + i as f32 * 8.0, w);
+            let update = tracker.update(i, ms(base, i * 33), &[r]);
+            assert_eq!(update.track_ids, vec![1]);
+            finished.extend(update.finished);
+        }
+        assert!(finished.is_empty());
+        // Nothing for a while: the track ends on the next frame.
+        let update = tracker.update(31, ms(base, 30 * 33 + 700), &[]);
+        assert_eq!(update.finished.len(), 1);
+        let pass = &update.finished[0];
+        assert_eq!(pass.text, "7ABC123");
+        assert_eq!(pass.frames, 30);
+        assert_eq!(pass.candidates[0].text, "7ABC123");
+        assert!(pass.candidates.iter().any(|c| c.text == "7ABC128"));
+        assert!(pass.char_confidences[6] < pass.char_confidences[0]);
+        assert_eq!(tracker.open_tracks(), 0);
+    }
+
+    #[test]
+    fn two_plates_side_by_side_stay_apart_and_a_returning_plate_is_a_new_pass() {
+        let base = Instant::now();
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        for i in 0..10u64 {
+            let a = read("AAA111", 0.9, 100.0 + i as f32 * 3.0, 400.0, 80.0);
+            let b = read("BBB222", 0.9, 900.0 - i as f32 * 3.0, 400.0, 80.0);
+            let update = tracker.update(i, ms(base, i * 33), &[a, b]);
+            assert_eq!(update.track_ids, vec![1, 2]);
+        }
+        let mut passes = tracker.update(10, ms(base, 2000), &[read("AAA111", 0.9, 100.0, 400.0, 80.0)]).finished;
+        assert_eq!(passes.len(), 2);
+        passes.extend(tracker.flush());
+        let texts: Vec<&str> = passes.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, vec!["AAA111", "BBB222", "AAA111"]);
+    }
+
+    #[test]
+    fn a_jump_across_the_frame_starts_a_new_track() {
+        let base = Instant::now();
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        tracker.update(0, base, &[read("XYZ789", 0.9, 100.0, 100.0, 60.0)]);
+        let update = tracker.update(1, ms(base, 33), &[read("XYZ789", 0.9, 1000.0, 600.0, 60.0)]);
+        assert_eq!(update.track_ids, vec![2]);
+    }
+
+    fn check_vote(texts: &[(&str, f32)], expected: &str) {
+        let votes: Vec<Vote> = texts
+            .iter()
+            .map(|(t, c)| Vote { text: t.to_string(), confidence: *c, char_confidences: vec![*c; t.len()] })
+            .collect();
+        assert_eq!(vote_text(&votes).map(|v| v.0).as_deref(), Some(expected), "{texts:?}");
+    }
+
+    #[test]
+    fn voting_by_length_then_position() {
+        check_vote(&[("ABC123", 0.9)], "ABC123");
+        check_vote(&[("ABC123", 0.9), ("ABC128", 0.5), ("ABC123", 0.6)], "ABC123");
+        // Position-wise: two different misreads outvoted position by position.
+        check_vote(&[("8BC123", 0.7), ("A8C123", 0.7), ("ABC123", 0.5)], "ABC123");
+        // Length first: the short misread loses even when confident.
+        check_vote(&[("ABC12", 0.95), ("ABC123", 0.6), ("ABC123", 0.6)], "ABC123");
+        // A lone confident character outweighs two weak ones.
+        check_vote(&[("ABC123", 0.2), ("ABC123", 0.2), ("ABC12Z", 0.9)], "ABC12Z");
+        assert!(vote_text(&[]).is_none());
+    }
+
+    #[test]
+    fn out_of_order_frames_do_not_end_tracks_early() {
+        let base = Instant::now();
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        tracker.update(2, ms(base, 66), &[read("ABC123", 0.9, 100.0, 100.0, 60.0)]);
+        let update = tracker.update(1, ms(base, 33), &[read("ABC123", 0.9, 100.0, 100.0, 60.0)]);
+        assert_eq!(update.track_ids, vec![1]);
+        assert!(update.finished.is_empty());
+        let pass = tracker.flush();
+        assert_eq!(pass[0].frames, 2);
+    }
+
+    #[test]
+    fn iou_of_boxes() {
+        let a = BBox { x: 0.0, y: 0.0, w: 10.0, h: 10.0 };
+        assert!((iou(&a, &a) - 1.0).abs() < 1e-6);
+        assert_eq!(iou(&a, &BBox { x: 20.0, ..a }), 0.0);
+        assert!((iou(&a, &BBox { x: 5.0, ..a }) - 1.0 / 3.0).abs() < 1e-6);
+    }
+}

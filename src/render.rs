@@ -1,1 +1,0 @@
-//! Synthetic plate and scene rendering (shared by the simulator, tests and demos).

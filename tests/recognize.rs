@@ -1,0 +1,95 @@
+//! Recognition end to end on images the project renders itself (known plate text): every
+//! state style, plate-free scenes, rotation, perspective and blur within the documented
+//! limits (docs/recognition.md), and several plates in one frame.
+
+use std::sync::OnceLock;
+
+use image::Rgb;
+use patrol_alpr::config::RecognizerConfig;
+use patrol_alpr::plate::normalize;
+use patrol_alpr::recognize::{PlateRead, Recognizer, models_dir};
+use patrol_alpr::render::plate::PlateStyle;
+use patrol_alpr::render::scene::{Placement, Scene};
+
+fn recognizer() -> &'static Recognizer {
+    static RECOGNIZER: OnceLock<Recognizer> = OnceLock::new();
+    RECOGNIZER.get_or_init(|| {
+        Recognizer::load(&models_dir(None), &RecognizerConfig::default())
+            .unwrap_or_else(|e| panic!("models missing: run scripts/fetch-models.sh ({e})"))
+    })
+}
+
+/// Renders `text` in `style` at `placement` in a textured 1280x720 scene, recognizes it, and
+/// returns the read that overlaps the plate best (if any) with the scene's truth box.
+fn read_rendered(style: &PlateStyle, text: &str, placement: Placement, seed: u64) -> Option<PlateRead> {
+    let mut scene = Scene::textured(1280, 720, seed);
+    let truth = scene.add_plate(style, text, &placement).unwrap().bbox;
+    let reads = recognizer().recognize(&scene.image).unwrap();
+    reads
+        .into_iter()
+        .filter(|r| r.bbox.iou(&truth) >= 0.3)
+        .max_by(|a, b| a.bbox.iou(&truth).total_cmp(&b.bbox.iou(&truth)))
+}
+
+fn assert_reads(style: &PlateStyle, text: &str, placement: Placement, seed: u64) {
+    let read = read_rendered(style, text, placement, seed)
+        .unwrap_or_else(|| panic!("{} plate {text} at {placement:?}: not found", style.code));
+    assert_eq!(read.text, normalize(text), "{} plate at {placement:?}", style.code);
+    assert!(read.confidence > 0.5, "confidence {}", read.confidence);
+    assert_eq!(read.char_confidences.len(), read.text.len());
+    assert_eq!(read.candidates[0].text, read.text);
+}
+
+#[test]
+fn reads_every_state_style() {
+    let texts = ["7ABC123", "KXM4821", "PLT5093", "DEF4567", "HRT2209"];
+    for (i, style) in PlateStyle::all().iter().enumerate() {
+        assert_reads(style, texts[i % texts.len()], Placement::new(640.0, 420.0, 200.0), i as u64);
+    }
+}
+
+#[test]
+fn reads_vanity_and_short_plates() {
+    assert_reads(&PlateStyle::california(), "GO4IT", Placement::new(500.0, 400.0, 220.0), 11);
+    assert_reads(&PlateStyle::new_york(), "ZK91", Placement::new(700.0, 380.0, 220.0), 12);
+}
+
+#[test]
+fn finds_no_plate_in_plate_free_scenes() {
+    for seed in 100..104 {
+        let scene = Scene::textured(1280, 720, seed);
+        let reads = recognizer().recognize(&scene.image).unwrap();
+        assert!(reads.is_empty(), "seed {seed}: {:?}", reads.iter().map(|r| &r.text).collect::<Vec<_>>());
+    }
+    let flat = Scene::plain(640, 480, Rgb([128, 128, 128]));
+    assert!(recognizer().recognize(&flat.image).unwrap().is_empty());
+}
+
+#[test]
+fn reads_rotated_turned_and_blurred_plates_within_limits() {
+    let style = PlateStyle::california();
+    let base = Placement::new(640.0, 400.0, 200.0);
+    assert_reads(&style, "5TRK902", base.rotated(8.0), 21);
+    assert_reads(&style, "5TRK902", base.rotated(-8.0), 22);
+    assert_reads(&style, "5TRK902", base.turned(0.3), 23);
+    assert_reads(&style, "5TRK902", base.blurred(1), 24);
+    assert_reads(&style, "5TRK902", base.moving(4.0, 0.0), 25);
+}
+
+#[test]
+fn reads_several_plates_in_one_frame() {
+    let mut scene = Scene::textured(1280, 720, 7);
+    scene.add_plate(&PlateStyle::california(), "8LMN456", &Placement::new(300.0, 400.0, 190.0)).unwrap();
+    scene.add_plate(&PlateStyle::texas(), "BRK5521", &Placement::new(950.0, 450.0, 190.0)).unwrap();
+    let mut texts: Vec<String> = recognizer().recognize(&scene.image).unwrap().into_iter().map(|r| r.text).collect();
+    texts.sort();
+    assert_eq!(texts, ["8LMN456", "BRK5521"]);
+}
+
+#[test]
+fn tiny_and_odd_images_do_not_fail() {
+    for (w, h) in [(1, 1), (16, 16), (3000, 20), (20, 3000)] {
+        let img = image::RgbImage::from_pixel(w, h, Rgb([200, 200, 200]));
+        assert!(recognizer().recognize(&img).unwrap().is_empty(), "{w}x{h}");
+    }
+}
