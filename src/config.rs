@@ -95,13 +95,14 @@ pub struct RecognizerConfig {
     pub detector_long_side: u32,
     /// Detector score threshold. Low on purpose: the recognizer rejects what is not a plate.
     pub detector_threshold: f32,
-    /// Reads below this confidence are not reported.
+    /// A detection is reported as a plate only when the recognizer is at least this sure it
+    /// holds text (see `recognize::ocr::TextRead::text_probability`).
     pub min_confidence: f32,
 }
 
 impl Default for RecognizerConfig {
     fn default() -> Self {
-        Self { models_dir: None, detector_long_side: 736, detector_threshold: 0.05, min_confidence: 0.5 }
+        Self { models_dir: None, detector_long_side: 960, detector_threshold: 0.05, min_confidence: 0.5 }
     }
 }
 

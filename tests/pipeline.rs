@@ -75,7 +75,8 @@ fn a_short_simulator_run_reads_exactly_the_simulators_truth() {
     let sim = small_sim(7, Some(240));
     let truth = sim.truth();
     let reader = Arc::new(GroundTruthReader { truth: truth.clone(), seen: Mutex::new(BTreeSet::new()) });
-    let options = HeadlessOptions { duration: Some(Duration::from_secs(60)), sim_truth: Some(truth.clone()) };
+    let options =
+        HeadlessOptions { duration: Some(Duration::from_secs(60)), sim_truth: Some(truth.clone()), hotlists: None };
     let mut out = Vec::new();
     let summary = run_headless(config(2), vec![Box::new(sim)], reader.clone(), options, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();

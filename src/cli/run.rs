@@ -12,6 +12,8 @@ use crate::camera::live::{LiveCamera, LiveConfig, PixelFormat, list_cameras};
 use crate::camera::replay::{Replay, ReplayConfig};
 use crate::camera::simulator::{Lighting, SimTruth, Simulator, SimulatorConfig};
 use crate::camera::{CaptureFormat, FrameSource, SourceSpec};
+use crate::hotlist::Hotlists;
+use crate::hotlist::load::load_active;
 use crate::pipeline::headless::{HeadlessOptions, run_headless};
 use crate::pipeline::{PipelineConfig, PlateReader};
 use crate::recognize::{Recognizer, models_dir};
@@ -56,6 +58,22 @@ pub struct RunArgs {
     /// Simulator: a plate to show (repeatable), mixed with random ones.
     #[arg(long = "sim-plate", value_name = "PLATE")]
     pub sim_plates: Vec<String>,
+}
+
+/// The cached hot list, or `None` (with a warning: reads are then not matched) when there is
+/// none or it cannot be loaded.
+fn active_hotlists(ctx: &Context) -> Option<Arc<Hotlists>> {
+    match load_active(&ctx.paths.data_dir, &ctx.config.hotlist, chrono::Utc::now()) {
+        Ok(outcome) if outcome.list.index.is_empty() => {
+            eprintln!("warning: the hot list is empty: reads are not matched (see `patrol-alpr hotlist import`)");
+            None
+        }
+        Ok(outcome) => Some(Arc::new(Hotlists::new(outcome.list))),
+        Err(err) => {
+            eprintln!("warning: no hot list loaded ({err}): reads are not matched");
+            None
+        }
+    }
 }
 
 /// Loads the recognizer the workers share, and builds its plan for this frame size before the
@@ -152,7 +170,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let options = HeadlessOptions { duration, sim_truth };
+    let options = HeadlessOptions { duration, sim_truth, hotlists: active_hotlists(ctx) };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     run_headless(config, sources, reader, options, &mut out)?;

@@ -13,6 +13,7 @@ use super::{Outputs, Pipeline, PipelineConfig, PipelineError, PlateReader, ReadE
 use crate::camera::FrameSource;
 use crate::camera::health::CameraStatus;
 use crate::camera::simulator::{SimScorer, SimTruth};
+use crate::hotlist::{Hit, Hotlists, ReadCandidate, ReadQuery};
 use crate::recognize::BBox;
 
 /// Why a headless run failed.
@@ -33,6 +34,8 @@ pub struct HeadlessOptions {
     pub duration: Option<Duration>,
     /// Score reads against this simulator's truth.
     pub sim_truth: Option<SimTruth>,
+    /// Match every read against these hot lists and write a `hit` line for each match.
+    pub hotlists: Option<Arc<Hotlists>>,
 }
 
 /// The last line of a headless run.
@@ -131,14 +134,14 @@ pub fn run_headless(
             break;
         }
         select! {
-            recv(read_rx) -> event => if let Ok(event) = event { write_read(out, &event, scorer.as_mut())? },
+            recv(read_rx) -> event => if let Ok(event) = event { write_read(out, &event, scorer.as_mut(), options.hotlists.as_deref())? },
             recv(status_rx) -> status => if let Ok(status) = status { write_status(out, &status)? },
             default(Duration::from_millis(100)) => {}
         }
     }
     // Stopping flushes the tracker's open tracks as final reads; they wait in the channel.
     let stats = pipeline.shutdown();
-    drain(out, &read_rx, &status_rx, scorer.as_mut())?;
+    drain(out, &read_rx, &status_rx, scorer.as_mut(), options.hotlists.as_deref())?;
     let score = scorer.map(|s| s.score());
     let summary = Summary {
         frames: stats.frames,
@@ -167,17 +170,23 @@ fn drain(
     reads: &Receiver<ReadEvent>,
     statuses: &Receiver<CameraStatus>,
     mut scorer: Option<&mut SimScorer>,
+    hotlists: Option<&Hotlists>,
 ) -> Result<(), HeadlessError> {
     while let Ok(status) = statuses.try_recv() {
         write_status(out, &status)?;
     }
     while let Ok(event) = reads.try_recv() {
-        write_read(out, &event, scorer.as_deref_mut())?;
+        write_read(out, &event, scorer.as_deref_mut(), hotlists)?;
     }
     Ok(())
 }
 
-fn write_read(out: &mut dyn Write, event: &ReadEvent, scorer: Option<&mut SimScorer>) -> Result<(), HeadlessError> {
+fn write_read(
+    out: &mut dyn Write,
+    event: &ReadEvent,
+    scorer: Option<&mut SimScorer>,
+    hotlists: Option<&Hotlists>,
+) -> Result<(), HeadlessError> {
     let read = &event.read;
     let judged = scorer.and_then(|s| s.observe(read.best_seq, &read.bbox, &read.text));
     let line = ReadLine {
@@ -196,7 +205,28 @@ fn write_read(out: &mut dyn Write, event: &ReadEvent, scorer: Option<&mut SimSco
         sim_correct: judged.map(|j| j.1),
     };
     writeln!(out, "{}", serde_json::to_string(&line).map_err(std::io::Error::other)?)?;
+    if let Some(hit) = hotlists.and_then(|h| match_tracked(h, event)) {
+        let line = HitLine { r#type: "hit", camera: event.camera, text: &read.text, track: read.track_id, hit: &hit };
+        writeln!(out, "{}", serde_json::to_string(&line).map_err(std::io::Error::other)?)?;
+    }
     Ok(())
+}
+
+#[derive(Serialize)]
+struct HitLine<'a> {
+    r#type: &'static str,
+    camera: usize,
+    text: &'a str,
+    track: u64,
+    hit: &'a Hit,
+}
+
+/// Matches a vehicle-pass read, all of its candidate readings, against the hot lists.
+fn match_tracked(hotlists: &Hotlists, event: &ReadEvent) -> Option<Hit> {
+    let candidates: Vec<ReadCandidate<'_>> =
+        event.read.candidates.iter().map(|c| ReadCandidate { text: &c.text, confidence: c.confidence }).collect();
+    let query = ReadQuery { candidates: &candidates, state: None, now: chrono::DateTime::from(event.wall_time) };
+    hotlists.match_read(&query)
 }
 
 fn write_status(out: &mut dyn Write, status: &CameraStatus) -> Result<(), HeadlessError> {

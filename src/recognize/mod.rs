@@ -187,25 +187,34 @@ impl Recognizer {
 }
 
 fn empty_read() -> TextRead {
-    TextRead { text: String::new(), confidence: 0.0, char_confidences: Vec::new(), candidates: Vec::new() }
+    TextRead {
+        text: String::new(),
+        confidence: 0.0,
+        char_confidences: Vec::new(),
+        candidates: Vec::new(),
+        text_probability: 0.0,
+    }
 }
 
-/// The rule that separates plates from other text the detector proposes: a plausible length
-/// and a confident read. The recognizer is trained to read non-plates as empty text.
-fn is_plate_like(read: &TextRead, min_confidence: f32) -> bool {
-    (MIN_PLATE_LEN..=MAX_PLATE_LEN).contains(&read.text.len()) && read.confidence >= min_confidence
+/// The rule that separates plates from other things the detector proposes: a plausible
+/// length, and a recognizer sure there is text at all. The recognizer is trained to read
+/// non-plates as empty text; an ambiguous real plate (`GO4IT` or `G04IT`) keeps its
+/// alternatives as candidates instead of being dropped.
+fn is_plate_like(read: &TextRead, min_text_probability: f32) -> bool {
+    (MIN_PLATE_LEN..=MAX_PLATE_LEN).contains(&read.text.len()) && read.text_probability >= min_text_probability
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn read(text: &str, confidence: f32) -> TextRead {
+    fn read(text: &str, text_probability: f32) -> TextRead {
         TextRead {
             text: text.into(),
-            confidence,
-            char_confidences: vec![confidence; text.len()],
+            confidence: text_probability / 2.0,
+            char_confidences: vec![text_probability; text.len()],
             candidates: Vec::new(),
+            text_probability,
         }
     }
 

@@ -33,6 +33,11 @@ pub struct TextRead {
     pub char_confidences: Vec<f32>,
     /// Best texts first, non-empty ones only; the first is `text` when that is non-empty.
     pub candidates: Vec<Candidate>,
+    /// Probability that the crop holds any text at all (the mass of the non-empty readings
+    /// the beam kept). The network reads non-plates as empty text, so this separates plates
+    /// from other things; `confidence` instead says how sure the reading is, and is low for an
+    /// ambiguous but real plate (O or 0 on a vanity plate).
+    pub text_probability: f32,
 }
 
 /// The loaded recognizer.
@@ -112,7 +117,8 @@ pub fn decode(probs: &[[f32; CLASSES]]) -> TextRead {
         .take(MAX_CANDIDATES)
         .map(|(t, p)| Candidate { text: to_text(t), confidence: *p })
         .collect();
-    TextRead { text: to_text(&best_text), confidence: best_p, char_confidences, candidates }
+    let text_probability = beams.iter().filter(|(t, _)| !t.is_empty()).map(|(_, p)| p).sum::<f32>().min(1.0);
+    TextRead { text: to_text(&best_text), confidence: best_p, char_confidences, candidates, text_probability }
 }
 
 fn to_text(labels: &[u8]) -> String {
@@ -217,6 +223,7 @@ mod tests {
         let texts: Vec<&str> = r.candidates.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(&texts[..2], &["78", "7B"]);
         assert!(r.candidates[0].confidence > r.candidates[1].confidence);
+        assert!(r.text_probability > 0.95, "an ambiguous plate is still surely text");
     }
 
     #[test]
@@ -226,5 +233,6 @@ mod tests {
         assert_eq!(r.text, "");
         assert!(r.char_confidences.is_empty());
         assert!(r.confidence > 0.9);
+        assert!(r.text_probability < 0.1);
     }
 }
