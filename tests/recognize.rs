@@ -2,6 +2,9 @@
 //! state style, plate-free scenes, rotation, perspective and blur within the documented
 //! limits (docs/recognition.md), and several plates in one frame.
 
+// Test helpers panic on failure by design: that is how a test fails.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::OnceLock;
 
 use image::Rgb;

@@ -59,7 +59,7 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], threads: usize, work: impl Fn(&T)
                         all[i] = Some(r);
                     }
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if n % 10 == 0 || n == items.len() {
+                    if n.is_multiple_of(10) || n == items.len() {
                         eprint!("\r{n}/{} images", items.len());
                     }
                 }
