@@ -27,7 +27,6 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{Frame, FrameSource, SourceError};
 use crate::recognize::BBox;
-use crate::recognize::tracker::iou;
 use crate::render::effects::NoiseField;
 use crate::render::plate::fill_rect;
 use crate::render::scene::draw_plate;
@@ -180,7 +179,7 @@ impl SimTruth {
         frame
             .plates
             .iter()
-            .map(|p| (iou(&p.bbox, bbox), p.vehicle_id))
+            .map(|p| (p.bbox.iou(bbox), p.vehicle_id))
             .filter(|(overlap, _)| *overlap >= 0.3)
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, id)| id)

@@ -121,17 +121,6 @@ pub struct Tracker {
     now: Option<Instant>,
 }
 
-/// Intersection over union of two boxes.
-pub fn iou(a: &BBox, b: &BBox) -> f32 {
-    let x0 = a.x.max(b.x);
-    let y0 = a.y.max(b.y);
-    let x1 = (a.x + a.w).min(b.x + b.w);
-    let y1 = (a.y + a.h).min(b.y + b.h);
-    let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
-    let union = a.w * a.h + b.w * b.h - inter;
-    if union <= 0.0 { 0.0 } else { inter / union }
-}
-
 /// Share of positions with equal characters, over the longer text (0 when either is empty).
 fn text_similarity(a: &str, b: &str) -> f32 {
     let longest = a.len().max(b.len());
@@ -164,7 +153,7 @@ impl Tracker {
         for (ti, track) in self.tracks.iter().enumerate() {
             let predicted = track.predicted_box(at);
             for (ri, read) in reads.iter().enumerate() {
-                let overlap = iou(&predicted, &read.bbox);
+                let overlap = predicted.iou(&read.bbox);
                 let (pcx, pcy) = (predicted.x + predicted.w / 2.0, predicted.y + predicted.h / 2.0);
                 let (rcx, rcy) = (read.bbox.x + read.bbox.w / 2.0, read.bbox.y + read.bbox.h / 2.0);
                 let scale = predicted.w.max(read.bbox.w).max(1.0);
@@ -452,8 +441,8 @@ mod tests {
     #[test]
     fn iou_of_boxes() {
         let a = BBox { x: 0.0, y: 0.0, w: 10.0, h: 10.0 };
-        assert!((iou(&a, &a) - 1.0).abs() < 1e-6);
-        assert_eq!(iou(&a, &BBox { x: 20.0, ..a }), 0.0);
-        assert!((iou(&a, &BBox { x: 5.0, ..a }) - 1.0 / 3.0).abs() < 1e-6);
+        assert!((a.iou(&a) - 1.0).abs() < 1e-6);
+        assert_eq!(a.iou(&BBox { x: 20.0, ..a }), 0.0);
+        assert!((a.iou(&BBox { x: 5.0, ..a }) - 1.0 / 3.0).abs() < 1e-6);
     }
 }
