@@ -10,6 +10,8 @@ use std::process::{Command, Output};
 
 fn run(data: &Path, config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_patrol-alpr"))
+        // The audit log lives in the encrypted store; tests supply its key.
+        .env("PATROL_ALPR_DB_KEY", "hotlist-cli-test-key")
         .arg("--data-dir")
         .arg(data)
         .arg("--config")

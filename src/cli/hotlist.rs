@@ -9,11 +9,12 @@ use anyhow::Context as _;
 use chrono::Utc;
 
 use super::Context;
-use crate::audit::{AuditSink, MemoryAudit};
+use crate::audit::AuditSink;
 use crate::hotlist::load::{Actor, import_files, load_active};
 use crate::hotlist::parse::Format;
 use crate::hotlist::update::{UpdateRequest, generate_key, run_update, sign_dir};
 use crate::hotlist::{Hit, Hotlists, MatchKind, ReadCandidate, ReadQuery, synthetic};
+use crate::store::Store;
 
 /// Options of `hotlist`.
 #[derive(Debug, clap::Args)]
@@ -109,26 +110,10 @@ pub fn run(ctx: &Context, args: &HotlistArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The audit sink of the command line.
-///
-/// NOT YET PERSISTENT: the store's hash-chained audit log is not in this build, so the events
-/// are collected here and printed on stderr by [`report_audit`]. Plug the store's
-/// [`AuditSink`] in here once it exists.
-fn audit_sink() -> MemoryAudit {
-    MemoryAudit::default()
-}
-
-fn report_audit(audit: &MemoryAudit) {
-    for event in audit.events() {
-        eprintln!(
-            "audit: {} {:?} {} {}: {}",
-            event.time.to_rfc3339(),
-            event.action,
-            event.user,
-            event.object,
-            event.outcome
-        );
-    }
+/// The audit sink of the command line: the store's hash-chained audit log, so every import,
+/// update and refusal is recorded durably (an action that cannot be audited is not made).
+fn audit_sink(ctx: &Context) -> anyhow::Result<Store> {
+    super::store::open_store(ctx)
 }
 
 fn actor() -> Actor {
@@ -138,10 +123,9 @@ fn actor() -> Actor {
 }
 
 fn import(ctx: &Context, files: &[PathBuf], format: Option<Format>) -> anyhow::Result<ExitCode> {
-    let audit = audit_sink();
+    let audit = audit_sink(ctx)?;
     let files: Vec<(PathBuf, Option<Format>)> = files.iter().map(|f| (f.clone(), format)).collect();
     let report = import_files(&ctx.paths.data_dir, &files, &audit as &dyn AuditSink, &actor(), Utc::now())?;
-    report_audit(&audit);
     println!("{report}");
     Ok(if report.has_file_error() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
@@ -242,7 +226,7 @@ fn stats(ctx: &Context) -> anyhow::Result<ExitCode> {
 
 fn update(ctx: &Context) -> anyhow::Result<ExitCode> {
     let lists = load(ctx)?;
-    let audit = audit_sink();
+    let audit = audit_sink(ctx)?;
     let actor = actor();
     let result = run_update(&UpdateRequest {
         data_dir: &ctx.paths.data_dir,
@@ -252,7 +236,6 @@ fn update(ctx: &Context) -> anyhow::Result<ExitCode> {
         actor: &actor,
         now: Utc::now(),
     });
-    report_audit(&audit);
     match result {
         Ok(outcome) if outcome.already_current => {
             println!("list {} is already current ({} entries)", outcome.status.version, outcome.status.entries);
