@@ -195,7 +195,8 @@ pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
         }
         // Recompute over the stored text exactly, so an unknown action or a reformatted time
         // shows as a hash mismatch rather than an error.
-        let placeholder = AuditEvent {
+        // `canonical` takes the time and action from the stored text, not from these two fields.
+        let stored_fields = AuditEvent {
             time: Utc::now(),
             user: raw.user.clone(),
             organization: raw.organization.clone(),
@@ -205,7 +206,7 @@ pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
             case_number: raw.case_number.clone(),
             outcome: raw.outcome.clone(),
         };
-        let computed = digest(&canonical(raw.seq, &raw.time, &placeholder, &raw.action, &raw.prev_hash));
+        let computed = digest(&canonical(raw.seq, &raw.time, &stored_fields, &raw.action, &raw.prev_hash));
         if computed != raw.hash {
             return broken(format!("row {}: contents do not match its hash (altered)", raw.seq));
         }
