@@ -58,19 +58,20 @@ fn time_text(time: &DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// The canonical text a row's hash is computed over.
-fn canonical(seq: i64, time: &str, event: &AuditEvent, action: &str, prev_hash: &str) -> String {
+/// The canonical text a row's hash is computed over: the stored text of every column but
+/// the hash itself, so `verify` recomputes it from exactly what is on disk.
+fn canonical(row: &RawRow) -> String {
     serde_json::json!([
-        seq,
-        time,
-        event.user,
-        event.organization,
-        action,
-        event.object,
-        event.purpose,
-        event.case_number,
-        event.outcome,
-        prev_hash
+        row.seq,
+        row.time,
+        row.user,
+        row.organization,
+        row.action,
+        row.object,
+        row.purpose,
+        row.case_number,
+        row.outcome,
+        row.prev_hash
     ])
     .to_string()
 }
@@ -94,22 +95,35 @@ pub fn append(conn: &Connection, event: &AuditEvent) -> Result<i64, StoreError> 
     // Stored time is truncated to microseconds; hash the text that is stored.
     let time = time_text(&event.time);
     let action = action_name(event.action);
-    let hash = digest(&canonical(seq, &time, event, &action, &prev_hash));
+    let mut row = RawRow {
+        seq,
+        time,
+        user: event.user.clone(),
+        organization: event.organization.clone(),
+        action,
+        object: event.object.clone(),
+        purpose: event.purpose.clone(),
+        case_number: event.case_number.clone(),
+        outcome: event.outcome.clone(),
+        prev_hash,
+        hash: String::new(),
+    };
+    row.hash = digest(&canonical(&row));
     conn.execute(
         "INSERT INTO audit_log (seq, time, user, organization, action, object, purpose, case_number, outcome, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
-            seq,
-            time,
-            event.user,
-            event.organization,
-            action,
-            event.object,
-            event.purpose,
-            event.case_number,
-            event.outcome,
-            prev_hash,
-            hash
+            row.seq,
+            row.time,
+            row.user,
+            row.organization,
+            row.action,
+            row.object,
+            row.purpose,
+            row.case_number,
+            row.outcome,
+            row.prev_hash,
+            row.hash
         ],
     )?;
     Ok(seq)
@@ -195,18 +209,7 @@ pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
         }
         // Recompute over the stored text exactly, so an unknown action or a reformatted time
         // shows as a hash mismatch rather than an error.
-        // `canonical` takes the time and action from the stored text, not from these two fields.
-        let stored_fields = AuditEvent {
-            time: Utc::now(),
-            user: raw.user.clone(),
-            organization: raw.organization.clone(),
-            action: AuditAction::Admin,
-            object: raw.object.clone(),
-            purpose: raw.purpose.clone(),
-            case_number: raw.case_number.clone(),
-            outcome: raw.outcome.clone(),
-        };
-        let computed = digest(&canonical(raw.seq, &raw.time, &stored_fields, &raw.action, &raw.prev_hash));
+        let computed = digest(&canonical(&raw));
         if computed != raw.hash {
             return broken(format!("row {}: contents do not match its hash (altered)", raw.seq));
         }
