@@ -518,7 +518,8 @@ fn tracker_loop(results: Receiver<FrameResult>, ctx: TrackerContext) {
                     }
                     ctx.outputs.wake();
                 }
-                publish(&ctx, &mut subscribers, result.camera, update.finished, &result.frame, timeout);
+                let clock = (result.frame.captured_at, result.frame.wall_time);
+                publish(&ctx, &mut subscribers, result.camera, update.finished, clock, timeout);
             }
             Err(RecvTimeoutError::Timeout) => {
                 for (camera, tracker) in trackers.iter_mut().enumerate() {
@@ -526,13 +527,13 @@ fn tracker_loop(results: Receiver<FrameResult>, ctx: TrackerContext) {
                         continue;
                     };
                     let finished = tracker.expire(latest + received.elapsed());
-                    publish_expired(&ctx, &mut subscribers, camera, finished, timeout);
+                    publish(&ctx, &mut subscribers, camera, finished, (Instant::now(), SystemTime::now()), timeout);
                 }
             }
             Err(RecvTimeoutError::Disconnected) => {
                 for (camera, tracker) in trackers.iter_mut().enumerate() {
                     let finished = tracker.flush();
-                    publish_expired(&ctx, &mut subscribers, camera, finished, timeout);
+                    publish(&ctx, &mut subscribers, camera, finished, (Instant::now(), SystemTime::now()), timeout);
                 }
                 return;
             }
@@ -540,48 +541,23 @@ fn tracker_loop(results: Receiver<FrameResult>, ctx: TrackerContext) {
     }
 }
 
+/// Sends finished tracks to every subscriber. `clock` is one moment on both clocks (a frame's
+/// capture, or now), from which each read's wall time is derived.
 fn publish(
     ctx: &TrackerContext,
     subscribers: &mut Vec<Sender<ReadEvent>>,
     camera: usize,
     finished: Vec<TrackedRead>,
-    frame: &Frame,
+    clock: (Instant, SystemTime),
     timeout: Duration,
 ) {
     if finished.is_empty() {
         return;
     }
-    // Wall time of the best frame, derived from this frame's clocks.
-    let to_wall = |at: Instant| {
-        let back = frame.captured_at.saturating_duration_since(at);
-        frame.wall_time.checked_sub(back).unwrap_or(frame.wall_time)
-    };
+    let (at, wall) = clock;
     for read in finished {
-        let wall_time = to_wall(read.best_at);
-        deliver(
-            ctx,
-            subscribers,
-            ReadEvent { camera, camera_name: ctx.names[camera].clone(), read, wall_time },
-            timeout,
-        );
-    }
-    ctx.outputs.wake();
-}
-
-fn publish_expired(
-    ctx: &TrackerContext,
-    subscribers: &mut Vec<Sender<ReadEvent>>,
-    camera: usize,
-    finished: Vec<TrackedRead>,
-    timeout: Duration,
-) {
-    if finished.is_empty() {
-        return;
-    }
-    let (now_wall, now) = (SystemTime::now(), Instant::now());
-    for read in finished {
-        let back = now.saturating_duration_since(read.best_at);
-        let wall_time = now_wall.checked_sub(back).unwrap_or(now_wall);
+        let back = at.saturating_duration_since(read.best_at);
+        let wall_time = wall.checked_sub(back).unwrap_or(wall);
         deliver(
             ctx,
             subscribers,
