@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The README's run command: patrol-alpr in DEMO mode. Installs what is needed, builds, loads
-# the fictitious demo hot list and demo users into a demo data folder, and runs the recognition
-# pipeline on the built-in traffic simulator (no camera needed), printing every read and hit.
+# The README's run command: the officer console in DEMO mode. Installs what is needed, builds,
+# and opens `patrol-alpr --demo`: the built-in traffic simulator (no camera needed), the
+# fictitious demo hot list (signed by a demo key at start-up, so the shift-start update runs
+# for real) and the demo users, in a demo data folder, with a DEMO marker on every screen.
+# Demo credentials are shown on the log-on screen (officer: demo-officer, PIN 111111).
 #
-# The officer console (touchscreen GUI) is not built yet: until it is, the demo is the
-# headless pipeline. DEMO_SECONDS sets how long it runs (default 60).
+# With no display (a server, CI), it runs the same pipeline headless instead and prints every
+# read and hot-list hit as a JSON line for DEMO_SECONDS (default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -19,8 +21,11 @@ printf '[store]\ndemo_key = true\n' > "$config"
 
 banner="*** patrol-alpr DEMO: simulated traffic, fictitious demo hot list and demo users; not for patrol use ***"
 echo "$banner" >&2
+if [[ -n "${DISPLAY:-}" || -n "${WAYLAND_DISPLAY:-}" ]]; then
+  exec "$bin" --data-dir "$data" --config "$config" --demo
+fi
+echo "no display found: running the recognition pipeline headless instead of the console" >&2
 "$bin" --data-dir "$data" --config "$config" hotlist import assets/demo-hotlist.csv >&2
 "$bin" --data-dir "$data" --config "$config" store seed-demo-users >&2
-echo "$banner" >&2
 exec "$bin" --data-dir "$data" --config "$config" run --headless --source sim \
   --seconds "${DEMO_SECONDS:-60}" --sim-plate DEMO001 --sim-plate 7DMO123 --sim-plate TEST123 --sim-plate 8DMO456

@@ -6,8 +6,11 @@ cd "$(dirname "$0")/.."
 
 # System packages: ALSA headers for the alert tone (rodio/cpal), libclang for the V4L2
 # camera bindings (nokhwa), OpenSSL's libcrypto for the encrypted database (SQLCipher), pip
-# to fetch model weights from PyPI, and a C toolchain.
-packages=(build-essential pkg-config libasound2-dev libclang-dev libssl-dev python3-pip)
+# to fetch model weights from PyPI, and a C toolchain. The console window loads the X11 /
+# Wayland / OpenGL client libraries at run time (present on a desktop; listed for minimal
+# installs).
+packages=(build-essential pkg-config libasound2-dev libclang-dev libssl-dev python3-pip
+  libxkbcommon-x11-0 libgl1 libegl1 libxcursor1 libxi6 libxrandr2 libwayland-client0 libwayland-egl1)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

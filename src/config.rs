@@ -35,6 +35,8 @@ pub struct AppPaths {
     pub data_dir: PathBuf,
     /// The TOML settings file (it need not exist: defaults apply).
     pub config_file: PathBuf,
+    /// The data dir was named (option or environment), not the platform default.
+    pub data_dir_explicit: bool,
 }
 
 impl AppPaths {
@@ -43,7 +45,9 @@ impl AppPaths {
     pub fn resolve(data_dir: Option<&Path>, config: Option<&Path>) -> Result<Self, ConfigError> {
         let env_path = |name: &str| std::env::var_os(name).map(PathBuf::from);
         let dirs = || directories::ProjectDirs::from("us", "patrol-alpr", "patrol-alpr");
-        let data_dir = match data_dir.map(Path::to_path_buf).or_else(|| env_path("PATROL_ALPR_DATA_DIR")) {
+        let named = data_dir.map(Path::to_path_buf).or_else(|| env_path("PATROL_ALPR_DATA_DIR"));
+        let data_dir_explicit = named.is_some();
+        let data_dir = match named {
             Some(dir) => dir,
             None => dirs().ok_or(ConfigError::NoHome)?.data_dir().to_path_buf(),
         };
@@ -51,7 +55,7 @@ impl AppPaths {
             Some(file) => file,
             None => dirs().ok_or(ConfigError::NoHome)?.config_dir().join("config.toml"),
         };
-        Ok(Self { data_dir, config_file })
+        Ok(Self { data_dir, config_file, data_dir_explicit })
     }
 }
 
@@ -69,6 +73,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// The agency that runs the system (recorded as the organization in the audit log).
     pub agency: AgencyConfig,
+    /// The `[console]` section.
+    pub console: ConsoleConfig,
 }
 
 impl Config {
@@ -195,6 +201,28 @@ impl Default for CamerasConfig {
             simulator_plates: Vec::new(),
             simulator_night: false,
         }
+    }
+}
+
+/// The `[console]` settings: how the officer console looks and sounds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// `auto` (night palette from 19:00 to 07:00), `day` or `night`.
+    pub theme: String,
+    /// Alert volume, 0-1.
+    pub volume: f32,
+    /// Full screen without window decorations (the in-car kiosk).
+    pub kiosk: bool,
+    /// Window size when not in kiosk mode: 1280x800, 1024x768 and 1920x1080 are laid out for.
+    pub width: u32,
+    /// Window height.
+    pub height: u32,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self { theme: "auto".into(), volume: 0.8, kiosk: false, width: 1280, height: 800 }
     }
 }
 

@@ -34,6 +34,9 @@ pub struct HealthConfig {
     /// the picture is out of focus: detail depends on the scene, so a camera is compared with
     /// itself (day road scenes measure in the hundreds, night ones in the tens).
     pub min_sharpness_ratio: f32,
+    /// Report the status this often even when nothing changed, so a display shows the
+    /// current frame rate (0: only on change, as the headless JSON stream wants).
+    pub heartbeat_millis: u64,
 }
 
 impl Default for HealthConfig {
@@ -46,6 +49,7 @@ impl Default for HealthConfig {
             blown_min_share: 0.85,
             min_sharpness: 8.0,
             min_sharpness_ratio: 0.15,
+            heartbeat_millis: 0,
         }
     }
 }
@@ -204,6 +208,7 @@ pub struct HealthMonitor {
     no_frames: bool,
     frame_times: VecDeque<Instant>,
     reported: Option<Vec<CameraProblem>>,
+    reported_at: Option<Instant>,
     /// The camera's recent best sharpness, decaying so it follows light changes.
     reference_sharpness: f32,
 }
@@ -226,6 +231,7 @@ impl HealthMonitor {
             no_frames: false,
             frame_times: VecDeque::new(),
             reported: None,
+            reported_at: None,
             reference_sharpness: 0.0,
         }
     }
@@ -301,10 +307,15 @@ impl HealthMonitor {
 
     fn status_if_changed(&mut self, now: Instant) -> Option<CameraStatus> {
         let problems = self.problems(now);
-        if self.reported.as_ref() == Some(&problems) {
+        let heartbeat = self.config.heartbeat_millis > 0
+            && self.reported_at.is_some_and(|t| {
+                now.saturating_duration_since(t) >= Duration::from_millis(self.config.heartbeat_millis)
+            });
+        if self.reported.as_ref() == Some(&problems) && !heartbeat {
             return None;
         }
         self.reported = Some(problems.clone());
+        self.reported_at = Some(now);
         Some(CameraStatus {
             camera: self.camera,
             name: self.name.clone(),

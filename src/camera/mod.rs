@@ -8,6 +8,7 @@
 
 pub mod health;
 pub mod live;
+pub mod open;
 pub mod replay;
 pub mod simulator;
 

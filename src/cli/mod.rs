@@ -3,6 +3,7 @@
 mod audit;
 mod bench;
 mod cameras;
+mod console;
 mod export;
 mod hotlist;
 mod purge;
@@ -30,6 +31,17 @@ pub struct Cli {
     /// Settings file (default: config.toml in the platform config dir).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Demo mode: the built-in traffic simulator, the fictitious demo hot list and demo users,
+    /// in a separate demo data folder, with a DEMO marker on every screen.
+    #[arg(long)]
+    pub demo: bool,
+    /// Close the console after this many seconds (measurements, screenshots).
+    #[arg(long, value_name = "SECONDS", hide = true)]
+    pub exit_after: Option<f64>,
+    /// Demo only: drive the console through a shift, saving a screenshot of every screen,
+    /// day and night, into DIR (docs/screenshots), then close.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub tour: Option<PathBuf>,
     /// More log output on stderr (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -103,6 +115,7 @@ pub fn init_logging(verbose: u8) {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ctx = Context::load(&cli).context("loading settings")?;
+    let cli_flags = (cli.demo, cli.exit_after, cli.tour.clone());
     match cli.command {
         Some(Command::Read(args)) => read::run(&ctx, &args),
         Some(Command::Bench(args)) => bench::run(&ctx, &args),
@@ -114,7 +127,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Export(args)) => export::run(&ctx, &args),
         Some(Command::Store(command)) => store::run(&ctx, command),
         Some(Command::Cameras(args)) => cameras::run(&ctx, &args),
-        Some(Command::Run(args)) => run::run(&ctx, &args),
-        None => anyhow::bail!("the console screen is not built yet: use a subcommand (see --help)"),
+        Some(Command::Run(args)) if args.headless => run::run(&ctx, &args),
+        Some(Command::Run(args)) => console::run(&ctx, console_args(&cli_flags, args.sources, args.sim_plates)?),
+        None => console::run(&ctx, console_args(&cli_flags, Vec::new(), Vec::new())?),
     }
+}
+
+fn console_args(
+    (demo, exit_after, tour): &(bool, Option<f64>, Option<PathBuf>),
+    sources: Vec<crate::camera::SourceSpec>,
+    sim_plates: Vec<String>,
+) -> anyhow::Result<console::ConsoleArgs> {
+    let exit_after = match exit_after {
+        Some(s) => Some(
+            std::time::Duration::try_from_secs_f64(*s)
+                .map_err(|_| anyhow::anyhow!("--exit-after {s} is not a duration"))?,
+        ),
+        None => None,
+    };
+    Ok(console::ConsoleArgs { demo: *demo, sources, sim_plates, exit_after, tour: tour.clone() })
 }

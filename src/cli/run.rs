@@ -8,10 +8,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::Context;
-use crate::camera::live::{LiveCamera, LiveConfig, PixelFormat, list_cameras};
-use crate::camera::replay::{Replay, ReplayConfig};
-use crate::camera::simulator::{Lighting, SimTruth, Simulator, SimulatorConfig};
-use crate::camera::{CaptureFormat, FrameSource, SourceSpec};
+use crate::camera::live::PixelFormat;
+use crate::camera::open::{SourceOptions, open_sources};
+use crate::camera::{CaptureFormat, SourceSpec};
 use crate::hotlist::Hotlists;
 use crate::hotlist::load::load_active;
 use crate::pipeline::headless::{HeadlessOptions, run_headless};
@@ -85,11 +84,8 @@ fn plate_reader(ctx: &Context, format: &CaptureFormat) -> anyhow::Result<Arc<dyn
     Ok(Arc::new(recognizer))
 }
 
-/// Runs `run`.
+/// Runs `run --headless` (without it, the console opens: see `cli::console`).
 pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    if !args.headless {
-        anyhow::bail!("the console screen is not built yet: use `run --headless`");
-    }
     let settings = &ctx.config.cameras;
     let format = CaptureFormat {
         width: args.width.unwrap_or(settings.width),
@@ -121,44 +117,18 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             .map_err(anyhow::Error::msg)
             .context("in the [cameras] pixel_format setting")?,
     };
-    let mut sim_truth: Option<SimTruth> = None;
-    let mut sources: Vec<Box<dyn FrameSource>> = Vec::new();
-    for spec in specs {
-        let spec = match spec {
-            SourceSpec::Auto => match list_cameras() {
-                Ok(cameras) if !cameras.is_empty() => SourceSpec::Camera(cameras[0].index.clone()),
-                _ => {
-                    tracing::info!("no camera found: using the traffic simulator");
-                    SourceSpec::Simulator
-                }
-            },
-            other => other,
-        };
-        let source: Box<dyn FrameSource> = match spec {
-            // `auto` was resolved above; it can only mean the simulator here.
-            SourceSpec::Simulator | SourceSpec::Auto => {
-                let mut plates = settings.simulator_plates.clone();
-                plates.extend(args.sim_plates.iter().cloned());
-                let sim = Simulator::new(SimulatorConfig {
-                    width: format.width,
-                    height: format.height,
-                    fps: format.fps,
-                    seed: args.seed.unwrap_or(settings.simulator_seed) + sources.len() as u64,
-                    lighting: if args.night || settings.simulator_night { Lighting::NightIr } else { Lighting::Day },
-                    plates,
-                    ..SimulatorConfig::default()
-                });
-                // The first simulator's reads are scored against its truth.
-                sim_truth.get_or_insert_with(|| sim.truth());
-                Box::new(sim)
-            }
-            SourceSpec::Replay(path) => {
-                Box::new(Replay::new(ReplayConfig { path, fps: format.fps, looping: args.looping, realtime: true }))
-            }
-            SourceSpec::Camera(device) => Box::new(LiveCamera::new(LiveConfig { device, format, pixel_format })),
-        };
-        sources.push(source);
-    }
+    let opened = open_sources(
+        &specs,
+        &SourceOptions {
+            settings,
+            format,
+            pixel_format,
+            looping: args.looping,
+            seed: args.seed,
+            night: args.night,
+            extra_plates: &args.sim_plates,
+        },
+    );
     let reader = plate_reader(ctx, &format)?;
     let mut config = PipelineConfig::default();
     if let Some(workers) = args.workers.or(settings.workers) {
@@ -170,9 +140,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let options = HeadlessOptions { duration, sim_truth, hotlists: active_hotlists(ctx) };
+    let options = HeadlessOptions { duration, sim_truth: opened.sim_truth, hotlists: active_hotlists(ctx) };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    run_headless(config, sources, reader, options, &mut out)?;
+    run_headless(config, opened.sources, reader, options, &mut out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 //! Part of the policy core: no GUI, camera or audio dependency. Every decision is audited
 //! through the store in the same transaction as the change it makes.
 
+pub mod checklist;
 pub mod roles;
 pub mod users;
 

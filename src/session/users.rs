@@ -260,6 +260,8 @@ impl<'a> Accounts<'a> {
 
     /// Looks a user up.
     pub fn get(&self, id: &str) -> Result<Option<User>, SessionError> {
+        // User ids are case-insensitive: the console's keypad types capitals.
+        let id = &id.to_ascii_lowercase();
         let id = id.to_owned();
         Ok(self.store.read(|conn| load(conn, &id))?.map(|(user, _)| user))
     }
@@ -287,6 +289,7 @@ impl<'a> Accounts<'a> {
 
     /// Checks a user's PIN and every log-on rule; audits success, failure and lockout.
     pub fn authenticate(&self, id: &str, pin: &str, now: DateTime<Utc>) -> Result<User, SessionError> {
+        let id = &id.to_ascii_lowercase();
         let refuse = |user: &str, refusal: LoginRefusal| -> Result<User, SessionError> {
             self.audit(user, AuditAction::LogonFailure, user, &format!("refused: {refusal}"))?;
             Err(SessionError::Refused(refusal))
@@ -387,7 +390,8 @@ impl<'a> Accounts<'a> {
         Ok(())
     }
 
-    fn insert(&self, actor: &str, new: NewUser, outcome: String) -> Result<(), SessionError> {
+    fn insert(&self, actor: &str, mut new: NewUser, outcome: String) -> Result<(), SessionError> {
+        new.id = new.id.to_ascii_lowercase();
         check_pin_shape(&new.pin)?;
         let hash = hash_pin(&new.pin)?;
         let (org, actor) = (self.org(), actor.to_owned());
@@ -477,6 +481,7 @@ impl<'a> Accounts<'a> {
         trained_on: NaiveDate,
         certified_until: NaiveDate,
     ) -> Result<(), SessionError> {
+        let id = &id.to_ascii_lowercase();
         if certified_until < trained_on {
             return Err(SessionError::Invalid("certification cannot expire before training".into()));
         }
@@ -491,6 +496,7 @@ impl<'a> Accounts<'a> {
 
     /// Suspends an account.
     pub fn suspend(&self, actor: &User, id: &str, reason: &str) -> Result<(), SessionError> {
+        let id = &id.to_ascii_lowercase();
         let reason = reason.to_owned();
         self.administer(actor, id, "suspend", AuditAction::Admin, move |conn, user| {
             if user.status == UserStatus::Deactivated {
@@ -506,6 +512,7 @@ impl<'a> Accounts<'a> {
 
     /// Reactivates a suspended or locked account and restarts its inactivity clock.
     pub fn reactivate(&self, actor: &User, id: &str) -> Result<(), SessionError> {
+        let id = &id.to_ascii_lowercase();
         self.administer(actor, id, "reactivate", AuditAction::Admin, move |conn, user| {
             if user.status == UserStatus::Deactivated {
                 return Ok(Err(SessionError::Invalid(format!("{} was deactivated on separation: create a new account", user.id))));
@@ -520,6 +527,7 @@ impl<'a> Accounts<'a> {
 
     /// Deactivates an account on separation (permanent).
     pub fn deactivate(&self, actor: &User, id: &str, reason: &str) -> Result<(), SessionError> {
+        let id = &id.to_ascii_lowercase();
         let reason = reason.to_owned();
         self.administer(actor, id, "deactivate", AuditAction::Admin, move |conn, user| {
             if user.role == Role::Administrator && user.status == UserStatus::Active && active_admins(conn)? <= 1 {
@@ -532,6 +540,7 @@ impl<'a> Accounts<'a> {
 
     /// Sets a new PIN; also clears a lockout.
     pub fn reset_pin(&self, actor: &User, id: &str, new_pin: &str) -> Result<(), SessionError> {
+        let id = &id.to_ascii_lowercase();
         check_pin_shape(new_pin)?;
         let hash = hash_pin(new_pin)?;
         self.administer(actor, id, "reset PIN of", AuditAction::PinChange, move |conn, user| {

@@ -1,0 +1,573 @@
+//! The shift controller behind the officer console: log-on, the shift-start checklist and
+//! hot-list update, going active, matching reads into hits, the hit workflow, deactivation,
+//! the idle lock and log-off. It owns the store, the pipeline and the hot lists.
+//!
+//! No egui here: the screens draw a [`Console`] and send it [`Command`]s; every rule it
+//! applies comes from the policy core (`session`, `hits`, `hotlist`), and every decision is
+//! written to the store with its audit row. That keeps the whole officer workflow testable
+//! without a display, and the UI thin.
+
+pub mod demo;
+mod shift;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use crossbeam_channel::{Receiver, Sender, bounded};
+use image::RgbImage;
+
+use crate::camera::health::CameraStatus;
+use crate::camera::{CaptureFormat, SourceSpec};
+use crate::config::{AppPaths, Config};
+use crate::hits::{AlertQueue, HitAction, HitRecord};
+use crate::hotlist::{BackgroundJob, Hit, Hotlists, ListStatus};
+use crate::pipeline::{FrameReads, Pipeline, PlateReader, ReadEvent, StatsSnapshot, Wake};
+use crate::session::Session;
+use crate::session::checklist::{AutoCheck, Verdict};
+use crate::store::{Store, StoreKeys};
+
+/// Where the officer is in the shift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Nobody logged on.
+    Login,
+    /// Logged on: inspecting cameras and receiving the hot list.
+    Checklist,
+    /// ALPR running (or deactivated with a reason) for the rest of the shift.
+    Patrol,
+    /// No camera passed the inspection: ALPR unavailable, report filed.
+    Unavailable,
+}
+
+/// A source of "now": the system clock, or a hand-driven one for tests.
+#[derive(Clone)]
+pub struct Clock(Arc<Mutex<Option<DateTime<Utc>>>>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self(Arc::new(Mutex::new(None)))
+    }
+
+    /// A clock that stands at `start` until [`Clock::advance`] moves it.
+    pub fn manual(start: DateTime<Utc>) -> Self {
+        Self(Arc::new(Mutex::new(Some(start))))
+    }
+
+    /// Now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.0.lock().ok().and_then(|t| *t).unwrap_or_else(Utc::now)
+    }
+
+    /// Moves a manual clock forward (no effect on the system clock).
+    pub fn advance(&self, by: chrono::Duration) {
+        if let Ok(mut t) = self.0.lock()
+            && let Some(now) = t.as_mut()
+        {
+            *now += by;
+        }
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.lock().ok().is_some_and(|t| t.is_some()) { "Clock(manual)" } else { "Clock(system)" })
+    }
+}
+
+/// How to start the console.
+#[derive(Clone)]
+pub struct ConsoleOptions {
+    /// Data and settings paths.
+    pub paths: AppPaths,
+    /// Settings.
+    pub config: Config,
+    /// Demo mode: simulator, demo hot list, demo users, a DEMO marker everywhere.
+    pub demo: bool,
+    /// The cameras (or recordings, or the simulator).
+    pub sources: Vec<SourceSpec>,
+    /// Capture size and rate.
+    pub format: CaptureFormat,
+    /// Plates the simulator shows (the demo shows listed plates so hits happen).
+    pub sim_plates: Vec<String>,
+    /// The plate reader; `None` loads the recognizer on a background thread.
+    pub reader: Option<Arc<dyn PlateReader>>,
+    /// Now.
+    pub clock: Clock,
+}
+
+/// A message for the officer: what went wrong or what happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// When.
+    pub time: DateTime<Utc>,
+    /// True for problems (shown in the alert colour).
+    pub problem: bool,
+    /// The message.
+    pub text: String,
+}
+
+/// The shift-start hot-list update's outcome, as shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateReport {
+    /// True when a new verified list was loaded or the current one is confirmed current.
+    pub ok: bool,
+    /// What happened, in words.
+    pub message: String,
+}
+
+/// One camera as the console sees it.
+#[derive(Debug, Clone)]
+pub struct CameraState {
+    /// Its name.
+    pub name: String,
+    /// The last health report.
+    pub status: Option<CameraStatus>,
+    /// The checklist verdict, once given.
+    pub verdict: Option<Verdict>,
+    /// Usable this shift (passed the checklist and not failed since).
+    pub in_service: bool,
+    /// Down mid-shift: (since, reason).
+    pub down: Option<(DateTime<Utc>, String)>,
+}
+
+impl CameraState {
+    /// The automatic checks from the last health report.
+    pub fn auto_check(&self) -> AutoCheck {
+        crate::session::checklist::auto_check(
+            self.status.as_ref().map(|s| s.problems.as_slice()),
+            self.status.as_ref().map_or(0.0, |s| s.fps),
+        )
+    }
+}
+
+/// A vehicle-pass read, for the recent-reads strip and the shift history.
+#[derive(Debug, Clone)]
+pub struct RecentRead {
+    /// Store row id (0 if it could not be stored).
+    pub id: i64,
+    /// When.
+    pub time: DateTime<Utc>,
+    /// The plate text.
+    pub text: String,
+    /// Confidence 0-1.
+    pub confidence: f32,
+    /// Which camera.
+    pub camera: String,
+    /// The plate crop.
+    pub crop: Arc<RgbImage>,
+    /// The hit it raised or repeated, if any.
+    pub hit_id: Option<i64>,
+}
+
+/// Everything the hit screens show about one hit besides its record.
+#[derive(Debug, Clone)]
+pub struct HitDetail {
+    /// The hot-list matches, most urgent first.
+    pub hit: Hit,
+    /// The read.
+    pub read: RecentRead,
+    /// The camera frame nearest the read, when still held.
+    pub frame: Option<Arc<RgbImage>>,
+    /// When the console received the read (for the read-to-banner latency).
+    pub received: Instant,
+}
+
+/// What the screens ask the console to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Log on with officer id and PIN.
+    LogOn {
+        /// Officer id.
+        officer: String,
+        /// PIN.
+        pin: String,
+    },
+    /// The officer's inspection of one camera.
+    Inspect {
+        /// Camera index.
+        camera: usize,
+        /// The answers and notes.
+        inspection: crate::session::checklist::Inspection,
+    },
+    /// Run the hot-list update again.
+    RetryUpdate,
+    /// The officer acknowledges that the hot list is stale.
+    AcknowledgeStale,
+    /// Start ALPR for the shift.
+    GoActive,
+    /// Stop ALPR mid-shift, with a reason.
+    Deactivate {
+        /// Why.
+        reason: String,
+    },
+    /// Start ALPR again.
+    Reactivate,
+    /// A step of the hit workflow.
+    Hit {
+        /// The hit.
+        id: i64,
+        /// The step.
+        action: HitAction,
+    },
+    /// Lock the console now (the officer steps away); the PIN unlocks it.
+    Lock,
+    /// Unlock the idle-locked console with the PIN.
+    Unlock {
+        /// PIN.
+        pin: String,
+    },
+    /// Search stored reads beyond this shift (purpose and case number are logged).
+    Search {
+        /// Plate.
+        plate: String,
+        /// Purpose.
+        purpose: String,
+        /// Case or incident number.
+        case_number: String,
+    },
+    /// End the shift.
+    LogOff,
+}
+
+/// What a command did, for the screen that sent it.
+pub type CommandResult = Result<(), String>;
+
+/// A search result row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRow {
+    /// When.
+    pub time: DateTime<Utc>,
+    /// Plate.
+    pub plate: String,
+    /// Camera.
+    pub camera: String,
+    /// Officer in the car.
+    pub officer: String,
+    /// Confidence.
+    pub confidence: f32,
+}
+
+/// Frames kept per camera so a hit can show the frame its read came from.
+const FRAMES_KEPT: usize = 16;
+/// Reads kept for the shift history on screen.
+const HISTORY_KEPT: usize = 500;
+
+/// The running console (see the module docs).
+pub struct Console {
+    paths: AppPaths,
+    config: Config,
+    demo: bool,
+    clock: Clock,
+    store: Arc<Store>,
+    stage: Stage,
+    session: Option<Session>,
+    cameras: Vec<CameraState>,
+    sources: Vec<SourceSpec>,
+    format: CaptureFormat,
+    sim_plates: Vec<String>,
+    pipeline: Option<Pipeline>,
+    read_rx: Receiver<ReadEvent>,
+    read_tx: Sender<ReadEvent>,
+    status_rx: Receiver<CameraStatus>,
+    status_tx: Sender<CameraStatus>,
+    overlay: (Sender<FrameReads>, Receiver<FrameReads>),
+    wake: Option<Wake>,
+    reader: Option<Arc<dyn PlateReader>>,
+    reader_job: Option<BackgroundJob<Result<Arc<dyn PlateReader>, String>>>,
+    reader_error: Option<String>,
+    hotlists: Arc<Hotlists>,
+    update_job: Option<BackgroundJob<UpdateReport>>,
+    update: Option<UpdateReport>,
+    stale_acknowledged: bool,
+    active_since: Option<DateTime<Utc>>,
+    active_before: chrono::Duration,
+    alerts: AlertQueue,
+    details: HashMap<i64, HitDetail>,
+    shift_hits: Vec<HitRecord>,
+    history: VecDeque<RecentRead>,
+    frames: Vec<VecDeque<(u64, Arc<RgbImage>)>>,
+    latest: Vec<Option<FrameReads>>,
+    notices: Vec<Notice>,
+    last_input: DateTime<Utc>,
+    locked: bool,
+    search: Vec<SearchRow>,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console").field("stage", &self.stage).field("demo", &self.demo).finish_non_exhaustive()
+    }
+}
+
+/// Why the console cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// The database key could not be obtained.
+    #[error("database key: {0}")]
+    Key(#[from] crate::store::KeyError),
+    /// The database could not be opened.
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// Demo data could not be prepared.
+    #[error("demo set-up: {0}")]
+    Demo(String),
+}
+
+impl Console {
+    /// Opens the store, loads the cached hot list and starts loading the recognizer; the
+    /// cameras start at log-on.
+    pub fn new(options: ConsoleOptions) -> Result<Self, ConsoleError> {
+        let ConsoleOptions { paths, mut config, demo, sources, format, sim_plates, reader, clock } = options;
+        if demo {
+            config.store.demo_key = true;
+        }
+        let keys = StoreKeys::obtain(&paths.data_dir, config.store.key_file.as_deref(), config.store.demo_key)?;
+        let store = Arc::new(Store::open(&paths.data_dir, keys, &config.agency.name)?);
+        if demo {
+            demo::prepare(&store, &paths.data_dir, &mut config, clock.now()).map_err(ConsoleError::Demo)?;
+        }
+        let now = clock.now();
+        let hotlists = Arc::new(Hotlists::new(crate::hotlist::ActiveList::empty(config.hotlist.match_config(), now)));
+        let (reader_job, reader_error) = match reader {
+            Some(_) => (None, None),
+            None => match shift::load_reader(&config, format) {
+                Ok(job) => (Some(job), None),
+                Err(err) => (None, Some(format!("cannot start the recognizer thread: {err}"))),
+            },
+        };
+        let (read_tx, read_rx) = bounded(256);
+        let (status_tx, status_rx) = bounded(64);
+        let mut console = Self {
+            paths,
+            config,
+            demo,
+            clock,
+            store,
+            stage: Stage::Login,
+            session: None,
+            cameras: Vec::new(),
+            sources,
+            format,
+            sim_plates,
+            pipeline: None,
+            read_rx,
+            read_tx,
+            status_rx,
+            status_tx,
+            overlay: bounded(1),
+            wake: None,
+            reader,
+            reader_job,
+            reader_error,
+            hotlists,
+            update_job: None,
+            update: None,
+            stale_acknowledged: false,
+            active_since: None,
+            active_before: chrono::Duration::zero(),
+            alerts: AlertQueue::default(),
+            details: HashMap::new(),
+            shift_hits: Vec::new(),
+            history: VecDeque::new(),
+            frames: Vec::new(),
+            latest: Vec::new(),
+            notices: Vec::new(),
+            last_input: now,
+            locked: false,
+            search: Vec::new(),
+        };
+        console.load_cached_list();
+        Ok(console)
+    }
+
+    /// The UI's wake-up call, passed to the pipeline's threads.
+    pub fn set_wake(&mut self, wake: Wake) {
+        self.wake = Some(wake);
+    }
+
+    /// Demo mode.
+    pub fn is_demo(&self) -> bool {
+        self.demo
+    }
+
+    /// Now, from the console's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The store (reports, tests).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the officer is in the shift.
+    pub fn stage(&self) -> Stage {
+        self.stage
+    }
+
+    /// The logged-on officer's session.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// The cameras.
+    pub fn cameras(&self) -> &[CameraState] {
+        &self.cameras
+    }
+
+    /// The newest frame and its reads, per camera.
+    pub fn latest_frame(&self, camera: usize) -> Option<&FrameReads> {
+        self.latest.get(camera).and_then(Option::as_ref)
+    }
+
+    /// The list in use.
+    pub fn list_status(&self) -> ListStatus {
+        self.hotlists.current().status.clone()
+    }
+
+    /// True when the list in use is older than the agency's limit (or none is loaded).
+    pub fn list_is_stale(&self) -> bool {
+        self.list_status().is_stale(self.now(), self.config.hotlist.max_age())
+    }
+
+    /// The hot-list update's outcome; `None` while it runs.
+    pub fn update_report(&self) -> Option<&UpdateReport> {
+        self.update.as_ref()
+    }
+
+    /// True while the hot-list update runs.
+    pub fn update_running(&self) -> bool {
+        self.update_job.is_some()
+    }
+
+    /// True once the officer acknowledged a stale list.
+    pub fn stale_acknowledged(&self) -> bool {
+        self.stale_acknowledged
+    }
+
+    /// The recognizer could not be loaded: why.
+    pub fn reader_error(&self) -> Option<&str> {
+        self.reader_error.as_deref()
+    }
+
+    /// True while the recognizer loads.
+    pub fn reader_loading(&self) -> bool {
+        self.reader_job.is_some()
+    }
+
+    /// ALPR running now.
+    pub fn is_active(&self) -> bool {
+        self.active_since.is_some()
+    }
+
+    /// Time ALPR has been active this shift.
+    pub fn active_time(&self) -> chrono::Duration {
+        self.active_before + self.active_since.map_or(chrono::Duration::zero(), |since| self.now() - since)
+    }
+
+    /// The open hits, most urgent first.
+    pub fn open_hits(&self) -> Vec<&HitRecord> {
+        self.alerts.ordered()
+    }
+
+    /// The hit that should be alarming (tone and banner), if any.
+    pub fn alarming_hit(&self) -> Option<&HitRecord> {
+        self.alerts.alarming()
+    }
+
+    /// A hit of this shift (open or finished).
+    pub fn hit(&self, id: i64) -> Option<&HitRecord> {
+        self.alerts.get(id).or_else(|| self.shift_hits.iter().rev().find(|h| h.id == id))
+    }
+
+    /// What the hit screens show besides the record.
+    pub fn hit_detail(&self, id: i64) -> Option<&HitDetail> {
+        self.details.get(&id)
+    }
+
+    /// This shift's hits, newest first.
+    pub fn shift_hits(&self) -> impl Iterator<Item = &HitRecord> {
+        self.shift_hits.iter().rev()
+    }
+
+    /// This shift's reads, newest first.
+    pub fn history(&self) -> impl Iterator<Item = &RecentRead> {
+        self.history.iter()
+    }
+
+    /// The last search's rows.
+    pub fn search_rows(&self) -> &[SearchRow] {
+        &self.search
+    }
+
+    /// Messages for the officer, newest last.
+    pub fn notices(&self) -> &[Notice] {
+        &self.notices
+    }
+
+    /// The console is locked after idling: only the PIN opens it.
+    pub fn is_locked(&self) -> bool {
+        self.locked
+    }
+
+    /// Pipeline counters (frames, fps, latency), when it runs.
+    pub fn pipeline_stats(&self) -> Option<StatsSnapshot> {
+        self.pipeline.as_ref().map(Pipeline::stats)
+    }
+
+    /// True when Go active may be pressed, or why not.
+    pub fn can_go_active(&self) -> Result<(), String> {
+        shift::can_go_active(self)
+    }
+
+    /// The officer touched the screen: the idle-lock timer starts again.
+    pub fn touch(&mut self) {
+        self.last_input = self.now();
+    }
+
+    fn notice(&mut self, problem: bool, text: impl Into<String>) {
+        let text = text.into();
+        if problem {
+            tracing::warn!("{text}");
+        }
+        self.notices.push(Notice { time: self.now(), problem, text });
+        if self.notices.len() > 50 {
+            self.notices.remove(0);
+        }
+    }
+
+    /// Drains worker messages (reads, camera statuses, frames, background jobs) and applies
+    /// the idle-lock rule. Call once per UI frame; it never blocks.
+    pub fn poll(&mut self) {
+        shift::poll(self);
+    }
+
+    /// Applies a command from a screen; an error is a message for that screen (and is also
+    /// kept as a notice when it is a failure of the system rather than of the input).
+    pub fn apply(&mut self, command: Command) -> CommandResult {
+        shift::apply(self, command)
+    }
+
+    /// Handles one vehicle-pass read: stores it, matches it, and raises a hit (or notes a
+    /// repeat of an open one). Public so tests and benchmarks can feed reads directly.
+    pub fn handle_read(&mut self, event: ReadEvent) {
+        shift::handle_read(self, event);
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        // Stop capture and recognition before the store closes; their threads join here.
+        if let Some(pipeline) = self.pipeline.take() {
+            pipeline.shutdown();
+        }
+    }
+}

@@ -1,0 +1,589 @@
+//! The console's rules in motion: commands applied, worker messages drained, reads matched
+//! into hits. Each step calls the policy core and writes the store before the screen moves on.
+
+use std::collections::VecDeque;
+use std::io::Cursor;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+
+use super::{Command, CommandResult, Console, HitDetail, RecentRead, SearchRow, Stage, UpdateReport};
+use crate::audit::{AuditAction, AuditEvent};
+use crate::camera::CaptureFormat;
+use crate::camera::health::CameraStatus;
+use crate::camera::open::{SourceOptions, open_sources};
+use crate::config::Config;
+use crate::hits::{HitAction, HitRecord, Raised, apply as apply_hit};
+use crate::hotlist::load::{Actor, load_active};
+use crate::hotlist::update::{UpdateRequest, run_update};
+use crate::hotlist::{BackgroundJob, ReadCandidate, ReadQuery};
+use crate::pipeline::{Outputs, Pipeline, PipelineConfig, PlateReader, ReadEvent};
+use crate::recognize::{Recognizer, models_dir};
+use crate::session::checklist::{equipment_report, judge};
+use crate::session::{AccountRules, Accounts, idle_locked};
+use crate::store::NewRead;
+
+use super::CameraState;
+
+/// Loads the recognizer (and builds its plan for the frame size) off the UI thread.
+pub(super) fn load_reader(
+    config: &Config,
+    format: CaptureFormat,
+) -> std::io::Result<BackgroundJob<Result<Arc<dyn PlateReader>, String>>> {
+    let cfg = config.recognizer.clone();
+    BackgroundJob::start("load-recognizer", move || {
+        let recognizer = Recognizer::load(&models_dir(cfg.models_dir.as_deref()), &cfg).map_err(|e| e.to_string())?;
+        recognizer.warm_up(format.width, format.height).map_err(|e| e.to_string())?;
+        Ok(Arc::new(recognizer) as Arc<dyn PlateReader>)
+    })
+}
+
+fn account_rules(config: &Config) -> AccountRules {
+    AccountRules {
+        lockout_failures: config.store.lockout_failures,
+        inactive_suspend_days: config.store.inactive_suspend_days,
+    }
+}
+
+impl Console {
+    /// Loads the cached list so matching works before the shift-start update finishes.
+    pub(super) fn load_cached_list(&mut self) {
+        match load_active(&self.paths.data_dir, &self.config.hotlist, self.now()) {
+            Ok(outcome) => self.hotlists.replace(outcome.list),
+            Err(err) => self.notice(true, format!("no cached hot list: {err}")),
+        }
+    }
+
+    fn officer(&self) -> Option<String> {
+        self.session.as_ref().map(|s| s.user.id.clone())
+    }
+
+    fn audit(&mut self, action: AuditAction, object: &str, outcome: &str) {
+        let user = self.officer().unwrap_or_else(|| "system".to_owned());
+        let event = AuditEvent {
+            time: self.now(),
+            ..AuditEvent::new(&user, self.store.organization(), action, object, outcome)
+        };
+        if let Err(err) = self.store.audit(event) {
+            self.notice(true, format!("cannot write the audit log: {err}"));
+        }
+    }
+
+    fn start_update(&mut self) {
+        let store = self.store.clone();
+        let hotlists = self.hotlists.clone();
+        let config = self.config.hotlist.clone();
+        let data_dir = self.paths.data_dir.clone();
+        let actor = Actor::new(&self.officer().unwrap_or_else(|| "system".into()), self.store.organization());
+        let now = self.now();
+        let job = BackgroundJob::start("hotlist-update", move || {
+            if config.sources.is_empty() {
+                return UpdateReport {
+                    ok: false,
+                    message: "no hot-list update source is configured: using the cached list".into(),
+                };
+            }
+            let request = UpdateRequest {
+                data_dir: &data_dir,
+                config: &config,
+                lists: &hotlists,
+                audit: &*store,
+                actor: &actor,
+                now,
+            };
+            match run_update(&request) {
+                Ok(outcome) if outcome.already_current => UpdateReport {
+                    ok: true,
+                    message: format!("list {} is current ({} entries)", outcome.status.version, outcome.status.entries),
+                },
+                Ok(outcome) => UpdateReport {
+                    ok: true,
+                    message: format!(
+                        "received list {} ({} entries, {} lines rejected)",
+                        outcome.status.version, outcome.status.entries, outcome.report.rejected
+                    ),
+                },
+                Err(err) => {
+                    UpdateReport { ok: false, message: format!("update refused, keeping the last good list: {err}") }
+                }
+            }
+        });
+        match job {
+            Ok(job) => {
+                self.update = None;
+                self.update_job = Some(job);
+            }
+            Err(err) => {
+                self.update = Some(UpdateReport { ok: false, message: format!("cannot start the update: {err}") });
+            }
+        }
+    }
+
+    fn start_pipeline(&mut self) {
+        let Some(reader) = self.reader.clone() else { return };
+        let opened = open_sources(
+            &self.sources,
+            &SourceOptions {
+                settings: &self.config.cameras,
+                format: self.format,
+                pixel_format: self.config.cameras.pixel_format.parse().unwrap_or(crate::camera::live::PixelFormat::Any),
+                looping: true,
+                seed: None,
+                night: false,
+                extra_plates: &self.sim_plates,
+            },
+        );
+        self.cameras = opened
+            .sources
+            .iter()
+            .map(|s| CameraState {
+                name: s.name().to_owned(),
+                status: None,
+                verdict: None,
+                in_service: false,
+                down: None,
+            })
+            .collect();
+        self.frames = vec![VecDeque::new(); self.cameras.len()];
+        self.latest = vec![None; self.cameras.len()];
+        if opened.sources.is_empty() {
+            return;
+        }
+        let mut config = PipelineConfig::default();
+        // The screen shows each camera's current frame rate: report it every second.
+        config.health.heartbeat_millis = 1000;
+        if let Some(workers) = self.config.cameras.workers {
+            config.workers = workers.max(1);
+        }
+        let outputs = Outputs {
+            reads: vec![self.read_tx.clone()],
+            statuses: vec![self.status_tx.clone()],
+            overlay: Some(self.overlay.clone()),
+            wake: self.wake.clone(),
+        };
+        match Pipeline::start(config, opened.sources, reader, outputs) {
+            Ok(pipeline) => self.pipeline = Some(pipeline),
+            Err(err) => self.notice(true, format!("cannot start the cameras: {err}")),
+        }
+    }
+}
+
+/// Go active needs: every camera inspected, at least one in service, the update finished,
+/// and a stale list acknowledged.
+pub(super) fn can_go_active(c: &Console) -> Result<(), String> {
+    if c.stage != Stage::Checklist {
+        return Err("not at the shift-start checklist".into());
+    }
+    if c.cameras.is_empty() {
+        return Err(if c.reader_job.is_some() { "the recognizer is loading" } else { "no camera" }.into());
+    }
+    if c.cameras.iter().any(|cam| cam.verdict.is_none()) {
+        return Err("inspect every camera first".into());
+    }
+    if !c.cameras.iter().any(|cam| cam.in_service) {
+        return Err("no camera passed the inspection".into());
+    }
+    if c.update_job.is_some() {
+        return Err("the hot-list update is running".into());
+    }
+    if c.list_is_stale() && !c.stale_acknowledged {
+        return Err("the hot list is stale: acknowledge the warning first".into());
+    }
+    Ok(())
+}
+
+pub(super) fn poll(c: &mut Console) {
+    if let Some(job) = &c.reader_job
+        && let Some(result) = job.try_result()
+    {
+        c.reader_job = None;
+        match result {
+            Some(Ok(reader)) => {
+                c.reader = Some(reader);
+                if c.session.is_some() && c.pipeline.is_none() {
+                    c.start_pipeline();
+                }
+            }
+            Some(Err(err)) => {
+                c.reader_error = Some(err.clone());
+                c.notice(true, format!("the recognizer cannot start: {err}"));
+            }
+            None => {
+                c.reader_error = Some("the recognizer loader stopped unexpectedly".into());
+            }
+        }
+    }
+    if let Some(job) = &c.update_job
+        && let Some(result) = job.try_result()
+    {
+        c.update_job = None;
+        let report = result.unwrap_or(UpdateReport { ok: false, message: "the update stopped unexpectedly".into() });
+        c.notice(!report.ok, format!("hot list: {}", report.message));
+        c.update = Some(report);
+    }
+    while let Ok(status) = c.status_rx.try_recv() {
+        camera_status(c, status);
+    }
+    // Frames: keep a few per camera for the hit screen, the newest for the live view.
+    while let Ok(frame) = c.overlay.1.try_recv() {
+        if let Some(ring) = c.frames.get_mut(frame.camera) {
+            ring.push_back((frame.seq, frame.image.clone()));
+            while ring.len() > super::FRAMES_KEPT {
+                ring.pop_front();
+            }
+        }
+        if let Some(slot) = c.latest.get_mut(frame.camera) {
+            *slot = Some(frame);
+        }
+    }
+    // A bounded drain: a burst of reads must not stall drawing; the rest wait a frame.
+    for _ in 0..32 {
+        let Ok(event) = c.read_rx.try_recv() else { break };
+        handle_read(c, event);
+    }
+    let now = c.now();
+    if c.session.is_some() && !c.locked && idle_locked(c.last_input, now, c.config.store.idle_lock_minutes) {
+        c.locked = true;
+        c.audit(AuditAction::SessionLock, "console", "locked after idle time");
+    }
+}
+
+fn camera_status(c: &mut Console, status: CameraStatus) {
+    let index = status.camera;
+    let now = c.now();
+    let shift = c.session.as_ref().map(|s| (s.shift_id, s.user.id.clone()));
+    let patrol = c.stage == Stage::Patrol;
+    let Some(camera) = c.cameras.get_mut(index) else { return };
+    let healthy = status.problems.is_empty();
+    let name = camera.name.clone();
+    let reason: Vec<String> = status.problems.iter().map(crate::session::checklist::describe).collect();
+    camera.status = Some(status);
+    // Mid-shift failures of a camera in service: downtime, an equipment report, a notice.
+    if !patrol || !camera.in_service {
+        return;
+    }
+    match (healthy, camera.down.is_some()) {
+        (false, false) => {
+            let reason = reason.join("; ");
+            camera.down = Some((now, reason.clone()));
+            if let Some((shift_id, officer)) = shift {
+                let results = [
+                    c.store.camera_down(shift_id, &name, now, &reason).map(|_| ()),
+                    c.store
+                        .file_equipment_report(&officer, &name, &format!("camera {name} failed mid-shift: {reason}"))
+                        .map(|_| ()),
+                ];
+                for err in results.into_iter().filter_map(Result::err) {
+                    c.notice(true, format!("cannot record the camera failure: {err}"));
+                }
+            }
+            c.notice(true, format!("camera {name}: {reason} (equipment report filed)"));
+        }
+        (true, true) => {
+            camera.down = None;
+            if let Some((shift_id, _)) = shift
+                && let Err(err) = c.store.camera_up(shift_id, &name, now)
+            {
+                c.notice(true, format!("cannot record the camera recovery: {err}"));
+            }
+            c.notice(false, format!("camera {name} working again"));
+        }
+        _ => {}
+    }
+}
+
+fn encode_png(image: &image::RgbImage) -> Option<Vec<u8>> {
+    let mut out = Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).ok()?;
+    Some(out.into_inner())
+}
+
+pub(super) fn handle_read(c: &mut Console, event: ReadEvent) {
+    let received = Instant::now();
+    // ALPR off (checklist, deactivated, logged off): the feed shows, nothing is kept.
+    if !c.is_active() {
+        return;
+    }
+    let read = &event.read;
+    let time = chrono::DateTime::<Utc>::from(event.wall_time);
+    let candidates_json = serde_json::to_string(&read.candidates).unwrap_or_else(|_| "[]".into());
+    let new = NewRead {
+        time,
+        camera: event.camera_name.clone(),
+        officer: c.officer(),
+        plate: read.text.clone(),
+        confidence: read.confidence,
+        candidates_json,
+        state: None,
+        gps: None,
+        crop_png: encode_png(&read.crop),
+    };
+    let id = match c.store.insert_read(new) {
+        Ok(id) => id,
+        Err(err) => {
+            c.notice(true, format!("cannot store the read of {}: {err}", read.text));
+            0
+        }
+    };
+    let mut recent = RecentRead {
+        id,
+        time,
+        text: read.text.clone(),
+        confidence: read.confidence,
+        camera: event.camera_name.clone(),
+        crop: Arc::new(read.crop.clone()),
+        hit_id: None,
+    };
+    let candidates: Vec<ReadCandidate<'_>> =
+        read.candidates.iter().map(|cand| ReadCandidate { text: &cand.text, confidence: cand.confidence }).collect();
+    let hit = c.hotlists.match_read(&ReadQuery { candidates: &candidates, state: None, now: time });
+    if let Some(hit) = hit
+        && let Some(top) = hit.top().cloned()
+    {
+        match c.alerts.offer(&top.entry.plate) {
+            Raised::Repeat(open) => recent.hit_id = Some(open),
+            Raised::New => {
+                let record = HitRecord::new(
+                    (id > 0).then_some(id),
+                    &top.entry.plate,
+                    &top.entry.list,
+                    i32::from(top.entry.priority),
+                    c.officer().as_deref(),
+                    time.max(c.now() - chrono::Duration::seconds(5)),
+                );
+                match c.store.insert_hit(record.clone()) {
+                    Ok(hit_id) => {
+                        let record = HitRecord { id: hit_id, ..record };
+                        recent.hit_id = Some(hit_id);
+                        let frame = nearest_frame(c, event.camera, read.best_seq);
+                        c.details.insert(hit_id, HitDetail { hit, read: recent.clone(), frame, received });
+                        c.alerts.push(record.clone());
+                        c.shift_hits.push(record);
+                    }
+                    Err(err) => c.notice(true, format!("HIT on {} could not be stored: {err}", top.entry.plate)),
+                }
+            }
+        }
+    }
+    c.history.push_front(recent);
+    c.history.truncate(super::HISTORY_KEPT);
+}
+
+fn nearest_frame(c: &Console, camera: usize, seq: u64) -> Option<Arc<image::RgbImage>> {
+    let ring = c.frames.get(camera)?;
+    ring.iter().min_by_key(|(s, _)| s.abs_diff(seq)).map(|(_, image)| image.clone())
+}
+
+pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
+    c.touch();
+    let now = c.now();
+    match command {
+        Command::LogOn { officer, pin } => {
+            if c.session.is_some() {
+                return Err("someone is logged on already".into());
+            }
+            let accounts = Accounts::new(&c.store, account_rules(&c.config));
+            let session = accounts.log_on(officer.trim(), &pin, now).map_err(|e| e.to_string())?;
+            c.session = Some(session);
+            c.stage = Stage::Checklist;
+            c.stale_acknowledged = false;
+            c.locked = false;
+            c.start_update();
+            if c.reader.is_some() {
+                c.start_pipeline();
+            }
+            Ok(())
+        }
+        Command::Inspect { camera, inspection } => {
+            if c.stage != Stage::Checklist {
+                return Err("the checklist is done for this shift".into());
+            }
+            let (shift_id, officer) = session_ids(c)?;
+            let Some(cam) = c.cameras.get(camera) else { return Err(format!("no camera {camera}")) };
+            let name = cam.name.clone();
+            let verdict = judge(&cam.auto_check(), &inspection);
+            c.store
+                .record_checklist(shift_id, &officer, &name, verdict.in_service, &verdict.items_json, &inspection.notes)
+                .map_err(|e| format!("cannot save the checklist: {e}"))?;
+            if !verdict.in_service {
+                let report = equipment_report(&name, &verdict, &inspection.notes);
+                c.store
+                    .file_equipment_report(&officer, &name, &report)
+                    .map_err(|e| format!("cannot file the report: {e}"))?;
+                c.notice(true, format!("camera {name} out of service: equipment report filed"));
+            }
+            if let Some(cam) = c.cameras.get_mut(camera) {
+                cam.in_service = verdict.in_service;
+                cam.verdict = Some(verdict);
+            }
+            if c.cameras.iter().all(|cam| cam.verdict.is_some()) && !c.cameras.iter().any(|cam| cam.in_service) {
+                c.stage = Stage::Unavailable;
+                c.audit(AuditAction::Checklist, "all cameras", "ALPR unavailable: no camera passed, report filed");
+            }
+            Ok(())
+        }
+        Command::RetryUpdate => {
+            if c.update_job.is_some() {
+                return Err("the update is running".into());
+            }
+            c.start_update();
+            Ok(())
+        }
+        Command::AcknowledgeStale => {
+            let status = c.list_status();
+            let age = status.age(now).map_or("no list loaded".to_owned(), |a| format!("{} h old", a.num_hours()));
+            c.stale_acknowledged = true;
+            c.audit(
+                AuditAction::HotlistUpdate,
+                &status.version,
+                &format!("stale list acknowledged by the officer ({age})"),
+            );
+            Ok(())
+        }
+        Command::GoActive => {
+            can_go_active(c)?;
+            let (shift_id, officer) = session_ids(c)?;
+            c.store.activate(shift_id, &officer, now).map_err(|e| format!("cannot start ALPR: {e}"))?;
+            c.active_since = Some(now);
+            c.stage = Stage::Patrol;
+            Ok(())
+        }
+        Command::Deactivate { reason } => {
+            if reason.trim().is_empty() {
+                return Err("give a reason for deactivating ALPR".into());
+            }
+            let Some(since) = c.active_since else { return Err("ALPR is not active".into()) };
+            let (shift_id, officer) = session_ids(c)?;
+            c.store
+                .deactivate(shift_id, &officer, now, reason.trim())
+                .map_err(|e| format!("cannot deactivate: {e}"))?;
+            c.active_before += now - since;
+            c.active_since = None;
+            Ok(())
+        }
+        Command::Reactivate => {
+            if c.stage != Stage::Patrol || c.active_since.is_some() {
+                return Err("ALPR is already active".into());
+            }
+            let (shift_id, officer) = session_ids(c)?;
+            c.store.activate(shift_id, &officer, now).map_err(|e| format!("cannot start ALPR: {e}"))?;
+            c.active_since = Some(now);
+            Ok(())
+        }
+        Command::Hit { id, action } => hit_step(c, id, &action),
+        Command::Lock => {
+            if c.session.is_none() {
+                return Err("nobody is logged on".into());
+            }
+            c.locked = true;
+            c.audit(AuditAction::SessionLock, "console", "locked by the officer");
+            Ok(())
+        }
+        Command::Unlock { pin } => {
+            let officer = c.officer().ok_or("nobody is logged on")?;
+            let accounts = Accounts::new(&c.store, account_rules(&c.config));
+            match accounts.authenticate(&officer, &pin, now) {
+                Ok(_) => {
+                    c.locked = false;
+                    Ok(())
+                }
+                Err(err) => {
+                    let locked_out =
+                        matches!(&err, crate::session::SessionError::Refused(crate::session::LoginRefusal::Locked));
+                    if locked_out {
+                        // The account locked itself: the shift ends here.
+                        end_shift(c, "account locked at the idle lock");
+                    }
+                    Err(err.to_string())
+                }
+            }
+        }
+        Command::Search { plate, purpose, case_number } => {
+            let session = c.session.as_ref().ok_or("nobody is logged on")?;
+            let accounts = Accounts::new(&c.store, account_rules(&c.config));
+            let rows = crate::reports::search::search_reads(
+                &c.store,
+                &accounts,
+                &session.user,
+                &plate,
+                &purpose,
+                &case_number,
+            )
+            .map_err(|e| e.to_string())?;
+            c.search = rows
+                .into_iter()
+                .map(|r| SearchRow {
+                    time: r.read.time,
+                    plate: r.read.plate,
+                    camera: r.read.camera,
+                    officer: r.read.officer.unwrap_or_default(),
+                    confidence: r.read.confidence,
+                })
+                .collect();
+            Ok(())
+        }
+        Command::LogOff => {
+            if c.session.is_none() {
+                return Err("nobody is logged on".into());
+            }
+            if c.alerts.alarming().is_some() {
+                return Err("acknowledge the open hit first".into());
+            }
+            end_shift(c, "end of shift");
+            Ok(())
+        }
+    }
+}
+
+fn session_ids(c: &Console) -> Result<(i64, String), String> {
+    c.session.as_ref().map(|s| (s.shift_id, s.user.id.clone())).ok_or_else(|| "nobody is logged on".to_owned())
+}
+
+fn end_shift(c: &mut Console, reason: &str) {
+    let now = c.now();
+    if let (Some(since), Ok((shift_id, officer))) = (c.active_since, session_ids(c)) {
+        if let Err(err) = c.store.deactivate(shift_id, &officer, now, reason) {
+            c.notice(true, format!("cannot record the deactivation: {err}"));
+        }
+        c.active_before += now - since;
+        c.active_since = None;
+    }
+    if let Some(session) = c.session.take() {
+        let accounts = Accounts::new(&c.store, account_rules(&c.config));
+        if let Err(err) = accounts.log_off(&session, now) {
+            c.notice(true, format!("cannot record the log-off: {err}"));
+        }
+    }
+    if let Some(pipeline) = c.pipeline.take() {
+        pipeline.shutdown();
+    }
+    c.cameras.clear();
+    c.frames.clear();
+    c.latest.clear();
+    c.alerts = Default::default();
+    c.details.clear();
+    c.shift_hits.clear();
+    c.history.clear();
+    c.search.clear();
+    c.active_before = chrono::Duration::zero();
+    c.update = None;
+    c.locked = false;
+    c.stage = Stage::Login;
+}
+
+fn hit_step(c: &mut Console, id: i64, action: &HitAction) -> CommandResult {
+    let officer = c.officer().ok_or("nobody is logged on")?;
+    if c.locked {
+        return Err("unlock the console first".into());
+    }
+    let mut hit = c.alerts.get(id).cloned().ok_or_else(|| format!("hit {id} is not open"))?;
+    let event = apply_hit(&mut hit, action, &officer, c.now()).map_err(|e| e.to_string())?;
+    // Stored first: the screen moves on only once the step is committed and audited.
+    c.store.record_hit_transition(hit.clone(), event).map_err(|e| format!("cannot save the step: {e}"))?;
+    c.alerts.update(&hit);
+    if let Some(slot) = c.shift_hits.iter_mut().rev().find(|h| h.id == id) {
+        *slot = hit;
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! The on-screen keypad: PINs, officer and dispatcher ids and incident numbers are entered
+//! without a keyboard, with targets big enough for a gloved finger.
+
+use eframe::egui::{self, Vec2};
+
+use super::theme::TOUCH_MIN;
+
+/// Which keys a keypad offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    /// 0-9 only (PINs).
+    Digits,
+    /// 0-9, A-Z and a dash (ids, incident numbers).
+    Alphanumeric,
+}
+
+/// Draws a keypad that edits `text` (up to `max_len` characters); returns true when Enter
+/// was pressed. Each key is a labelled button, so tests find them by label.
+pub fn keypad_ui(ui: &mut egui::Ui, id: &str, text: &mut String, keys: Keys, max_len: usize) -> bool {
+    let mut enter = false;
+    let size = match keys {
+        Keys::Digits => Vec2::new(TOUCH_MIN * 1.4, TOUCH_MIN * 1.2),
+        Keys::Alphanumeric => Vec2::new(TOUCH_MIN * 1.1, TOUCH_MIN),
+    };
+    let rows: Vec<Vec<&str>> = match keys {
+        Keys::Digits => vec![vec!["1", "2", "3"], vec!["4", "5", "6"], vec!["7", "8", "9"], vec!["Clear", "0", "Del"]],
+        Keys::Alphanumeric => vec![
+            vec!["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"],
+            vec!["Q", "W", "E", "R", "T", "Y", "U", "I", "O", "P"],
+            vec!["A", "S", "D", "F", "G", "H", "J", "K", "L", "-"],
+            vec!["Z", "X", "C", "V", "B", "N", "M", "Clear", "Del"],
+        ],
+    };
+    ui.push_id(id, |ui| {
+        for row in rows {
+            ui.horizontal(|ui| {
+                ui.spacing_mut().item_spacing = Vec2::new(6.0, 6.0);
+                for key in row {
+                    if ui.add(egui::Button::new(egui::RichText::new(key).size(24.0)).min_size(size)).clicked() {
+                        match key {
+                            "Clear" => text.clear(),
+                            "Del" => {
+                                text.pop();
+                            }
+                            k if text.chars().count() < max_len => text.push_str(k),
+                            _ => {}
+                        }
+                    }
+                }
+            });
+        }
+        // A physical keyboard works too (a docked laptop at the station).
+        ui.input(|i| {
+            for event in &i.events {
+                match event {
+                    egui::Event::Text(t) => {
+                        for ch in t.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-') {
+                            let ok = keys == Keys::Alphanumeric || ch.is_ascii_digit();
+                            if ok && text.chars().count() < max_len {
+                                text.push(ch.to_ascii_uppercase());
+                            }
+                        }
+                    }
+                    egui::Event::Key { key: egui::Key::Backspace, pressed: true, .. } => {
+                        text.pop();
+                    }
+                    egui::Event::Key { key: egui::Key::Enter, pressed: true, .. } => enter = true,
+                    _ => {}
+                }
+            }
+        });
+    });
+    enter
+}
+
+/// Shows the entered text, masked for PINs.
+pub fn entry_ui(ui: &mut egui::Ui, label: &str, text: &str, masked: bool, active: bool) -> egui::Response {
+    let shown = if masked { "*".repeat(text.chars().count()) } else { text.to_owned() };
+    let shown = if shown.is_empty() { " ".to_owned() } else { shown };
+    let frame = egui::Frame::group(ui.style()).stroke(if active {
+        egui::Stroke::new(3.0, ui.visuals().selection.bg_fill)
+    } else {
+        ui.visuals().widgets.noninteractive.bg_stroke
+    });
+    frame
+        .show(ui, |ui| {
+            ui.set_min_size(Vec2::new(240.0, TOUCH_MIN));
+            ui.vertical(|ui| {
+                ui.label(egui::RichText::new(label).small());
+                ui.label(egui::RichText::new(shown).size(28.0).monospace());
+            });
+        })
+        .response
+        .interact(egui::Sense::click())
+}

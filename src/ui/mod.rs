@@ -1,0 +1,387 @@
+//! The officer console's screens (eframe/egui): one file per screen under `screens/`, the
+//! theme, the keypad, the live feed and the alert tone. Screens draw the [`Console`] and
+//! push [`AppCommand`]s; the app applies them in one place at the end of the frame.
+
+pub mod feed;
+pub mod keypad;
+pub mod screens;
+pub mod theme;
+pub mod tone;
+pub mod tour;
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use chrono::Timelike;
+use eframe::egui::{self, RichText};
+
+use crate::console::{Command, Console, Stage};
+use feed::{CropTextures, Feed};
+use screens::{checklist, history, hit_alert, hit_workflow, lock, login, patrol, settings};
+use theme::{Theme, ThemeChoice};
+use tone::Tone;
+
+/// Which patrol-time screen is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Live feeds and recent reads.
+    Patrol,
+    /// One hit's workflow.
+    Hit(i64),
+    /// This shift's reads and hits, and searches.
+    History,
+    /// Theme, volume, test tone.
+    Settings,
+}
+
+/// Requests that only change the screen, not the shift.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UiCommand {
+    /// Show a view.
+    Show(View),
+    /// Choose the palette.
+    Theme(ThemeChoice),
+    /// Alert volume 0-1.
+    Volume(f32),
+    /// Play a test tone of this priority.
+    TestTone(i32),
+}
+
+/// Everything a screen can ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppCommand {
+    /// A shift command for the console.
+    Console(Command),
+    /// A screen change.
+    Ui(UiCommand),
+}
+
+/// Settings of the screen itself.
+#[derive(Debug, Clone)]
+pub struct UiOptions {
+    /// Palette choice.
+    pub theme: ThemeChoice,
+    /// Alert volume 0-1.
+    pub volume: f32,
+    /// Open the sound device (false in tests: silent).
+    pub sound: bool,
+}
+
+/// What the screens share while drawing: the theme and the command queue.
+pub struct Frame<'a> {
+    /// Colours and sizes.
+    pub theme: &'a Theme,
+    /// Commands to apply after drawing.
+    pub commands: &'a mut Vec<AppCommand>,
+    /// The last command's refusal, for the screen to show where the officer looks.
+    pub message: Option<&'a str>,
+}
+
+impl Frame<'_> {
+    /// Queues a shift command.
+    pub fn send(&mut self, command: Command) {
+        self.commands.push(AppCommand::Console(command));
+    }
+
+    /// Queues a screen change.
+    pub fn show(&mut self, view: View) {
+        self.commands.push(AppCommand::Ui(UiCommand::Show(view)));
+    }
+}
+
+/// The officer console app.
+pub struct ConsoleApp {
+    /// The shift behind the screens.
+    pub console: Console,
+    theme_choice: ThemeChoice,
+    theme: Theme,
+    /// The alert tone.
+    pub tone: Tone,
+    view: View,
+    /// One live texture per camera.
+    pub feeds: Vec<Feed>,
+    crops: CropTextures,
+    login: login::LoginScreen,
+    checklist: checklist::ChecklistScreen,
+    patrol: patrol::PatrolScreen,
+    workflow: hit_workflow::HitWorkflowScreen,
+    history: history::HistoryScreen,
+    settings: settings::SettingsScreen,
+    lock: lock::LockScreen,
+    commands: Vec<AppCommand>,
+    /// The last command's refusal or failure, shown until the next command.
+    pub message: Option<String>,
+    /// Read-to-banner latency of each hit shown, in ms (hit id, ms).
+    pub banner_latency_ms: Vec<(i64, f64)>,
+    /// CPU time per frame (eframe's measure), in ms, the last 600 frames.
+    pub frame_ms: VecDeque<f32>,
+    applied_palette: Option<theme::Palette>,
+}
+
+impl std::fmt::Debug for ConsoleApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleApp").field("view", &self.view).field("console", &self.console).finish_non_exhaustive()
+    }
+}
+
+impl ConsoleApp {
+    /// The app around a console.
+    pub fn new(console: Console, options: &UiOptions) -> Self {
+        let tone = if options.sound { Tone::open(options.volume) } else { Tone::silent("sound off", options.volume) };
+        let hour = chrono::Local::now().hour();
+        Self {
+            console,
+            theme_choice: options.theme,
+            theme: Theme::new(options.theme.palette_at(hour)),
+            tone,
+            view: View::Patrol,
+            feeds: Vec::new(),
+            crops: CropTextures::default(),
+            login: login::LoginScreen::default(),
+            checklist: checklist::ChecklistScreen::default(),
+            patrol: patrol::PatrolScreen::default(),
+            workflow: hit_workflow::HitWorkflowScreen::default(),
+            history: history::HistoryScreen::default(),
+            settings: settings::SettingsScreen,
+            lock: lock::LockScreen::default(),
+            commands: Vec::new(),
+            message: None,
+            banner_latency_ms: Vec::new(),
+            frame_ms: VecDeque::new(),
+            applied_palette: None,
+        }
+    }
+
+    /// The view shown during patrol.
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    /// The theme in use.
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    /// Drains the console's workers, keeps the alarm sounding, updates the feeds.
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        self.console.poll();
+        let palette = self.theme_choice.palette_at(chrono::Local::now().hour());
+        if self.applied_palette != Some(palette) {
+            self.theme = Theme::new(palette);
+            self.theme.apply(ctx);
+            self.applied_palette = Some(palette);
+        }
+        let names: Vec<String> = self.console.cameras().iter().map(|c| c.name.clone()).collect();
+        self.feeds.resize_with(names.len(), Feed::default);
+        for (i, name) in names.iter().enumerate() {
+            if let Some(frame) = self.console.latest_frame(i) {
+                self.feeds[i].update(ctx, name, frame);
+            }
+        }
+        match self.console.alarming_hit().map(|h| h.priority) {
+            Some(priority) => self.tone.alarm(priority, Instant::now()),
+            None => self.tone.silence(),
+        }
+        // The tone repeats and the clock in the status bar moves: keep frames coming, but
+        // slowly when nothing happens (workers wake us for news).
+        ctx.request_repaint_after(std::time::Duration::from_millis(250));
+    }
+
+    /// Draws the whole console into `ui`, then applies the commands the screens queued.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.logic(&ctx);
+        if ui.input(|i| i.pointer.any_pressed() || !i.events.is_empty() && i.events.iter().any(is_touch)) {
+            self.console.touch();
+        }
+        let mut commands = std::mem::take(&mut self.commands);
+        let mut banner = None;
+        {
+            let mut frame = Frame { theme: &self.theme, commands: &mut commands, message: self.message.as_deref() };
+            status_bar_ui(ui, &self.console, &self.tone, &mut frame);
+            if self.console.is_locked() {
+                if let Some(hit) = self.console.alarming_hit() {
+                    hit_alert::banner_ui(ui, &self.console, hit, true, &mut frame);
+                }
+                self.lock.ui(ui, &self.console, &mut frame);
+            } else {
+                match self.console.stage() {
+                    Stage::Login => self.login.ui(ui, &self.console, &mut frame),
+                    Stage::Checklist | Stage::Unavailable => {
+                        self.checklist.ui(ui, &self.console, &self.feeds, &mut frame);
+                    }
+                    Stage::Patrol => {
+                        if let Some(hit) = self.console.alarming_hit() {
+                            banner = Some(hit.id);
+                            hit_alert::banner_ui(ui, &self.console, hit, false, &mut frame);
+                        }
+                        match self.view {
+                            View::Patrol => self.patrol.ui(ui, &self.console, &self.feeds, &mut self.crops, &mut frame),
+                            View::Hit(id) => self.workflow.ui(ui, &self.console, id, &mut self.crops, &mut frame),
+                            View::History => self.history.ui(ui, &self.console, &mut self.crops, &mut frame),
+                            View::Settings => self.settings.ui(ui, self.theme_choice, &self.tone, &mut frame),
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(id) = banner {
+            self.note_banner(id);
+        }
+        for command in commands {
+            self.apply(command);
+        }
+    }
+
+    fn note_banner(&mut self, id: i64) {
+        if self.banner_latency_ms.iter().any(|(h, _)| *h == id) {
+            return;
+        }
+        if let Some(detail) = self.console.hit_detail(id) {
+            let ms = detail.received.elapsed().as_secs_f64() * 1000.0;
+            tracing::info!(hit = id, latency_ms = ms, "hit banner on screen, tone started");
+            self.banner_latency_ms.push((id, ms));
+        }
+    }
+
+    /// Applies one command: screen changes here, shift commands through the console.
+    pub fn apply(&mut self, command: AppCommand) {
+        match command {
+            AppCommand::Ui(UiCommand::Show(view)) => {
+                self.view = view;
+                self.message = None;
+            }
+            AppCommand::Ui(UiCommand::Theme(choice)) => {
+                self.theme_choice = choice;
+                self.applied_palette = None;
+            }
+            AppCommand::Ui(UiCommand::Volume(v)) => self.tone.set_volume(v),
+            AppCommand::Ui(UiCommand::TestTone(p)) => self.tone.test(p),
+            AppCommand::Console(command) => {
+                let acknowledged = match &command {
+                    Command::Hit { id, action: crate::hits::HitAction::Acknowledge } => Some(*id),
+                    _ => None,
+                };
+                let logging_on = matches!(command, Command::LogOn { .. });
+                match self.console.apply(command) {
+                    Ok(()) => {
+                        self.message = None;
+                        if let Some(id) = acknowledged {
+                            // Straight to the workflow of the hit just acknowledged.
+                            self.view = View::Hit(id);
+                        }
+                        if logging_on {
+                            self.view = View::Patrol;
+                            self.login = login::LoginScreen::default();
+                        }
+                    }
+                    Err(message) => self.message = Some(message),
+                }
+            }
+        }
+        if matches!(self.view, View::Hit(id) if self.console.hit(id).is_none()) {
+            self.view = View::Patrol;
+        }
+    }
+}
+
+fn is_touch(event: &egui::Event) -> bool {
+    matches!(event, egui::Event::Touch { .. } | egui::Event::Text(_) | egui::Event::Key { .. })
+}
+
+impl eframe::App for ConsoleApp {
+    fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+        if let Some(cpu) = frame.info().cpu_usage {
+            self.frame_ms.push_back(cpu * 1000.0);
+            if self.frame_ms.len() > 600 {
+                self.frame_ms.pop_front();
+            }
+        }
+        // Hidden windows still drain the workers so alerts and reads are never lost.
+        self.console.poll();
+        let _ = ctx;
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        egui::CentralPanel::default().show(ui, |ui| self.show(ui));
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        let mut ms: Vec<f32> = self.frame_ms.iter().copied().collect();
+        ms.sort_by(f32::total_cmp);
+        if !ms.is_empty() {
+            tracing::info!(
+                frames = ms.len(),
+                median_ms = ms[ms.len() / 2],
+                p95_ms = ms[(ms.len() * 95 / 100).min(ms.len() - 1)],
+                "UI frame CPU time"
+            );
+        }
+    }
+}
+
+/// The bar across the top: who, ALPR state, hot list, cameras, frame rate, sound, DEMO.
+fn status_bar_ui(ui: &mut egui::Ui, console: &Console, tone: &Tone, frame: &mut Frame<'_>) {
+    let theme = frame.theme;
+    egui::Frame::NONE.fill(theme.panel).inner_margin(8.0).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal_wrapped(|ui| {
+            if console.is_demo() {
+                ui.label(
+                    RichText::new(" DEMO ").strong().size(24.0).background_color(theme.demo).color(theme.on_colour),
+                )
+                .on_hover_text("Simulated traffic, fictitious hot list and demo users: not for patrol use");
+            }
+            match console.session() {
+                Some(s) => ui.label(RichText::new(format!("{} ({})", s.user.name, s.user.id)).strong()),
+                None => ui.label(RichText::new("Not logged on").color(theme.muted)),
+            };
+            if console.stage() == Stage::Patrol {
+                let active = console.active_time();
+                let (text, colour) = if console.is_active() {
+                    (format!("ALPR ACTIVE {}:{:02}", active.num_hours(), active.num_minutes() % 60), theme.ok)
+                } else {
+                    ("ALPR DEACTIVATED".to_owned(), theme.warn)
+                };
+                ui.label(RichText::new(text).strong().color(colour));
+            }
+            let status = console.list_status();
+            let age = status.age(console.now());
+            let list_text = match age {
+                Some(age) => {
+                    format!("Hot list {} · {} h {} min old", status.version, age.num_hours(), age.num_minutes() % 60)
+                }
+                None => "No hot list".to_owned(),
+            };
+            ui.label(RichText::new(list_text).color(if console.list_is_stale() { theme.warn } else { theme.text }));
+            for camera in console.cameras() {
+                let (ok, fps) = (
+                    camera.status.as_ref().is_some_and(|s| s.problems.is_empty()),
+                    camera.status.as_ref().map_or(0.0, |s| s.fps),
+                );
+                let colour = if !camera.in_service && camera.verdict.is_some() {
+                    theme.muted
+                } else if ok {
+                    theme.ok
+                } else {
+                    theme.bad
+                };
+                let short = camera.name.split(':').next().unwrap_or(&camera.name);
+                ui.label(RichText::new(format!("{short} {fps:.0} fps")).color(colour)).on_hover_text(&camera.name);
+            }
+            if let Some(stats) = console.pipeline_stats() {
+                ui.label(RichText::new(format!("read {:.0}/s", stats.fps)).color(theme.muted));
+            }
+            match tone.unavailable() {
+                Some(_) => ui.label(RichText::new("Sound unavailable").color(theme.warn)),
+                None => ui.label(format!("Sound {:.0}%", tone.volume() * 100.0)),
+            };
+            ui.label(RichText::new(chrono::Local::now().format("%H:%M").to_string()).strong());
+        });
+        if let Some(notice) =
+            console.notices().last().filter(|n| n.problem && (console.now() - n.time).num_seconds() < 30)
+        {
+            ui.label(RichText::new(&notice.text).color(theme.bad));
+        }
+    });
+}

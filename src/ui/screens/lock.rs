@@ -1,0 +1,40 @@
+//! The idle lock: after the configured time without a touch the console locks; the PIN
+//! unlocks it. Recognition and alerts keep running underneath (the banner shows above it).
+
+use eframe::egui::{self, RichText};
+
+use crate::console::{Command, Console};
+use crate::ui::Frame;
+use crate::ui::keypad::{Keys, entry_ui, keypad_ui};
+use crate::ui::theme::big_button;
+
+/// The PIN being entered.
+#[derive(Debug, Default)]
+pub struct LockScreen {
+    pin: String,
+}
+
+impl LockScreen {
+    /// Draws the screen.
+    pub fn ui(&mut self, ui: &mut egui::Ui, console: &Console, frame: &mut Frame<'_>) {
+        let theme = frame.theme;
+        ui.add_space(16.0);
+        ui.heading("Console locked");
+        let who = console.session().map_or(String::new(), |s| format!("{} ({})", s.user.name, s.user.id));
+        ui.label(
+            RichText::new(format!(
+                "Locked after {} min without a touch. ALPR keeps running. Enter the PIN of {who}.",
+                console.config().store.idle_lock_minutes
+            ))
+            .color(theme.muted),
+        );
+        entry_ui(ui, "PIN", &self.pin, true, true);
+        let enter = keypad_ui(ui, "unlock-keypad", &mut self.pin, Keys::Digits, 12);
+        if (big_button(ui, theme, "UNLOCK", theme.accent, !self.pin.is_empty()).clicked() || enter)
+            && !self.pin.is_empty()
+        {
+            frame.send(Command::Unlock { pin: std::mem::take(&mut self.pin) });
+        }
+        super::message_ui(ui, frame);
+    }
+}

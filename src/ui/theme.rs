@@ -1,0 +1,212 @@
+//! Colours and sizes for every screen, in one place: touch-target sizes, day and night
+//! palettes, and the alert colour of each hot-list priority.
+
+use eframe::egui::{self, Color32, FontId, Vec2};
+
+/// The smallest touch target (px): a gloved finger in a moving car.
+pub const TOUCH_MIN: f32 = 48.0;
+/// Primary actions (ACKNOWLEDGE, Go active, Log on).
+pub const TOUCH_PRIMARY: f32 = 64.0;
+/// Padding inside panels.
+pub const PAD: f32 = 12.0;
+
+/// Day or night palette.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Palette {
+    /// Bright, high contrast for daylight.
+    Day,
+    /// Dark and dim, low glare for night driving.
+    Night,
+}
+
+/// How the palette is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThemeChoice {
+    /// By the clock: night from 19:00 to 07:00 local time.
+    Auto,
+    /// Always day.
+    Day,
+    /// Always night.
+    Night,
+}
+
+impl ThemeChoice {
+    /// Parses the `[console] theme` setting.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "auto" => Some(Self::Auto),
+            "day" => Some(Self::Day),
+            "night" => Some(Self::Night),
+            _ => None,
+        }
+    }
+
+    /// The palette at local hour `hour` (0-23).
+    pub fn palette_at(self, hour: u32) -> Palette {
+        match self {
+            Self::Day => Palette::Day,
+            Self::Night => Palette::Night,
+            Self::Auto if (7..19).contains(&hour) => Palette::Day,
+            Self::Auto => Palette::Night,
+        }
+    }
+}
+
+/// The colours of one palette.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Theme {
+    /// Which palette.
+    pub palette: Palette,
+    /// Window background.
+    pub background: Color32,
+    /// Panels and cards.
+    pub panel: Color32,
+    /// Normal text.
+    pub text: Color32,
+    /// Secondary text.
+    pub muted: Color32,
+    /// Good state (camera ok, list current).
+    pub ok: Color32,
+    /// Warning state (stale list, deactivated).
+    pub warn: Color32,
+    /// Problem state (camera down, errors).
+    pub bad: Color32,
+    /// Primary buttons.
+    pub accent: Color32,
+    /// Text on coloured buttons and banners.
+    pub on_colour: Color32,
+    /// The DEMO marker.
+    pub demo: Color32,
+}
+
+impl Theme {
+    /// The palette's colours.
+    pub fn new(palette: Palette) -> Self {
+        match palette {
+            Palette::Day => Self {
+                palette,
+                background: Color32::from_rgb(236, 239, 243),
+                panel: Color32::from_rgb(255, 255, 255),
+                text: Color32::from_rgb(20, 24, 30),
+                muted: Color32::from_rgb(90, 98, 110),
+                ok: Color32::from_rgb(24, 128, 56),
+                warn: Color32::from_rgb(196, 120, 0),
+                bad: Color32::from_rgb(190, 30, 30),
+                accent: Color32::from_rgb(20, 90, 180),
+                on_colour: Color32::WHITE,
+                demo: Color32::from_rgb(150, 40, 160),
+            },
+            // Night: dark backgrounds, dimmed saturated colours, no large bright areas.
+            Palette::Night => Self {
+                palette,
+                background: Color32::from_rgb(8, 10, 14),
+                panel: Color32::from_rgb(22, 26, 32),
+                text: Color32::from_rgb(200, 204, 210),
+                muted: Color32::from_rgb(120, 126, 136),
+                ok: Color32::from_rgb(60, 150, 90),
+                warn: Color32::from_rgb(190, 130, 40),
+                bad: Color32::from_rgb(190, 60, 60),
+                accent: Color32::from_rgb(50, 100, 170),
+                on_colour: Color32::from_rgb(235, 235, 235),
+                demo: Color32::from_rgb(150, 80, 160),
+            },
+        }
+    }
+
+    /// The banner colour of a hit of priority `priority` (1 most urgent).
+    pub fn priority_colour(&self, priority: i32) -> Color32 {
+        let day = self.palette == Palette::Day;
+        match priority {
+            ..=1 => {
+                if day {
+                    Color32::from_rgb(200, 0, 0)
+                } else {
+                    Color32::from_rgb(170, 20, 20)
+                }
+            }
+            2 => {
+                if day {
+                    Color32::from_rgb(215, 80, 0)
+                } else {
+                    Color32::from_rgb(175, 70, 10)
+                }
+            }
+            3 => {
+                if day {
+                    Color32::from_rgb(190, 140, 0)
+                } else {
+                    Color32::from_rgb(150, 110, 10)
+                }
+            }
+            _ => {
+                if day {
+                    Color32::from_rgb(30, 100, 190)
+                } else {
+                    Color32::from_rgb(40, 80, 150)
+                }
+            }
+        }
+    }
+
+    /// Applies the palette and touch sizes to egui's style.
+    pub fn apply(&self, ctx: &egui::Context) {
+        let mut visuals = if self.palette == Palette::Day { egui::Visuals::light() } else { egui::Visuals::dark() };
+        visuals.panel_fill = self.background;
+        visuals.window_fill = self.panel;
+        visuals.extreme_bg_color = self.panel;
+        visuals.override_text_color = Some(self.text);
+        // Our palette decides, not the desktop's light/dark preference.
+        ctx.set_theme(if self.palette == Palette::Day { egui::Theme::Light } else { egui::Theme::Dark });
+        ctx.set_visuals(visuals);
+        ctx.all_styles_mut(|style| {
+            style.spacing.interact_size = Vec2::new(TOUCH_MIN, TOUCH_MIN);
+            style.spacing.button_padding = Vec2::new(16.0, 10.0);
+            style.spacing.item_spacing = Vec2::new(10.0, 10.0);
+            style.text_styles.insert(egui::TextStyle::Body, FontId::proportional(20.0));
+            style.text_styles.insert(egui::TextStyle::Button, FontId::proportional(22.0));
+            style.text_styles.insert(egui::TextStyle::Heading, FontId::proportional(30.0));
+            style.text_styles.insert(egui::TextStyle::Small, FontId::proportional(16.0));
+            style.text_styles.insert(egui::TextStyle::Monospace, FontId::monospace(20.0));
+        });
+    }
+}
+
+/// A large button of at least the primary touch size, filled with `fill`.
+pub fn big_button(ui: &mut egui::Ui, theme: &Theme, label: &str, fill: Color32, enabled: bool) -> egui::Response {
+    let text = egui::RichText::new(label).size(26.0).strong().color(theme.on_colour);
+    ui.add_enabled(enabled, egui::Button::new(text).fill(fill).min_size(Vec2::new(220.0, TOUCH_PRIMARY)))
+}
+
+/// A normal touch button (at least 48 px high).
+pub fn button(ui: &mut egui::Ui, label: &str, enabled: bool) -> egui::Response {
+    ui.add_enabled(enabled, egui::Button::new(label).min_size(Vec2::new(TOUCH_MIN * 2.0, TOUCH_MIN)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_theme_follows_the_clock() {
+        let check = |choice: ThemeChoice, hour: u32, expected: Palette| assert_eq!(choice.palette_at(hour), expected);
+        check(ThemeChoice::Auto, 6, Palette::Night);
+        check(ThemeChoice::Auto, 7, Palette::Day);
+        check(ThemeChoice::Auto, 18, Palette::Day);
+        check(ThemeChoice::Auto, 19, Palette::Night);
+        check(ThemeChoice::Night, 12, Palette::Night);
+        check(ThemeChoice::Day, 23, Palette::Day);
+    }
+
+    #[test]
+    fn priorities_have_distinct_colours() {
+        for palette in [Palette::Day, Palette::Night] {
+            let t = Theme::new(palette);
+            let colours: Vec<Color32> = (1..=4).map(|p| t.priority_colour(p)).collect();
+            for (i, a) in colours.iter().enumerate() {
+                for b in &colours[i + 1..] {
+                    assert_ne!(a, b);
+                }
+            }
+        }
+    }
+}
