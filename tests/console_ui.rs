@@ -333,3 +333,29 @@ fn the_console_locks_when_idle_and_the_pin_unlocks_it() {
     assert!(!r.console().is_locked());
     assert_eq!(r.console().stage(), Stage::Checklist, "the shift carries on where it was");
 }
+
+#[test]
+fn supervisors_open_oversight_and_officers_cannot() {
+    let mut r = rig(15);
+    r.log_on("demo-officer", "111111");
+    assert!(!r.has("Oversight"), "an officer has no oversight button");
+    let refused =
+        r.harness.state_mut().console.oversee(patrol_alpr::console::oversight::OversightCommand::Usage { days: 30 });
+    assert!(refused.is_err(), "and the console refuses the report");
+    r.click("Log off");
+    r.log_on("demo-supervisor", "222222");
+    r.click("Oversight");
+    assert!(r.has("Usage report"));
+    assert!(r.has("demo-officer"), "the officer's shift is in the report");
+    r.click("Export CSV");
+    let exported = r.console().oversight().exported.clone().unwrap();
+    assert!(std::fs::read_to_string(&exported).unwrap().contains("demo-officer"));
+    r.click("Random audit");
+    r.click("Draw 10 from the last 30 days");
+    let sample = r.console().oversight().sample.clone().unwrap();
+    assert!(!sample.items.is_empty());
+    r.harness.get_all_by_label("Compliant").next().unwrap().click();
+    r.steps(2);
+    let reviewed = r.console().oversight().sample.clone().unwrap();
+    assert!(reviewed.items.iter().any(|i| i.verdict.is_some()), "the review is stored");
+}

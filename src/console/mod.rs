@@ -8,6 +8,7 @@
 //! without a display, and the UI thin.
 
 pub mod demo;
+pub mod oversight;
 mod shift;
 
 use std::collections::{HashMap, VecDeque};
@@ -24,8 +25,8 @@ use crate::config::{AppPaths, Config};
 use crate::hits::{AlertQueue, HitAction, HitRecord};
 use crate::hotlist::{BackgroundJob, Hit, Hotlists, ListStatus};
 use crate::pipeline::{FrameReads, Pipeline, PlateReader, ReadEvent, StatsSnapshot, Wake};
-use crate::session::Session;
 use crate::session::checklist::{AutoCheck, Verdict};
+use crate::session::{AccountRules, Session};
 use crate::store::{Store, StoreKeys};
 
 /// Where the officer is in the shift.
@@ -294,6 +295,7 @@ pub struct Console {
     last_input: DateTime<Utc>,
     locked: bool,
     search: Vec<SearchRow>,
+    oversight: oversight::Oversight,
 }
 
 impl std::fmt::Debug for Console {
@@ -378,6 +380,7 @@ impl Console {
             last_input: now,
             locked: false,
             search: Vec::new(),
+            oversight: oversight::Oversight::default(),
         };
         console.load_cached_list();
         Ok(console)
@@ -569,5 +572,13 @@ impl Drop for Console {
         if let Some(pipeline) = self.pipeline.take() {
             pipeline.shutdown();
         }
+    }
+}
+
+/// The account rules from the settings.
+pub(crate) fn account_rules(config: &Config) -> AccountRules {
+    AccountRules {
+        lockout_failures: config.store.lockout_failures,
+        inactive_suspend_days: config.store.inactive_suspend_days,
     }
 }

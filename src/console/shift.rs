@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 
-use super::{Command, CommandResult, Console, HitDetail, RecentRead, SearchRow, Stage, UpdateReport};
+use super::{Command, CommandResult, Console, HitDetail, RecentRead, SearchRow, Stage, UpdateReport, account_rules};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::camera::CaptureFormat;
 use crate::camera::health::CameraStatus;
@@ -21,7 +21,7 @@ use crate::hotlist::{BackgroundJob, ReadCandidate, ReadQuery};
 use crate::pipeline::{Outputs, Pipeline, PipelineConfig, PlateReader, ReadEvent};
 use crate::recognize::{Recognizer, models_dir};
 use crate::session::checklist::{equipment_report, judge};
-use crate::session::{AccountRules, Accounts, idle_locked};
+use crate::session::{Accounts, idle_locked};
 use crate::store::NewRead;
 
 use super::CameraState;
@@ -37,13 +37,6 @@ pub(super) fn load_reader(
         recognizer.warm_up(format.width, format.height).map_err(|e| e.to_string())?;
         Ok(Arc::new(recognizer) as Arc<dyn PlateReader>)
     })
-}
-
-fn account_rules(config: &Config) -> AccountRules {
-    AccountRules {
-        lockout_failures: config.store.lockout_failures,
-        inactive_suspend_days: config.store.inactive_suspend_days,
-    }
 }
 
 impl Console {
@@ -566,6 +559,7 @@ fn end_shift(c: &mut Console, reason: &str) {
     c.shift_hits.clear();
     c.history.clear();
     c.search.clear();
+    c.oversight = Default::default();
     c.active_before = chrono::Duration::zero();
     c.update = None;
     c.locked = false;

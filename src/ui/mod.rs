@@ -17,7 +17,7 @@ use eframe::egui::{self, RichText};
 
 use crate::console::{Command, Console, Stage};
 use feed::{CropTextures, Feed};
-use screens::{checklist, history, hit_alert, hit_workflow, lock, login, patrol, settings};
+use screens::{checklist, history, hit_alert, hit_workflow, lock, login, oversight, patrol, settings};
 use theme::{Theme, ThemeChoice};
 use tone::Tone;
 
@@ -32,6 +32,8 @@ pub enum View {
     History,
     /// Theme, volume, test tone.
     Settings,
+    /// Usage report, random audit, accounts, equipment reports (supervisors, administrator).
+    Oversight,
 }
 
 /// Requests that only change the screen, not the shift.
@@ -54,6 +56,8 @@ pub enum AppCommand {
     Console(Command),
     /// A screen change.
     Ui(UiCommand),
+    /// An oversight request (supervisors, administrator).
+    Oversee(crate::console::oversight::OversightCommand),
 }
 
 /// Settings of the screen itself.
@@ -108,6 +112,7 @@ pub struct ConsoleApp {
     history: history::HistoryScreen,
     settings: settings::SettingsScreen,
     lock: lock::LockScreen,
+    oversight: oversight::OversightScreen,
     commands: Vec<AppCommand>,
     /// The last command's refusal or failure, shown until the next command.
     pub message: Option<String>,
@@ -144,6 +149,7 @@ impl ConsoleApp {
             history: history::HistoryScreen::default(),
             settings: settings::SettingsScreen,
             lock: lock::LockScreen::default(),
+            oversight: oversight::OversightScreen::default(),
             commands: Vec::new(),
             message: None,
             banner_latency_ms: Vec::new(),
@@ -207,6 +213,9 @@ impl ConsoleApp {
             } else {
                 match self.console.stage() {
                     Stage::Login => self.login.ui(ui, &self.console, &mut frame),
+                    _ if self.view == View::Oversight && self.console.may_oversee() => {
+                        self.oversight.ui(ui, &self.console, &mut frame);
+                    }
                     Stage::Checklist | Stage::Unavailable => {
                         self.checklist.ui(ui, &self.console, &self.feeds, &mut frame);
                     }
@@ -220,6 +229,7 @@ impl ConsoleApp {
                             View::Hit(id) => self.workflow.ui(ui, &self.console, id, &mut self.crops, &mut frame),
                             View::History => self.history.ui(ui, &self.console, &mut self.crops, &mut frame),
                             View::Settings => self.settings.ui(ui, self.theme_choice, &self.tone, &mut frame),
+                            View::Oversight => self.view_fallback(ui, &mut frame),
                         }
                     }
                 }
@@ -230,6 +240,14 @@ impl ConsoleApp {
         }
         for command in commands {
             self.apply(command);
+        }
+    }
+
+    fn view_fallback(&self, ui: &mut egui::Ui, frame: &mut Frame<'_>) {
+        // Only reached when the role does not allow oversight.
+        ui.label("Oversight is for supervisors and the ALPR Administrator.");
+        if theme::button(ui, "Back to patrol", true).clicked() {
+            frame.show(View::Patrol);
         }
     }
 
@@ -257,6 +275,7 @@ impl ConsoleApp {
             }
             AppCommand::Ui(UiCommand::Volume(v)) => self.tone.set_volume(v),
             AppCommand::Ui(UiCommand::TestTone(p)) => self.tone.test(p),
+            AppCommand::Oversee(command) => self.message = self.console.oversee(command).err(),
             AppCommand::Console(command) => {
                 let acknowledged = match &command {
                     Command::Hit { id, action: crate::hits::HitAction::Acknowledge } => Some(*id),

@@ -99,6 +99,10 @@ impl ChecklistScreen {
                         ui.label(RichText::new(why).color(theme.muted));
                     }
                 }
+                if console.may_oversee() && button(ui, "Oversight", true).clicked() {
+                    frame.show(crate::ui::View::Oversight);
+                    frame.commands.push(crate::ui::AppCommand::Oversee(crate::console::oversight::OversightCommand::Usage { days: 30 }));
+                }
                 if button(ui, "Log off", true).clicked() {
                     frame.send(Command::LogOff);
                 }

@@ -7,6 +7,7 @@ pub mod hit_alert;
 pub mod hit_workflow;
 pub mod lock;
 pub mod login;
+pub mod oversight;
 pub mod patrol;
 pub mod settings;
 

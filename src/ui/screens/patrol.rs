@@ -121,6 +121,12 @@ impl PatrolScreen {
             if button(ui, "Settings", true).clicked() {
                 frame.show(View::Settings);
             }
+            if console.may_oversee() && button(ui, "Oversight", true).clicked() {
+                frame.show(View::Oversight);
+                frame.commands.push(crate::ui::AppCommand::Oversee(
+                    crate::console::oversight::OversightCommand::Usage { days: 30 },
+                ));
+            }
             if console.is_active() {
                 if button(ui, "Deactivate ALPR", true).clicked() {
                     self.deactivating = true;
