@@ -207,6 +207,7 @@ impl ConsoleApp {
             status_bar_ui(ui, &self.console, &self.tone, &mut frame);
             if self.console.is_locked() {
                 if let Some(hit) = self.console.alarming_hit() {
+                    banner = Some(hit.id);
                     hit_alert::banner_ui(ui, &self.console, hit, true, &mut frame);
                 }
                 self.lock.ui(ui, &self.console, &mut frame);

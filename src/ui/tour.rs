@@ -119,8 +119,17 @@ fn steps(theme: ThemeChoice, suffix: &'static [&'static str; 10]) -> Vec<Step> {
             shot: Some(suffix[9]),
         },
         Step {
-            commands: |_| {
+            commands: |app| {
                 let mut c = console(Command::Unlock { pin: "111111".into() });
+                // Hits keep coming in the demo: finish them so the shift can end.
+                for hit in app.console.open_hits() {
+                    let id = hit.id;
+                    if hit.state == HitState::New {
+                        c.extend(console(Command::Hit { id, action: HitAction::Acknowledge }));
+                    }
+                    let disposition = crate::hits::Disposition::NoAction;
+                    c.extend(console(Command::Hit { id, action: HitAction::Close { disposition } }));
+                }
                 c.extend(console(Command::LogOff));
                 c
             },
@@ -185,6 +194,7 @@ impl Tour {
     pub fn new(dir: PathBuf) -> Self {
         let mut steps = steps(ThemeChoice::Day, &DAY);
         steps.extend(steps_night());
+        steps.extend(oversight_steps());
         Self {
             dir,
             steps,
@@ -250,4 +260,19 @@ impl Tour {
 
 fn steps_night() -> Vec<Step> {
     steps(ThemeChoice::Night, &NIGHT)
+}
+
+/// A supervisor's view at the end: the usage report of the two demo shifts just run.
+fn oversight_steps() -> Vec<Step> {
+    vec![Step {
+        commands: |_| {
+            let mut c = vec![AppCommand::Ui(UiCommand::Theme(ThemeChoice::Day))];
+            c.extend(console(Command::LogOn { officer: "demo-supervisor".into(), pin: "222222".into() }));
+            c.push(AppCommand::Ui(UiCommand::Show(View::Oversight)));
+            c.push(AppCommand::Oversee(crate::console::oversight::OversightCommand::Usage { days: 1 }));
+            c
+        },
+        ready: |app| !app.console.oversight().usage.is_empty(),
+        shot: Some("oversight-day"),
+    }]
 }

@@ -130,13 +130,13 @@ impl OversightScreen {
                             ui.label(row.logoff.map_or("open".into(), |t| {
                                 t.with_timezone(&chrono::Local).format("%H:%M").to_string()
                             }));
-                            ui.label(format!("{:.0} min", row.active_minutes));
+                            ui.label(format!("{:.0} min", row.active_minutes.max(0.0)));
                             ui.label(
                                 RichText::new(format!("{:.0}%", row.active_share * 100.0))
                                     .color(if row.active_share >= 0.9 { theme.ok } else { theme.warn }),
                             );
                             ui.label(row.deactivation_reasons.join("; "));
-                            ui.label(format!("{:.0} min", row.camera_downtime_minutes));
+                            ui.label(format!("{:.0} min", row.camera_downtime_minutes.max(0.0)));
                             ui.label(row.reads.to_string());
                             ui.label(
                                 row.hits_by_list
