@@ -30,11 +30,25 @@ pub struct TrackerConfig {
     pub min_frames: usize,
     /// At most this many reads per track are kept for the vote (the most confident ones).
     pub max_votes: usize,
+    /// A track that starts within this long after a published track of a similar text ended
+    /// is the same vehicle lost for a moment (missed reads, an occluding car): it is not
+    /// published again.
+    pub repeat_window_millis: u64,
+    /// Least share of equal characters for "similar" in the repeat rule.
+    pub repeat_similarity: f32,
 }
 
 impl Default for TrackerConfig {
     fn default() -> Self {
-        Self { max_unseen_millis: 600, min_iou: 0.05, max_centre_distance: 1.5, min_frames: 1, max_votes: 48 }
+        Self {
+            max_unseen_millis: 600,
+            min_iou: 0.05,
+            max_centre_distance: 1.5,
+            min_frames: 1,
+            max_votes: 48,
+            repeat_window_millis: 3000,
+            repeat_similarity: 0.7,
+        }
     }
 }
 
@@ -119,6 +133,10 @@ pub struct Tracker {
     next_id: u64,
     /// Latest capture time seen, so frames finished out of order never move time backwards.
     now: Option<Instant>,
+    /// Texts published recently and when their track was last seen (the repeat rule).
+    recent: Vec<(String, Instant)>,
+    /// Tracks not published because they repeated a recent one.
+    repeats_suppressed: u64,
 }
 
 /// Share of positions with equal characters, over the longer text (0 when either is empty).
@@ -133,7 +151,7 @@ fn text_similarity(a: &str, b: &str) -> f32 {
 impl Tracker {
     /// A tracker with these settings.
     pub fn new(config: TrackerConfig) -> Self {
-        Self { config, tracks: Vec::new(), next_id: 1, now: None }
+        Self { config, tracks: Vec::new(), next_id: 1, now: None, recent: Vec::new(), repeats_suppressed: 0 }
     }
 
     /// Tracks still open.
@@ -220,9 +238,38 @@ impl Tracker {
         self.finish(ended)
     }
 
-    fn finish(&self, mut ended: Vec<Track>) -> Vec<TrackedRead> {
+    /// Tracks not published because they repeated a recently published one.
+    pub fn repeats_suppressed(&self) -> u64 {
+        self.repeats_suppressed
+    }
+
+    fn finish(&mut self, mut ended: Vec<Track>) -> Vec<TrackedRead> {
         ended.sort_by_key(|t| t.first_seen);
-        ended.into_iter().filter(|t| t.frames >= self.config.min_frames).filter_map(voted).collect()
+        let voted: Vec<TrackedRead> =
+            ended.into_iter().filter(|t| t.frames >= self.config.min_frames).filter_map(voted).collect();
+        let window = Duration::from_millis(self.config.repeat_window_millis);
+        let mut out = Vec::with_capacity(voted.len());
+        for read in voted {
+            let repeat = self.recent.iter_mut().find(|(text, last_seen)| {
+                read.first_seen.saturating_duration_since(*last_seen) <= window
+                    && text_similarity(text, &read.text) >= self.config.repeat_similarity
+            });
+            match repeat {
+                Some(entry) => {
+                    // The vehicle is still the same one: remember it longer, publish nothing.
+                    entry.1 = entry.1.max(read.last_seen);
+                    self.repeats_suppressed += 1;
+                }
+                None => {
+                    self.recent.push((read.text.clone(), read.last_seen));
+                    out.push(read);
+                }
+            }
+        }
+        if let Some(now) = self.now {
+            self.recent.retain(|(_, last_seen)| now.saturating_duration_since(*last_seen) <= window);
+        }
+        out
     }
 }
 
@@ -389,11 +436,34 @@ mod tests {
             let update = tracker.update(i, ms(base, i * 33), &[a, b]);
             assert_eq!(update.track_ids, vec![1, 2]);
         }
-        let mut passes = tracker.update(10, ms(base, 2000), &[read("AAA111", 0.9, 100.0, 400.0, 80.0)]).finished;
+        let mut passes = tracker.update(10, ms(base, 4000), &[read("AAA111", 0.9, 100.0, 400.0, 80.0)]).finished;
         assert_eq!(passes.len(), 2);
         passes.extend(tracker.flush());
         let texts: Vec<&str> = passes.iter().map(|p| p.text.as_str()).collect();
-        assert_eq!(texts, vec!["AAA111", "BBB222", "AAA111"]);
+        assert_eq!(texts, vec!["AAA111", "BBB222", "AAA111"], "back after the repeat window: a new pass");
+    }
+
+    #[test]
+    fn a_plate_lost_for_a_moment_is_not_published_twice() {
+        let base = Instant::now();
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        let mut passes = Vec::new();
+        for i in 0..10u64 {
+            passes.extend(tracker.update(i, ms(base, i * 33), &[read("7ABC123", 0.9, 100.0, 400.0, 80.0)]).finished);
+        }
+        // Unread for 1.2 s (occluded), then seen again elsewhere, one character misread.
+        for i in 0..10u64 {
+            let at = ms(base, 1500 + i * 33);
+            passes.extend(tracker.update(50 + i, at, &[read("7ABC128", 0.9, 600.0, 300.0, 90.0)]).finished);
+        }
+        passes.extend(tracker.flush());
+        let texts: Vec<&str> = passes.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, vec!["7ABC123"]);
+        assert_eq!(tracker.repeats_suppressed(), 1);
+        // A different plate in the same window is published.
+        passes = tracker.update(100, ms(base, 2500), &[read("XYZ999", 0.9, 100.0, 400.0, 80.0)]).finished;
+        passes.extend(tracker.flush());
+        assert_eq!(passes.len(), 1);
     }
 
     #[test]
