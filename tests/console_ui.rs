@@ -40,6 +40,10 @@ struct Rig {
 }
 
 fn rig(idle_lock_minutes: u32) -> Rig {
+    rig_sized(idle_lock_minutes, 1280.0, 800.0)
+}
+
+fn rig_sized(idle_lock_minutes: u32, width: f32, height: f32) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let paths = AppPaths {
         data_dir: dir.path().to_path_buf(),
@@ -65,7 +69,7 @@ fn rig(idle_lock_minutes: u32) -> Rig {
         &UiOptions { theme: patrol_alpr::ui::theme::ThemeChoice::Day, volume: 0.5, sound: false },
     );
     let harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
+        .with_size(egui::vec2(width, height))
         .build_ui_state(|ui, app: &mut ConsoleApp| _ = egui::CentralPanel::default().show(ui, |ui| app.show(ui)), app);
     Rig { _dir: dir, clock, harness }
 }
@@ -358,4 +362,26 @@ fn supervisors_open_oversight_and_officers_cannot() {
     r.steps(2);
     let reviewed = r.console().oversight().sample.clone().unwrap();
     assert!(reviewed.items.iter().any(|i| i.verdict.is_some()), "the review is stored");
+}
+
+#[test]
+fn the_hit_workflow_fits_a_1024x768_screen() {
+    let mut r = rig_sized(15, 1024.0, 768.0);
+    r.go_active();
+    r.read("TEST123");
+    r.steps(1);
+    assert!(r.harness.get_by_label("ACKNOWLEDGE").rect().max.x <= 1024.0);
+    r.click("ACKNOWLEDGE");
+    r.click("PLATE MATCHES");
+    for label in ["RECORD CONFIRMATION", "Cleared / recovered", "Del", "P"] {
+        let rect = r.harness.get_by_label(label).rect();
+        assert!(rect.max.x <= 1024.0, "{label} at {rect:?}");
+    }
+    r.type_text("D4");
+    r.enter();
+    r.type_text("26-77");
+    r.click("Not on file");
+    r.click("RECORD CONFIRMATION");
+    let id = r.console().shift_hits().next().unwrap().id;
+    assert_eq!(r.console().hit(id).unwrap().state, HitState::Rejected, "not on file: not actionable");
 }

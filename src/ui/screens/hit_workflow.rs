@@ -73,11 +73,12 @@ impl HitWorkflowScreen {
                     });
                     if let Some(m) = detail.hit.top() {
                         ui.vertical(|ui| {
-                            ui.set_width(560.0);
+                            ui.set_width(if ui.available_width() >= 900.0 { 560.0 } else { 480.0 });
                             entry_ui_panel(ui, m, theme.warn);
                         });
                     }
-                    if let Some(image) = &detail.frame {
+                    // The frame goes beside the entry where there is room (1280 px and up).
+                    if let Some(image) = detail.frame.as_ref().filter(|_| ui.available_width() >= 300.0) {
                         ui.vertical(|ui| {
                             ui.label(RichText::new("Frame").strong());
                             let texture = crops.get(ui.ctx(), -super::patrol::crop_key(&detail.read) - 1, image);
@@ -194,7 +195,13 @@ impl HitWorkflowScreen {
 
     fn confirm_ui(&mut self, ui: &mut egui::Ui, id: i64, frame: &mut Frame<'_>) {
         let theme = frame.theme;
-        ui.horizontal_top(|ui| {
+        // Side by side on wide screens; the keypad below the form on 1024-px ones.
+        let layout = if ui.available_width() >= 1200.0 {
+            egui::Layout::left_to_right(egui::Align::Min)
+        } else {
+            egui::Layout::top_down(egui::Align::Min)
+        };
+        ui.with_layout(layout, |ui| {
             ui.vertical(|ui| {
                 ui.horizontal(|ui| {
                     if entry_ui(ui, "Dispatcher id", &self.dispatcher, false, self.field == Field::Dispatcher).clicked()
