@@ -118,11 +118,12 @@ fn bolo_add_checks_past_reads_then_list_check_remove_all_audited() {
         })
         .unwrap();
     drop(store);
+    // Oldest read first.
     assert_eq!(
         hits,
         vec![
-            (Some(ids[0]), "7DMO123".to_owned(), "bolo".to_owned(), 3, "new".to_owned()),
             (Some(ids[1]), "7DMO123".to_owned(), "bolo".to_owned(), 3, "new".to_owned()),
+            (Some(ids[0]), "7DMO123".to_owned(), "bolo".to_owned(), 3, "new".to_owned()),
         ]
     );
 
