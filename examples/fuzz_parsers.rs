@@ -24,8 +24,11 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// The formats, the corpus folder of each, and the file name the parser is told.
-const TARGETS: [(Format, &str, &str); 3] =
-    [(Format::Clew, "parse_clew", "svs.tbl"), (Format::Ncic, "parse_ncic", "x.ncic"), (Format::Csv, "parse_csv", "x.csv")];
+const TARGETS: [(Format, &str, &str); 3] = [
+    (Format::Clew, "parse_clew", "svs.tbl"),
+    (Format::Ncic, "parse_ncic", "x.ncic"),
+    (Format::Csv, "parse_csv", "x.csv"),
+];
 
 /// Bytes the mutations favour: the ones the formats give meaning to.
 const INTERESTING: &[u8] = b"\n\r\t,;|\"*? 0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\xef\xbb\xbf\x00\xff";

@@ -72,10 +72,19 @@ fn bolo_add_checks_past_reads_then_list_check_remove_all_audited() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cert = ["--trained-on", "2026-01-01", "--certified-until", "2099-01-01"];
-    let admin = run(d, &[&["users", "add", "A1", "--name", "Admin", "--role", "administrator"][..], &cert].concat(), "", "111111");
+    let admin = run(
+        d,
+        &[&["users", "add", "A1", "--name", "Admin", "--role", "administrator"][..], &cert].concat(),
+        "",
+        "111111",
+    );
     assert!(admin.status.success(), "{}", stderr(&admin));
-    let officer =
-        run(d, &[&["users", "add", "O1", "--name", "Officer", "--role", "officer", "--as", "A1"][..], &cert].concat(), "111111", "222222");
+    let officer = run(
+        d,
+        &[&["users", "add", "O1", "--name", "Officer", "--role", "officer", "--as", "A1"][..], &cert].concat(),
+        "111111",
+        "222222",
+    );
     assert!(officer.status.success(), "{}", stderr(&officer));
 
     // Reads the car made before the BOLO existed: two of the plate (one read only as an
@@ -95,8 +104,22 @@ fn bolo_add_checks_past_reads_then_list_check_remove_all_audited() {
     let add = run(
         d,
         &[
-            "hotlist", "bolo", "add", "7dmo-123", "--state", "ca", "--reason", "DEMO armed robbery suspect", "--expires",
-            "2099-01-01", "--make", "TOYT", "--colour", "SIL", "--as", "O1",
+            "hotlist",
+            "bolo",
+            "add",
+            "7dmo-123",
+            "--state",
+            "ca",
+            "--reason",
+            "DEMO armed robbery suspect",
+            "--expires",
+            "2099-01-01",
+            "--make",
+            "TOYT",
+            "--colour",
+            "SIL",
+            "--as",
+            "O1",
         ],
         "222222",
         "",
@@ -105,7 +128,10 @@ fn bolo_add_checks_past_reads_then_list_check_remove_all_audited() {
     let out = stdout(&add);
     assert!(out.contains("added manual entry 1: 7DMO123 CA bolo priority 3"), "{out}");
     assert!(out.contains("past reads (last 72 h): 2 match new entries"), "{out}");
-    assert!(out.contains(&format!("read {} of 7DMO123", ids[0])) && out.contains(&format!("read {} of 7DMO128", ids[1])), "{out}");
+    assert!(
+        out.contains(&format!("read {} of 7DMO123", ids[0])) && out.contains(&format!("read {} of 7DMO128", ids[1])),
+        "{out}"
+    );
     assert!(out.contains("(check the plate)"), "the alternative 7DM0123 is approximate: {out}");
 
     // The hits are stored, new, on their reads, with the BOLO's list and priority.

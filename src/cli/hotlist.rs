@@ -400,19 +400,7 @@ fn bolo(ctx: &Context, command: &BoloCommand) -> anyhow::Result<ExitCode> {
     let bolos = BoloStore::new(&cache, ctx.config.hotlist.bolo_max_days);
     let now = Utc::now();
     match command {
-        BoloCommand::Add {
-            plate,
-            state,
-            reason,
-            expires,
-            category,
-            priority,
-            year,
-            make,
-            model,
-            colour,
-            as_user,
-        } => {
+        BoloCommand::Add { plate, state, reason, expires, category, priority, year, make, model, colour, as_user } => {
             let user = bolo_user(ctx, &store, as_user, &format!("add {plate}"))?;
             let category = category
                 .as_deref()

@@ -15,10 +15,10 @@ use crate::camera::{CaptureFormat, FrameSource, SourceSpec};
 use crate::hotlist::Hotlists;
 use crate::hotlist::cache::HotlistCache;
 use crate::hotlist::load::load_active;
-use crate::store::StoreKeys;
 use crate::pipeline::headless::{HeadlessOptions, run_headless};
 use crate::pipeline::{PipelineConfig, PlateReader};
 use crate::recognize::{Recognizer, models_dir};
+use crate::store::StoreKeys;
 
 /// Options of `run`.
 #[derive(Debug, clap::Args)]

@@ -280,7 +280,11 @@ mod tests {
         let path = cache.dir().join("files/0011-list.csv");
         let on_disk = fs::read(&path).unwrap();
         for plain in [&b"7DMO123"[..], b"4XYZ555", b"DEMO", b"plate,state"] {
-            assert!(!on_disk.windows(plain.len()).any(|w| w == plain), "{} readable on disk", String::from_utf8_lossy(plain));
+            assert!(
+                !on_disk.windows(plain.len()).any(|w| w == plain),
+                "{} readable on disk",
+                String::from_utf8_lossy(plain)
+            );
         }
         assert_eq!(cache.load("files/0011-list.csv").unwrap().as_deref(), Some(&list[..]));
         // One flipped bit anywhere, a truncation, or a clear-text file: refused, never loaded.

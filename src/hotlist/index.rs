@@ -450,7 +450,8 @@ pub(crate) fn run_parts<T: Send, R: Send + Default>(name: &str, parts: Vec<T>, w
     if parts.len() <= 1 {
         return parts.into_iter().map(work).collect();
     }
-    let take = |slot: &std::sync::Mutex<Option<T>>| slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+    let take =
+        |slot: &std::sync::Mutex<Option<T>>| slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
     // A part waits in its slot until a thread (or, failing that, this one) takes it.
     let slots: Vec<std::sync::Mutex<Option<T>>> = parts.into_iter().map(|p| std::sync::Mutex::new(Some(p))).collect();
     let work = &work;
@@ -1159,7 +1160,8 @@ mod tests {
         let mut first = IndexBuilder::with_capacity(MatchConfig::default(), 2);
         first.push(&a).unwrap();
         first.push(&b).unwrap();
-        let mut second = IndexBuilder::with_capacity(MatchConfig { classes: EquivalenceClasses::none(), max_substitutions: 0 }, 2);
+        let mut second =
+            IndexBuilder::with_capacity(MatchConfig { classes: EquivalenceClasses::none(), max_substitutions: 0 }, 2);
         second.push(&c).unwrap();
         second.push(&d).unwrap();
         assert_eq!(second.len(), 2);
@@ -1169,7 +1171,12 @@ mod tests {
         assert_eq!(appended.lists().len(), 3);
         assert_eq!(appended.wildcard_count(), 1);
         // The appending builder's rules apply: equivalence still works on appended entries.
-        check(&appended, &["AAAI11"], None, &[("AAA111", AmberAlert, Approximate, &[3], false), ("AAA111", StolenVehicle, Approximate, &[3], false)]);
+        check(
+            &appended,
+            &["AAAI11"],
+            None,
+            &[("AAA111", AmberAlert, Approximate, &[3], false), ("AAA111", StolenVehicle, Approximate, &[3], false)],
+        );
     }
 
     #[test]

@@ -311,7 +311,12 @@ pub(crate) mod tests {
         for file in &files {
             let bytes = std::fs::read(file).unwrap();
             for secret in [&b"7QXZ314"[..], b"8WVU271", b"DEMO", b"agency.csv"] {
-                assert!(!bytes.windows(secret.len()).any(|w| w == secret), "{} in {}", String::from_utf8_lossy(secret), file.display());
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret),
+                    "{} in {}",
+                    String::from_utf8_lossy(secret),
+                    file.display()
+                );
             }
         }
         // A tampered manual-entries file: reported, its entries left out, the list still loads.

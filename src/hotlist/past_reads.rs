@@ -227,7 +227,10 @@ mod tests {
         let hit_ids = record_hits(&store, &hits, now).unwrap();
         assert_eq!(hit_ids.len(), 2);
         let first = store.hit(hit_ids[0]).unwrap().unwrap();
-        assert_eq!((first.read_id, first.plate.as_str(), first.list.as_str(), first.priority), (Some(ids[0]), "7AMB123", "ncic", 1));
+        assert_eq!(
+            (first.read_id, first.plate.as_str(), first.list.as_str(), first.priority),
+            (Some(ids[0]), "7AMB123", "ncic", 1)
+        );
         assert_eq!(first.state, crate::store::HitState::New);
     }
 

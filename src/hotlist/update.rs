@@ -574,7 +574,11 @@ mod tests {
         let mut altered = fs::read(&state).unwrap();
         altered[40] ^= 0x08;
         fs::write(&state, altered).unwrap();
-        f.publish(&[("svs.tbl", "SVS HEADER\n8NEW888 CA1920261120\nTOTAL RECORD 1\n")], "v2", t0 + chrono::Duration::hours(1));
+        f.publish(
+            &[("svs.tbl", "SVS HEADER\n8NEW888 CA1920261120\nTOTAL RECORD 1\n")],
+            "v2",
+            t0 + chrono::Duration::hours(1),
+        );
         assert!(reason(f.update()).contains("cannot be decrypted"));
         assert_eq!(f.version(), "v1");
         assert!(f.matches("7ABC123") && !f.matches("8NEW888"));
