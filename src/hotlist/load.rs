@@ -128,6 +128,9 @@ pub fn build_active(
     Ok(LoadOutcome { list: ActiveList { index, status }, report })
 }
 
+/// Manual entries in force, and the report of a manual-entries file that had to be left out.
+pub type ManualEntries = (Vec<HotlistEntry>, Option<(String, ParsedFile)>);
+
 /// The manual entries in force at `now`. A manual-entries file that does not decrypt is
 /// reported (as a file error of `bolo.json`) and its entries left out, so the agency's lists
 /// still load.
@@ -135,7 +138,7 @@ pub fn manual_entries(
     cache: &HotlistCache,
     config: &HotlistConfig,
     now: DateTime<Utc>,
-) -> Result<(Vec<HotlistEntry>, Option<(String, ParsedFile)>), LoadError> {
+) -> Result<ManualEntries, LoadError> {
     match BoloStore::new(cache, config.bolo_max_days).active_entries(now) {
         Ok(entries) => Ok((entries, None)),
         Err(BoloError::Cache(err @ CacheError::Sealed { .. })) => {
