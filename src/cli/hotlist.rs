@@ -1,20 +1,27 @@
 //! The `hotlist` command: import files, check a plate, show the list's state, run the signed
-//! update, measure the index, and the agency's key and signing tools.
+//! update, manage manual (BOLO) entries, measure the index, and the agency's key and signing
+//! tools. New entries (an update's, a BOLO's) are checked against the stored reads of the
+//! configured window, and what they match is recorded as hits.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use chrono::Utc;
+use chrono::{DateTime, Duration, Utc};
 
 use super::Context;
-use crate::audit::AuditSink;
+use super::store::{Secrets, actor as authenticate, open_store, parse_time, rules};
+use crate::audit::{AuditAction, AuditSink};
+use crate::hotlist::cache::HotlistCache;
 use crate::hotlist::load::{Actor, import_files, load_active};
+use crate::hotlist::manual::{BoloRecord, BoloRequest, BoloStore};
 use crate::hotlist::parse::Format;
+use crate::hotlist::past_reads::{PastReadHit, check_past_reads, record_hits};
 use crate::hotlist::update::{UpdateRequest, generate_key, run_update, sign_dir};
-use crate::hotlist::{Hit, Hotlists, MatchKind, ReadCandidate, ReadQuery, synthetic};
-use crate::store::Store;
+use crate::hotlist::{Category, Hit, HotlistIndex, Hotlists, MatchKind, ReadCandidate, ReadQuery, Vehicle, synthetic};
+use crate::session::{Accounts, Permission, User};
+use crate::store::{KeySource, Store, StoreKeys};
 
 /// Options of `hotlist`.
 #[derive(Debug, clap::Args)]
@@ -49,8 +56,16 @@ pub enum HotlistCommand {
     },
     /// Show the cached list's version, age and counts.
     Stats,
-    /// Run the signed update from the configured sources.
+    /// Run the signed update from the configured sources; new entries are checked against
+    /// the stored reads of the last `past_reads_window_hours`.
     Update,
+    /// Manual entries (BOLO): add, remove, list. Each needs a logged-on user (`--as ID`, PIN
+    /// from PATROL_ALPR_PIN or stdin) and is audited.
+    Bolo {
+        /// What to do.
+        #[command(subcommand)]
+        command: BoloCommand,
+    },
     /// Build a synthetic list of N entries and time building and matching; the last line is
     /// one JSON object.
     Bench {
@@ -84,6 +99,67 @@ pub enum HotlistCommand {
     },
 }
 
+/// The `hotlist bolo` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum BoloCommand {
+    /// Add a manual entry; stored reads of the configured window are checked against it.
+    Add {
+        /// The plate; `?` (one character) and `*` (any run) make a partial-plate entry.
+        plate: String,
+        /// The state or province (two letters).
+        #[arg(long)]
+        state: Option<String>,
+        /// Why the vehicle is wanted (required).
+        #[arg(long)]
+        reason: String,
+        /// When it stops matching (YYYY-MM-DD: the end of that day; or RFC 3339); capped, and
+        /// by default set, at `bolo_max_days`.
+        #[arg(long)]
+        expires: Option<String>,
+        /// The category (default bolo).
+        #[arg(long)]
+        category: Option<String>,
+        /// 1 (most urgent) to 9 (default: the category's).
+        #[arg(long)]
+        priority: Option<u8>,
+        /// Vehicle year.
+        #[arg(long)]
+        year: Option<u16>,
+        /// Vehicle make.
+        #[arg(long, default_value = "")]
+        make: String,
+        /// Vehicle model.
+        #[arg(long, default_value = "")]
+        model: String,
+        /// Vehicle colour.
+        #[arg(long, default_value = "")]
+        colour: String,
+        /// The user adding it.
+        #[arg(long = "as", value_name = "ID")]
+        as_user: String,
+    },
+    /// Remove a manual entry, saying why.
+    Remove {
+        /// The entry's id (see `hotlist bolo list`).
+        id: u64,
+        /// Why it is removed (vehicle found, entry mistaken...).
+        #[arg(long)]
+        reason: String,
+        /// The user removing it.
+        #[arg(long = "as", value_name = "ID")]
+        as_user: String,
+    },
+    /// List the manual entries in force (with --all, expired ones too).
+    List {
+        /// Include expired entries.
+        #[arg(long)]
+        all: bool,
+        /// The user asking.
+        #[arg(long = "as", value_name = "ID")]
+        as_user: String,
+    },
+}
+
 /// Runs `hotlist`.
 pub fn run(ctx: &Context, args: &HotlistArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
@@ -91,6 +167,7 @@ pub fn run(ctx: &Context, args: &HotlistArgs) -> anyhow::Result<ExitCode> {
         HotlistCommand::Check { plate, alternatives, state } => check(ctx, plate, alternatives, state.as_deref()),
         HotlistCommand::Stats => stats(ctx),
         HotlistCommand::Update => update(ctx),
+        HotlistCommand::Bolo { command } => bolo(ctx, command),
         HotlistCommand::Bench { entries, reads, seed } => bench(ctx, *entries, *reads, *seed),
         HotlistCommand::Keygen { out } => {
             let public = generate_key(out)?;
@@ -113,26 +190,43 @@ pub fn run(ctx: &Context, args: &HotlistArgs) -> anyhow::Result<ExitCode> {
 /// The audit sink of the command line: the store's hash-chained audit log, so every import,
 /// update and refusal is recorded durably (an action that cannot be audited is not made).
 fn audit_sink(ctx: &Context) -> anyhow::Result<Store> {
-    super::store::open_store(ctx)
+    open_store(ctx)
+}
+
+/// The hot-list cache, sealed with the store's key.
+fn store_cache(ctx: &Context, store: &Store) -> HotlistCache {
+    HotlistCache::new(&ctx.paths.data_dir, store.keys().clone())
+}
+
+/// The hot-list cache for commands that only read it (no database needed): the key comes
+/// from the same place as the store's.
+fn read_only_cache(ctx: &Context) -> anyhow::Result<HotlistCache> {
+    let cfg = &ctx.config.store;
+    let keys = StoreKeys::obtain(&ctx.paths.data_dir, cfg.key_file.as_deref(), cfg.demo_key)?;
+    if keys.source == KeySource::DemoInsecure {
+        eprintln!("warning: DEMO KEY in use (stored beside the data): the hot-list cache is NOT protected at rest");
+    }
+    Ok(HotlistCache::new(&ctx.paths.data_dir, keys))
 }
 
 fn actor() -> Actor {
-    // The command line runs as the operating-system user until log-on exists.
+    // Imports and updates run as the operating-system user (the agency's administrator at the
+    // console); manual entries need a logged-on user (`--as`).
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     Actor::new(&user, "cli")
 }
 
 fn import(ctx: &Context, files: &[PathBuf], format: Option<Format>) -> anyhow::Result<ExitCode> {
     let audit = audit_sink(ctx)?;
+    let cache = store_cache(ctx, &audit);
     let files: Vec<(PathBuf, Option<Format>)> = files.iter().map(|f| (f.clone(), format)).collect();
-    let report = import_files(&ctx.paths.data_dir, &files, &audit as &dyn AuditSink, &actor(), Utc::now())?;
+    let report = import_files(&cache, &files, &audit as &dyn AuditSink, &actor(), Utc::now())?;
     println!("{report}");
     Ok(if report.has_file_error() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-fn load(ctx: &Context) -> anyhow::Result<Hotlists> {
-    let loaded =
-        load_active(&ctx.paths.data_dir, &ctx.config.hotlist, Utc::now()).context("loading the hot-list cache")?;
+fn load(ctx: &Context, cache: &HotlistCache) -> anyhow::Result<Hotlists> {
+    let loaded = load_active(cache, &ctx.config.hotlist, Utc::now()).context("loading the hot-list cache")?;
     for error in &loaded.report.errors {
         eprintln!("warning: {error}");
     }
@@ -140,7 +234,7 @@ fn load(ctx: &Context) -> anyhow::Result<Hotlists> {
 }
 
 fn check(ctx: &Context, plate: &str, alternatives: &[String], state: Option<&str>) -> anyhow::Result<ExitCode> {
-    let lists = load(ctx)?;
+    let lists = load(ctx, &read_only_cache(ctx)?)?;
     let mut candidates = vec![ReadCandidate { text: plate, confidence: 1.0 }];
     candidates.extend(alternatives.iter().map(|text| ReadCandidate { text, confidence: 0.5 }));
     let Some(hit) = lists.match_read(&ReadQuery { candidates: &candidates, state, now: Utc::now() }) else {
@@ -191,7 +285,7 @@ fn print_hit(hit: &Hit) {
 }
 
 fn stats(ctx: &Context) -> anyhow::Result<ExitCode> {
-    let lists = load(ctx)?;
+    let lists = load(ctx, &read_only_cache(ctx)?)?;
     let current = lists.current();
     let now = Utc::now();
     let status = &current.status;
@@ -225,16 +319,19 @@ fn stats(ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 fn update(ctx: &Context) -> anyhow::Result<ExitCode> {
-    let lists = load(ctx)?;
-    let audit = audit_sink(ctx)?;
+    let store = audit_sink(ctx)?;
+    let cache = store_cache(ctx, &store);
+    let lists = load(ctx, &cache)?;
+    let previous = lists.current();
     let actor = actor();
+    let now = Utc::now();
     let result = run_update(&UpdateRequest {
-        data_dir: &ctx.paths.data_dir,
+        cache: &cache,
         config: &ctx.config.hotlist,
         lists: &lists,
-        audit: &audit,
+        audit: &store,
         actor: &actor,
-        now: Utc::now(),
+        now,
     });
     match result {
         Ok(outcome) if outcome.already_current => {
@@ -244,6 +341,8 @@ fn update(ctx: &Context) -> anyhow::Result<ExitCode> {
         Ok(outcome) => {
             println!("{}", outcome.report);
             println!("now using list {} ({} entries)", outcome.status.version, outcome.status.entries);
+            let current = lists.current();
+            raise_past_read_hits(ctx, &store, &current.index, Some(&previous.index), now)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => {
@@ -251,6 +350,115 @@ fn update(ctx: &Context) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(2))
         }
     }
+}
+
+/// Checks the stored reads of the configured window against `new` (leaving out entries
+/// `previous` already held), records each match as a hit and prints it.
+fn raise_past_read_hits(
+    ctx: &Context,
+    store: &Store,
+    new: &HotlistIndex,
+    previous: Option<&HotlistIndex>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<i64>> {
+    let hours = ctx.config.hotlist.past_reads_window_hours;
+    let found = check_past_reads(new, previous, store, Duration::hours(i64::from(hours)), now)?;
+    let ids = record_hits(store, &found, now).context("recording past-read hits")?;
+    println!("past reads (last {hours} h): {} match new entries", found.len());
+    for (id, PastReadHit { read, hit }) in ids.iter().zip(&found) {
+        let Some(top) = hit.top() else { continue };
+        println!(
+            "  hit {id}: read {} of {} at {} ({}) matches {} {} on list {} ({})",
+            read.read_id,
+            read.plate,
+            read.time.to_rfc3339(),
+            read.camera,
+            top.entry.category,
+            top.entry.plate,
+            top.entry.list,
+            if hit.is_exact() { "exact" } else { "check the plate" }
+        );
+    }
+    Ok(ids)
+}
+
+/// Authenticates `--as` and checks that the user may manage manual entries: officers and
+/// supervisors (who run ALPR) and the administrator (who manages hot-list sources). A
+/// refusal is audited.
+fn bolo_user(ctx: &Context, store: &Store, id: &str, what: &str) -> anyhow::Result<User> {
+    let user = authenticate(store, ctx, id, &mut Secrets::new())?;
+    if !user.role.allows(Permission::ManageHotlistSources) {
+        let action = if what.starts_with("remove") { AuditAction::BoloRemove } else { AuditAction::BoloAdd };
+        Accounts::new(store, rules(ctx)).authorize(&user, Permission::UseAlpr, action, what)?;
+    }
+    Ok(user)
+}
+
+fn bolo(ctx: &Context, command: &BoloCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(ctx)?;
+    let cache = store_cache(ctx, &store);
+    let bolos = BoloStore::new(&cache, ctx.config.hotlist.bolo_max_days);
+    let now = Utc::now();
+    match command {
+        BoloCommand::Add { plate, state, reason, expires, category, priority, year, make, model, colour, as_user } => {
+            let user = bolo_user(ctx, &store, as_user, &format!("add {plate}"))?;
+            let category = category
+                .as_deref()
+                .map(|c| Category::parse(c).ok_or_else(|| anyhow::anyhow!("unknown category {c:?}")))
+                .transpose()?;
+            let request = BoloRequest {
+                plate: plate.clone(),
+                state: state.clone(),
+                reason: reason.clone(),
+                expires: expires.as_deref().map(|t| parse_time(t, true)).transpose()?,
+                category,
+                priority: *priority,
+                vehicle: Vehicle { year: *year, make: make.clone(), model: model.clone(), colour: colour.clone() },
+            };
+            let actor = Actor::new(&user.id, store.organization());
+            let record = bolos.add(&request, &actor, &store, now)?;
+            println!("added manual entry {}", describe(&record));
+            // The new entry alone: every match is new (an earlier list's hits were raised then).
+            let index = HotlistIndex::build(ctx.config.hotlist.match_config(), std::slice::from_ref(&record.entry))?;
+            raise_past_read_hits(ctx, &store, &index, None, now)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BoloCommand::Remove { id, reason, as_user } => {
+            let user = bolo_user(ctx, &store, as_user, &format!("remove manual entry {id}"))?;
+            let actor = Actor::new(&user.id, store.organization());
+            let record = bolos.remove(*id, reason, &actor, &store)?;
+            println!("removed manual entry {}", describe(&record));
+            Ok(ExitCode::SUCCESS)
+        }
+        BoloCommand::List { all, as_user } => {
+            bolo_user(ctx, &store, as_user, "list manual entries")?;
+            let records: Vec<BoloRecord> =
+                bolos.list()?.into_iter().filter(|r| *all || !r.entry.is_expired(now)).collect();
+            for record in &records {
+                println!("{}", describe(record));
+            }
+            println!("{} manual entries{}", records.len(), if *all { "" } else { " in force" });
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// One line about a manual entry.
+fn describe(record: &BoloRecord) -> String {
+    let e = &record.entry;
+    format!(
+        "{}: {} {} {} priority {} expires {} by {} ({}) at {}: {}",
+        record.id,
+        e.plate,
+        e.state.as_deref().unwrap_or("--"),
+        e.category,
+        e.priority,
+        e.expires.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()),
+        record.added_by,
+        record.organization,
+        record.added_at.to_rfc3339(),
+        e.reason
+    )
 }
 
 /// Resident and peak memory of this process in bytes, from `/proc/self/status` (Linux).
@@ -269,14 +477,19 @@ fn memory_bytes() -> (Option<u64>, Option<u64>) {
 
 fn bench(ctx: &Context, entries: usize, reads: usize, seed: u64) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
-    let (index, listed) = synthetic::synthetic_index(entries, seed, ctx.config.hotlist.match_config())?;
+    let (builder, listed) = synthetic::synthetic_builder(entries, seed, ctx.config.hotlist.match_config())?;
+    let packed = start.elapsed();
+    let index = builder.build();
     let build = start.elapsed();
     let (rss, peak) = memory_bytes();
     let rss_mb = rss.map_or(f64::NAN, |b| b as f64 / 1e6);
     println!(
-        "built {} entries in {:.0} ms (generating and packing included); index {:.1} MB; resident {:.1} MB, peak {:.1} MB",
+        "built {} entries in {:.0} ms ({:.0} ms generating and packing, {:.0} ms sorting and indexing); \
+         index {:.1} MB; resident {:.1} MB, peak {:.1} MB",
         index.len(),
         build.as_secs_f64() * 1e3,
+        packed.as_secs_f64() * 1e3,
+        (build - packed).as_secs_f64() * 1e3,
         index.heap_bytes() as f64 / 1e6,
         rss_mb,
         peak.map_or(f64::NAN, |b| b as f64 / 1e6)

@@ -12,10 +12,12 @@ use crate::camera::live::PixelFormat;
 use crate::camera::open::{SourceOptions, open_sources};
 use crate::camera::{CaptureFormat, SourceSpec};
 use crate::hotlist::Hotlists;
+use crate::hotlist::cache::HotlistCache;
 use crate::hotlist::load::load_active;
 use crate::pipeline::headless::{HeadlessOptions, run_headless};
 use crate::pipeline::{PipelineConfig, PlateReader};
 use crate::recognize::{Recognizer, models_dir};
+use crate::store::StoreKeys;
 
 /// Options of `run`.
 #[derive(Debug, clap::Args)]
@@ -62,7 +64,16 @@ pub struct RunArgs {
 /// The cached hot list, or `None` (with a warning: reads are then not matched) when there is
 /// none or it cannot be loaded.
 fn active_hotlists(ctx: &Context) -> Option<Arc<Hotlists>> {
-    match load_active(&ctx.paths.data_dir, &ctx.config.hotlist, chrono::Utc::now()) {
+    // The cache is sealed with the store's key.
+    let cfg = &ctx.config.store;
+    let keys = match StoreKeys::obtain(&ctx.paths.data_dir, cfg.key_file.as_deref(), cfg.demo_key) {
+        Ok(keys) => keys,
+        Err(err) => {
+            eprintln!("warning: no hot list loaded ({err}): reads are not matched");
+            return None;
+        }
+    };
+    match load_active(&HotlistCache::new(&ctx.paths.data_dir, keys), &ctx.config.hotlist, chrono::Utc::now()) {
         Ok(outcome) if outcome.list.index.is_empty() => {
             eprintln!("warning: the hot list is empty: reads are not matched (see `patrol-alpr hotlist import`)");
             None

@@ -152,6 +152,25 @@ struct Packed {
 }
 
 const NO_DETAIL: u32 = u32::MAX;
+
+impl Packed {
+    /// What a slot holds before an entry is copied into it.
+    const FILLER: Packed = Packed {
+        key: 0,
+        expires: i64::MAX,
+        detail: NO_DETAIL,
+        list: 0,
+        year: 0,
+        entry_day: 0,
+        state: [0, 0],
+        category: 0,
+        priority: 0,
+        covert: false,
+    };
+}
+/// Arena bytes reserved per expected entry: a record number, make, model, colour and a
+/// short reason with their lengths.
+const ARENA_RESERVE_PER_ENTRY: usize = 32;
 /// Slots hold `index + 1` in the low bits (0 is empty) and a hash tag in the high bits.
 const SLOT_INDEX_BITS: u32 = 26;
 const SLOT_INDEX_MASK: u32 = (1 << SLOT_INDEX_BITS) - 1;
@@ -196,13 +215,15 @@ pub struct IndexBuilder {
 }
 
 impl IndexBuilder {
-    /// A builder for about `capacity` entries.
+    /// A builder for about `capacity` entries. The text arena is reserved for a typical
+    /// entry's text up front: growing it by doubling would copy it several times, and reserve
+    /// that is never written to costs address space, not resident memory.
     pub fn with_capacity(config: MatchConfig, capacity: usize) -> Self {
         Self {
             config,
             entries: Vec::with_capacity(capacity),
             wildcards: Vec::new(),
-            arena: Vec::new(),
+            arena: Vec::with_capacity(capacity.saturating_mul(ARENA_RESERVE_PER_ENTRY)),
             lists: Vec::new(),
             list_ids: HashMap::new(),
             last_list: None,
@@ -273,20 +294,62 @@ impl IndexBuilder {
         {
             return Ok(last);
         }
-        let source =
-            ListSource { list: entry.list.clone(), source: entry.source.clone(), version: entry.version.clone() };
-        let id = match self.list_ids.get(&source) {
-            Some(&id) => id,
-            None => {
-                let id = u16::try_from(self.lists.len())
-                    .map_err(|_| IndexError::TooLarge("more than 65,536 distinct lists".into()))?;
-                self.lists.push(source.clone());
-                self.list_ids.insert(source, id);
-                id
-            }
-        };
+        let id = self.intern_list(ListSource {
+            list: entry.list.clone(),
+            source: entry.source.clone(),
+            version: entry.version.clone(),
+        })?;
         self.last_list = Some(id);
         Ok(id)
+    }
+
+    /// The id of a list, given one if it is new.
+    fn intern_list(&mut self, source: ListSource) -> Result<u16, IndexError> {
+        if let Some(&id) = self.list_ids.get(&source) {
+            return Ok(id);
+        }
+        let id = u16::try_from(self.lists.len())
+            .map_err(|_| IndexError::TooLarge("more than 65,536 distinct lists".into()))?;
+        self.lists.push(source.clone());
+        self.list_ids.insert(source, id);
+        Ok(id)
+    }
+
+    /// The number of entries pushed so far, wildcards included.
+    pub fn len(&self) -> usize {
+        self.entries.len() + self.wildcards.len()
+    }
+
+    /// True when nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds every entry of `other` (a builder filled on another thread, say one per file);
+    /// `other`'s matching rules are ignored, this builder's apply. The entries keep their
+    /// lists and text; `other` is freed as it is consumed.
+    pub fn append(&mut self, other: IndexBuilder) -> Result<(), IndexError> {
+        if self.entries.len() + other.entries.len() > MAX_ENTRIES {
+            return Err(IndexError::TooLarge(format!("more than {MAX_ENTRIES} entries")));
+        }
+        let base = u32::try_from(self.arena.len() + other.arena.len())
+            .ok()
+            .filter(|&end| end != NO_DETAIL)
+            .map(|_| self.arena.len() as u32)
+            .ok_or_else(|| IndexError::TooLarge("more than 4 GiB of entry text".into()))?;
+        let ids = other.lists.into_iter().map(|source| self.intern_list(source)).collect::<Result<Vec<u16>, _>>()?;
+        let relocate = |p: &Packed| Packed {
+            detail: if p.detail == NO_DETAIL { NO_DETAIL } else { p.detail + base },
+            list: ids[usize::from(p.list)],
+            ..*p
+        };
+        self.arena.extend_from_slice(&other.arena);
+        drop(other.arena);
+        self.entries.extend(other.entries.iter().map(relocate));
+        drop(other.entries);
+        self.wildcards.extend(other.wildcards.into_iter().map(|(pattern, p)| (pattern, relocate(&p))));
+        self.last_list = None;
+        Ok(())
     }
 
     /// Stores the text fields as length-prefixed strings in the arena.
@@ -322,51 +385,197 @@ impl IndexBuilder {
         Ok(offset)
     }
 
-    /// Sorts the entries and builds the lookup table.
+    /// Sorts the entries into runs and builds the lookup table.
+    ///
+    /// Entries are ordered by the hash of their canonical key rather than by the key itself.
+    /// The hash (the murmur3 finalizer) is a bijection, so equal hashes still mean equal
+    /// canonical keys and every run stays contiguous; and because the hash is uniform, the
+    /// keys split into equal buckets that sort in parallel, and the table (whose slots are
+    /// homed by the hash's top bits) fills from its first slot to its last instead of at
+    /// random. Each step that touches every entry runs on all cores.
     pub fn build(mut self) -> HotlistIndex {
-        let classes = &self.config.classes;
-        // Sort by canonical key (then plate) so each canonical form is one contiguous run.
-        // Computing the canonical key once per entry, not per comparison, keeps this fast.
-        // The order inside a run does not matter: every entry of a run is compared.
-        let mut order: Vec<(u64, u32)> =
-            self.entries.iter().enumerate().map(|(i, e)| (classes.canonical(PlateKey(e.key)).0, i as u32)).collect();
-        order.sort_unstable_by_key(|&(canon, _)| canon);
-        let entries: Vec<Packed> = order.iter().map(|&(_, i)| self.entries[i as usize]).collect();
-        // Free the unsorted copy before the table is allocated, to keep the peak low.
-        self.entries = Vec::new();
-        let distinct = order.windows(2).filter(|w| w[0].0 != w[1].0).count() + usize::from(!order.is_empty());
-        let slots = (distinct * 3 / 2).next_power_of_two().max(16);
-        let mut table = vec![0u32; slots];
-        let mask = slots - 1;
-        let mut previous = None;
-        for (i, &(canon, _)) in order.iter().enumerate() {
-            if previous == Some(canon) {
-                continue;
-            }
-            previous = Some(canon);
-            let hash = hash64(canon);
-            let mut pos = hash as usize & mask;
-            while table[pos] != 0 {
-                pos = (pos + 1) & mask;
-            }
-            table[pos] = slot_tag(hash) | (i as u32 + 1);
-        }
+        let threads = build_threads(self.entries.len());
+        let order = sorted_order(&self.entries, &self.config.classes, threads);
+        // The unsorted entries are freed as the sorted ones replace them.
+        self.entries = gather(&self.entries, &order, threads);
         drop(order);
+        let table = fill_table(&self.entries, &self.config.classes);
         let mut counts = vec![0usize; self.lists.len()];
-        for e in entries.iter().chain(self.wildcards.iter().map(|(_, p)| p)) {
+        for e in self.entries.iter().chain(self.wildcards.iter().map(|(_, p)| p)) {
             counts[usize::from(e.list)] += 1;
         }
+        // The arena was reserved generously (untouched reserve costs address space only).
         self.arena.shrink_to_fit();
         HotlistIndex {
             config: self.config,
-            entries,
+            entries: self.entries,
+            shift: 64 - table.len().trailing_zeros(),
+            mask: table.len() - 1,
             table,
-            mask,
             wildcards: self.wildcards,
             arena: self.arena,
             lists: self.lists.into_iter().zip(counts).map(|(source, entries)| ListCount { source, entries }).collect(),
         }
     }
+}
+
+/// An entry's place in the sort: the hash of its canonical key, and where it was pushed.
+#[derive(Debug, Clone, Copy)]
+struct RunKey {
+    hash: u64,
+    index: u32,
+}
+
+/// Below this many entries the build stays on the calling thread: starting threads would
+/// cost more than they save.
+const PARALLEL_MIN_ENTRIES: usize = 100_000;
+/// The most threads a build uses.
+const MAX_BUILD_THREADS: usize = 8;
+/// The sort's first pass splits the keys by the hash's top bits into this many buckets: a
+/// bucket of a 5,000,000-entry list (about 20,000 keys, 320 KB) sorts inside the CPU's cache.
+const BUCKET_BITS: u32 = 8;
+
+/// Threads for building an index of `entries` entries: one per core, within limits.
+fn build_threads(entries: usize) -> usize {
+    if entries < PARALLEL_MIN_ENTRIES {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_BUILD_THREADS))
+}
+
+/// Runs `work` on every part, each part but the first on its own named scoped thread (the
+/// calling thread takes the first), and returns the results in order. A thread that cannot
+/// be started costs only speed: its part then runs on the calling thread.
+pub(crate) fn run_parts<T: Send, R: Send + Default>(name: &str, parts: Vec<T>, work: impl Fn(T) -> R + Sync) -> Vec<R> {
+    if parts.len() <= 1 {
+        return parts.into_iter().map(work).collect();
+    }
+    let take =
+        |slot: &std::sync::Mutex<Option<T>>| slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+    // A part waits in its slot until a thread (or, failing that, this one) takes it.
+    let slots: Vec<std::sync::Mutex<Option<T>>> = parts.into_iter().map(|p| std::sync::Mutex::new(Some(p))).collect();
+    let work = &work;
+    std::thread::scope(|scope| {
+        let spawned: Vec<_> = slots[1..]
+            .iter()
+            .enumerate()
+            .map(|(i, slot)| {
+                std::thread::Builder::new()
+                    .name(format!("{name}-{}", i + 1))
+                    .spawn_scoped(scope, move || take(slot).map(work).unwrap_or_default())
+                    .ok()
+            })
+            .collect();
+        let mut results = Vec::with_capacity(slots.len());
+        results.push(take(&slots[0]).map(work).unwrap_or_default());
+        for (handle, slot) in spawned.into_iter().zip(&slots[1..]) {
+            let result = match handle.map(std::thread::ScopedJoinHandle::join) {
+                Some(Ok(result)) => result,
+                // A panic in a part is a bug: pass it on as if it happened here.
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                None => take(slot).map(work).unwrap_or_default(),
+            };
+            results.push(result);
+        }
+        results
+    })
+}
+
+/// The order of the entries by hash (`order[i]` is the entry that belongs at `i`): keys counted
+/// into buckets by the hash's top bits (in parallel), placed into their buckets, then each
+/// bucket sorted (in parallel). The hash is computed twice rather than stored, which keeps one
+/// array of keys instead of two.
+fn sorted_order(entries: &[Packed], classes: &EquivalenceClasses, threads: usize) -> Vec<u32> {
+    let hash_of = |p: &Packed| hash64(classes.canonical(PlateKey(p.key)).0);
+    let bucket_of = |hash: u64| (hash >> (64 - BUCKET_BITS)) as usize;
+    let buckets = 1usize << BUCKET_BITS;
+    let chunk = entries.len().div_ceil(threads).max(1);
+    let counts = run_parts("hotlist-count", entries.chunks(chunk).collect(), |part: &[Packed]| {
+        let mut counts = vec![0usize; buckets];
+        for p in part {
+            counts[bucket_of(hash_of(p))] += 1;
+        }
+        counts
+    });
+    // starts[b]..starts[b + 1] is bucket b.
+    let mut starts = vec![0usize; buckets + 1];
+    for b in 0..buckets {
+        starts[b + 1] = starts[b] + counts.iter().map(|c| c[b]).sum::<usize>();
+    }
+    let mut keys = vec![RunKey { hash: 0, index: 0 }; entries.len()];
+    let mut next = starts.clone();
+    for (index, p) in entries.iter().enumerate() {
+        let hash = hash_of(p);
+        let slot = &mut next[bucket_of(hash)];
+        // `index` fits: the builder refuses more than MAX_ENTRIES entries.
+        keys[*slot] = RunKey { hash, index: index as u32 };
+        *slot += 1;
+    }
+    // Cut the keys at bucket boundaries into about equal parts, one per thread.
+    let mut parts: Vec<(&mut [RunKey], Vec<usize>)> = Vec::with_capacity(threads);
+    let mut rest: &mut [RunKey] = &mut keys;
+    let mut first_bucket = 0;
+    let target = entries.len().div_ceil(threads).max(1);
+    for b in 1..=buckets {
+        let size = starts[b] - starts[first_bucket];
+        if size >= target || b == buckets {
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(size);
+            let bounds = starts[first_bucket..=b].iter().map(|s| s - starts[first_bucket]).collect();
+            parts.push((part, bounds));
+            rest = tail;
+            first_bucket = b;
+        }
+    }
+    run_parts("hotlist-sort", parts, |(part, bounds): (&mut [RunKey], Vec<usize>)| {
+        for w in bounds.windows(2) {
+            part[w[0]..w[1]].sort_unstable_by_key(|k| k.hash);
+        }
+    });
+    keys.iter().map(|k| k.index).collect()
+}
+
+/// The entries in `order`, gathered on all cores (each thread fills one stretch of the result).
+fn gather(entries: &[Packed], order: &[u32], threads: usize) -> Vec<Packed> {
+    let mut sorted = vec![Packed::FILLER; order.len()];
+    let chunk = order.len().div_ceil(threads).max(1);
+    let parts: Vec<(&mut [Packed], &[u32])> = sorted.chunks_mut(chunk).zip(order.chunks(chunk)).collect();
+    run_parts("hotlist-gather", parts, |(out, from): (&mut [Packed], &[u32])| {
+        for (slot, &index) in out.iter_mut().zip(from) {
+            *slot = entries[index as usize];
+        }
+    });
+    sorted
+}
+
+/// The lookup table for sorted entries: a power of two of slots, at most two thirds full; the
+/// first entry of each run is stored at its home slot (the hash's top bits) or the next free
+/// one after it.
+fn fill_table(entries: &[Packed], classes: &EquivalenceClasses) -> Vec<u32> {
+    let hash_of = |p: &Packed| hash64(classes.canonical(PlateKey(p.key)).0);
+    let mut distinct = 0usize;
+    let mut previous = None;
+    for p in entries {
+        let hash = hash_of(p);
+        distinct += usize::from(previous != Some(hash));
+        previous = Some(hash);
+    }
+    let bits = (distinct * 3 / 2).next_power_of_two().max(16).trailing_zeros();
+    let mask = (1usize << bits) - 1;
+    let mut table = vec![0u32; mask + 1];
+    let mut previous = None;
+    for (i, p) in entries.iter().enumerate() {
+        let hash = hash_of(p);
+        if previous == Some(hash) {
+            continue;
+        }
+        previous = Some(hash);
+        let mut pos = (hash >> (64 - bits)) as usize;
+        while table[pos] != 0 {
+            pos = (pos + 1) & mask;
+        }
+        table[pos] = slot_tag(hash) | (i as u32 + 1);
+    }
+    table
 }
 
 /// The murmur3 64-bit finalizer: cheap, and mixes the plate bytes well into the low bits.
@@ -379,9 +588,10 @@ fn hash64(mut x: u64) -> u64 {
     x ^ (x >> 33)
 }
 
+/// The slot's tag: 6 low bits of the hash (its top bits already chose the slot).
 #[inline]
 fn slot_tag(hash: u64) -> u32 {
-    ((hash >> 58) as u32) << SLOT_INDEX_BITS
+    ((hash & 0x3f) as u32) << SLOT_INDEX_BITS
 }
 
 /// The immutable hot-list index.
@@ -390,6 +600,8 @@ pub struct HotlistIndex {
     config: MatchConfig,
     entries: Vec<Packed>,
     table: Vec<u32>,
+    /// A hash's home slot is `hash >> shift`.
+    shift: u32,
     mask: usize,
     wildcards: Vec<(String, Packed)>,
     arena: Vec<u8>,
@@ -464,7 +676,7 @@ impl HotlistIndex {
     fn find_run(&self, canon: u64) -> Option<usize> {
         let hash = hash64(canon);
         let tag = slot_tag(hash);
-        let mut pos = hash as usize & self.mask;
+        let mut pos = (hash >> self.shift) as usize;
         loop {
             let slot = self.table[pos];
             if slot == 0 {
@@ -885,6 +1097,93 @@ mod tests {
         let too_broad = entry("A*", None, Bolo);
         assert!(HotlistIndex::build(MatchConfig::default(), &[too_broad]).is_err());
         assert!(HotlistIndex::empty(MatchConfig::default()).is_empty());
+    }
+
+    /// Entries as `(record number, entry)` pairs in record-number order, to compare indexes.
+    fn sorted_entries(index: &HotlistIndex) -> Vec<(String, HotlistEntry)> {
+        let mut all: Vec<(String, HotlistEntry)> = index.iter_entries().map(|e| (e.record_number.clone(), e)).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    #[test]
+    fn large_builds_sort_in_parallel_and_find_every_entry() {
+        use rand::SeedableRng;
+        // More than PARALLEL_MIN_ENTRIES: counted and sorted on several threads where the
+        // machine has several cores.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let entries: Vec<HotlistEntry> = (0..PARALLEL_MIN_ENTRIES as u64 + 5_000)
+            .map(|serial| crate::hotlist::synthetic::random_entry(&mut rng, serial))
+            .collect();
+        let index = HotlistIndex::build(MatchConfig::default(), &entries).unwrap();
+        assert_eq!(index.len(), entries.len());
+        for entry in entries.iter().step_by(101) {
+            assert!(index.contains(entry), "{entry:?}");
+            let candidates = [ReadCandidate { text: &entry.plate, confidence: 0.9 }];
+            let hit = index.match_read(&ReadQuery { candidates: &candidates, state: None, now: Utc::now() }).unwrap();
+            assert!(hit.matches.iter().any(|m| m.entry.record_number == entry.record_number && m.kind == Exact));
+        }
+        // Every run is contiguous: each canonical key appears in one stretch of entries.
+        let canon: Vec<u64> = index.entries.iter().map(|p| index.config.classes.canonical(PlateKey(p.key)).0).collect();
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in canon.iter().enumerate() {
+            if i == 0 || canon[i - 1] != *c {
+                assert!(seen.insert(*c), "canonical key {c:x} in two runs");
+            }
+        }
+        let mut expected: Vec<(String, HotlistEntry)> =
+            entries.iter().map(|e| (e.record_number.clone(), e.clone())).collect();
+        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        // Expiry is kept to the second.
+        for (_, e) in &mut expected {
+            e.expires = e.expires.and_then(|t| Utc.timestamp_opt(t.timestamp(), 0).single());
+        }
+        assert!(sorted_entries(&index) == expected, "entries changed while building");
+    }
+
+    #[test]
+    fn appended_builders_make_the_same_index() {
+        let mut a = entry("AAA111", Some("CA"), StolenVehicle);
+        a.record_number = "1".into();
+        a.reason = "first file".into();
+        let mut b = entry("BBB222", None, Bolo);
+        b.record_number = "2".into();
+        b.list = "agency".into();
+        b.reason = "second file".into();
+        let mut c = entry("CC?333", None, Bolo);
+        c.record_number = "3".into();
+        c.list = "agency".into();
+        let mut d = entry("AAA111", Some("CA"), AmberAlert);
+        d.record_number = "4".into();
+        d.list = "ncic".into();
+        let whole = HotlistIndex::build(MatchConfig::default(), &[a.clone(), b.clone(), c.clone(), d.clone()]).unwrap();
+        let mut first = IndexBuilder::with_capacity(MatchConfig::default(), 2);
+        first.push(&a).unwrap();
+        first.push(&b).unwrap();
+        let mut second =
+            IndexBuilder::with_capacity(MatchConfig { classes: EquivalenceClasses::none(), max_substitutions: 0 }, 2);
+        second.push(&c).unwrap();
+        second.push(&d).unwrap();
+        assert_eq!(second.len(), 2);
+        first.append(second).unwrap();
+        let appended = first.build();
+        assert_eq!(sorted_entries(&appended), sorted_entries(&whole));
+        assert_eq!(appended.lists().len(), 3);
+        assert_eq!(appended.wildcard_count(), 1);
+        // The appending builder's rules apply: equivalence still works on appended entries.
+        check(
+            &appended,
+            &["AAAI11"],
+            None,
+            &[("AAA111", AmberAlert, Approximate, &[3], false), ("AAA111", StolenVehicle, Approximate, &[3], false)],
+        );
+    }
+
+    #[test]
+    fn parts_run_in_order() {
+        assert_eq!(run_parts("test-part", vec![1, 2, 3, 4, 5], |x| x * 10), vec![10, 20, 30, 40, 50]);
+        assert_eq!(run_parts("test-part", Vec::<u8>::new(), u32::from), Vec::<u32>::new());
+        assert_eq!(run_parts("test-part", vec![7u8], u32::from), vec![7]);
     }
 
     fn check_glob(pattern: &str, text: &str, expected: bool) {

@@ -4,15 +4,15 @@
 //! Part of the policy core. Cached files were verified when they arrived; their SHA-256 is
 //! checked again at every load, so a cache file changed on disk is reported and left out.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::cache::{CacheError, CacheState, CachedFile, cache_dir, load_cache, save_cache};
+use super::cache::{CacheError, CacheState, CachedFile, HotlistCache};
 use super::entry::HotlistEntry;
 use super::index::{IndexBuilder, IndexError};
-use super::manual::{BoloError, BoloStore};
+use super::manual::{BOLO_NAME, BoloError, BoloStore};
 use super::parse::{self, Format, ImportReport, ParseContext, ParsedFile};
 use super::update::sha256_hex;
 use super::{ActiveList, HotlistConfig, ListStatus};
@@ -64,9 +64,10 @@ pub struct LoadOutcome {
     pub report: ImportReport,
 }
 
-/// Reads and parses every file the cache state names.
+/// Reads and parses every file the cache state names. A file that is missing, does not
+/// decrypt or no longer has its verified hash is reported and left out; the others load.
 pub fn parse_cached(
-    dir: &Path,
+    cache: &HotlistCache,
     state: &CacheState,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, ParsedFile)>, LoadError> {
@@ -75,7 +76,15 @@ pub fn parse_cached(
         let ctx =
             ParseContext { source: file.name.clone(), version: file.version.clone(), list: file.list.clone(), now };
         let mut result = ParsedFile::default();
-        match load_cache(dir, &file.cache_name)? {
+        let bytes = match cache.load(&file.cache_name) {
+            Err(err @ CacheError::Sealed { .. }) => {
+                result.file_error(&ctx, 0, format!("{err}: left out"));
+                parsed.push((file.name.clone(), result));
+                continue;
+            }
+            other => other?,
+        };
+        match bytes {
             None => result.file_error(&ctx, 0, "missing from the hot-list cache"),
             Some(bytes) if sha256_hex(&bytes) != file.sha256 => {
                 result.file_error(&ctx, 0, "changed in the hot-list cache since it was verified: left out");
@@ -119,12 +128,36 @@ pub fn build_active(
     Ok(LoadOutcome { list: ActiveList { index, status }, report })
 }
 
-/// Loads the last good list from the cache under `data_dir`.
-pub fn load_active(data_dir: &Path, config: &HotlistConfig, now: DateTime<Utc>) -> Result<LoadOutcome, LoadError> {
-    let dir = cache_dir(data_dir);
-    let state = CacheState::load(&dir)?;
-    let files = parse_cached(&dir, &state, now)?;
-    let manual = BoloStore::new(&dir, config.bolo_max_days).active_entries(now)?;
+/// Manual entries in force, and the report of a manual-entries file that had to be left out.
+pub type ManualEntries = (Vec<HotlistEntry>, Option<(String, ParsedFile)>);
+
+/// The manual entries in force at `now`. A manual-entries file that does not decrypt is
+/// reported (as a file error of `bolo.json`) and its entries left out, so the agency's lists
+/// still load.
+pub fn manual_entries(
+    cache: &HotlistCache,
+    config: &HotlistConfig,
+    now: DateTime<Utc>,
+) -> Result<ManualEntries, LoadError> {
+    match BoloStore::new(cache, config.bolo_max_days).active_entries(now) {
+        Ok(entries) => Ok((entries, None)),
+        Err(BoloError::Cache(err @ CacheError::Sealed { .. })) => {
+            let ctx = ParseContext { source: BOLO_NAME.into(), version: "manual".into(), list: None, now };
+            let mut failed = ParsedFile::default();
+            failed.file_error(&ctx, 0, format!("{err}: manual entries left out"));
+            Ok((Vec::new(), Some((BOLO_NAME.into(), failed))))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Loads the last good list from the (encrypted) cache. A cache state that does not decrypt
+/// is an error: the caller keeps the list it has.
+pub fn load_active(cache: &HotlistCache, config: &HotlistConfig, now: DateTime<Utc>) -> Result<LoadOutcome, LoadError> {
+    let state = CacheState::load(cache)?;
+    let mut files = parse_cached(cache, &state, now)?;
+    let (manual, failed) = manual_entries(cache, config, now)?;
+    files.extend(failed);
     build_active(config, &state, files, manual, now)
 }
 
@@ -132,14 +165,13 @@ pub fn load_active(data_dir: &Path, config: &HotlistConfig, now: DateTime<Utc>) 
 /// every bad line, keeps the files whatever their errors (the good lines load), audits the
 /// import. A file that cannot be read is reported and skipped.
 pub fn import_files(
-    data_dir: &Path,
+    cache: &HotlistCache,
     files: &[(PathBuf, Option<Format>)],
     audit: &dyn AuditSink,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<ImportReport, LoadError> {
-    let dir = cache_dir(data_dir);
-    let mut state = CacheState::load(&dir)?;
+    let mut state = CacheState::load(cache)?;
     let version = format!("import-{}", now.format("%Y%m%dT%H%M%SZ"));
     let mut parsed = Vec::new();
     let mut to_cache: Vec<(CachedFile, Vec<u8>)> = Vec::new();
@@ -181,20 +213,27 @@ pub fn import_files(
     );
     audit.record(actor.event(AuditAction::HotlistImport, &names.join(" "), &summary))?;
     for (cached, bytes) in to_cache {
-        save_cache(&dir, &cached.cache_name, &bytes)?;
+        cache.save(&cached.cache_name, &bytes)?;
         // A file imported again under the same name replaces the earlier import.
         state.imports.retain(|f| f.name != cached.name);
         state.imports.push(cached);
     }
-    state.save(&dir)?;
+    state.save(cache)?;
     Ok(report)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::audit::MemoryAudit;
+    use crate::hotlist::manual::BoloRequest;
     use crate::hotlist::{Hotlists, ReadCandidate, ReadQuery};
+    use crate::store::{KeySource, StoreKeys};
+
+    pub(crate) fn test_cache(data_dir: &std::path::Path) -> HotlistCache {
+        let keys = StoreKeys::derive("hot-list load test", data_dir, KeySource::Environment).unwrap();
+        HotlistCache::new(data_dir, keys)
+    }
 
     #[test]
     fn import_then_load_matches_and_survives_tampering() {
@@ -206,7 +245,8 @@ mod tests {
         let now = Utc::now();
         let actor = Actor::new("admin1", "PD");
         let missing = src.path().join("none.csv");
-        let report = import_files(data.path(), &[(csv.clone(), None), (missing, None)], &audit, &actor, now).unwrap();
+        let cache = test_cache(data.path());
+        let report = import_files(&cache, &[(csv.clone(), None), (missing, None)], &audit, &actor, now).unwrap();
         assert_eq!(report.accepted, 1);
         assert_eq!(report.rejected, 1);
         assert_eq!(report.errors.len(), 2, "{report}");
@@ -218,7 +258,7 @@ mod tests {
         assert_eq!(events[0].object, "agency.csv");
 
         let config = HotlistConfig::default();
-        let loaded = load_active(data.path(), &config, now).unwrap();
+        let loaded = load_active(&cache, &config, now).unwrap();
         assert_eq!(loaded.list.status.entries, 1);
         assert_eq!(loaded.list.status.created, Some(now));
         let lists = Hotlists::new(loaded.list);
@@ -227,12 +267,81 @@ mod tests {
         assert_eq!(hit.matches[0].entry.plate, "DEMO001");
 
         // A cached file changed behind the console's back is left out and reported.
-        let state = CacheState::load(&cache_dir(data.path())).unwrap();
+        let state = CacheState::load(&cache).unwrap();
         let cached = &state.imports[0].cache_name;
-        save_cache(&cache_dir(data.path()), cached, b"plate\nEVIL1\n").unwrap();
-        let loaded = load_active(data.path(), &config, now).unwrap();
+        let sealed = std::fs::read(cache.dir().join(cached)).unwrap();
+        cache.save(cached, b"plate\nEVIL1\n").unwrap();
+        let loaded = load_active(&cache, &config, now).unwrap();
         assert_eq!(loaded.list.status.entries, 0);
         assert!(loaded.report.errors[0].reason.contains("changed in the hot-list cache"), "{}", loaded.report);
+
+        // A cached file altered on disk does not even decrypt: reported, left out.
+        let mut altered = sealed.clone();
+        altered[20] ^= 0x40;
+        std::fs::write(cache.dir().join(cached), &altered).unwrap();
+        let loaded = load_active(&cache, &config, now).unwrap();
+        assert_eq!(loaded.list.status.entries, 0);
+        assert!(loaded.report.errors[0].reason.contains("cannot be decrypted"), "{}", loaded.report);
+        std::fs::write(cache.dir().join(cached), &sealed).unwrap();
+        assert_eq!(load_active(&cache, &config, now).unwrap().list.status.entries, 1);
+    }
+
+    #[test]
+    fn the_cache_holds_no_plate_in_the_clear_and_a_tampered_one_is_refused() {
+        let data = tempfile::tempdir().unwrap();
+        let cache = test_cache(data.path());
+        let csv = data.path().join("agency.csv");
+        std::fs::write(&csv, "plate,state,category,reason\n7QXZ314,CA,bolo,DEMO agency list\n").unwrap();
+        let audit = MemoryAudit::default();
+        let actor = Actor::new("admin1", "PD");
+        let now = Utc::now();
+        import_files(&cache, &[(csv.clone(), None)], &audit, &actor, now).unwrap();
+        std::fs::remove_file(&csv).unwrap();
+        let request = BoloRequest { plate: "8WVU271".into(), reason: "DEMO manual entry".into(), ..Default::default() };
+        BoloStore::new(&cache, 7).add(&request, &actor, &audit, now).unwrap();
+        let config = HotlistConfig::default();
+        assert_eq!(load_active(&cache, &config, now).unwrap().list.status.entries, 2);
+        // Nothing under the data dir shows a plate, a reason or a file name in the clear.
+        let mut files = Vec::new();
+        let mut folders = vec![data.path().to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            for item in std::fs::read_dir(&folder).unwrap() {
+                let path = item.unwrap().path();
+                if path.is_dir() { folders.push(path) } else { files.push(path) }
+            }
+        }
+        assert!(files.len() >= 3, "{files:?}");
+        for file in &files {
+            let bytes = std::fs::read(file).unwrap();
+            for secret in [&b"7QXZ314"[..], b"8WVU271", b"DEMO", b"agency.csv"] {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret),
+                    "{} in {}",
+                    String::from_utf8_lossy(secret),
+                    file.display()
+                );
+            }
+        }
+        // A tampered manual-entries file: reported, its entries left out, the list still loads.
+        let bolo = cache.dir().join(BOLO_NAME);
+        let sealed = std::fs::read(&bolo).unwrap();
+        let mut altered = sealed.clone();
+        let last = altered.len() - 1;
+        altered[last] ^= 1;
+        std::fs::write(&bolo, &altered).unwrap();
+        let loaded = load_active(&cache, &config, now).unwrap();
+        assert_eq!(loaded.list.status.entries, 1);
+        assert!(loaded.report.errors.iter().any(|e| e.file == BOLO_NAME && e.reason.contains("cannot be decrypted")));
+        std::fs::write(&bolo, &sealed).unwrap();
+        // A tampered state: nothing loads from it, and the caller keeps the list it has.
+        let lists = Hotlists::new(load_active(&cache, &config, now).unwrap().list);
+        let state = cache.dir().join(crate::hotlist::cache::STATE_NAME);
+        let mut altered = std::fs::read(&state).unwrap();
+        altered[30] ^= 0x10;
+        std::fs::write(&state, &altered).unwrap();
+        let err = load_active(&cache, &config, now).unwrap_err();
+        assert!(matches!(err, LoadError::Cache(CacheError::Sealed { .. })), "{err}");
+        assert_eq!(lists.current().status.entries, 2);
     }
 
     #[test]
@@ -246,8 +355,9 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         let csv = data.path().join("a.csv");
         std::fs::write(&csv, "plate\nABC123\n").unwrap();
-        let err = import_files(data.path(), &[(csv, None)], &Refusing, &Actor::new("u", "PD"), Utc::now()).unwrap_err();
+        let cache = test_cache(data.path());
+        let err = import_files(&cache, &[(csv, None)], &Refusing, &Actor::new("u", "PD"), Utc::now()).unwrap_err();
         assert!(matches!(err, LoadError::Audit(_)));
-        assert_eq!(CacheState::load(&cache_dir(data.path())).unwrap(), CacheState::default());
+        assert_eq!(CacheState::load(&cache).unwrap(), CacheState::default());
     }
 }

@@ -3,14 +3,14 @@
 //! audited with who and why.
 //!
 //! Part of the policy core. The entries are kept in `bolo.json` in the hot-list cache (through
-//! [`super::cache`]) and join the list at every load.
+//! [`super::cache`], so sealed with the store's key) and join the list at every load.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::cache::{CacheError, load_cache, save_cache};
+use super::cache::{CacheError, HotlistCache};
 use super::entry::{
     Category, HotlistEntry, PRIORITY_HIGHEST, PRIORITY_LOWEST, Vehicle, normalize_list_plate, parse_state,
 };
@@ -101,26 +101,29 @@ struct BoloFile {
 /// The manual entries of this console.
 #[derive(Debug, Clone)]
 pub struct BoloStore {
-    dir: PathBuf,
+    cache: HotlistCache,
     max_days: u32,
 }
 
 impl BoloStore {
-    /// The store in the cache folder `dir`; expiries are capped at `max_days`.
-    pub fn new(dir: &Path, max_days: u32) -> Self {
-        Self { dir: dir.to_path_buf(), max_days }
+    /// The store in the hot-list cache; expiries are capped at `max_days`.
+    pub fn new(cache: &HotlistCache, max_days: u32) -> Self {
+        Self { cache: cache.clone(), max_days }
+    }
+
+    fn path(&self) -> PathBuf {
+        self.cache.dir().join(BOLO_NAME)
     }
 
     fn read(&self) -> Result<BoloFile, BoloError> {
-        let Some(bytes) = load_cache(&self.dir, BOLO_NAME)? else { return Ok(BoloFile::default()) };
-        serde_json::from_slice(&bytes)
-            .map_err(|err| BoloError::Corrupt { path: self.dir.join(BOLO_NAME), reason: err.to_string() })
+        let Some(bytes) = self.cache.load(BOLO_NAME)? else { return Ok(BoloFile::default()) };
+        serde_json::from_slice(&bytes).map_err(|err| BoloError::Corrupt { path: self.path(), reason: err.to_string() })
     }
 
     fn write(&self, file: &BoloFile) -> Result<(), BoloError> {
         let bytes = serde_json::to_vec_pretty(file)
-            .map_err(|err| BoloError::Corrupt { path: self.dir.join(BOLO_NAME), reason: err.to_string() })?;
-        Ok(save_cache(&self.dir, BOLO_NAME, &bytes)?)
+            .map_err(|err| BoloError::Corrupt { path: self.path(), reason: err.to_string() })?;
+        Ok(self.cache.save(BOLO_NAME, &bytes)?)
     }
 
     /// Every stored entry, expired ones included.
@@ -222,7 +225,7 @@ mod tests {
     #[test]
     fn add_list_remove_all_audited() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BoloStore::new(dir.path(), 7);
+        let store = BoloStore::new(&crate::hotlist::load::tests::test_cache(dir.path()), 7);
         let audit = MemoryAudit::default();
         let actor = Actor::new("sgt2", "PD");
         let now = Utc::now();
@@ -250,7 +253,7 @@ mod tests {
     #[test]
     fn refusals() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BoloStore::new(dir.path(), 7);
+        let store = BoloStore::new(&crate::hotlist::load::tests::test_cache(dir.path()), 7);
         let audit = MemoryAudit::default();
         let actor = Actor::new("sgt2", "PD");
         let now = Utc::now();

@@ -5,11 +5,13 @@
 //! shapes, several states and categories, an NCIC-style record number and a vehicle
 //! description on each, so the index holds as much text as a real list does.
 
-use chrono::{Duration, NaiveDate, Utc};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::entry::{Category, HotlistEntry, Vehicle};
+use super::entry::{Category, HotlistEntry};
 use super::index::{HotlistIndex, IndexBuilder, IndexError, MatchConfig};
 
 const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -21,9 +23,16 @@ const COLOURS: [&str; 6] = ["BLK", "WHI", "SIL", "BLU", "RED", "GRY"];
 
 /// A random plate: mostly California's `9ABC123` shape, the rest 5-8 random characters.
 pub fn random_plate(rng: &mut impl Rng) -> String {
+    let mut plate = String::with_capacity(8);
+    fill_random_plate(rng, &mut plate);
+    plate
+}
+
+/// Writes a random plate into `plate` (cleared first), reusing its buffer.
+fn fill_random_plate(rng: &mut impl Rng, plate: &mut String) {
     let pick = |rng: &mut dyn rand::RngCore, set: &[u8]| char::from(set[rng.random_range(0..set.len())]);
+    plate.clear();
     if rng.random_bool(0.7) {
-        let mut plate = String::with_capacity(7);
         plate.push(pick(rng, DIGITS));
         for _ in 0..3 {
             plate.push(pick(rng, LETTERS));
@@ -31,34 +40,85 @@ pub fn random_plate(rng: &mut impl Rng) -> String {
         for _ in 0..3 {
             plate.push(pick(rng, DIGITS));
         }
-        plate
     } else {
         let len = rng.random_range(5..=8);
-        (0..len).map(|_| pick(rng, ALNUM)).collect()
+        for _ in 0..len {
+            plate.push(pick(rng, ALNUM));
+        }
     }
 }
 
 /// A random entry with realistic text fields.
 pub fn random_entry(rng: &mut impl Rng, serial: u64) -> HotlistEntry {
-    let category = Category::ALL[rng.random_range(0..7)];
-    // One list with mixed categories, like an NCIC extract.
-    let mut entry = HotlistEntry::new(&random_plate(rng), category, "ncic");
-    entry.state = Some(STATES[rng.random_range(0..STATES.len())].to_owned());
-    entry.vehicle = Vehicle {
-        year: Some(rng.random_range(1995..=2026)),
-        make: MAKES[rng.random_range(0..MAKES.len())].to_owned(),
-        model: String::new(),
-        colour: COLOURS[rng.random_range(0..COLOURS.len())].to_owned(),
+    let mut entry = HotlistEntry::new("", Category::StolenVehicle, "ncic");
+    fill_random_entry(rng, serial, Utc::now(), &mut entry);
+    entry
+}
+
+/// Overwrites `entry` with a random one, reusing its strings' buffers: generating millions
+/// of entries then allocates nothing per entry, as a streaming parser would not.
+fn fill_random_entry(rng: &mut impl Rng, serial: u64, now: DateTime<Utc>, entry: &mut HotlistEntry) {
+    let replace = |field: &mut String, text: &str| {
+        field.clear();
+        field.push_str(text);
     };
-    entry.record_number = format!("V{serial:09}");
+    fill_random_plate(rng, &mut entry.plate);
+    entry.category = Category::ALL[rng.random_range(0..7)];
+    entry.priority = entry.category.default_priority();
+    // One list with mixed categories, like an NCIC extract.
+    replace(&mut entry.list, "ncic");
+    let state = STATES[rng.random_range(0..STATES.len())];
+    match &mut entry.state {
+        Some(field) => replace(field, state),
+        None => entry.state = Some(state.to_owned()),
+    }
+    entry.vehicle.year = Some(rng.random_range(1995..=2026));
+    replace(&mut entry.vehicle.make, MAKES[rng.random_range(0..MAKES.len())]);
+    entry.vehicle.model.clear();
+    replace(&mut entry.vehicle.colour, COLOURS[rng.random_range(0..COLOURS.len())]);
+    // `V` and the serial as nine digits, without the formatting machinery.
+    entry.record_number.clear();
+    entry.record_number.push('V');
+    let digits = serial % 1_000_000_000;
+    for power in (0..9).rev() {
+        entry.record_number.push(char::from(b'0' + (digits / 10u64.pow(power) % 10) as u8));
+    }
+    entry.reason.clear();
     entry.entry_date = NaiveDate::from_ymd_opt(2026, 1, 1)
         .and_then(|d| d.checked_add_days(chrono::Days::new(rng.random_range(0..330))));
-    if rng.random_bool(0.05) {
-        entry.expires = Some(Utc::now() + Duration::days(rng.random_range(1..30)));
+    entry.expires = rng.random_bool(0.05).then(|| now + Duration::days(rng.random_range(1..30)));
+    entry.covert = false;
+    replace(&mut entry.source, "synthetic");
+    replace(&mut entry.version, "bench");
+}
+
+/// Entries generated per chunk: each chunk has its own seed, so the list is the same however
+/// many threads generate it.
+const CHUNK_ENTRIES: usize = 1 << 16;
+
+/// One chunk of the synthetic list, packed into its own builder, and its sample plates.
+fn synthetic_chunk(
+    chunk: usize,
+    entries: usize,
+    seed: u64,
+    config: &MatchConfig,
+    now: DateTime<Utc>,
+) -> Result<(IndexBuilder, Vec<String>), IndexError> {
+    let first = chunk * CHUNK_ENTRIES;
+    let count = CHUNK_ENTRIES.min(entries.saturating_sub(first));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(chunk as u64);
+    let mut builder = IndexBuilder::with_capacity(config.clone(), count);
+    let mut sample = Vec::with_capacity(count / 1000 + 1);
+    let mut entry = HotlistEntry::new("", Category::StolenVehicle, "ncic");
+    for serial in first..first + count {
+        fill_random_entry(&mut rng, serial as u64, now, &mut entry);
+        if serial % 1000 == 0 {
+            sample.push(entry.plate.clone());
+        }
+        builder.push(&entry)?;
     }
-    entry.source = "synthetic".into();
-    entry.version = "bench".into();
-    entry
+    Ok((builder, sample))
 }
 
 /// A synthetic list of `entries` entries built into an index, and every 1000th plate (to
@@ -68,17 +128,69 @@ pub fn synthetic_index(
     seed: u64,
     config: MatchConfig,
 ) -> Result<(HotlistIndex, Vec<String>), IndexError> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut builder = IndexBuilder::with_capacity(config, entries);
-    let mut sample = Vec::with_capacity(entries / 1000 + 1);
-    for serial in 0..entries {
-        let entry = random_entry(&mut rng, serial as u64);
-        if serial % 1000 == 0 {
-            sample.push(entry.plate.clone());
-        }
-        builder.push(&entry)?;
-    }
+    let (builder, sample) = synthetic_builder(entries, seed, config)?;
     Ok((builder.build(), sample))
+}
+
+/// A synthetic list of `entries` entries packed into a builder (not yet sorted and indexed),
+/// and every 1000th plate.
+///
+/// Chunks are generated on one named thread per core and handed over a bounded channel to
+/// the calling thread, which appends them to the index builder as they come (the order of
+/// entries inside the index does not depend on the order they arrive in).
+pub fn synthetic_builder(
+    entries: usize,
+    seed: u64,
+    config: MatchConfig,
+) -> Result<(IndexBuilder, Vec<String>), IndexError> {
+    let chunks = entries.div_ceil(CHUNK_ENTRIES);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(chunks).max(1);
+    let now = Utc::now();
+    let mut builder = IndexBuilder::with_capacity(config.clone(), entries);
+    let mut samples: Vec<(usize, Vec<String>)> = Vec::with_capacity(chunks);
+    let next_chunk = AtomicUsize::new(0);
+    let (sender, receiver) = crossbeam_channel::bounded(threads);
+    std::thread::scope(|scope| -> Result<(), IndexError> {
+        let mut workers = 0;
+        for worker in 0..threads {
+            let (sender, next_chunk, config) = (sender.clone(), &next_chunk, &config);
+            let work = move || {
+                loop {
+                    let chunk = next_chunk.fetch_add(1, Ordering::Relaxed);
+                    if chunk >= chunks {
+                        break;
+                    }
+                    let part = synthetic_chunk(chunk, entries, seed, config, now);
+                    // The receiver is gone only when the builder failed: stop.
+                    if sender.send((chunk, part)).is_err() {
+                        break;
+                    }
+                }
+            };
+            if std::thread::Builder::new().name(format!("hotlist-synth-{worker}")).spawn_scoped(scope, work).is_ok() {
+                workers += 1;
+            }
+        }
+        drop(sender);
+        if workers == 0 {
+            // No thread could be started: generate here.
+            for chunk in 0..chunks {
+                let (part, sample) = synthetic_chunk(chunk, entries, seed, &config, now)?;
+                builder.append(part)?;
+                samples.push((chunk, sample));
+            }
+            return Ok(());
+        }
+        for (chunk, part) in receiver {
+            let (part, sample) = part?;
+            builder.append(part)?;
+            samples.push((chunk, sample));
+        }
+        Ok(())
+    })?;
+    samples.sort_by_key(|(chunk, _)| *chunk);
+    let sample = samples.into_iter().flat_map(|(_, s)| s).collect();
+    Ok((builder, sample))
 }
 
 /// Reads to match, each with three candidate readings as a recognizer gives them: one read in

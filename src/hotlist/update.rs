@@ -20,9 +20,8 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::cache::{CacheState, CachedFile, CachedUpdate, cache_dir, save_cache};
-use super::load::{Actor, LoadError, build_active, parse_cached};
-use super::manual::BoloStore;
+use super::cache::{CacheState, CachedFile, CachedUpdate, HotlistCache};
+use super::load::{Actor, LoadError, build_active, manual_entries, parse_cached};
 use super::parse::{self, ErrorScope, Format, ImportReport, ParseContext};
 use super::{HotlistConfig, Hotlists, ListStatus};
 use crate::audit::{AuditAction, AuditSink};
@@ -278,8 +277,8 @@ pub struct UpdateOutcome {
 
 /// Everything an update needs.
 pub struct UpdateRequest<'a> {
-    /// The data dir (the cache lives under it).
-    pub data_dir: &'a Path,
+    /// The hot-list cache, sealed with the store's key.
+    pub cache: &'a HotlistCache,
     /// The settings.
     pub config: &'a HotlistConfig,
     /// The live list, swapped on success.
@@ -314,8 +313,7 @@ fn try_update(request: &UpdateRequest<'_>) -> Result<UpdateOutcome, UpdateError>
     if config.sources.is_empty() {
         return Err(UpdateError::NoSources);
     }
-    let dir = cache_dir(request.data_dir);
-    let state = CacheState::load(&dir).map_err(LoadError::from)?;
+    let state = CacheState::load(request.cache).map_err(LoadError::from)?;
     let mut reasons = Vec::new();
     for source in &config.sources {
         let fetched = match fetch(source, &key) {
@@ -406,10 +404,10 @@ fn apply(request: &UpdateRequest<'_>, state: &CacheState, fetched: FetchedUpdate
         }),
         imports: state.imports.clone(),
     };
-    let dir = cache_dir(request.data_dir);
     let imports_only = CacheState { update: None, imports: state.imports.clone() };
-    parsed.extend(parse_cached(&dir, &imports_only, now)?);
-    let manual = BoloStore::new(&dir, request.config.bolo_max_days).active_entries(now).map_err(LoadError::from)?;
+    parsed.extend(parse_cached(request.cache, &imports_only, now)?);
+    let (manual, failed) = manual_entries(request.cache, request.config, now)?;
+    parsed.extend(failed);
     let loaded = build_active(request.config, &new_state, parsed, manual, now)?;
     // The report covers the whole new list: the update's files, the imports and the manual
     // entries (the imports' errors were reported when they were imported, and again here).
@@ -426,9 +424,9 @@ fn apply(request: &UpdateRequest<'_>, state: &CacheState, fetched: FetchedUpdate
     // The files first, the state that names them last: a crash in between leaves the old
     // state pointing at the old, complete files.
     for (file, bytes) in cached_files.iter().zip(&fetched.files) {
-        save_cache(&dir, &file.cache_name, bytes).map_err(LoadError::from)?;
+        request.cache.save(&file.cache_name, bytes).map_err(LoadError::from)?;
     }
-    new_state.save(&dir).map_err(LoadError::from)?;
+    new_state.save(request.cache).map_err(LoadError::from)?;
     let status = loaded.list.status.clone();
     request.lists.replace(loaded.list);
     Ok(UpdateOutcome { status, report: update_report, already_current: false })
@@ -442,7 +440,7 @@ mod tests {
 
     struct Fixture {
         _root: tempfile::TempDir,
-        data: PathBuf,
+        cache: HotlistCache,
         publish: PathBuf,
         key: PathBuf,
         config: HotlistConfig,
@@ -466,7 +464,8 @@ mod tests {
                 ..HotlistConfig::default()
             };
             let lists = Hotlists::new(ActiveList::empty(MatchConfig::default(), Utc::now()));
-            Self { _root: root, data, publish, key, config, lists, audit: MemoryAudit::default() }
+            let cache = crate::hotlist::load::tests::test_cache(&data);
+            Self { _root: root, cache, publish, key, config, lists, audit: MemoryAudit::default() }
         }
 
         fn publish(&self, files: &[(&str, &str)], version: &str, created: DateTime<Utc>) {
@@ -479,7 +478,7 @@ mod tests {
         fn update(&self) -> Result<UpdateOutcome, UpdateError> {
             let actor = Actor::new("officer7", "PD");
             run_update(&UpdateRequest {
-                data_dir: &self.data,
+                cache: &self.cache,
                 config: &self.config,
                 lists: &self.lists,
                 audit: &self.audit,
@@ -548,7 +547,7 @@ mod tests {
         f.publish(&[("svs.tbl", "SVS HEADER\n8NEW888 CA1920261120\nTOTAL RECORD 1\n")], "v2", t1);
         assert_eq!(f.update().unwrap().status.version, "v2");
         assert!(f.matches("8NEW888") && !f.matches("7ABC123"));
-        let reloaded = crate::hotlist::load::load_active(&f.data, &f.config, Utc::now()).unwrap();
+        let reloaded = crate::hotlist::load::load_active(&f.cache, &f.config, Utc::now()).unwrap();
         assert_eq!(reloaded.list.status.version, "v2");
         assert_eq!(reloaded.list.status.created, Some(t1));
 
@@ -556,6 +555,33 @@ mod tests {
         assert_eq!(outcomes.iter().filter(|o| o.starts_with("refused")).count(), 7, "{outcomes:?}");
         assert!(outcomes.iter().all(|o| o.starts_with("ok") || o.starts_with("refused")));
         assert!(f.audit.events().iter().all(|e| e.action == AuditAction::HotlistUpdate && e.user == "officer7"));
+    }
+
+    #[test]
+    fn a_tampered_cache_refuses_the_update_and_keeps_the_list() {
+        let f = Fixture::new();
+        let t0 = Utc::now() - chrono::Duration::hours(2);
+        f.publish(&[("svs.tbl", SVS)], "v1", t0);
+        assert_eq!(f.update().unwrap().status.version, "v1");
+        // The cached list file is sealed: no plate in the clear.
+        let files: Vec<PathBuf> =
+            fs::read_dir(f.cache.dir().join("files")).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(files.len(), 1);
+        let sealed = fs::read(&files[0]).unwrap();
+        assert!(!sealed.windows(7).any(|w| w == b"7ABC123"));
+        // Someone edits the cache state on disk: the next update is refused, the list stays.
+        let state = f.cache.dir().join(crate::hotlist::cache::STATE_NAME);
+        let mut altered = fs::read(&state).unwrap();
+        altered[40] ^= 0x08;
+        fs::write(&state, altered).unwrap();
+        f.publish(
+            &[("svs.tbl", "SVS HEADER\n8NEW888 CA1920261120\nTOTAL RECORD 1\n")],
+            "v2",
+            t0 + chrono::Duration::hours(1),
+        );
+        assert!(reason(f.update()).contains("cannot be decrypted"));
+        assert_eq!(f.version(), "v1");
+        assert!(f.matches("7ABC123") && !f.matches("8NEW888"));
     }
 
     #[test]
