@@ -190,10 +190,11 @@ fn bolo_add_checks_past_reads_then_list_check_remove_all_audited() {
         actions,
         [AuditAction::BoloAdd, AuditAction::HitRaised, AuditAction::HitRaised, AuditAction::BoloRemove]
     );
-    assert_eq!((rows[0].1.as_str(), rows[0].2.as_str()), ("O1", "7DMO123"));
+    // User ids are case-insensitive and kept in lower case: `--as O1` acts as `o1`.
+    assert_eq!((rows[0].1.as_str(), rows[0].2.as_str()), ("o1", "7DMO123"));
     assert!(rows[0].3.contains("DEMO armed robbery suspect"), "{}", rows[0].3);
     assert_eq!(rows[1].1, "system");
-    assert_eq!((rows[3].1.as_str(), rows[3].2.as_str()), ("O1", "7DMO123"));
+    assert_eq!((rows[3].1.as_str(), rows[3].2.as_str()), ("o1", "7DMO123"));
     assert!(rows[3].3.contains("vehicle located"), "{}", rows[3].3);
     let verify = run(d, &["audit", "verify"], "", "");
     assert!(stdout(&verify).starts_with("intact: "), "{}", stdout(&verify));
