@@ -59,14 +59,21 @@ impl LoginScreen {
             if console.is_demo() {
                 ui.add_space(24.0);
                 egui::Frame::group(ui.style()).fill(theme.panel).show(ui, |ui| {
-                    ui.label(RichText::new("DEMO accounts (shown in demo mode only)").strong().color(theme.demo));
-                    egui::Grid::new("demo-users").striped(true).min_row_height(26.0).show(ui, |ui| {
-                        for (id, name, role, pin, _) in DEMO_USERS {
-                            ui.label(RichText::new(id).monospace());
-                            ui.label(RichText::new(pin).monospace());
-                            ui.label(format!("{} · {}", role.as_str(), name));
-                            ui.end_row();
-                        }
+                    // The panel sits in a row: lay its own contents out top to bottom.
+                    ui.vertical(|ui| {
+                        ui.label(RichText::new("DEMO accounts (shown in demo mode only)").strong().color(theme.demo));
+                        egui::Grid::new("demo-users").striped(true).min_row_height(26.0).show(ui, |ui| {
+                            for (id, _, role, pin, expired) in DEMO_USERS {
+                                ui.label(RichText::new(id).monospace());
+                                ui.label(RichText::new(pin).monospace());
+                                ui.label(if expired {
+                                    format!("{} (certification expired)", role.as_str())
+                                } else {
+                                    role.as_str().to_owned()
+                                });
+                                ui.end_row();
+                            }
+                        });
                     });
                 });
             }
