@@ -26,6 +26,11 @@ pub struct SourceOptions<'a> {
     pub extra_plates: &'a [String],
 }
 
+/// The sources the `[cameras] sources` setting names.
+pub fn configured_sources(settings: &CamerasConfig) -> Result<Vec<SourceSpec>, String> {
+    settings.sources.iter().map(|s| s.parse::<SourceSpec>()).collect()
+}
+
 /// The opened sources, and the first simulator's ground truth for scoring.
 pub struct OpenedSources {
     /// One per spec, in order.

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use eframe::egui;
 
 use super::Context;
+use crate::camera::open::configured_sources;
 use crate::camera::{CaptureFormat, SourceSpec};
 use crate::console::demo::DEMO_SIM_PLATES;
 use crate::console::{Clock, Console, ConsoleOptions};
@@ -45,12 +46,7 @@ pub fn run(ctx: &Context, args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     } else if args.demo {
         vec![SourceSpec::Simulator]
     } else {
-        settings
-            .sources
-            .iter()
-            .map(|s| s.parse::<SourceSpec>().map_err(anyhow::Error::msg))
-            .collect::<anyhow::Result<_>>()
-            .context("in the [cameras] sources setting")?
+        configured_sources(settings).map_err(anyhow::Error::msg).context("in the [cameras] sources setting")?
     };
     let mut sim_plates = args.sim_plates;
     if args.demo {

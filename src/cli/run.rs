@@ -9,14 +9,14 @@ use anyhow::Context as _;
 
 use super::Context;
 use crate::camera::live::PixelFormat;
-use crate::camera::open::{SourceOptions, open_sources};
+use crate::camera::open::{SourceOptions, configured_sources, open_sources};
 use crate::camera::{CaptureFormat, SourceSpec};
 use crate::hotlist::Hotlists;
 use crate::hotlist::cache::HotlistCache;
 use crate::hotlist::load::load_active;
 use crate::pipeline::headless::{HeadlessOptions, run_headless};
 use crate::pipeline::{PipelineConfig, PlateReader};
-use crate::recognize::{Recognizer, models_dir};
+use crate::recognize::Recognizer;
 use crate::store::StoreKeys;
 
 /// Options of `run`.
@@ -89,9 +89,8 @@ fn active_hotlists(ctx: &Context) -> Option<Arc<Hotlists>> {
 /// Loads the recognizer the workers share, and builds its plan for this frame size before the
 /// first frame arrives.
 fn plate_reader(ctx: &Context, format: &CaptureFormat) -> anyhow::Result<Arc<dyn PlateReader>> {
-    let cfg = &ctx.config.recognizer;
-    let recognizer = Recognizer::load(&models_dir(cfg.models_dir.as_deref()), cfg).context("loading the recognizer")?;
-    recognizer.warm_up(format.width, format.height).context("preparing the recognizer")?;
+    let recognizer = Recognizer::load_for_frames(&ctx.config.recognizer, format.width, format.height)
+        .context("loading the recognizer")?;
     Ok(Arc::new(recognizer))
 }
 
@@ -111,12 +110,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     );
     anyhow::ensure!(format.fps > 0.0 && format.fps <= 240.0, "frame rate {} is out of range (0-240]", format.fps);
     let specs: Vec<SourceSpec> = if args.sources.is_empty() {
-        settings
-            .sources
-            .iter()
-            .map(|s| s.parse::<SourceSpec>().map_err(anyhow::Error::msg))
-            .collect::<anyhow::Result<_>>()
-            .context("in the [cameras] sources setting")?
+        configured_sources(settings).map_err(anyhow::Error::msg).context("in the [cameras] sources setting")?
     } else {
         args.sources.clone()
     };

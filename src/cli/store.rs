@@ -46,10 +46,7 @@ pub(super) fn open_store(ctx: &Context) -> anyhow::Result<Store> {
 
 /// The account rules from the settings.
 pub(super) fn rules(ctx: &Context) -> AccountRules {
-    AccountRules {
-        lockout_failures: ctx.config.store.lockout_failures.max(1),
-        inactive_suspend_days: ctx.config.store.inactive_suspend_days,
-    }
+    AccountRules::from_settings(&ctx.config.store)
 }
 
 /// Reads secrets: from an environment variable when set, else one line of stdin each.

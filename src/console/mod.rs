@@ -438,7 +438,7 @@ impl Console {
 
     /// True when the list in use is older than the agency's limit (or none is loaded).
     pub fn list_is_stale(&self) -> bool {
-        self.list_status().is_stale(self.now(), self.config.hotlist.max_age())
+        self.hotlists.current().status.is_stale(self.now(), self.config.hotlist.max_age())
     }
 
     /// The hot-list update's outcome; `None` while it runs.
@@ -577,8 +577,5 @@ impl Drop for Console {
 
 /// The account rules from the settings.
 pub(crate) fn account_rules(config: &Config) -> AccountRules {
-    AccountRules {
-        lockout_failures: config.store.lockout_failures,
-        inactive_suspend_days: config.store.inactive_suspend_days,
-    }
+    AccountRules::from_settings(&config.store)
 }

@@ -20,7 +20,7 @@ use crate::hotlist::load::{Actor, load_active};
 use crate::hotlist::update::{UpdateRequest, run_update};
 use crate::hotlist::{BackgroundJob, ReadCandidate, ReadQuery};
 use crate::pipeline::{Outputs, Pipeline, PipelineConfig, PlateReader, ReadEvent};
-use crate::recognize::{Recognizer, models_dir};
+use crate::recognize::Recognizer;
 use crate::session::checklist::{equipment_report, judge};
 use crate::session::{Accounts, idle_locked};
 use crate::store::NewRead;
@@ -34,8 +34,7 @@ pub(super) fn load_reader(
 ) -> std::io::Result<BackgroundJob<Result<Arc<dyn PlateReader>, String>>> {
     let cfg = config.recognizer.clone();
     BackgroundJob::start("load-recognizer", move || {
-        let recognizer = Recognizer::load(&models_dir(cfg.models_dir.as_deref()), &cfg).map_err(|e| e.to_string())?;
-        recognizer.warm_up(format.width, format.height).map_err(|e| e.to_string())?;
+        let recognizer = Recognizer::load_for_frames(&cfg, format.width, format.height).map_err(|e| e.to_string())?;
         Ok(Arc::new(recognizer) as Arc<dyn PlateReader>)
     })
 }

@@ -129,6 +129,14 @@ impl Recognizer {
         Ok(Self { detector, ocr, min_confidence: config.min_confidence })
     }
 
+    /// Loads the models named by the settings (`models_dir`, else the default folder) and
+    /// prepares them for frames of `width` x `height`: what a camera pipeline needs.
+    pub fn load_for_frames(config: &RecognizerConfig, width: u32, height: u32) -> Result<Self, RecognizeError> {
+        let recognizer = Self::load(&models_dir(config.models_dir.as_deref()), config)?;
+        recognizer.warm_up(width, height)?;
+        Ok(recognizer)
+    }
+
     /// Prepares the detector for frames of this size, so the first live frame does not pay
     /// for plan optimization.
     pub fn warm_up(&self, width: u32, height: u32) -> Result<(), RecognizeError> {

@@ -157,6 +157,13 @@ pub struct AccountRules {
     pub inactive_suspend_days: u32,
 }
 
+impl AccountRules {
+    /// The rules the `[store]` settings give (at least one wrong PIN before a lockout).
+    pub fn from_settings(store: &crate::config::StoreConfig) -> Self {
+        Self { lockout_failures: store.lockout_failures.max(1), inactive_suspend_days: store.inactive_suspend_days }
+    }
+}
+
 impl Default for AccountRules {
     fn default() -> Self {
         Self { lockout_failures: 5, inactive_suspend_days: 90 }

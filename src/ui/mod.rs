@@ -193,10 +193,16 @@ impl ConsoleApp {
         ctx.request_repaint_after(std::time::Duration::from_millis(250));
     }
 
-    /// Draws the whole console into `ui`, then applies the commands the screens queued.
+    /// One whole frame: [`Self::logic`] then [`Self::draw`] (what a test harness drives; eframe
+    /// calls the two itself).
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.logic(&ctx);
+        self.draw(ui);
+    }
+
+    /// Draws the whole console into `ui`, then applies the commands the screens queued.
+    pub fn draw(&mut self, ui: &mut egui::Ui) {
         if ui.input(|i| i.pointer.any_pressed() || !i.events.is_empty() && i.events.iter().any(is_touch)) {
             self.console.touch();
         }
@@ -317,13 +323,13 @@ impl eframe::App for ConsoleApp {
                 self.frame_ms.pop_front();
             }
         }
-        // Hidden windows still drain the workers so alerts and reads are never lost.
-        self.console.poll();
-        let _ = ctx;
+        // Runs before every frame and also while the window is hidden, so alerts and reads
+        // are never left waiting in the channels.
+        ConsoleApp::logic(self, ctx);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        egui::CentralPanel::default().show(ui, |ui| self.show(ui));
+        egui::CentralPanel::default().show(ui, |ui| self.draw(ui));
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
