@@ -99,16 +99,38 @@ pub struct RecognizerConfig {
     pub models_dir: Option<PathBuf>,
     /// Long side, in pixels, of the image the plate detector sees.
     pub detector_long_side: u32,
+    /// Long side of the detector's input for camera frames. Smaller than for photos: a
+    /// vehicle is seen in many frames and is read as it comes close, and the pipeline must
+    /// keep up with the camera.
+    pub video_long_side: u32,
+    /// Photos are first searched at this long side (0: off); when that finds a plate read
+    /// at least `coarse_accept` sure, the full-size search is skipped. Most photos hold one
+    /// near plate, so this halves the typical time; far plates still get the full search.
+    pub coarse_long_side: u32,
+    /// See `coarse_long_side`.
+    pub coarse_accept: f32,
     /// Detector score threshold. Low on purpose: the recognizer rejects what is not a plate.
     pub detector_threshold: f32,
     /// A detection is reported as a plate only when the recognizer is at least this sure it
     /// holds text (see `recognize::ocr::TextRead::text_probability`).
     pub min_confidence: f32,
+    /// Crops of each detected plate, with different margins, read and voted as one (1-3):
+    /// more views fix clipped and look-alike characters at about 2 ms each.
+    pub read_views: usize,
 }
 
 impl Default for RecognizerConfig {
     fn default() -> Self {
-        Self { models_dir: None, detector_long_side: 960, detector_threshold: 0.05, min_confidence: 0.5 }
+        Self {
+            models_dir: None,
+            detector_long_side: 960,
+            video_long_side: 640,
+            coarse_long_side: 640,
+            coarse_accept: 0.7,
+            detector_threshold: 0.05,
+            min_confidence: 0.5,
+            read_views: 3,
+        }
     }
 }
 

@@ -75,10 +75,12 @@ impl PlateDetector {
 
     /// The input shape (height, width) used for an image of this size.
     pub fn input_shape(&self, width: u32, height: u32) -> (usize, usize) {
-        let scale = self.long_side as f32 / width.max(height) as f32;
-        let round32 = |v: f32| ((v / 32.0).ceil() as usize).max(1) * 32;
-        let (w, h) = (width as f32 * scale, height as f32 * scale);
-        if width >= height { (round32(h), self.long_side as usize) } else { (self.long_side as usize, round32(w)) }
+        shape_for(width, height, self.long_side)
+    }
+
+    /// The long side this detector scales images to.
+    pub fn long_side(&self) -> u32 {
+        self.long_side
     }
 
     /// Builds (or fetches) the optimized plan for an input shape.
@@ -104,9 +106,16 @@ impl PlateDetector {
 
     /// Finds plates in an image.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>, RecognizeError> {
-        let (ih, iw) = self.input_shape(img.width(), img.height());
+        self.detect_at(img, self.long_side)
+    }
+
+    /// Finds plates in an image scaled to `long_side` instead of the configured size: smaller
+    /// is faster and finds only the larger plates.
+    pub fn detect_at(&self, img: &RgbImage, long_side: u32) -> Result<Vec<Detection>, RecognizeError> {
+        let long_side = long_side.max(64);
+        let (ih, iw) = shape_for(img.width(), img.height(), long_side);
         let plan = self.plan((ih, iw))?;
-        let scale = (img.width().max(img.height()) as f32) / self.long_side as f32;
+        let scale = (img.width().max(img.height()) as f32) / long_side as f32;
         let input = to_input(img, ih, iw, scale);
         let outputs = plan.run(tvec!(input.into())).map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
         let view =
@@ -153,6 +162,66 @@ impl PlateDetector {
         found.truncate(TOP_K);
         Ok(nms(found, NMS_IOU))
     }
+}
+
+/// Long side of a region-of-interest search: regions are 2:1, so every one has the same
+/// input shape and shares one optimized plan.
+pub const ROI_LONG_SIDE: u32 = 320;
+/// A region of interest is this many times the expected plate's width wide (and half as
+/// high), so the plate fills about 40% of the search's width.
+const ROI_PLATE_WIDTHS: f32 = 2.5;
+
+impl PlateDetector {
+    /// Searches only the neighbourhood of `around` (a plate's box from a coarser search or an
+    /// earlier frame) at a fixed, small input size, and returns the plate found there, the one
+    /// nearest the region's centre, in image coordinates. Cheap (a tenth of a full search)
+    /// and precise: the plate is seen at about 130 px wide whatever its size in the image.
+    pub fn detect_near(&self, img: &RgbImage, around: &BBox) -> Result<Option<Detection>, RecognizeError> {
+        let roi_w = (around.w.max(around.h * 2.0) * ROI_PLATE_WIDTHS).max(32.0);
+        let roi_h = roi_w / 2.0;
+        let (cx, cy) = around.centre();
+        let (x0, y0) = (cx - roi_w / 2.0, cy - roi_h / 2.0);
+        let roi = crop_clamped(img, x0, y0, roi_w.round() as u32, roi_h.round() as u32);
+        let found = self.detect_at(&roi, ROI_LONG_SIDE)?;
+        let centre = (roi_w / 2.0, roi_h / 2.0);
+        let distance = |d: &Detection| {
+            let (x, y) = d.bbox.centre();
+            (x - centre.0).hypot(y - centre.1)
+        };
+        let best = found
+            .into_iter()
+            .filter(|d| d.bbox.contains(centre) || distance(d) < roi_w / 4.0)
+            .min_by(|a, b| distance(a).total_cmp(&distance(b)));
+        Ok(best.map(|d| {
+            let shift = |(x, y): Point| (x + x0, y + y0);
+            Detection {
+                bbox: BBox { x: d.bbox.x + x0, y: d.bbox.y + y0, ..d.bbox },
+                corners: d.corners.map(shift),
+                score: d.score,
+            }
+        }))
+    }
+}
+
+/// Copies the `w` x `h` region at (`x0`, `y0`) out of `img`; parts outside the image repeat
+/// its edge pixels (a plate at the border still gets a full-size region).
+fn crop_clamped(img: &RgbImage, x0: f32, y0: f32, w: u32, h: u32) -> RgbImage {
+    let (x0, y0) = (x0.round() as i64, y0.round() as i64);
+    let (iw, ih) = (i64::from(img.width()), i64::from(img.height()));
+    RgbImage::from_fn(w.max(1), h.max(1), |x, y| {
+        let sx = (x0 + i64::from(x)).clamp(0, iw - 1);
+        let sy = (y0 + i64::from(y)).clamp(0, ih - 1);
+        *img.get_pixel(sx as u32, sy as u32)
+    })
+}
+
+/// The detector input (height, width) for an image: the long side scaled to `long_side`, the
+/// other rounded up to a multiple of the network's largest stride.
+fn shape_for(width: u32, height: u32, long_side: u32) -> (usize, usize) {
+    let scale = long_side as f32 / width.max(height) as f32;
+    let round32 = |v: f32| ((v / 32.0).ceil() as usize).max(1) * 32;
+    let (w, h) = (width as f32 * scale, height as f32 * scale);
+    if width >= height { (round32(h), long_side as usize) } else { (long_side as usize, round32(w)) }
 }
 
 /// The anchor priors (cx, cy, w, h), normalized, in the network's output order.

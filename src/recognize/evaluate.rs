@@ -159,6 +159,11 @@ pub struct Summary {
     pub ms_median: f64,
     /// 95th percentile of the same.
     pub ms_p95: f64,
+    /// Median CPU time per image of the thread that read it, decode included: the cost on
+    /// an otherwise idle core, whatever else the machine was doing during the run.
+    pub cpu_ms_median: f64,
+    /// 95th percentile of the same.
+    pub cpu_ms_p95: f64,
     /// Worker threads used.
     pub threads: usize,
 }
@@ -174,6 +179,8 @@ pub struct ImageResult {
     pub false_plates: usize,
     /// Wall time in milliseconds.
     pub ms: f64,
+    /// CPU time of the reading thread in milliseconds.
+    pub cpu_ms: f64,
     /// Why the image could not be processed.
     pub error: Option<String>,
 }
@@ -185,6 +192,8 @@ pub fn summarize(results: &[ImageResult], threads: usize) -> Summary {
     let exact = plates.iter().filter(|p| p.exact).count();
     let mut ms: Vec<f64> = results.iter().filter(|r| r.error.is_none()).map(|r| r.ms).collect();
     ms.sort_by(f64::total_cmp);
+    let mut cpu_ms: Vec<f64> = results.iter().filter(|r| r.error.is_none()).map(|r| r.cpu_ms).collect();
+    cpu_ms.sort_by(f64::total_cmp);
     Summary {
         images: results.len(),
         exact,
@@ -194,6 +203,8 @@ pub fn summarize(results: &[ImageResult], threads: usize) -> Summary {
         false_plates_per_image: share(results.iter().map(|r| r.false_plates).sum(), results.len()),
         ms_median: percentile(&ms, 0.5),
         ms_p95: percentile(&ms, 0.95),
+        cpu_ms_median: percentile(&cpu_ms, 0.5),
+        cpu_ms_p95: percentile(&cpu_ms, 0.95),
         threads,
     }
 }
@@ -258,8 +269,8 @@ mod tests {
         assert_eq!(f, 0);
         let (hit, _) = score_image(&[truth("ABC", 0.0)], &[read("ABC", 0.0, &["ABC"])]);
         let results = vec![
-            ImageResult { file: "a".into(), outcomes: hit, false_plates: 0, ms: 10.0, error: None },
-            ImageResult { file: "b".into(), outcomes: miss, false_plates: 1, ms: 30.0, error: None },
+            ImageResult { file: "a".into(), outcomes: hit, false_plates: 0, ms: 10.0, cpu_ms: 8.0, error: None },
+            ImageResult { file: "b".into(), outcomes: miss, false_plates: 1, ms: 30.0, cpu_ms: 25.0, error: None },
         ];
         let s = summarize(&results, 2);
         assert_eq!((s.images, s.exact, s.threads), (2, 1, 2));
@@ -267,6 +278,7 @@ mod tests {
         assert_eq!(s.false_plates_per_image, 0.5);
         assert_eq!(s.ms_median, 10.0);
         assert_eq!(s.ms_p95, 30.0);
+        assert_eq!((s.cpu_ms_median, s.cpu_ms_p95), (8.0, 25.0));
     }
 
     #[test]

@@ -102,9 +102,13 @@ pub const DETECTOR_FILE: &str = "third_party/clp_det.onnx";
 pub const OCR_FILE: &str = "plate_ocr.onnx";
 
 /// Margins added around the detector's quad before reading it (fractions of the plate's
-/// width and height): the recognizer was trained on loose crops, and a tight detector box
-/// often clips the first or last character.
-const READ_MARGIN: (f32, f32) = (0.06, 0.12);
+/// width and height), one per view, the first also framing the stored crop: the recognizer
+/// was trained on loose crops, and a tight detector box often clips the first or last
+/// character; a tighter and a looser view outvote a framing that clips or adds clutter.
+const READ_MARGINS: [(f32, f32); 3] = [(0.06, 0.12), (0.12, 0.20), (0.02, 0.06)];
+/// The views of a ready-made crop: as given, a little wider (edge pixels repeat) and a
+/// little tighter, for the same reasons as [`READ_MARGINS`].
+const CROP_MARGINS: [(f32, f32); 3] = [(0.0, 0.0), (0.04, 0.08), (-0.03, -0.06)];
 /// Width of the colour crop kept for display and storage (height follows the plate).
 const CROP_WIDTH: u32 = 192;
 /// Plates shorter than this many characters are not reported (US plates have 2-8).
@@ -118,6 +122,8 @@ pub struct Recognizer {
     detector: PlateDetector,
     ocr: PlateOcr,
     min_confidence: f32,
+    views: usize,
+    coarse: Option<(u32, f32)>,
 }
 
 impl Recognizer {
@@ -126,13 +132,18 @@ impl Recognizer {
         let detector =
             PlateDetector::load(&models_dir.join(DETECTOR_FILE), config.detector_long_side, config.detector_threshold)?;
         let ocr = PlateOcr::load(&models_dir.join(OCR_FILE))?;
-        Ok(Self { detector, ocr, min_confidence: config.min_confidence })
+        let views = config.read_views.clamp(1, READ_MARGINS.len());
+        let coarse = (config.coarse_long_side > 0 && config.coarse_long_side < detector.long_side())
+            .then_some((config.coarse_long_side, config.coarse_accept));
+        Ok(Self { detector, ocr, min_confidence: config.min_confidence, views, coarse })
     }
 
     /// Loads the models named by the settings (`models_dir`, else the default folder) and
     /// prepares them for frames of `width` x `height`: what a camera pipeline needs.
     pub fn load_for_frames(config: &RecognizerConfig, width: u32, height: u32) -> Result<Self, RecognizeError> {
-        let recognizer = Self::load(&models_dir(config.models_dir.as_deref()), config)?;
+        let video =
+            RecognizerConfig { detector_long_side: config.video_long_side, coarse_long_side: 0, ..config.clone() };
+        let recognizer = Self::load(&models_dir(config.models_dir.as_deref()), &video)?;
         recognizer.warm_up(width, height)?;
         Ok(recognizer)
     }
@@ -145,7 +156,30 @@ impl Recognizer {
 
     /// Finds and reads every plate in the image, best confidence first.
     pub fn recognize(&self, img: &RgbImage) -> Result<Vec<PlateRead>, RecognizeError> {
-        let detections = self.detector.detect(img)?;
+        if let Some((long_side, accept)) = self.coarse
+            && img.width().max(img.height()) > long_side
+        {
+            let reads = self.read_all(img, self.refine(img, self.detector.detect_at(img, long_side)?)?)?;
+            if reads.first().is_some_and(|r| r.confidence >= accept) {
+                return Ok(reads);
+            }
+        }
+        self.read_all(img, self.detector.detect(img)?)
+    }
+
+    /// Searches each detection's neighbourhood again at a fixed scale: the plate is then seen
+    /// at about the size the detector locates corners best at, whatever its size in the image,
+    /// and the tighter corners give the recognizer a better-framed crop.
+    fn refine(&self, img: &RgbImage, detections: Vec<Detection>) -> Result<Vec<Detection>, RecognizeError> {
+        let mut refined = Vec::with_capacity(detections.len());
+        for det in detections {
+            refined.push(self.detector.detect_near(img, &det.bbox)?.unwrap_or(det));
+        }
+        Ok(refined)
+    }
+
+    /// Reads every detection, dropping what is not a plate; best confidence first.
+    fn read_all(&self, img: &RgbImage, detections: Vec<Detection>) -> Result<Vec<PlateRead>, RecognizeError> {
         let mut reads = Vec::with_capacity(detections.len());
         for det in detections {
             if let Some(read) = self.read_detection(img, &det)? {
@@ -158,22 +192,28 @@ impl Recognizer {
 
     /// Reads the text of one plate crop that fills the whole image (no detection).
     pub fn read_crop(&self, img: &RgbImage) -> Result<TextRead, RecognizeError> {
-        let quad = BBox { x: 0.0, y: 0.0, w: img.width() as f32, h: img.height() as f32 }.corners();
-        self.read_quad(img, quad).map(|r| r.unwrap_or_else(empty_read))
+        let whole = BBox { x: 0.0, y: 0.0, w: img.width() as f32, h: img.height() as f32 }.corners();
+        let quads: Vec<[(f32, f32); 4]> =
+            CROP_MARGINS[..self.views].iter().map(|&(mx, my)| expand_quad(whole, mx, my)).collect();
+        self.read_quads(img, &quads).map(|r| r.unwrap_or_else(empty_read))
     }
 
-    fn read_quad(&self, img: &RgbImage, quad: [(f32, f32); 4]) -> Result<Option<TextRead>, RecognizeError> {
-        let Some(gray) = geometry::rectify_gray(img, quad, OCR_W, OCR_H) else {
+    /// Reads the same plate framed by each quad, voted as one reading.
+    fn read_quads(&self, img: &RgbImage, quads: &[[(f32, f32); 4]]) -> Result<Option<TextRead>, RecognizeError> {
+        let grays: Vec<Vec<f32>> = quads.iter().filter_map(|&q| geometry::rectify_gray(img, q, OCR_W, OCR_H)).collect();
+        if grays.is_empty() {
             return Ok(None);
-        };
-        self.ocr.read(&gray).map(Some)
+        }
+        self.ocr.read_views(&grays).map(Some)
     }
 
     fn read_detection(&self, img: &RgbImage, det: &Detection) -> Result<Option<PlateRead>, RecognizeError> {
-        let quad = expand_quad(det.corners, READ_MARGIN.0, READ_MARGIN.1);
-        let Some(text) = self.read_quad(img, quad)? else {
+        let quads: Vec<[(f32, f32); 4]> =
+            READ_MARGINS[..self.views].iter().map(|&(mx, my)| expand_quad(det.corners, mx, my)).collect();
+        let Some(text) = self.read_quads(img, &quads)? else {
             return Ok(None);
         };
+        let quad = quads[0];
         if !is_plate_like(&text, self.min_confidence) {
             return Ok(None);
         }

@@ -103,6 +103,12 @@ impl PlateOcr {
     pub fn read(&self, gray: &[f32]) -> Result<TextRead, RecognizeError> {
         Ok(decode(&self.probabilities(gray)?))
     }
+
+    /// Reads several crops of the same plate as one reading ([`decode_views`]).
+    pub fn read_views(&self, grays: &[Vec<f32>]) -> Result<TextRead, RecognizeError> {
+        let views = grays.iter().map(|g| self.probabilities(g)).collect::<Result<Vec<_>, _>>()?;
+        Ok(decode_views(&views))
+    }
 }
 
 /// Decodes CTC probabilities: prefix beam search for the ranked texts, the greedy path for
@@ -118,6 +124,44 @@ pub fn decode(probs: &[[f32; CLASSES]]) -> TextRead {
         .map(|(t, p)| Candidate { text: to_text(t), confidence: *p })
         .collect();
     let text_probability = beams.iter().filter(|(t, _)| !t.is_empty()).map(|(_, p)| p).sum::<f32>().min(1.0);
+    TextRead { text: to_text(&best_text), confidence: best_p, char_confidences, candidates, text_probability }
+}
+
+/// Decodes several views of the same plate (crops with different margins) as one reading:
+/// each text's probability is averaged over the views (0 in a view whose beam lost it), so a
+/// character that one framing clips or one margin confuses is outvoted by the others. The
+/// per-character peaks come from the view most sure of the winning text.
+pub fn decode_views(views: &[Vec<[f32; CLASSES]>]) -> TextRead {
+    let Some(first) = views.first() else {
+        return decode(&[]);
+    };
+    if views.len() == 1 {
+        return decode(first);
+    }
+    let per_view: Vec<Vec<(Vec<u8>, f32)>> = views.iter().map(|v| prefix_beam_search(v, BEAM_WIDTH)).collect();
+    let mut fused: HashMap<&[u8], f32> = HashMap::new();
+    for beams in &per_view {
+        for (text, p) in beams {
+            *fused.entry(text.as_slice()).or_default() += p / views.len() as f32;
+        }
+    }
+    let mut ranked: Vec<(&[u8], f32)> = fused.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let (best_text, best_p) = ranked.first().map(|(t, p)| (t.to_vec(), *p)).unwrap_or_default();
+    let surest_view = per_view
+        .iter()
+        .enumerate()
+        .map(|(i, beams)| (i, beams.iter().find(|(t, _)| *t == best_text).map_or(0.0, |(_, p)| *p)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(0, |(i, _)| i);
+    let char_confidences = char_peaks(&views[surest_view], &best_text);
+    let candidates = ranked
+        .iter()
+        .filter(|(t, _)| !t.is_empty())
+        .take(MAX_CANDIDATES)
+        .map(|(t, p)| Candidate { text: to_text(t), confidence: *p })
+        .collect();
+    let text_probability = ranked.iter().filter(|(t, _)| !t.is_empty()).map(|(_, p)| p).sum::<f32>().min(1.0);
     TextRead { text: to_text(&best_text), confidence: best_p, char_confidences, candidates, text_probability }
 }
 
