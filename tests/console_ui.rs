@@ -16,6 +16,7 @@ use image::RgbImage;
 
 use patrol_alpr::camera::{CaptureFormat, Frame, SourceSpec};
 use patrol_alpr::config::{AppPaths, Config};
+use patrol_alpr::console::admin::AdminCommand;
 use patrol_alpr::console::{Clock, Command, Console, ConsoleOptions, Stage};
 use patrol_alpr::hits::{ConfirmResult, HitAction, HitState};
 use patrol_alpr::pipeline::{PlateReader, ReadEvent};
@@ -384,4 +385,128 @@ fn the_hit_workflow_fits_a_1024x768_screen() {
     r.click("RECORD CONFIRMATION");
     let id = r.console().shift_hits().next().unwrap().id;
     assert_eq!(r.console().hit(id).unwrap().state, HitState::Rejected, "not on file: not actionable");
+}
+
+impl Rig {
+    /// Types into the text field labelled `label`, replacing what it held.
+    fn fill(&mut self, label: &str, text: &str) {
+        self.harness.get_by_label(label).scroll_to_me();
+        self.steps(1);
+        self.harness.get_by_label(label).click();
+        self.steps(1);
+        self.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        self.harness.event(egui::Event::Text(text.to_owned()));
+        self.steps(2);
+    }
+
+    fn admin_rows(&self, object: &str) -> Vec<(String, String)> {
+        let object = object.to_owned();
+        self.console()
+            .store()
+            .read(move |c| {
+                let mut s = c.prepare(
+                    "SELECT user, outcome FROM audit_log WHERE action = 'admin' AND object = ?1 ORDER BY seq",
+                )?;
+                Ok(s.query_map([object], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?)
+            })
+            .unwrap()
+    }
+}
+
+fn account(r: &Rig, id: &str) -> Option<patrol_alpr::session::User> {
+    patrol_alpr::session::Accounts::new(r.console().store(), Default::default()).get(id).unwrap()
+}
+
+#[test]
+fn the_administrator_creates_a_user_and_others_cannot_administer() {
+    let mut r = rig(15);
+    for (id, pin) in [("demo-officer", "111111"), ("demo-supervisor", "222222")] {
+        r.log_on(id, pin);
+        assert!(!r.has("Administration"), "{id} has no administration button");
+        let refused = r.harness.state_mut().console.administer(AdminCommand::Load);
+        assert!(refused.unwrap_err().contains("may not"), "{id} is refused by the console");
+        r.click("Log off");
+    }
+    r.log_on("demo-admin", "333333");
+    r.click("Administration");
+    assert!(r.has("demo-officer"), "the accounts are listed");
+    let today = chrono::Utc::now().date_naive();
+    r.fill("User id", "4711");
+    r.fill("Name", "Pat Example");
+    r.click("Officer");
+    r.fill("Training date", &(today - chrono::Duration::days(3)).to_string());
+    r.fill("Certified until", &(today + chrono::Duration::days(300)).to_string());
+    r.fill("Initial PIN", "246810");
+    r.fill("Initial PIN again", "246801");
+    r.click("Create user");
+    assert!(r.has_text("the two PINs differ"), "{:?}", r.harness.state().message);
+    assert!(account(&r, "4711").is_none(), "nothing created");
+    r.fill("Initial PIN", "246810");
+    r.fill("Initial PIN again", "246810");
+    r.click("Create user");
+    assert!(r.has_text("created officer 4711"), "{:?}", r.harness.state().message);
+    let created = account(&r, "4711").unwrap();
+    assert_eq!(created.name, "Pat Example");
+    assert_eq!(created.certified_until, Some(today + chrono::Duration::days(300)));
+    let rows = r.admin_rows("4711");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, "demo-admin");
+    assert!(rows[0].1.starts_with("created officer Pat Example"), "{}", rows[0].1);
+    // Suspend needs a typed reason; then the account is refused at log-on.
+    r.click("4711");
+    r.fill("Reason", "under review");
+    r.click("Suspend");
+    assert_eq!(account(&r, "4711").unwrap().status_reason, "under review");
+    r.click("Back");
+    r.click("Log off");
+    r.log_on("4711", "246810");
+    assert!(r.has_text("account suspended (under review)"));
+}
+
+#[test]
+fn the_administrator_changes_retention_and_counts_the_purge() {
+    let mut r = rig(15);
+    r.log_on("demo-supervisor", "222222");
+    let refused = r.harness.state_mut().console.administer(AdminCommand::SetRetention { days: "730".into() });
+    assert!(refused.is_err(), "a supervisor may not set retention");
+    r.click("Log off");
+    r.log_on("demo-admin", "333333");
+    r.click("Administration");
+    r.click("Retention");
+    assert!(r.has_text("Reads are kept 365 days"));
+    r.fill("Retention days", "200");
+    r.click("Set retention");
+    assert!(r.has_text("one-year floor"), "{:?}", r.harness.state().message);
+    assert_eq!(r.console().config().store.retention_days, 365, "refused: unchanged");
+    r.fill("Retention days", "730");
+    r.click("Set retention");
+    assert!(r.has_text("retention set to 730 days"), "{:?}", r.harness.state().message);
+    assert_eq!(r.console().config().store.retention_days, 730, "in use at once");
+    assert_eq!(r.admin_rows("retention"), vec![("demo-admin".to_owned(), "retention 730 days (was 365)".to_owned())]);
+    r.click("Count what the purge would delete");
+    assert!(r.has_text("Would delete 0 reads"));
+    r.click("Purge now");
+    assert!(r.has_text("Deleted 0 reads"));
+    assert!(r.has_text("(730 days)"));
+}
+
+#[test]
+fn the_console_uses_the_administered_sources() {
+    let mut r = rig(15);
+    r.log_on("demo-admin", "333333");
+    r.wait_for("hot-list update", |c| !c.update_running() && c.update_report().is_some());
+    assert!(r.console().update_report().unwrap().ok, "the demo source works");
+    let demo_source = r.console().config().hotlist.sources[0].clone();
+    let console = &mut r.harness.state_mut().console;
+    assert!(console.administer(AdminCommand::AddHotlistSource { source: "relative/dir".into() }).is_err());
+    console.administer(AdminCommand::RemoveHotlistSource { source: demo_source }).unwrap();
+    console.administer(AdminCommand::AddCamera { source: "replay:/srv/footage".into() }).unwrap();
+    assert_eq!(console.config().cameras.sources, ["auto".to_owned(), "replay:/srv/footage".to_owned()]);
+    assert!(console.config().hotlist.sources.is_empty());
+    r.steps(2);
+    r.click("Log off");
+    r.log_on("demo-officer", "111111");
+    r.wait_for("hot-list update", |c| !c.update_running() && c.update_report().is_some());
+    let report = r.console().update_report().unwrap().clone();
+    assert!(!report.ok && report.message.contains("no hot-list update source"), "{report:?}");
 }

@@ -166,3 +166,82 @@ fn no_key_means_no_start() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no database key"), "{}", stderr(&out));
 }
+
+#[test]
+fn admin_settings_need_the_administrator_and_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cert = ["--trained-on", "2026-01-01", "--certified-until", "2099-01-01"];
+    let first = run(
+        d,
+        &[&["users", "add", "a1", "--name", "Admin", "--role", "administrator"][..], &cert].concat(),
+        "",
+        "123456",
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    for (id, role) in [("o1", "officer"), ("s1", "supervisor")] {
+        let out = run(
+            d,
+            &[&["users", "add", id, "--name", id, "--role", role, "--as", "a1"][..], &cert].concat(),
+            "123456",
+            "654321",
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let key_dir = tempfile::tempdir().unwrap();
+    let keygen = run(d, &["hotlist", "keygen", "--out", key_dir.path().join("k").to_str().unwrap()], "", "");
+    assert!(keygen.status.success(), "{}", stderr(&keygen));
+    let public = std::fs::read_to_string(key_dir.path().join("k.pub")).unwrap();
+    let source = key_dir.path().to_str().unwrap().to_owned();
+    let changes: [&[&str]; 5] = [
+        &["admin", "cameras", "add", "camera:1"],
+        &["admin", "sources", "add", source.as_str()],
+        &["admin", "hotlist-key", "set", public.trim()],
+        &["admin", "retention", "set", "730"],
+        &["admin", "cameras", "remove", "auto"],
+    ];
+    // Officers and supervisors are refused, and nothing changes.
+    for who in ["o1", "s1"] {
+        for change in changes {
+            let out = run(d, &[change, &["--as", who]].concat(), "654321", "");
+            assert!(!out.status.success(), "{who} {change:?} must be refused");
+            assert!(stderr(&out).contains("may not"), "{}", stderr(&out));
+        }
+    }
+    let shown = run(d, &["admin", "retention", "show", "--as", "a1"], "123456", "");
+    assert!(stdout(&shown).contains("retention 365 days (from the settings file)"), "{}", stdout(&shown));
+    for change in changes {
+        let out = run(d, &[change, &["--as", "a1"]].concat(), "123456", "");
+        assert!(out.status.success(), "{change:?}: {}", stderr(&out));
+    }
+    let under = run(d, &["admin", "retention", "set", "100", "--as", "a1"], "123456", "");
+    assert!(!under.status.success());
+    assert!(stderr(&under).contains("one-year floor"), "{}", stderr(&under));
+    let bad_key = run(d, &["admin", "hotlist-key", "set", "bm90IGEga2V5", "--as", "a1"], "123456", "");
+    assert!(!bad_key.status.success(), "a key that is not ed25519 is refused");
+    let cameras = run(d, &["admin", "cameras", "list", "--as", "a1"], "123456", "");
+    assert_eq!(stdout(&cameras), "camera sources (set by the administrator):\n  camera:1\n");
+    let shown = run(d, &["admin", "hotlist-key", "show", "--as", "a1"], "123456", "");
+    assert!(stdout(&shown).starts_with(public.trim()), "{}", stdout(&shown));
+    let purge = run(d, &["purge", "--dry-run"], "", "");
+    assert!(stdout(&purge).starts_with("retention 730 days"), "the purge uses the administered period");
+
+    let store = Store::open(d, StoreKeys::derive(SECRET, d, KeySource::Environment).unwrap(), "x").unwrap();
+    let rows: Vec<(String, String)> = store
+        .read(|c| {
+            let mut s = c.prepare(
+                "SELECT user, object FROM audit_log WHERE action = 'admin' AND outcome NOT LIKE 'refused%' AND object IN ('camera sources', 'hot-list sources', 'hot-list public key', 'retention') ORDER BY seq",
+            )?;
+            Ok(s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?)
+        })
+        .unwrap();
+    let objects: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(objects, ["camera sources", "hot-list sources", "hot-list public key", "retention", "camera sources"]);
+    assert!(rows.iter().all(|r| r.0 == "a1"));
+    let refusals: i64 = store
+        .read(|c| {
+            Ok(c.query_row("SELECT count(*) FROM audit_log WHERE outcome LIKE 'refused: role%'", [], |r| r.get(0))?)
+        })
+        .unwrap();
+    assert_eq!(refusals, 10, "every refused change is audited");
+}

@@ -9,7 +9,6 @@ use anyhow::Context as _;
 use eframe::egui;
 
 use super::Context;
-use crate::camera::open::configured_sources;
 use crate::camera::{CaptureFormat, SourceSpec};
 use crate::console::demo::DEMO_SIM_PLATES;
 use crate::console::{Clock, Console, ConsoleOptions};
@@ -41,12 +40,14 @@ pub fn run(ctx: &Context, args: ConsoleArgs) -> anyhow::Result<ExitCode> {
         paths.data_dir = paths.data_dir.join("demo");
     }
     std::fs::create_dir_all(&paths.data_dir).with_context(|| format!("creating {}", paths.data_dir.display()))?;
+    // None named: the console takes the camera sources in force (the administrator's, else
+    // the settings file's) and follows the administrator's changes.
     let sources: Vec<SourceSpec> = if !args.sources.is_empty() {
         args.sources
     } else if args.demo {
         vec![SourceSpec::Simulator]
     } else {
-        configured_sources(settings).map_err(anyhow::Error::msg).context("in the [cameras] sources setting")?
+        Vec::new()
     };
     let mut sim_plates = args.sim_plates;
     if args.demo {

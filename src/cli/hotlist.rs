@@ -325,9 +325,11 @@ fn update(ctx: &Context) -> anyhow::Result<ExitCode> {
     let previous = lists.current();
     let actor = actor();
     let now = Utc::now();
+    // The sources and key in force: the administrator's (in the database) over the file's.
+    let in_force = crate::session::admin::effective_config(&store, &ctx.config)?;
     let result = run_update(&UpdateRequest {
         cache: &cache,
-        config: &ctx.config.hotlist,
+        config: &in_force.hotlist,
         lists: &lists,
         audit: &store,
         actor: &actor,

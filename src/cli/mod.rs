@@ -1,5 +1,6 @@
 //! The command line: global options, subcommands, and dispatch to each command's module.
 
+mod admin;
 mod audit;
 mod bench;
 mod cameras;
@@ -62,6 +63,9 @@ pub enum Command {
     /// User administration: add, list, certify, suspend, reactivate, deactivate, reset-pin.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// System settings (ALPR Administrator): camera sources, hot-list sources and key, retention.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// The audit log: verify the hash chain, draw and review random audits.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -121,6 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Bench(args)) => bench::run(&ctx, &args),
         Some(Command::Hotlist(args)) => hotlist::run(&ctx, &args),
         Some(Command::Users(command)) => users::run(&ctx, command),
+        Some(Command::Admin(command)) => admin::run(&ctx, command),
         Some(Command::Audit(command)) => audit::run(&ctx, command),
         Some(Command::Report(command)) => report::run(&ctx, command),
         Some(Command::Purge(args)) => purge::run(&ctx, &args),

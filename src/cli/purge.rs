@@ -7,9 +7,8 @@ use chrono::Utc;
 
 use super::Context;
 use super::store::{Secrets, actor, open_store, rules};
-use crate::audit::AuditAction;
-use crate::session::{Accounts, Permission};
-use crate::store::retention::retention_period;
+use crate::session::Accounts;
+use crate::session::admin::{Administration, purge_as};
 
 /// Options of `purge`.
 #[derive(Debug, clap::Args)]
@@ -23,31 +22,24 @@ pub struct PurgeArgs {
     pub as_user: Option<String>,
 }
 
-/// Runs `purge`.
+/// Runs `purge` with the retention in force (the administrator's, else the settings file's).
 pub fn run(ctx: &Context, args: &PurgeArgs) -> anyhow::Result<ExitCode> {
-    let cfg = &ctx.config.store;
-    let period = retention_period(cfg.retention_days, cfg.allow_short_retention)?;
     let store = open_store(ctx)?;
-    let who = match &args.as_user {
+    let now = Utc::now();
+    let outcome = match &args.as_user {
         Some(id) => {
             let user = actor(&store, ctx, id, &mut Secrets::new())?;
-            Accounts::new(&store, rules(ctx)).authorize(
-                &user,
-                Permission::ManageRetention,
-                AuditAction::Purge,
-                "purge",
-            )?;
-            user.id
+            let accounts = Accounts::new(&store, rules(ctx));
+            Administration::new(&store, accounts, &ctx.config).purge(&user, args.dry_run, now)?
         }
-        None => "system".to_owned(),
+        None => purge_as(&store, &ctx.config, "system", args.dry_run, now)?,
     };
-    let cutoff = Utc::now() - period;
-    let counts = store.purge(cutoff, args.dry_run, &who)?;
+    let counts = outcome.counts;
     let verb = if args.dry_run { "would delete" } else { "deleted" };
     println!(
         "retention {} days (before {}): {verb} {} reads, {} hits, {} hit events; kept {} protected reads",
-        cfg.retention_days,
-        cutoff.to_rfc3339(),
+        outcome.retention_days,
+        outcome.cutoff.to_rfc3339(),
         counts.reads,
         counts.hits,
         counts.hit_events,

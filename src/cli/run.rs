@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::Context;
+use super::store::open_store;
 use crate::camera::live::PixelFormat;
 use crate::camera::open::{SourceOptions, configured_sources, open_sources};
 use crate::camera::{CaptureFormat, SourceSpec};
@@ -86,6 +87,19 @@ fn active_hotlists(ctx: &Context) -> Option<Arc<Hotlists>> {
     }
 }
 
+/// The camera settings in force: the administrator's sources (kept in the database) over the
+/// settings file's. Without the database key the file's are used, with a warning.
+fn cameras_in_force(ctx: &Context) -> crate::config::CamerasConfig {
+    let effective = open_store(ctx).and_then(|store| Ok(crate::session::admin::effective_config(&store, &ctx.config)?));
+    match effective {
+        Ok(config) => config.cameras,
+        Err(err) => {
+            eprintln!("warning: the administrator's camera settings are not loaded ({err:#}): using the settings file");
+            ctx.config.cameras.clone()
+        }
+    }
+}
+
 /// Loads the recognizer the workers share, and builds its plan for this frame size before the
 /// first frame arrives.
 fn plate_reader(ctx: &Context, format: &CaptureFormat) -> anyhow::Result<Arc<dyn PlateReader>> {
@@ -110,7 +124,8 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     );
     anyhow::ensure!(format.fps > 0.0 && format.fps <= 240.0, "frame rate {} is out of range (0-240]", format.fps);
     let specs: Vec<SourceSpec> = if args.sources.is_empty() {
-        configured_sources(settings).map_err(anyhow::Error::msg).context("in the [cameras] sources setting")?
+        let in_force = cameras_in_force(ctx);
+        configured_sources(&in_force).map_err(anyhow::Error::msg).context("in the [cameras] sources setting")?
     } else {
         args.sources.clone()
     };

@@ -121,6 +121,10 @@ pub fn run(ctx: &Context, command: UsersCommand) -> anyhow::Result<ExitCode> {
         }
         UsersCommand::List { as_user } => {
             let admin = actor(&store, ctx, &as_user, &mut secrets)?;
+            // The list shows what a log-on would find: idle accounts are suspended first.
+            for id in accounts.suspend_inactive(chrono::Utc::now())? {
+                eprintln!("{id}: suspended for inactivity");
+            }
             println!("id\tname\trole\tstatus\ttrained_on\tcertified_until\tlast_activity");
             for u in accounts.list(&admin)? {
                 let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());

@@ -7,6 +7,7 @@
 //! written to the store with its audit row. That keeps the whole officer workflow testable
 //! without a display, and the UI thin.
 
+pub mod admin;
 pub mod demo;
 pub mod oversight;
 mod shift;
@@ -87,7 +88,8 @@ pub struct ConsoleOptions {
     pub config: Config,
     /// Demo mode: simulator, demo hot list, demo users, a DEMO marker everywhere.
     pub demo: bool,
-    /// The cameras (or recordings, or the simulator).
+    /// The cameras (or recordings, or the simulator); empty: the `[cameras] sources` in
+    /// force (the administrator's, else the settings file's), followed as they change.
     pub sources: Vec<SourceSpec>,
     /// Capture size and rate.
     pub format: CaptureFormat,
@@ -296,6 +298,9 @@ pub struct Console {
     locked: bool,
     search: Vec<SearchRow>,
     oversight: oversight::Oversight,
+    admin: admin::AdminData,
+    sources_from_settings: bool,
+    purge_scheduler: Option<crate::store::retention::PurgeScheduler>,
 }
 
 impl std::fmt::Debug for Console {
@@ -316,6 +321,9 @@ pub enum ConsoleError {
     /// Demo data could not be prepared.
     #[error("demo set-up: {0}")]
     Demo(String),
+    /// A setting in force is not valid.
+    #[error("settings: {0}")]
+    Settings(String),
 }
 
 impl Console {
@@ -331,7 +339,22 @@ impl Console {
         if demo {
             demo::prepare(&store, &paths.data_dir, &mut config, clock.now()).map_err(ConsoleError::Demo)?;
         }
+        // The administrator's settings take precedence over the file's (and the demo's).
+        crate::session::admin::AdminSettings::load(&store)?.apply(&mut config);
+        let sources_from_settings = sources.is_empty();
+        let sources = if sources_from_settings {
+            crate::camera::open::configured_sources(&config.cameras)
+                .map_err(|e| ConsoleError::Settings(format!("[cameras] sources: {e}")))?
+        } else {
+            sources
+        };
         let now = clock.now();
+        // Accounts idle past the limit are suspended now, not only when they next log on, so
+        // the administrator's list shows them as they are.
+        let idle = crate::session::Accounts::new(&store, account_rules(&config))
+            .suspend_inactive(now)
+            .map_err(|e| ConsoleError::Settings(format!("inactivity check: {e}")))?;
+        let purge_scheduler = start_purge(&store, &config);
         let hotlists = Arc::new(Hotlists::new(crate::hotlist::ActiveList::empty(config.hotlist.match_config(), now)));
         let (reader_job, reader_error) = match reader {
             Some(_) => (None, None),
@@ -381,7 +404,17 @@ impl Console {
             locked: false,
             search: Vec::new(),
             oversight: oversight::Oversight::default(),
+            admin: admin::AdminData::default(),
+            sources_from_settings,
+            purge_scheduler: None,
         };
+        match purge_scheduler {
+            Ok(scheduler) => console.purge_scheduler = Some(scheduler),
+            Err(err) => console.notice(true, format!("the daily purge is not running: {err}")),
+        }
+        if !idle.is_empty() {
+            console.notice(false, format!("suspended for inactivity: {}", idle.join(", ")));
+        }
         console.load_cached_list();
         Ok(console)
     }
@@ -573,6 +606,20 @@ impl Drop for Console {
             pipeline.shutdown();
         }
     }
+}
+
+/// Starts the daily retention purge with the period in force; an invalid period is an error
+/// (the purge must not run with a period under the floor).
+fn start_purge(store: &Arc<Store>, config: &Config) -> Result<crate::store::retention::PurgeScheduler, String> {
+    let period =
+        crate::store::retention::retention_period(config.store.retention_days, config.store.allow_short_retention)
+            .map_err(|e| e.to_string())?;
+    crate::store::retention::PurgeScheduler::start(
+        Arc::clone(store),
+        period,
+        std::time::Duration::from_secs(24 * 60 * 60),
+    )
+    .map_err(|e| format!("cannot start the purge thread: {e}"))
 }
 
 /// The account rules from the settings.

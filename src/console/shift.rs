@@ -559,6 +559,7 @@ fn end_shift(c: &mut Console, reason: &str) {
     c.history.clear();
     c.search.clear();
     c.oversight = Default::default();
+    c.admin = Default::default();
     c.active_before = chrono::Duration::zero();
     c.update = None;
     c.locked = false;

@@ -1,10 +1,12 @@
 //! Sessions and accounts: users, roles, training and certification, PIN hashing, the log-on
 //! rules (certification gate, lockout after repeated failures, suspension after inactivity,
-//! deactivation on separation), the idle-lock rule, and the shift a log-on opens.
+//! deactivation on separation), the idle-lock rule, the shift a log-on opens, and the
+//! administrator's system settings (cameras, hot-list sources and key, retention).
 //!
 //! Part of the policy core: no GUI, camera or audio dependency. Every decision is audited
 //! through the store in the same transaction as the change it makes.
 
+pub mod admin;
 pub mod checklist;
 pub mod roles;
 pub mod users;

@@ -164,6 +164,17 @@ impl AccountRules {
     }
 }
 
+impl AccountRules {
+    /// True when `user` is active but has not logged on for longer than the limit.
+    pub fn is_inactive(&self, user: &User, now: DateTime<Utc>) -> bool {
+        self.inactive_suspend_days > 0
+            && user.status == UserStatus::Active
+            && user
+                .last_activity
+                .is_some_and(|last| now - last > chrono::Duration::days(i64::from(self.inactive_suspend_days)))
+    }
+}
+
 impl Default for AccountRules {
     fn default() -> Self {
         Self { lockout_failures: 5, inactive_suspend_days: 90 }
@@ -243,6 +254,33 @@ fn active_admins(conn: &Connection) -> Result<i64, StoreError> {
         .query_row("SELECT count(*) FROM users WHERE role = 'administrator' AND status = 'active'", [], |r| r.get(0))?)
 }
 
+/// Suspends an account for inactivity in the caller's transaction (audited as `system`) and
+/// returns the reason. The last active administrator is never suspended this way: nobody
+/// could then reactivate anyone, so the log-on goes ahead and the log notes why.
+fn suspend_for_inactivity(
+    conn: &Connection,
+    org: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    let Some((user, _)) = load(conn, id)? else { return Ok(None) };
+    let since = user.last_activity.map_or_else(|| "creation".to_owned(), |t| t.date_naive().to_string());
+    if user.role == Role::Administrator && active_admins(conn)? <= 1 {
+        let note = format!("inactive since {since}: not suspended, the last active administrator");
+        let event = AuditEvent { time: now, ..AuditEvent::new("system", org, AuditAction::Admin, id, &note) };
+        append(conn, &event)?;
+        return Ok(None);
+    }
+    let reason = format!("inactive since {since}");
+    set_status(conn, id, UserStatus::Suspended, &reason)?;
+    let event = AuditEvent {
+        time: now,
+        ..AuditEvent::new("system", org, AuditAction::Admin, id, &format!("suspended: {reason}"))
+    };
+    append(conn, &event)?;
+    Ok(Some(reason))
+}
+
 /// The account service: log-on, log-off, authorization and administration.
 #[derive(Debug, Clone, Copy)]
 pub struct Accounts<'a> {
@@ -313,17 +351,11 @@ impl<'a> Accounts<'a> {
             }
             UserStatus::Active => {}
         }
-        if self.rules.inactive_suspend_days > 0
-            && let Some(last) = user.last_activity
-            && now - last > chrono::Duration::days(i64::from(self.rules.inactive_suspend_days))
-        {
-            let reason = format!("inactive since {}", last.date_naive());
-            let (uid, org, why) = (id.to_owned(), self.org(), reason.clone());
-            self.store.write(move |conn| {
-                set_status(conn, &uid, UserStatus::Suspended, &why)?;
-                append(conn, &AuditEvent::new("system", &org, AuditAction::Admin, &uid, &format!("suspended: {why}")))
-            })?;
-            return refuse(id, LoginRefusal::Suspended(reason));
+        if self.rules.is_inactive(&user, now) {
+            let (uid, org) = (id.to_owned(), self.org());
+            if let Some(reason) = self.store.write(move |conn| suspend_for_inactivity(conn, &org, &uid, now))? {
+                return refuse(id, LoginRefusal::Suspended(reason));
+            }
         }
         if !pin_matches(pin, &hash) {
             let failures = user.failed_attempts + 1;
@@ -560,6 +592,35 @@ impl<'a> Accounts<'a> {
         })
     }
 
+    /// Suspends every active account idle past `inactive_suspend_days` (the console runs it
+    /// at start, `users list` before listing), so the administrator's list shows the state a
+    /// log-on would find. Returns the ids suspended.
+    pub fn suspend_inactive(&self, now: DateTime<Utc>) -> Result<Vec<String>, SessionError> {
+        let rules = self.rules;
+        let org = self.org();
+        Ok(self.store.write(move |conn| {
+            let mut stmt =
+                conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users WHERE status = 'active' ORDER BY id"))?;
+            let idle: Vec<String> = stmt
+                .query_map([], user_row)?
+                .filter_map(|row| row.ok().map(|(user, ..)| user))
+                .filter(|user| rules.is_inactive(user, now))
+                // Officers first, so an idle administrator is kept only when no other is active.
+                .map(|user| (user.role == Role::Administrator, user.id))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .map(|(_, id)| id)
+                .collect();
+            let mut suspended = Vec::new();
+            for id in idle {
+                if suspend_for_inactivity(conn, &org, &id, now)?.is_some() {
+                    suspended.push(id);
+                }
+            }
+            Ok(suspended)
+        })?)
+    }
+
     /// Every account (administrators only).
     pub fn list(&self, actor: &User) -> Result<Vec<User>, SessionError> {
         self.authorize(actor, Permission::ManageUsers, AuditAction::Admin, "list users")?;
@@ -725,6 +786,28 @@ mod tests {
             Err(SessionError::Refused(LoginRefusal::Suspended(_)))
         ));
         assert_eq!(accounts.get("o1").unwrap().unwrap().status, UserStatus::Suspended);
+        accounts.reactivate(&admin, "o1").unwrap();
+        assert!(accounts.authenticate("o1", "123456", Utc::now()).is_ok());
+    }
+
+    #[test]
+    fn inactive_accounts_are_swept_but_the_last_administrator_is_kept() {
+        let (_dir, store) = temp_store();
+        let (accounts, admin) = setup(&store);
+        accounts.create_user(&admin, new_user("o1", Role::Officer)).unwrap();
+        accounts.create_user(&admin, new_user("s1", Role::Supervisor)).unwrap();
+        assert!(accounts.suspend_inactive(Utc::now()).unwrap().is_empty(), "nobody is idle yet");
+        let later = Utc::now() + chrono::Duration::days(91);
+        assert_eq!(accounts.suspend_inactive(later).unwrap(), vec!["o1".to_owned(), "s1".to_owned()]);
+        let o1 = accounts.get("o1").unwrap().unwrap();
+        assert_eq!(o1.status, UserStatus::Suspended);
+        assert!(o1.status_reason.starts_with("inactive since"), "{}", o1.status_reason);
+        assert_eq!(accounts.get("admin").unwrap().unwrap().status, UserStatus::Active, "the only administrator stays");
+        let outcomes = outcomes(&store, "admin");
+        assert_eq!(outcomes.iter().filter(|o| o.starts_with("suspended: inactive since")).count(), 2);
+        assert!(outcomes.iter().any(|o| o.contains("not suspended, the last active administrator")));
+        // The idle administrator can still log on to reactivate the others.
+        let admin = accounts.authenticate("admin", "123456", later).unwrap();
         accounts.reactivate(&admin, "o1").unwrap();
         assert!(accounts.authenticate("o1", "123456", Utc::now()).is_ok());
     }

@@ -17,6 +17,8 @@ use crate::audit::{AuditAction, AuditEvent};
 
 /// The statutory floor on retention (Gov. Code 34090.6: at least one year).
 pub const MIN_RETENTION_DAYS: u32 = 365;
+/// The longest period accepted (a century): beyond it the cutoff date cannot be computed.
+pub const MAX_RETENTION_DAYS: u32 = 36_525;
 
 /// Errors of the retention settings.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -30,12 +32,18 @@ pub enum RetentionError {
     /// A zero period would purge everything.
     #[error("retention_days must be at least 1")]
     Zero,
+    /// A period too long to compute a cutoff from.
+    #[error("retention_days = {0} is more than {MAX_RETENTION_DAYS} days (a century)")]
+    TooLong(u32),
 }
 
 /// The retention period, checked against the floor.
 pub fn retention_period(days: u32, allow_short: bool) -> Result<chrono::Duration, RetentionError> {
     if days == 0 {
         return Err(RetentionError::Zero);
+    }
+    if days > MAX_RETENTION_DAYS {
+        return Err(RetentionError::TooLong(days));
     }
     if days < MIN_RETENTION_DAYS && !allow_short {
         return Err(RetentionError::UnderFloor(days));
@@ -188,6 +196,7 @@ mod tests {
         assert_eq!(retention_period(30, false), Err(RetentionError::UnderFloor(30)));
         assert_eq!(retention_period(30, true).map(|d| d.num_days()), Ok(30));
         assert_eq!(retention_period(0, true), Err(RetentionError::Zero));
+        assert_eq!(retention_period(u32::MAX, false), Err(RetentionError::TooLong(u32::MAX)));
     }
 
     #[test]

@@ -197,6 +197,17 @@ CREATE TABLE audit_sample_items (
     PRIMARY KEY (sample_id, item_no)
 );
 "#,
+    // 2: the ALPR Administrator's settings (camera sources, hot-list sources and key,
+    // retention), kept here rather than in the settings file so that each change is
+    // encrypted at rest and committed with its audit row. A row overrides the file's value.
+    r#"
+CREATE TABLE admin_settings (
+    key     TEXT PRIMARY KEY,
+    value   TEXT NOT NULL,
+    set_by  TEXT NOT NULL,
+    set_ms  INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The schema version this program writes.

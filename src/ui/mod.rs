@@ -17,7 +17,7 @@ use eframe::egui::{self, RichText};
 
 use crate::console::{Command, Console, Stage};
 use feed::{CropTextures, Feed};
-use screens::{checklist, history, hit_alert, hit_workflow, lock, login, oversight, patrol, settings};
+use screens::{admin, checklist, history, hit_alert, hit_workflow, lock, login, oversight, patrol, settings};
 use theme::{Theme, ThemeChoice};
 use tone::Tone;
 
@@ -34,6 +34,8 @@ pub enum View {
     Settings,
     /// Usage report, random audit, accounts, equipment reports (supervisors, administrator).
     Oversight,
+    /// Accounts, cameras, hot-list sources and key, retention (the ALPR Administrator).
+    Admin,
 }
 
 /// Requests that only change the screen, not the shift.
@@ -58,6 +60,8 @@ pub enum AppCommand {
     Ui(UiCommand),
     /// An oversight request (supervisors, administrator).
     Oversee(crate::console::oversight::OversightCommand),
+    /// An administration request (the ALPR Administrator).
+    Administer(crate::console::admin::AdminCommand),
 }
 
 /// Settings of the screen itself.
@@ -113,6 +117,7 @@ pub struct ConsoleApp {
     settings: settings::SettingsScreen,
     lock: lock::LockScreen,
     oversight: oversight::OversightScreen,
+    admin: admin::AdminScreen,
     commands: Vec<AppCommand>,
     /// The last command's refusal or failure, shown until the next command.
     pub message: Option<String>,
@@ -150,6 +155,7 @@ impl ConsoleApp {
             settings: settings::SettingsScreen,
             lock: lock::LockScreen::default(),
             oversight: oversight::OversightScreen::default(),
+            admin: admin::AdminScreen::default(),
             commands: Vec::new(),
             message: None,
             banner_latency_ms: Vec::new(),
@@ -223,6 +229,9 @@ impl ConsoleApp {
                     _ if self.view == View::Oversight && self.console.may_oversee() => {
                         self.oversight.ui(ui, &self.console, &mut frame);
                     }
+                    _ if self.view == View::Admin && self.console.may_administer() => {
+                        self.admin.ui(ui, &self.console, &mut frame);
+                    }
                     Stage::Checklist | Stage::Unavailable => {
                         self.checklist.ui(ui, &self.console, &self.feeds, &mut frame);
                     }
@@ -236,7 +245,7 @@ impl ConsoleApp {
                             View::Hit(id) => self.workflow.ui(ui, &self.console, id, &mut self.crops, &mut frame),
                             View::History => self.history.ui(ui, &self.console, &mut self.crops, &mut frame),
                             View::Settings => self.settings.ui(ui, self.theme_choice, &self.tone, &mut frame),
-                            View::Oversight => self.view_fallback(ui, &mut frame),
+                            View::Oversight | View::Admin => self.view_fallback(ui, &mut frame),
                         }
                     }
                 }
@@ -251,8 +260,8 @@ impl ConsoleApp {
     }
 
     fn view_fallback(&self, ui: &mut egui::Ui, frame: &mut Frame<'_>) {
-        // Only reached when the role does not allow oversight.
-        ui.label("Oversight is for supervisors and the ALPR Administrator.");
+        // Only reached when the role does not allow the view asked for.
+        ui.label("Oversight is for supervisors and the ALPR Administrator; administration for the Administrator.");
         if theme::button(ui, "Back to patrol", true).clicked() {
             frame.show(View::Patrol);
         }
@@ -283,6 +292,7 @@ impl ConsoleApp {
             AppCommand::Ui(UiCommand::Volume(v)) => self.tone.set_volume(v),
             AppCommand::Ui(UiCommand::TestTone(p)) => self.tone.test(p),
             AppCommand::Oversee(command) => self.message = self.console.oversee(command).err(),
+            AppCommand::Administer(command) => self.message = self.console.administer(command).err(),
             AppCommand::Console(command) => {
                 let acknowledged = match &command {
                     Command::Hit { id, action: crate::hits::HitAction::Acknowledge } => Some(*id),

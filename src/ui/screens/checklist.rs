@@ -103,6 +103,10 @@ impl ChecklistScreen {
                     frame.show(crate::ui::View::Oversight);
                     frame.commands.push(crate::ui::AppCommand::Oversee(crate::console::oversight::OversightCommand::Usage { days: 30 }));
                 }
+                if console.may_administer() && button(ui, "Administration", true).clicked() {
+                    frame.show(crate::ui::View::Admin);
+                    frame.commands.push(crate::ui::AppCommand::Administer(crate::console::admin::AdminCommand::Load));
+                }
                 if button(ui, "Log off", true).clicked() {
                     frame.send(Command::LogOff);
                 }

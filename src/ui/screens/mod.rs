@@ -1,6 +1,7 @@
 //! One file per screen. Each screen keeps only what is being typed or chosen on it, draws
 //! from the console, and queues commands through the shared `Frame`.
 
+pub mod admin;
 pub mod checklist;
 pub mod history;
 pub mod hit_alert;

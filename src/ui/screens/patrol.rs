@@ -127,6 +127,10 @@ impl PatrolScreen {
                     crate::console::oversight::OversightCommand::Usage { days: 30 },
                 ));
             }
+            if console.may_administer() && button(ui, "Administration", true).clicked() {
+                frame.show(View::Admin);
+                frame.commands.push(crate::ui::AppCommand::Administer(crate::console::admin::AdminCommand::Load));
+            }
             if console.is_active() {
                 if button(ui, "Deactivate ALPR", true).clicked() {
                     self.deactivating = true;

@@ -1,0 +1,197 @@
+//! The `admin` command: the ALPR Administrator's system settings from the command line:
+//! camera sources, hot-list update sources and public key, retention. Each subcommand
+//! authenticates the `--as` administrator (PIN from `PATROL_ALPR_PIN` or stdin) like `users`,
+//! and every change is audited; the values are kept in the encrypted database and take
+//! precedence over the settings file (docs/operations.md, "Administered settings").
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::Context;
+use super::store::{Secrets, actor, open_store, rules};
+use crate::session::Accounts;
+use crate::session::admin::{Administration, Setting, SettingsView};
+
+/// Subcommands of `admin`.
+#[derive(Debug, clap::Subcommand)]
+pub enum AdminCommand {
+    /// Camera sources the console and `run` open.
+    Cameras {
+        /// What to do.
+        #[command(subcommand)]
+        action: ListAction,
+        /// The administrator doing it.
+        #[arg(long = "as", value_name = "ADMIN_ID", global = true)]
+        as_user: Option<String>,
+    },
+    /// Folders the shift-start hot-list update reads from.
+    Sources {
+        /// What to do.
+        #[command(subcommand)]
+        action: ListAction,
+        /// The administrator doing it.
+        #[arg(long = "as", value_name = "ADMIN_ID", global = true)]
+        as_user: Option<String>,
+    },
+    /// The agency's ed25519 public key that signs hot-list updates.
+    HotlistKey {
+        /// What to do.
+        #[command(subcommand)]
+        action: KeyAction,
+        /// The administrator doing it.
+        #[arg(long = "as", value_name = "ADMIN_ID", global = true)]
+        as_user: Option<String>,
+    },
+    /// How long stored reads are kept.
+    Retention {
+        /// What to do.
+        #[command(subcommand)]
+        action: RetentionAction,
+        /// The administrator doing it.
+        #[arg(long = "as", value_name = "ADMIN_ID", global = true)]
+        as_user: Option<String>,
+    },
+}
+
+/// Actions on a list setting.
+#[derive(Debug, clap::Subcommand)]
+pub enum ListAction {
+    /// Show the entries in force and where they come from.
+    List,
+    /// Add an entry.
+    Add {
+        /// Cameras: auto, sim, replay:PATH or camera:INDEX|NAME|PATH; sources: a folder.
+        value: String,
+    },
+    /// Remove an entry.
+    Remove {
+        /// The entry as listed.
+        value: String,
+    },
+}
+
+/// Actions on the hot-list key.
+#[derive(Debug, clap::Subcommand)]
+pub enum KeyAction {
+    /// Show the key in force.
+    Show,
+    /// Set the key: the base64 line `hotlist keygen` printed, or --file KEY.pub.
+    Set {
+        /// The key.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        key: Option<String>,
+        /// Read the key from this file (the KEY.pub `hotlist keygen` wrote).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+}
+
+/// Actions on retention.
+#[derive(Debug, clap::Subcommand)]
+pub enum RetentionAction {
+    /// Show the period in force.
+    Show,
+    /// Set the period (at least 365 days unless the settings file allows shorter).
+    Set {
+        /// Days.
+        days: u32,
+    },
+}
+
+fn origin(view: &SettingsView, setting: Setting) -> &'static str {
+    view.origin(setting)
+}
+
+fn print_list(title: &str, entries: &[String], from: &str) {
+    println!("{title} ({from}):");
+    if entries.is_empty() {
+        println!("  (none)");
+    }
+    for entry in entries {
+        println!("  {entry}");
+    }
+}
+
+/// Runs `admin`.
+pub fn run(ctx: &Context, command: AdminCommand) -> anyhow::Result<ExitCode> {
+    let as_user = match &command {
+        AdminCommand::Cameras { as_user, .. }
+        | AdminCommand::Sources { as_user, .. }
+        | AdminCommand::HotlistKey { as_user, .. }
+        | AdminCommand::Retention { as_user, .. } => as_user.clone(),
+    };
+    let as_user = as_user.context("--as ADMIN_ID is required: settings are the ALPR Administrator's")?;
+    let store = open_store(ctx)?;
+    let accounts = Accounts::new(&store, rules(ctx));
+    let admin = actor(&store, ctx, &as_user, &mut Secrets::new())?;
+    let svc = Administration::new(&store, accounts, &ctx.config);
+    match command {
+        AdminCommand::Cameras { action, .. } => match action {
+            ListAction::List => {
+                let view = svc.view(&admin)?;
+                print_list("camera sources", &view.camera_sources, origin(&view, Setting::CameraSources));
+            }
+            ListAction::Add { value } => {
+                let now = svc.add_camera(&admin, &value)?;
+                println!("added camera {}; now: {} (from the next log-on)", value.trim(), now.join(", "));
+            }
+            ListAction::Remove { value } => {
+                let now = svc.remove_camera(&admin, &value)?;
+                println!("removed camera {value}; now: {}", now.join(", "));
+            }
+        },
+        AdminCommand::Sources { action, .. } => match action {
+            ListAction::List => {
+                let view = svc.view(&admin)?;
+                print_list("hot-list sources", &view.hotlist_sources, origin(&view, Setting::HotlistSources));
+            }
+            ListAction::Add { value } => {
+                let now = svc.add_hotlist_source(&admin, &value)?;
+                if !std::path::Path::new(value.trim()).is_dir() {
+                    eprintln!("note: {} is not a folder on this machine now (media not mounted?)", value.trim());
+                }
+                println!("added hot-list source {}; now: {}", value.trim(), now.join(", "));
+            }
+            ListAction::Remove { value } => {
+                let now = svc.remove_hotlist_source(&admin, &value)?;
+                println!(
+                    "removed hot-list source {value}; now: {}",
+                    if now.is_empty() { "none".into() } else { now.join(", ") }
+                );
+            }
+        },
+        AdminCommand::HotlistKey { action, .. } => match action {
+            KeyAction::Show => {
+                let view = svc.view(&admin)?;
+                match &view.hotlist_public_key {
+                    Some(key) => println!("{key} ({})", origin(&view, Setting::HotlistPublicKey)),
+                    None => println!("none: every hot-list update is refused"),
+                }
+            }
+            KeyAction::Set { key, file } => {
+                let key = match (key, file) {
+                    (Some(key), _) => key,
+                    (None, Some(file)) => {
+                        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?
+                    }
+                    (None, None) => anyhow::bail!("give the key or --file KEY.pub"),
+                };
+                let key = svc.set_hotlist_key(&admin, &key)?;
+                println!("hot-list public key set: {key}");
+            }
+        },
+        AdminCommand::Retention { action, .. } => match action {
+            RetentionAction::Show => {
+                let view = svc.view(&admin)?;
+                println!("retention {} days ({})", view.retention_days, origin(&view, Setting::RetentionDays));
+            }
+            RetentionAction::Set { days } => {
+                svc.set_retention(&admin, days)?;
+                println!("retention {days} days");
+            }
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}

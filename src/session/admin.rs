@@ -1,0 +1,578 @@
+//! The ALPR Administrator's system settings: camera sources, hot-list update sources, the
+//! agency's hot-list public key and the retention period, and the purge run by hand.
+//!
+//! The settings live in the encrypted database (`admin_settings`), each change committed in
+//! the same transaction as its audit row; once set, a value takes precedence over the settings
+//! file (see docs/operations.md, "Administered settings"). Part of the policy core: every
+//! change asks the role through [`Accounts::authorize`], which audits refusals.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Accounts, Permission, SessionError, User};
+use crate::audit::{AuditAction, AuditEvent};
+use crate::config::Config;
+use crate::store::audit_log::append;
+use crate::store::retention::{PurgeCounts, retention_period};
+use crate::store::{Store, StoreError};
+
+/// One administered setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// The cameras the console and `run` open (`[cameras] sources`).
+    CameraSources,
+    /// Where shift-start hot-list updates come from (`[hotlist] sources`).
+    HotlistSources,
+    /// The agency's ed25519 key that signs hot-list updates (`[hotlist] public_key`).
+    HotlistPublicKey,
+    /// Days stored reads are kept (`[store] retention_days`).
+    RetentionDays,
+}
+
+impl Setting {
+    /// Every setting.
+    pub const ALL: [Setting; 4] =
+        [Self::CameraSources, Self::HotlistSources, Self::HotlistPublicKey, Self::RetentionDays];
+
+    /// The row key in `admin_settings`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::CameraSources => "camera_sources",
+            Self::HotlistSources => "hotlist_sources",
+            Self::HotlistPublicKey => "hotlist_public_key",
+            Self::RetentionDays => "retention_days",
+        }
+    }
+
+    /// The object written in the audit log.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::CameraSources => "camera sources",
+            Self::HotlistSources => "hot-list sources",
+            Self::HotlistPublicKey => "hot-list public key",
+            Self::RetentionDays => "retention",
+        }
+    }
+
+    /// What a user needs to change it.
+    pub fn permission(self) -> Permission {
+        match self {
+            Self::CameraSources => Permission::ManageCameras,
+            Self::HotlistSources | Self::HotlistPublicKey => Permission::ManageHotlistSources,
+            Self::RetentionDays => Permission::ManageRetention,
+        }
+    }
+}
+
+/// The administered values; `None` where the settings file still rules.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AdminSettings {
+    /// Camera sources.
+    pub camera_sources: Option<Vec<String>>,
+    /// Hot-list update sources.
+    pub hotlist_sources: Option<Vec<String>>,
+    /// The hot-list public key (base64).
+    pub hotlist_public_key: Option<String>,
+    /// Retention in days.
+    pub retention_days: Option<u32>,
+}
+
+fn stored(conn: &Connection, setting: Setting) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT value FROM admin_settings WHERE key = ?1", [setting.key()], |row| row.get(0))
+        .optional()?)
+}
+
+fn decode<T: DeserializeOwned>(setting: Setting, text: Option<String>) -> Result<Option<T>, StoreError> {
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("admin setting {}: {e}", setting.key())))
+    })
+    .transpose()
+}
+
+impl AdminSettings {
+    /// Reads the administered values.
+    pub fn load(store: &Store) -> Result<Self, StoreError> {
+        store.read(|conn| {
+            Ok(Self {
+                camera_sources: decode(Setting::CameraSources, stored(conn, Setting::CameraSources)?)?,
+                hotlist_sources: decode(Setting::HotlistSources, stored(conn, Setting::HotlistSources)?)?,
+                hotlist_public_key: decode(Setting::HotlistPublicKey, stored(conn, Setting::HotlistPublicKey)?)?,
+                retention_days: decode(Setting::RetentionDays, stored(conn, Setting::RetentionDays)?)?,
+            })
+        })
+    }
+
+    /// Lays the administered values over `config` (they take precedence over the file).
+    pub fn apply(&self, config: &mut Config) {
+        if let Some(sources) = &self.camera_sources {
+            config.cameras.sources.clone_from(sources);
+        }
+        if let Some(sources) = &self.hotlist_sources {
+            config.hotlist.sources.clone_from(sources);
+        }
+        if let Some(key) = &self.hotlist_public_key {
+            config.hotlist.public_key = Some(key.clone());
+        }
+        if let Some(days) = self.retention_days {
+            config.store.retention_days = days;
+        }
+    }
+
+    /// Which settings come from the database.
+    pub fn administered(&self) -> Vec<Setting> {
+        let set = [
+            self.camera_sources.is_some(),
+            self.hotlist_sources.is_some(),
+            self.hotlist_public_key.is_some(),
+            self.retention_days.is_some(),
+        ];
+        Setting::ALL.into_iter().zip(set).filter(|(_, set)| *set).map(|(s, _)| s).collect()
+    }
+}
+
+/// `config` with the administered values laid over it: what every command and the console
+/// run with.
+pub fn effective_config(store: &Store, config: &Config) -> Result<Config, StoreError> {
+    let mut effective = config.clone();
+    AdminSettings::load(store)?.apply(&mut effective);
+    Ok(effective)
+}
+
+/// What the administrator sees: each value in force and whether it comes from the database.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SettingsView {
+    /// Camera sources in force.
+    pub camera_sources: Vec<String>,
+    /// Hot-list update sources in force.
+    pub hotlist_sources: Vec<String>,
+    /// The hot-list public key in force.
+    pub hotlist_public_key: Option<String>,
+    /// Retention in days in force.
+    pub retention_days: u32,
+    /// The settings file allows a period under the one-year floor.
+    pub allow_short_retention: bool,
+    /// The settings whose value comes from the database (the rest from the settings file).
+    pub administered: Vec<Setting>,
+}
+
+impl SettingsView {
+    /// "database" or "settings file", for display.
+    pub fn origin(&self, setting: Setting) -> &'static str {
+        if self.administered.contains(&setting) { "set by the administrator" } else { "from the settings file" }
+    }
+}
+
+/// A camera source as typed, checked: `auto`, `sim`, `replay:PATH` or `camera:INDEX|NAME|PATH`.
+pub fn check_camera_source(text: &str) -> Result<String, SessionError> {
+    let text = text.trim();
+    text.parse::<crate::camera::SourceSpec>().map_err(SessionError::Invalid)?;
+    Ok(text.to_owned())
+}
+
+/// A hot-list update source as typed, checked: an absolute folder path (mounted media or a
+/// synchronised share). Plain http is refused (the signature protects the content, not who
+/// sees it), and this build cannot fetch https.
+pub fn check_hotlist_source(text: &str) -> Result<String, SessionError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(SessionError::Invalid("type the folder the signed hot list is published in".into()));
+    }
+    if text.starts_with("http://") {
+        return Err(SessionError::Invalid("plain http sources are refused: use a folder".into()));
+    }
+    if text.starts_with("https://") {
+        return Err(SessionError::Invalid("https sources are not supported by this build yet: use a folder".into()));
+    }
+    if !std::path::Path::new(text).is_absolute() {
+        return Err(SessionError::Invalid(format!("{text:?} is not an absolute folder path")));
+    }
+    Ok(text.to_owned())
+}
+
+/// A hot-list public key as typed or pasted, checked: the base64 ed25519 public key that
+/// `hotlist keygen` prints and writes to `KEY.pub`.
+pub fn check_public_key(text: &str) -> Result<String, SessionError> {
+    let text = text.trim();
+    crate::hotlist::update::parse_public_key(text).map_err(|_| {
+        SessionError::Invalid(
+            "not an ed25519 public key: paste the base64 line `hotlist keygen` printed (the KEY.pub file)".into(),
+        )
+    })?;
+    Ok(text.to_owned())
+}
+
+/// A purge run by hand: the period used, the cutoff and the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeOutcome {
+    /// Retention in days.
+    pub retention_days: u32,
+    /// Reads older than this were (or would be) deleted.
+    pub cutoff: DateTime<Utc>,
+    /// What was (or would be) deleted and kept.
+    pub counts: PurgeCounts,
+}
+
+/// The administrator's settings service over a store, its accounts and the settings file.
+#[derive(Debug, Clone, Copy)]
+pub struct Administration<'a> {
+    store: &'a Store,
+    accounts: Accounts<'a>,
+    file: &'a Config,
+}
+
+impl<'a> Administration<'a> {
+    /// The service. `file` gives the values used until the administrator sets one, and
+    /// `allow_short_retention`, which only the settings file can grant.
+    pub fn new(store: &'a Store, accounts: Accounts<'a>, file: &'a Config) -> Self {
+        Self { store, accounts, file }
+    }
+
+    /// The settings in force (administrators only).
+    pub fn view(&self, actor: &User) -> Result<SettingsView, SessionError> {
+        for setting in Setting::ALL {
+            self.accounts.authorize(
+                actor,
+                setting.permission(),
+                AuditAction::Admin,
+                &format!("view {}", setting.label()),
+            )?;
+        }
+        let settings = AdminSettings::load(self.store)?;
+        let mut config = self.file.clone();
+        settings.apply(&mut config);
+        Ok(SettingsView {
+            camera_sources: config.cameras.sources,
+            hotlist_sources: config.hotlist.sources,
+            hotlist_public_key: config.hotlist.public_key,
+            retention_days: config.store.retention_days,
+            allow_short_retention: self.file.store.allow_short_retention,
+            administered: settings.administered(),
+        })
+    }
+
+    /// Authorizes, then in one transaction reads the value in force (the database's, else
+    /// `fallback` from the file), applies `change`, stores the result and audits it.
+    fn change<T, F>(
+        &self,
+        actor: &User,
+        setting: Setting,
+        what: &str,
+        fallback: T,
+        change: F,
+    ) -> Result<T, SessionError>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: FnOnce(T) -> Result<(T, String), SessionError> + Send + 'static,
+    {
+        self.accounts.authorize(
+            actor,
+            setting.permission(),
+            AuditAction::Admin,
+            &format!("{what} ({})", setting.label()),
+        )?;
+        let (actor_id, org) = (actor.id.clone(), self.store.organization().to_owned());
+        self.store.write(move |conn| {
+            let current = decode(setting, stored(conn, setting)?)?.unwrap_or(fallback);
+            let (new, outcome) = match change(current) {
+                Ok(changed) => changed,
+                Err(err) => return Ok(Err(err)),
+            };
+            let value = serde_json::to_string(&new).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            conn.execute(
+                "INSERT INTO admin_settings (key, value, set_by, set_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, set_by = excluded.set_by, set_ms = excluded.set_ms",
+                params![setting.key(), value, actor_id, Utc::now().timestamp_millis()],
+            )?;
+            append(conn, &AuditEvent::new(&actor_id, &org, AuditAction::Admin, setting.label(), &outcome))?;
+            Ok(Ok(new))
+        })?
+    }
+
+    /// Adds a camera source; returns the sources now in force.
+    pub fn add_camera(&self, actor: &User, source: &str) -> Result<Vec<String>, SessionError> {
+        let source = check_camera_source(source);
+        self.change(actor, Setting::CameraSources, "add camera", self.file.cameras.sources.clone(), move |mut list| {
+            let source = source?;
+            if list.contains(&source) {
+                return Err(SessionError::Invalid(format!("camera {source} is already configured")));
+            }
+            list.push(source.clone());
+            let outcome = format!("added {source}; now {}", list.join(", "));
+            Ok((list, outcome))
+        })
+    }
+
+    /// Removes a camera source (at least one stays); returns the sources now in force.
+    pub fn remove_camera(&self, actor: &User, source: &str) -> Result<Vec<String>, SessionError> {
+        let source = source.trim().to_owned();
+        self.change(
+            actor,
+            Setting::CameraSources,
+            "remove camera",
+            self.file.cameras.sources.clone(),
+            move |mut list| {
+                let before = list.len();
+                list.retain(|s| *s != source);
+                if list.len() == before {
+                    return Err(SessionError::Invalid(format!("no camera source {source}")));
+                }
+                if list.is_empty() {
+                    return Err(SessionError::Invalid(
+                        "a car needs at least one camera source: add the new one before removing the last".into(),
+                    ));
+                }
+                let outcome = format!("removed {source}; now {}", list.join(", "));
+                Ok((list, outcome))
+            },
+        )
+    }
+
+    /// Adds a hot-list update source; returns the sources now in force.
+    pub fn add_hotlist_source(&self, actor: &User, source: &str) -> Result<Vec<String>, SessionError> {
+        let source = check_hotlist_source(source);
+        let fallback = self.file.hotlist.sources.clone();
+        self.change(actor, Setting::HotlistSources, "add hot-list source", fallback, move |mut list| {
+            let source = source?;
+            if list.contains(&source) {
+                return Err(SessionError::Invalid(format!("hot-list source {source} is already configured")));
+            }
+            list.push(source.clone());
+            let outcome = format!("added {source}; now {}", list.join(", "));
+            Ok((list, outcome))
+        })
+    }
+
+    /// Removes a hot-list update source; returns the sources now in force (none left means
+    /// the shift-start update says so and the cached list is used).
+    pub fn remove_hotlist_source(&self, actor: &User, source: &str) -> Result<Vec<String>, SessionError> {
+        let source = source.trim().to_owned();
+        let fallback = self.file.hotlist.sources.clone();
+        self.change(actor, Setting::HotlistSources, "remove hot-list source", fallback, move |mut list| {
+            let before = list.len();
+            list.retain(|s| *s != source);
+            if list.len() == before {
+                return Err(SessionError::Invalid(format!("no hot-list source {source}")));
+            }
+            let outcome =
+                format!("removed {source}; now {}", if list.is_empty() { "none".into() } else { list.join(", ") });
+            Ok((list, outcome))
+        })
+    }
+
+    /// Sets the agency's hot-list public key.
+    pub fn set_hotlist_key(&self, actor: &User, key: &str) -> Result<String, SessionError> {
+        let key = check_public_key(key);
+        let fallback = self.file.hotlist.public_key.clone();
+        self.change(actor, Setting::HotlistPublicKey, "set hot-list key", fallback, move |old: Option<String>| {
+            let key = key?;
+            let outcome = match old {
+                Some(old) if old == key => format!("unchanged {key}"),
+                Some(old) => format!("set {key} (was {old})"),
+                None => format!("set {key}"),
+            };
+            Ok((Some(key), outcome))
+        })
+        .map(|key| key.unwrap_or_default())
+    }
+
+    /// Sets the retention period, refused under the one-year floor unless the settings file
+    /// allows it (`allow_short_retention`, on counsel's advice).
+    pub fn set_retention(&self, actor: &User, days: u32) -> Result<u32, SessionError> {
+        let checked = retention_period(days, self.file.store.allow_short_retention)
+            .map(|_| days)
+            .map_err(|e| SessionError::Invalid(e.to_string()));
+        self.change(actor, Setting::RetentionDays, "set retention", self.file.store.retention_days, move |old| {
+            let days = checked?;
+            Ok((days, format!("retention {days} days (was {old})")))
+        })
+    }
+
+    /// Runs the purge by hand (or counts it, `dry_run`) with the retention in force; audited
+    /// with its counts as `actor`.
+    pub fn purge(&self, actor: &User, dry_run: bool, now: DateTime<Utc>) -> Result<PurgeOutcome, SessionError> {
+        self.accounts.authorize(actor, Permission::ManageRetention, AuditAction::Purge, "purge")?;
+        purge_as(self.store, self.file, &actor.id, dry_run, now)
+    }
+}
+
+/// The purge with the retention in force, as `user` (`system` for the scheduled run).
+pub fn purge_as(
+    store: &Store,
+    file: &Config,
+    user: &str,
+    dry_run: bool,
+    now: DateTime<Utc>,
+) -> Result<PurgeOutcome, SessionError> {
+    let retention_days = effective_config(store, file)?.store.retention_days;
+    let period = retention_period(retention_days, file.store.allow_short_retention)
+        .map_err(|e| SessionError::Invalid(e.to_string()))?;
+    let cutoff = now - period;
+    let counts = store.purge(cutoff, dry_run, user)?;
+    Ok(PurgeOutcome { retention_days, cutoff, counts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{AccountRules, NewUser, Role};
+    use crate::store::testing::temp_store;
+
+    const PIN: &str = "123456";
+
+    fn user(accounts: &Accounts<'_>, admin: Option<&User>, id: &str, role: Role) -> User {
+        let today = Utc::now().date_naive();
+        let new = NewUser {
+            id: id.into(),
+            name: format!("Name {id}"),
+            role,
+            pin: PIN.into(),
+            trained_on: Some(today - chrono::Duration::days(10)),
+            certified_until: Some(today + chrono::Duration::days(100)),
+        };
+        match admin {
+            Some(admin) => accounts.create_user(admin, new).unwrap(),
+            None => accounts.bootstrap_admin(new).unwrap(),
+        }
+        accounts.authenticate(id, PIN, Utc::now()).unwrap()
+    }
+
+    fn admin_rows(store: &Store) -> Vec<(String, String, String)> {
+        store
+            .read(|c| {
+                let mut s =
+                    c.prepare("SELECT user, object, outcome FROM audit_log WHERE action = 'admin' ORDER BY seq")?;
+                Ok(s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?)
+            })
+            .unwrap()
+    }
+
+    fn public_key() -> String {
+        let dir = tempfile::tempdir().unwrap();
+        crate::hotlist::update::generate_key(&dir.path().join("k")).unwrap()
+    }
+
+    #[test]
+    fn officers_and_supervisors_may_not_change_settings_and_are_audited() {
+        let (_dir, store) = temp_store();
+        let accounts = Accounts::new(&store, AccountRules::default());
+        let admin = user(&accounts, None, "a1", Role::Administrator);
+        let file = Config::default();
+        let admin_svc = Administration::new(&store, accounts, &file);
+        let key = public_key();
+        for (id, role) in [("o1", Role::Officer), ("s1", Role::Supervisor)] {
+            let actor = user(&accounts, Some(&admin), id, role);
+            let forbidden =
+                |r: Result<(), SessionError>| assert!(matches!(r, Err(SessionError::Forbidden { .. })), "{id}");
+            forbidden(admin_svc.view(&actor).map(drop));
+            forbidden(admin_svc.add_camera(&actor, "sim").map(drop));
+            forbidden(admin_svc.remove_camera(&actor, "auto").map(drop));
+            forbidden(admin_svc.add_hotlist_source(&actor, "/media/hotlist").map(drop));
+            forbidden(admin_svc.remove_hotlist_source(&actor, "/media/hotlist").map(drop));
+            forbidden(admin_svc.set_hotlist_key(&actor, &key).map(drop));
+            forbidden(admin_svc.set_retention(&actor, 400).map(drop));
+            forbidden(admin_svc.purge(&actor, true, Utc::now()).map(drop));
+        }
+        let refusals = store
+            .read(|c| {
+                Ok(c.query_row("SELECT count(*) FROM audit_log WHERE outcome LIKE 'refused: role%'", [], |r| {
+                    r.get::<_, i64>(0)
+                })?)
+            })
+            .unwrap();
+        assert_eq!(refusals, 16, "every refusal is audited");
+        assert_eq!(AdminSettings::load(&store).unwrap(), AdminSettings::default(), "nothing was changed");
+    }
+
+    #[test]
+    fn the_administrator_changes_settings_audited_and_they_override_the_file() {
+        let (_dir, store) = temp_store();
+        let accounts = Accounts::new(&store, AccountRules::default());
+        let admin = user(&accounts, None, "a1", Role::Administrator);
+        let mut file = Config::default();
+        file.hotlist.sources = vec!["/media/usb/hotlist".into()];
+        let svc = Administration::new(&store, accounts, &file);
+        let view = svc.view(&admin).unwrap();
+        assert_eq!(view.camera_sources, vec!["auto".to_owned()]);
+        assert!(view.administered.is_empty());
+
+        assert_eq!(svc.add_camera(&admin, " camera:1 ").unwrap(), vec!["auto".to_owned(), "camera:1".to_owned()]);
+        assert_eq!(svc.remove_camera(&admin, "auto").unwrap(), vec!["camera:1".to_owned()]);
+        assert!(matches!(svc.remove_camera(&admin, "camera:1"), Err(SessionError::Invalid(_))), "the last stays");
+        assert!(matches!(svc.add_camera(&admin, "webcam"), Err(SessionError::Invalid(_))));
+        assert!(matches!(svc.add_camera(&admin, "camera:1"), Err(SessionError::Invalid(_))), "no duplicates");
+
+        svc.add_hotlist_source(&admin, "/srv/hotlist").unwrap();
+        assert_eq!(svc.remove_hotlist_source(&admin, "/media/usb/hotlist").unwrap(), vec!["/srv/hotlist".to_owned()]);
+        for bad in ["http://example.org/list", "https://example.org/list", "relative/dir", ""] {
+            assert!(matches!(svc.add_hotlist_source(&admin, bad), Err(SessionError::Invalid(_))), "{bad}");
+        }
+
+        let key = public_key();
+        svc.set_hotlist_key(&admin, &format!("{key}\n")).unwrap();
+        for bad in ["not a key", "AAAA", ""] {
+            assert!(matches!(svc.set_hotlist_key(&admin, bad), Err(SessionError::Invalid(_))), "{bad}");
+        }
+
+        svc.set_retention(&admin, 730).unwrap();
+        let err = svc.set_retention(&admin, 30).unwrap_err().to_string();
+        assert!(err.contains("one-year floor"), "{err}");
+        assert!(matches!(svc.set_retention(&admin, 0), Err(SessionError::Invalid(_))));
+
+        let effective = effective_config(&store, &file).unwrap();
+        assert_eq!(effective.cameras.sources, vec!["camera:1".to_owned()]);
+        assert_eq!(effective.hotlist.sources, vec!["/srv/hotlist".to_owned()]);
+        assert_eq!(effective.hotlist.public_key.as_deref(), Some(key.as_str()));
+        assert_eq!(effective.store.retention_days, 730);
+        assert_eq!(svc.view(&admin).unwrap().administered, Setting::ALL.to_vec());
+
+        let rows = admin_rows(&store);
+        let changes: Vec<&(String, String, String)> = rows.iter().filter(|r| r.1 != "a1").collect();
+        let objects: Vec<&str> = changes.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(
+            objects,
+            [
+                "camera sources",
+                "camera sources",
+                "hot-list sources",
+                "hot-list sources",
+                "hot-list public key",
+                "retention"
+            ]
+        );
+        assert!(changes.iter().all(|r| r.0 == "a1"), "recorded as the administrator");
+        assert_eq!(changes[5].2, "retention 730 days (was 365)");
+        assert!(matches!(store.verify_audit_log().unwrap(), crate::store::audit_log::Verification::Intact { .. }));
+    }
+
+    #[test]
+    fn a_short_retention_needs_the_settings_file_and_the_purge_uses_the_period_in_force() {
+        let (_dir, store) = temp_store();
+        let accounts = Accounts::new(&store, AccountRules::default());
+        let admin = user(&accounts, None, "a1", Role::Administrator);
+        let mut file = Config::default();
+        file.store.allow_short_retention = true;
+        let svc = Administration::new(&store, accounts, &file);
+        svc.set_retention(&admin, 30).unwrap();
+        let old = crate::store::NewRead {
+            time: Utc::now() - chrono::Duration::days(40),
+            camera: "front".into(),
+            officer: None,
+            plate: "OLD1".into(),
+            confidence: 0.9,
+            candidates_json: "[]".into(),
+            state: None,
+            gps: None,
+            crop_png: None,
+        };
+        store.insert_read(old).unwrap();
+        let dry = svc.purge(&admin, true, Utc::now()).unwrap();
+        assert_eq!((dry.retention_days, dry.counts.reads, dry.counts.dry_run), (30, 1, true));
+        assert_eq!(store.count_reads().unwrap(), 1);
+        let done = svc.purge(&admin, false, Utc::now()).unwrap();
+        assert_eq!(done.counts.reads, 1);
+        assert_eq!(store.count_reads().unwrap(), 0);
+    }
+}
