@@ -103,6 +103,9 @@ pub struct RecognizerConfig {
     /// vehicle is seen in many frames and is read as it comes close, and the pipeline must
     /// keep up with the camera.
     pub video_long_side: u32,
+    /// Camera frames: the whole frame is searched for new plates at most this often; frames
+    /// in between search only around the plates already seen (`recognize::video`).
+    pub video_search_interval_millis: u64,
     /// Photos are first searched at this long side (0: off); when that finds a plate read
     /// at least `coarse_accept` sure, the full-size search is skipped. Most photos hold one
     /// near plate, so this halves the typical time; far plates still get the full search.
@@ -124,7 +127,8 @@ impl Default for RecognizerConfig {
         Self {
             models_dir: None,
             detector_long_side: 960,
-            video_long_side: 640,
+            video_long_side: 800,
+            video_search_interval_millis: 150,
             coarse_long_side: 640,
             coarse_accept: 0.7,
             detector_threshold: 0.05,

@@ -29,7 +29,7 @@ use patrol_alpr::ui::{AppCommand, ConsoleApp, UiOptions, View};
 struct NoPlates;
 
 impl PlateReader for NoPlates {
-    fn read_plates(&self, _: &Frame) -> Result<Vec<PlateRead>, String> {
+    fn read_plates(&self, _: usize, _: &Frame) -> Result<Vec<PlateRead>, String> {
         Ok(Vec::new())
     }
 }

@@ -28,7 +28,7 @@ struct GroundTruthReader {
 }
 
 impl PlateReader for GroundTruthReader {
-    fn read_plates(&self, frame: &Frame) -> Result<Vec<PlateRead>, String> {
+    fn read_plates(&self, _camera: usize, frame: &Frame) -> Result<Vec<PlateRead>, String> {
         let Some(truth) = self.truth.frame(frame.seq) else {
             return Err(format!("no truth for frame {}", frame.seq));
         };
@@ -188,7 +188,7 @@ impl FrameSource for ScriptedSource {
 struct SlowReader(Duration);
 
 impl PlateReader for SlowReader {
-    fn read_plates(&self, _frame: &Frame) -> Result<Vec<PlateRead>, String> {
+    fn read_plates(&self, _camera: usize, _frame: &Frame) -> Result<Vec<PlateRead>, String> {
         std::thread::sleep(self.0);
         Ok(Vec::new())
     }
@@ -263,7 +263,7 @@ fn back_pressure_drops_frames_instead_of_queueing_them() {
 struct PanickyReader(AtomicU64);
 
 impl PlateReader for PanickyReader {
-    fn read_plates(&self, _frame: &Frame) -> Result<Vec<PlateRead>, String> {
+    fn read_plates(&self, _camera: usize, _frame: &Frame) -> Result<Vec<PlateRead>, String> {
         if self.0.fetch_add(1, Ordering::SeqCst) % 3 == 1 {
             panic!("reader bug (expected by the test)");
         }

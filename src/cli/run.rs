@@ -103,7 +103,7 @@ fn cameras_in_force(ctx: &Context) -> crate::config::CamerasConfig {
 /// Loads the recognizer the workers share, and builds its plan for this frame size before the
 /// first frame arrives.
 fn plate_reader(ctx: &Context, format: &CaptureFormat) -> anyhow::Result<Arc<dyn PlateReader>> {
-    let recognizer = Recognizer::load_for_frames(&ctx.config.recognizer, format.width, format.height)
+    let recognizer = Recognizer::load_video(&ctx.config.recognizer, format.width, format.height)
         .context("loading the recognizer")?;
     Ok(Arc::new(recognizer))
 }

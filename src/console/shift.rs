@@ -34,7 +34,7 @@ pub(super) fn load_reader(
 ) -> std::io::Result<BackgroundJob<Result<Arc<dyn PlateReader>, String>>> {
     let cfg = config.recognizer.clone();
     BackgroundJob::start("load-recognizer", move || {
-        let recognizer = Recognizer::load_for_frames(&cfg, format.width, format.height).map_err(|e| e.to_string())?;
+        let recognizer = Recognizer::load_video(&cfg, format.width, format.height).map_err(|e| e.to_string())?;
         Ok(Arc::new(recognizer) as Arc<dyn PlateReader>)
     })
 }

@@ -39,12 +39,13 @@ pub use stats::{PipelineStats, StatsSnapshot};
 
 /// Reads the plates in one frame. The recognizer implements it; tests use doubles.
 pub trait PlateReader: Send + Sync {
-    /// Every plate in the frame.
-    fn read_plates(&self, frame: &Frame) -> Result<Vec<PlateRead>, String>;
+    /// Every plate in `frame`, from camera number `camera` (readers that follow plates from
+    /// frame to frame keep their state per camera).
+    fn read_plates(&self, camera: usize, frame: &Frame) -> Result<Vec<PlateRead>, String>;
 }
 
 impl PlateReader for crate::recognize::Recognizer {
-    fn read_plates(&self, frame: &Frame) -> Result<Vec<PlateRead>, String> {
+    fn read_plates(&self, _camera: usize, frame: &Frame) -> Result<Vec<PlateRead>, String> {
         self.recognize(&frame.image).map_err(|e| e.to_string())
     }
 }
@@ -458,7 +459,7 @@ fn worker_loop(
             queues.remove(slot);
             continue;
         };
-        let reads = match reader.read_plates(&frame) {
+        let reads = match reader.read_plates(camera, &frame) {
             Ok(reads) => reads,
             Err(reason) => {
                 bump(&stats.reader_errors);

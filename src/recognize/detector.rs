@@ -23,7 +23,7 @@ const ANCHORS: [(usize, [f32; 2]); 3] = [(8, [24.0, 48.0]), (16, [96.0, 192.0]),
 /// SSD box-coding variances.
 const VARIANCE: [f32; 2] = [0.1, 0.2];
 /// Overlap above which the weaker of two boxes is dropped.
-const NMS_IOU: f32 = 0.4;
+pub(crate) const NMS_IOU: f32 = 0.4;
 /// At most this many candidates go into NMS (the network's own package uses 1000).
 const TOP_K: usize = 200;
 
@@ -275,7 +275,7 @@ fn to_input(img: &RgbImage, ih: usize, iw: usize, scale: f32) -> Tensor {
 }
 
 /// Greedy non-maximum suppression over score-sorted detections.
-fn nms(sorted: Vec<Detection>, iou: f32) -> Vec<Detection> {
+pub(crate) fn nms(sorted: Vec<Detection>, iou: f32) -> Vec<Detection> {
     let mut kept: Vec<Detection> = Vec::new();
     for d in sorted {
         if kept.iter().all(|k| k.bbox.iou(&d.bbox) <= iou) {

@@ -6,6 +6,7 @@
 //! recognition workers.
 
 pub mod tracker;
+pub mod video;
 
 use std::path::{Path, PathBuf};
 
@@ -138,6 +139,11 @@ impl Recognizer {
         Ok(Self { detector, ocr, min_confidence: config.min_confidence, views, coarse })
     }
 
+    /// The detector, for the video reader's own searches.
+    pub(crate) fn detector(&self) -> &PlateDetector {
+        &self.detector
+    }
+
     /// Loads the models named by the settings (`models_dir`, else the default folder) and
     /// prepares them for frames of `width` x `height`: what a camera pipeline needs.
     pub fn load_for_frames(config: &RecognizerConfig, width: u32, height: u32) -> Result<Self, RecognizeError> {
@@ -148,10 +154,22 @@ impl Recognizer {
         Ok(recognizer)
     }
 
+    /// Loads the models for a camera pipeline ([`Recognizer::load_for_frames`]) with the
+    /// video reader's search schedule from the settings.
+    pub fn load_video(config: &RecognizerConfig, width: u32, height: u32) -> Result<video::VideoReader, RecognizeError> {
+        let schedule = video::VideoSchedule {
+            search_interval: std::time::Duration::from_millis(config.video_search_interval_millis),
+            ..video::VideoSchedule::default()
+        };
+        Ok(video::VideoReader::new(Self::load_for_frames(config, width, height)?, schedule))
+    }
+
     /// Prepares the detector for frames of this size, so the first live frame does not pay
     /// for plan optimization.
     pub fn warm_up(&self, width: u32, height: u32) -> Result<(), RecognizeError> {
-        self.detector.plan(self.detector.input_shape(width, height)).map(|_| ())
+        self.detector.plan(self.detector.input_shape(width, height))?;
+        let roi = detector::ROI_LONG_SIDE as usize;
+        self.detector.plan((roi / 2, roi)).map(|_| ())
     }
 
     /// Finds and reads every plate in the image, best confidence first.
@@ -170,7 +188,7 @@ impl Recognizer {
     /// Searches each detection's neighbourhood again at a fixed scale: the plate is then seen
     /// at about the size the detector locates corners best at, whatever its size in the image,
     /// and the tighter corners give the recognizer a better-framed crop.
-    fn refine(&self, img: &RgbImage, detections: Vec<Detection>) -> Result<Vec<Detection>, RecognizeError> {
+    pub(crate) fn refine(&self, img: &RgbImage, detections: Vec<Detection>) -> Result<Vec<Detection>, RecognizeError> {
         let mut refined = Vec::with_capacity(detections.len());
         for det in detections {
             refined.push(self.detector.detect_near(img, &det.bbox)?.unwrap_or(det));
@@ -179,7 +197,7 @@ impl Recognizer {
     }
 
     /// Reads every detection, dropping what is not a plate; best confidence first.
-    fn read_all(&self, img: &RgbImage, detections: Vec<Detection>) -> Result<Vec<PlateRead>, RecognizeError> {
+    pub(crate) fn read_all(&self, img: &RgbImage, detections: Vec<Detection>) -> Result<Vec<PlateRead>, RecognizeError> {
         let mut reads = Vec::with_capacity(detections.len());
         for det in detections {
             if let Some(read) = self.read_detection(img, &det)? {
