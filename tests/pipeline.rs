@@ -274,7 +274,8 @@ impl PlateReader for PanickyReader {
 #[test]
 fn a_panicking_worker_is_logged_and_replaced_and_corrupt_frames_are_skipped() {
     let steps: Vec<Step> = (0..60).map(|i| if i % 4 == 3 { Step::Corrupt } else { Step::Frame(i as u8) }).collect();
-    let source = ScriptedSource::new(steps, 5);
+    // Paced so that two workers keep up even on a loaded machine (a panic's report is slow).
+    let source = ScriptedSource::new(steps, 25);
     let (pipeline, _statuses, _reads) = start(vec![Box::new(source)], Arc::new(PanickyReader(AtomicU64::new(0))), 2);
     assert!(wait_until(Duration::from_secs(10), || pipeline.is_finished()));
     let stats = pipeline.shutdown();
