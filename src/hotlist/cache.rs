@@ -192,8 +192,10 @@ impl HotlistCache {
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let serial = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let temp = self.dir.join(format!(".incoming-{}-{serial}.tmp", std::process::id()));
-        let cipher =
-            self.keys.blob_cipher().map_err(|err| CacheError::Encrypt { path: temp.clone(), reason: err.to_string() })?;
+        let cipher = self
+            .keys
+            .blob_cipher()
+            .map_err(|err| CacheError::Encrypt { path: temp.clone(), reason: err.to_string() })?;
         let mut prefix = [0u8; PREFIX_LEN];
         rand::rng().fill_bytes(&mut prefix);
         let mut file = fs::File::create(&temp).map_err(io(&temp))?;
@@ -202,14 +204,7 @@ impl HotlistCache {
             let _ = fs::remove_file(&temp);
             return Err(CacheError::Io { path: temp, source });
         }
-        Ok(SealedWriter {
-            cipher,
-            prefix,
-            counter: 0,
-            plain: Vec::with_capacity(STREAM_CHUNK),
-            file,
-            temp: Some(temp),
-        })
+        Ok(SealedWriter { cipher, prefix, counter: 0, plain: Vec::with_capacity(STREAM_CHUNK), file, temp: Some(temp) })
     }
 
     /// Opens a cache file for reading as it is decrypted; `None` when absent. A file sealed
@@ -243,7 +238,7 @@ impl HotlistCache {
         if reader.next_chunk().is_err() {
             return Err(CacheError::Sealed { path: reader.path });
         }
-        Ok(Some(CacheReader::Chunked(reader)))
+        Ok(Some(CacheReader::Chunked(Box::new(reader))))
     }
 }
 
@@ -376,7 +371,7 @@ impl SealedReader {
 /// A cache file open for reading (see [`HotlistCache::open`]).
 pub enum CacheReader {
     /// Sealed chunk by chunk: decrypted as it is read.
-    Chunked(SealedReader),
+    Chunked(Box<SealedReader>),
     /// One sealed blob, decrypted whole.
     Whole(std::io::Cursor<Vec<u8>>),
 }
@@ -661,7 +656,9 @@ mod tests {
             assert_eq!(read_all(&cache, "files/x.csv").unwrap(), plain, "{size} bytes");
             assert!(size < 8 || !on_disk.windows(8).any(|w| w == &plain[..8]), "clear text on disk");
             // No temporary file is left behind.
-            assert!(fs::read_dir(cache.dir()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")));
+            assert!(
+                fs::read_dir(cache.dir()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+            );
             if size < 2 * STREAM_CHUNK {
                 continue;
             }
@@ -698,7 +695,9 @@ mod tests {
         let mut writer = cache.create_sealed().unwrap();
         writer.write_all(b"whole").unwrap();
         drop(writer.finish().unwrap());
-        assert!(fs::read_dir(cache.dir()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")));
+        assert!(
+            fs::read_dir(cache.dir()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+        );
         // Another key does not open a chunked file.
         sealed_in_chunks(&cache, "files/y.csv", b"plate\nABC123\n");
         let other = tempfile::tempdir().unwrap();

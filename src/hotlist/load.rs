@@ -211,7 +211,9 @@ pub fn import_files(
         let mut hashing = HashingReader::with_copy(source, cache.create_sealed()?);
         let result = parse::parse_reader(format, BufReader::with_capacity(IMPORT_BUFFER, &mut hashing), &ctx);
         if let Some(reason) = hashing.copy_error() {
-            return Err(CacheError::Io { path: cache.dir().to_path_buf(), source: std::io::Error::other(reason) }.into());
+            return Err(
+                CacheError::Io { path: cache.dir().to_path_buf(), source: std::io::Error::other(reason) }.into()
+            );
         }
         let (_, sha256, copy) = hashing.finish();
         let file = match result {

@@ -267,6 +267,25 @@ pub fn fetch(source: &str, key: &VerifyingKey) -> Result<FetchedUpdate, String> 
     Ok(FetchedUpdate { source: source.to_owned(), manifest, dir: dir.to_path_buf() })
 }
 
+/// Checks every file of a fetched update against its manifest (size and SHA-256), reading
+/// each once through a fixed buffer, without parsing or keeping it.
+fn verify_files(fetched: &FetchedUpdate) -> Result<(), String> {
+    for file in &fetched.manifest.files {
+        let path = fetched.dir.join(&file.name);
+        let source = fs::File::open(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+        let mut hashing = HashingReader::new(source);
+        std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|err| format!("{}: {err}", path.display()))?;
+        let (size, sha256, _) = hashing.finish();
+        if let Some(reason) = size_mismatch(file, size) {
+            return Err(reason);
+        }
+        if sha256 != file.sha256.to_ascii_lowercase() {
+            return Err(format!("{}: SHA-256 does not match the manifest", file.name));
+        }
+    }
+    Ok(())
+}
+
 /// Parses one manifest file as it is read, sealing a copy into the cache in the same pass,
 /// and checks its size and hash against the manifest. The copy is not in place until it is
 /// committed; a refused file leaves nothing behind.
@@ -369,6 +388,12 @@ fn try_update(request: &UpdateRequest<'_>) -> Result<UpdateOutcome, UpdateError>
                 continue;
             }
             if fetched.manifest.version == current.version && fetched.manifest.created == current.created {
+                // Nothing is loaded from it, but a source whose files no longer match their
+                // signed manifest is reported, not called current.
+                if let Err(reason) = verify_files(&fetched) {
+                    reasons.push(format!("{source}: {reason}"));
+                    continue;
+                }
                 let event = request.actor.event(AuditAction::HotlistUpdate, &current.version, "ok: already current");
                 request.audit.record(event)?;
                 return Ok(UpdateOutcome {
