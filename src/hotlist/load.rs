@@ -14,7 +14,7 @@ use super::cache::{CacheError, CacheState, CachedFile, HashingReader, HotlistCac
 use super::entry::HotlistEntry;
 use super::index::{IndexBuilder, IndexError};
 use super::manual::{BOLO_NAME, BoloError, BoloStore};
-use super::parse::{self, Format, ImportReport, ParseContext, ParsedFile};
+use super::parse::{self, Format, ImportReport, ImportTally, ParseContext, ParsedFile};
 use super::{ActiveList, HotlistConfig, ListStatus};
 use crate::audit::{AuditAction, AuditError, AuditEvent, AuditSink};
 
@@ -176,8 +176,9 @@ pub fn load_active(cache: &HotlistCache, config: &HotlistConfig, now: DateTime<U
 }
 
 /// Imports files into the cache (they join the list at the next load): parses each as it is
-/// read, line by line, sealing a copy into the cache in the same pass (so memory holds the
-/// entries, not the files); reports every bad line; keeps the files whatever their errors
+/// read, line by line, sealing a copy into the cache in the same pass and counting the
+/// entries for the report without keeping them (so memory holds neither the files nor their
+/// entries, only a 16-byte key per distinct entry for the duplicate count); reports every bad line; keeps the files whatever their errors
 /// (the good lines load); audits the import. A file that cannot be read is reported and
 /// skipped.
 pub fn import_files(
@@ -191,6 +192,7 @@ pub fn import_files(
     let version = format!("import-{}", now.format("%Y%m%dT%H%M%SZ"));
     let mut parsed = Vec::new();
     let mut to_cache: Vec<(CachedFile, PendingFile)> = Vec::new();
+    let mut tally = ImportTally::new(now);
     for (path, format) in files {
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         let ctx = ParseContext { source: name.clone(), version: version.clone(), list: None, now };
@@ -209,7 +211,9 @@ pub fn import_files(
             }
         };
         let mut hashing = HashingReader::with_copy(source, cache.create_sealed()?);
-        let result = parse::parse_reader(format, BufReader::with_capacity(IMPORT_BUFFER, &mut hashing), &ctx);
+        let reader = BufReader::with_capacity(IMPORT_BUFFER, &mut hashing);
+        // The entries are counted as they are parsed and not kept: they load from the cache.
+        let result = parse::parse_reader_into(format, reader, &ctx, &mut |entry| tally.add(&entry));
         if let Some(reason) = hashing.copy_error() {
             return Err(
                 CacheError::Io { path: cache.dir().to_path_buf(), source: std::io::Error::other(reason) }.into()
@@ -217,8 +221,12 @@ pub fn import_files(
         }
         let (_, sha256, copy) = hashing.finish();
         let file = match result {
-            Ok(file) => file,
+            Ok(file) => {
+                tally.commit_file();
+                file
+            }
             Err(failure) => {
+                tally.discard_file();
                 // The partial copy is dropped, and its temporary file with it.
                 failed.file_error(&ctx, failure.line, format!("cannot read {}: {}", path.display(), failure.error));
                 parsed.push((name, failed));
@@ -238,7 +246,7 @@ pub fn import_files(
         parsed.push((name, file));
         to_cache.extend(pending.map(|pending| (cached, pending)));
     }
-    let (_, report) = parse::merge(parsed, now);
+    let report = tally.report(parsed);
     let names: Vec<&str> = to_cache.iter().map(|(f, _)| f.name.as_str()).collect();
     let summary = format!(
         "accepted {}, rejected {}, duplicates merged {}, expired skipped {}",

@@ -179,11 +179,32 @@ impl fmt::Display for ReadFailure {
 /// (at most [`MAX_LINE_BYTES`]) and the reader's buffer, however large the file. A reader
 /// that fails part way gives a [`ReadFailure`] and no entries: a list is never half-loaded.
 pub fn parse_reader(format: Format, reader: impl BufRead, ctx: &ParseContext) -> Result<ParsedFile, ReadFailure> {
+    parse_with(format, reader, ctx, None)
+}
+
+/// Like [`parse_reader`], but hands each entry to `sink` as soon as its line is parsed instead
+/// of keeping it (the result's `entries` stay empty): an import that only counts holds no
+/// entry at all. After a [`ReadFailure`] the entries already handed over are not to be used.
+pub fn parse_reader_into(
+    format: Format,
+    reader: impl BufRead,
+    ctx: &ParseContext,
+    sink: &mut dyn FnMut(HotlistEntry),
+) -> Result<ParsedFile, ReadFailure> {
+    parse_with(format, reader, ctx, Some(sink))
+}
+
+fn parse_with(
+    format: Format,
+    reader: impl BufRead,
+    ctx: &ParseContext,
+    sink: Option<&mut dyn FnMut(HotlistEntry)>,
+) -> Result<ParsedFile, ReadFailure> {
     let mut out = ParsedFile::default();
     match format {
-        Format::Clew => run(clew::ClewParser::new(ctx, &mut out), reader, &mut out)?,
-        Format::Ncic => run(ncic::NcicParser::new(ctx), reader, &mut out)?,
-        Format::Csv => run(csv::CsvParser::new(ctx), reader, &mut out)?,
+        Format::Clew => run(clew::ClewParser::new(ctx, &mut out), reader, &mut out, sink)?,
+        Format::Ncic => run(ncic::NcicParser::new(ctx), reader, &mut out, sink)?,
+        Format::Csv => run(csv::CsvParser::new(ctx), reader, &mut out, sink)?,
     }
     Ok(out)
 }
@@ -203,10 +224,20 @@ pub(crate) fn long_line_reason() -> String {
     format!("line longer than {MAX_LINE_BYTES} bytes")
 }
 
-fn run(mut parser: impl LineParser, reader: impl BufRead, out: &mut ParsedFile) -> Result<(), ReadFailure> {
-    let result = for_each_line(reader, |number, line| match line {
-        Some(line) => parser.line(number, line, out),
-        None => parser.long_line(number, out),
+fn run(
+    mut parser: impl LineParser,
+    reader: impl BufRead,
+    out: &mut ParsedFile,
+    mut sink: Option<&mut dyn FnMut(HotlistEntry)>,
+) -> Result<(), ReadFailure> {
+    let result = for_each_line(reader, |number, line| {
+        match line {
+            Some(line) => parser.line(number, line, out),
+            None => parser.long_line(number, out),
+        }
+        if let Some(sink) = sink.as_mut() {
+            out.entries.drain(..).for_each(&mut **sink);
+        }
     });
     if let Err(failure) = result {
         *out = ParsedFile::default();
@@ -394,6 +425,114 @@ pub fn merge(files: Vec<(String, ParsedFile)>, now: DateTime<Utc>) -> (Vec<Hotli
     (entries, report)
 }
 
+/// The counts [`merge`] would report for an import, kept without the entries: a set of the
+/// (plate, state, list) keys seen, packed into 16 bytes where the plate fits 8 characters of
+/// A-Z0-9 (nearly always). Entries are counted file by file; a file that fails to read is
+/// discarded whole, as [`merge`] never sees its entries.
+#[derive(Debug)]
+pub struct ImportTally {
+    now: DateTime<Utc>,
+    lists: HashMap<String, u32>,
+    seen: KeySets,
+    /// The current file's new keys and counts, until it is committed or discarded.
+    file: KeySets,
+    file_counts: (usize, usize, usize),
+    /// Accepted, duplicates merged, expired skipped.
+    counts: (usize, usize, usize),
+}
+
+#[derive(Debug, Default)]
+struct KeySets {
+    packed: std::collections::HashSet<(u64, [u8; 2], u32)>,
+    text: std::collections::HashSet<(String, Option<String>, u32)>,
+}
+
+impl KeySets {
+    fn contains(&self, packed: Option<(u64, [u8; 2], u32)>, text: &(String, Option<String>, u32)) -> bool {
+        match packed {
+            Some(key) => self.packed.contains(&key),
+            None => self.text.contains(text),
+        }
+    }
+}
+
+impl ImportTally {
+    /// An empty tally; entries expired at `now` are counted as skipped.
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            lists: HashMap::new(),
+            seen: KeySets::default(),
+            file: KeySets::default(),
+            file_counts: (0, 0, 0),
+            counts: (0, 0, 0),
+        }
+    }
+
+    /// Counts one entry of the current file.
+    pub fn add(&mut self, entry: &HotlistEntry) {
+        if entry.is_expired(self.now) {
+            self.file_counts.2 += 1;
+            return;
+        }
+        let next = u32::try_from(self.lists.len()).unwrap_or(u32::MAX);
+        let list = match self.lists.get(&entry.list) {
+            Some(&id) => id,
+            None => *self.lists.entry(entry.list.clone()).or_insert(next),
+        };
+        let state = match entry.state.as_deref().map(str::as_bytes) {
+            None => Some([0, 0]),
+            Some(&[a, b]) => Some([a, b]),
+            Some(_) => None,
+        };
+        let plate = super::equivalence::PlateKey::from_normalized(&entry.plate);
+        let packed = plate.zip(state).map(|(plate, state)| (plate.0, state, list));
+        let text = match packed {
+            Some(_) => (String::new(), None, list),
+            None => (entry.plate.clone(), entry.state.clone(), list),
+        };
+        if self.seen.contains(packed, &text) || self.file.contains(packed, &text) {
+            self.file_counts.1 += 1;
+            return;
+        }
+        match packed {
+            Some(key) => self.file.packed.insert(key),
+            None => self.file.text.insert(text),
+        };
+        self.file_counts.0 += 1;
+    }
+
+    /// The current file was read to its end: its entries count.
+    pub fn commit_file(&mut self) {
+        let file = std::mem::take(&mut self.file);
+        self.seen.packed.extend(file.packed);
+        self.seen.text.extend(file.text);
+        let (accepted, duplicates, expired) = std::mem::take(&mut self.file_counts);
+        self.counts.0 += accepted;
+        self.counts.1 += duplicates;
+        self.counts.2 += expired;
+    }
+
+    /// The current file failed: none of its entries count.
+    pub fn discard_file(&mut self) {
+        self.file = KeySets::default();
+        self.file_counts = (0, 0, 0);
+    }
+
+    /// The report: these counts, and the files' names, rejected lines and errors.
+    pub fn report(self, files: Vec<(String, ParsedFile)>) -> ImportReport {
+        let mut report = ImportReport::default();
+        for (name, parsed) in files {
+            report.files.push(name);
+            report.rejected += parsed.rejected;
+            report.errors.extend(parsed.errors);
+            report.errors_omitted += parsed.errors_omitted;
+        }
+        (report.accepted, report.duplicates_merged, report.expired_skipped) = self.counts;
+        report
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::*;
@@ -501,5 +640,39 @@ mod tests {
         assert_eq!(entries[0].priority, 2);
         assert_eq!((report.accepted, report.rejected, report.duplicates_merged, report.expired_skipped), (2, 2, 1, 1));
         assert!(report.to_string().ends_with("accepted 2, rejected 2, duplicates merged 1, expired skipped 1"));
+    }
+
+    #[test]
+    fn the_tally_counts_as_merge_does() {
+        let c = ctx("a.csv");
+        let a =
+            HotlistEntry { state: Some("CA".into()), ..HotlistEntry::new("ABC123", Category::StolenVehicle, "svs") };
+        let mut expired = HotlistEntry::new("OLD1", Category::Bolo, "bolo");
+        expired.expires = Some(c.now - chrono::Duration::hours(1));
+        let entries = vec![
+            a.clone(),
+            a.clone(),
+            HotlistEntry { state: None, ..a.clone() },
+            HotlistEntry { list: "sfr".into(), ..a.clone() },
+            expired,
+            // A pattern and a long plate do not pack: counted by their text.
+            HotlistEntry::new("7DMO?23", Category::Bolo, "bolo"),
+            HotlistEntry::new("7DMO?23", Category::Bolo, "bolo"),
+            HotlistEntry::new("ABCDEFGHIJ", Category::Bolo, "bolo"),
+        ];
+        let (kept, merged) =
+            merge(vec![("a.csv".into(), ParsedFile { entries: entries.clone(), ..Default::default() })], c.now);
+        let mut tally = ImportTally::new(c.now);
+        entries.iter().for_each(|e| tally.add(e));
+        tally.commit_file();
+        // A file that failed part way counts for nothing.
+        tally.add(&HotlistEntry::new("ZZZ999", Category::Bolo, "bolo"));
+        tally.discard_file();
+        let report = tally.report(vec![("a.csv".into(), ParsedFile::default())]);
+        assert_eq!(kept.len(), 5);
+        assert_eq!(
+            (report.accepted, report.duplicates_merged, report.expired_skipped),
+            (merged.accepted, merged.duplicates_merged, merged.expired_skipped)
+        );
     }
 }
