@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use patrol_alpr::hotlist::parse::{Format, ParseContext, parse, parse_reader};
-use patrol_alpr::hotlist::{HotlistIndex, MatchConfig};
+use patrol_alpr_fuzz::hotlist::parse::{Format, ParseContext, parse, parse_reader};
+use patrol_alpr_fuzz::hotlist::{HotlistIndex, MatchConfig};
 
 fuzz_target!(|data: &[u8]| {
     let now = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
