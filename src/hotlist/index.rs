@@ -153,21 +153,6 @@ struct Packed {
 
 const NO_DETAIL: u32 = u32::MAX;
 
-impl Packed {
-    /// What a slot holds before an entry is copied into it.
-    const FILLER: Packed = Packed {
-        key: 0,
-        expires: i64::MAX,
-        detail: NO_DETAIL,
-        list: 0,
-        year: 0,
-        entry_day: 0,
-        state: [0, 0],
-        category: 0,
-        priority: 0,
-        covert: false,
-    };
-}
 /// Arena bytes reserved per expected entry: a record number, make, model, colour and a
 /// short reason with their lengths.
 const ARENA_RESERVE_PER_ENTRY: usize = 32;
@@ -392,13 +377,14 @@ impl IndexBuilder {
     /// canonical keys and every run stays contiguous; and because the hash is uniform, the
     /// keys split into equal buckets that sort in parallel, and the table (whose slots are
     /// homed by the hash's top bits) fills from its first slot to its last instead of at
-    /// random. Each step that touches every entry runs on all cores.
+    /// random.
+    ///
+    /// The entries are sorted where they lie: a sorted copy would hold the list twice at the
+    /// build's peak (for 5,000,000 entries, 160 MB more resident memory than the finished
+    /// index needs). The extra memory is one bucket's sort keys per thread.
     pub fn build(mut self) -> HotlistIndex {
         let threads = build_threads(self.entries.len());
-        let order = sorted_order(&self.entries, &self.config.classes, threads);
-        // The unsorted entries are freed as the sorted ones replace them.
-        self.entries = gather(&self.entries, &order, threads);
-        drop(order);
+        sort_entries(&mut self.entries, &self.config.classes, threads);
         let table = fill_table(&self.entries, &self.config.classes);
         let mut counts = vec![0usize; self.lists.len()];
         for e in self.entries.iter().chain(self.wildcards.iter().map(|(_, p)| p)) {
@@ -406,6 +392,7 @@ impl IndexBuilder {
         }
         // The arena was reserved generously (untouched reserve costs address space only).
         self.arena.shrink_to_fit();
+        self.entries.shrink_to_fit();
         HotlistIndex {
             config: self.config,
             entries: self.entries,
@@ -419,20 +406,14 @@ impl IndexBuilder {
     }
 }
 
-/// An entry's place in the sort: the hash of its canonical key, and where it was pushed.
-#[derive(Debug, Clone, Copy)]
-struct RunKey {
-    hash: u64,
-    index: u32,
-}
-
 /// Below this many entries the build stays on the calling thread: starting threads would
 /// cost more than they save.
 const PARALLEL_MIN_ENTRIES: usize = 100_000;
 /// The most threads a build uses.
 const MAX_BUILD_THREADS: usize = 8;
 /// The sort's first pass splits the keys by the hash's top bits into this many buckets: a
-/// bucket of a 5,000,000-entry list (about 20,000 keys, 320 KB) sorts inside the CPU's cache.
+/// bucket of a 5,000,000-entry list (about 20,000 entries, 610 KB, and 300 KB of sort keys)
+/// sorts inside the CPU's cache.
 const BUCKET_BITS: u32 = 8;
 
 /// Threads for building an index of `entries` entries: one per core, within limits.
@@ -481,19 +462,19 @@ pub(crate) fn run_parts<T: Send, R: Send + Default>(name: &str, parts: Vec<T>, w
     })
 }
 
-/// The order of the entries by hash (`order[i]` is the entry that belongs at `i`): keys counted
-/// into buckets by the hash's top bits (in parallel), placed into their buckets, then each
-/// bucket sorted (in parallel). The hash is computed twice rather than stored, which keeps one
-/// array of keys instead of two.
-fn sorted_order(entries: &[Packed], classes: &EquivalenceClasses, threads: usize) -> Vec<u32> {
+/// Sorts the entries by the hash of their canonical key, in place: an in-place radix pass
+/// (American flag sort) moves each entry into its bucket by the hash's top bits, then the
+/// buckets are sorted on all cores, each by its cached hashes. The hash is computed again
+/// where needed rather than stored for every entry, which would cost 8 bytes an entry.
+fn sort_entries(entries: &mut [Packed], classes: &EquivalenceClasses, threads: usize) {
     let hash_of = |p: &Packed| hash64(classes.canonical(PlateKey(p.key)).0);
-    let bucket_of = |hash: u64| (hash >> (64 - BUCKET_BITS)) as usize;
+    let bucket_of = |p: &Packed| (hash_of(p) >> (64 - BUCKET_BITS)) as usize;
     let buckets = 1usize << BUCKET_BITS;
     let chunk = entries.len().div_ceil(threads).max(1);
     let counts = run_parts("hotlist-count", entries.chunks(chunk).collect(), |part: &[Packed]| {
         let mut counts = vec![0usize; buckets];
         for p in part {
-            counts[bucket_of(hash_of(p))] += 1;
+            counts[bucket_of(p)] += 1;
         }
         counts
     });
@@ -502,20 +483,25 @@ fn sorted_order(entries: &[Packed], classes: &EquivalenceClasses, threads: usize
     for b in 0..buckets {
         starts[b + 1] = starts[b] + counts.iter().map(|c| c[b]).sum::<usize>();
     }
-    let mut keys = vec![RunKey { hash: 0, index: 0 }; entries.len()];
+    // Each entry not yet in its bucket is swapped into the next free place of its bucket,
+    // taking the entry there in exchange, until the entry in hand belongs where it is.
     let mut next = starts.clone();
-    for (index, p) in entries.iter().enumerate() {
-        let hash = hash_of(p);
-        let slot = &mut next[bucket_of(hash)];
-        // `index` fits: the builder refuses more than MAX_ENTRIES entries.
-        keys[*slot] = RunKey { hash, index: index as u32 };
-        *slot += 1;
+    for b in 0..buckets {
+        while next[b] < starts[b + 1] {
+            let mut home = bucket_of(&entries[next[b]]);
+            while home != b {
+                entries.swap(next[b], next[home]);
+                next[home] += 1;
+                home = bucket_of(&entries[next[b]]);
+            }
+            next[b] += 1;
+        }
     }
-    // Cut the keys at bucket boundaries into about equal parts, one per thread.
-    let mut parts: Vec<(&mut [RunKey], Vec<usize>)> = Vec::with_capacity(threads);
-    let mut rest: &mut [RunKey] = &mut keys;
+    // Cut the entries at bucket boundaries into about equal parts, one per thread.
+    let mut parts: Vec<(&mut [Packed], Vec<usize>)> = Vec::with_capacity(threads);
+    let mut rest: &mut [Packed] = entries;
     let mut first_bucket = 0;
-    let target = entries.len().div_ceil(threads).max(1);
+    let target = rest.len().div_ceil(threads).max(1);
     for b in 1..=buckets {
         let size = starts[b] - starts[first_bucket];
         if size >= target || b == buckets {
@@ -526,25 +512,11 @@ fn sorted_order(entries: &[Packed], classes: &EquivalenceClasses, threads: usize
             first_bucket = b;
         }
     }
-    run_parts("hotlist-sort", parts, |(part, bounds): (&mut [RunKey], Vec<usize>)| {
+    run_parts("hotlist-sort", parts, |(part, bounds): (&mut [Packed], Vec<usize>)| {
         for w in bounds.windows(2) {
-            part[w[0]..w[1]].sort_unstable_by_key(|k| k.hash);
+            part[w[0]..w[1]].sort_by_cached_key(hash_of);
         }
     });
-    keys.iter().map(|k| k.index).collect()
-}
-
-/// The entries in `order`, gathered on all cores (each thread fills one stretch of the result).
-fn gather(entries: &[Packed], order: &[u32], threads: usize) -> Vec<Packed> {
-    let mut sorted = vec![Packed::FILLER; order.len()];
-    let chunk = order.len().div_ceil(threads).max(1);
-    let parts: Vec<(&mut [Packed], &[u32])> = sorted.chunks_mut(chunk).zip(order.chunks(chunk)).collect();
-    run_parts("hotlist-gather", parts, |(out, from): (&mut [Packed], &[u32])| {
-        for (slot, &index) in out.iter_mut().zip(from) {
-            *slot = entries[index as usize];
-        }
-    });
-    sorted
 }
 
 /// The lookup table for sorted entries: a power of two of slots, at most two thirds full; the

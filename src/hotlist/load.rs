@@ -4,17 +4,17 @@
 //! Part of the policy core. Cached files were verified when they arrived; their SHA-256 is
 //! checked again at every load, so a cache file changed on disk is reported and left out.
 
+use std::io::BufReader;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::cache::{CacheError, CacheState, CachedFile, HotlistCache};
+use super::cache::{CacheError, CacheState, CachedFile, HashingReader, HotlistCache, PendingFile, SealedWriter};
 use super::entry::HotlistEntry;
 use super::index::{IndexBuilder, IndexError};
 use super::manual::{BOLO_NAME, BoloError, BoloStore};
-use super::parse::{self, Format, ImportReport, ParseContext, ParsedFile};
-use super::update::sha256_hex;
+use super::parse::{self, Format, ImportReport, ImportTally, ParseContext, ParsedFile};
 use super::{ActiveList, HotlistConfig, ListStatus};
 use crate::audit::{AuditAction, AuditError, AuditEvent, AuditSink};
 
@@ -64,8 +64,9 @@ pub struct LoadOutcome {
     pub report: ImportReport,
 }
 
-/// Reads and parses every file the cache state names. A file that is missing, does not
-/// decrypt or no longer has its verified hash is reported and left out; the others load.
+/// Reads and parses every file the cache state names, each as it is decrypted (a large list
+/// is never held whole). A file that is missing, does not decrypt or no longer has its
+/// verified hash is reported and left out, entries and all; the others load.
 pub fn parse_cached(
     cache: &HotlistCache,
     state: &CacheState,
@@ -75,22 +76,35 @@ pub fn parse_cached(
     for file in state.files() {
         let ctx =
             ParseContext { source: file.name.clone(), version: file.version.clone(), list: file.list.clone(), now };
-        let mut result = ParsedFile::default();
-        let bytes = match cache.load(&file.cache_name) {
+        let mut failed = ParsedFile::default();
+        let reader = match cache.open(&file.cache_name) {
             Err(err @ CacheError::Sealed { .. }) => {
-                result.file_error(&ctx, 0, format!("{err}: left out"));
-                parsed.push((file.name.clone(), result));
+                failed.file_error(&ctx, 0, format!("{err}: left out"));
+                parsed.push((file.name.clone(), failed));
                 continue;
             }
             other => other?,
         };
-        match bytes {
-            None => result.file_error(&ctx, 0, "missing from the hot-list cache"),
-            Some(bytes) if sha256_hex(&bytes) != file.sha256 => {
-                result.file_error(&ctx, 0, "changed in the hot-list cache since it was verified: left out");
+        let Some(reader) = reader else {
+            failed.file_error(&ctx, 0, "missing from the hot-list cache");
+            parsed.push((file.name.clone(), failed));
+            continue;
+        };
+        let mut hashing = HashingReader::new(reader);
+        let result = parse::parse_reader(file.format, BufReader::new(&mut hashing), &ctx);
+        let (_, sha256, _) = hashing.finish();
+        let result = match result {
+            Err(failure) => {
+                failed.file_error(&ctx, failure.line, format!("{}: left out", failure.error));
+                failed
             }
-            Some(bytes) => result = parse::parse(file.format, &bytes, &ctx),
-        }
+            // The whole file was read, whatever the parser made of it: the hash covers it all.
+            Ok(_) if sha256 != file.sha256 => {
+                failed.file_error(&ctx, 0, "changed in the hot-list cache since it was verified: left out");
+                failed
+            }
+            Ok(result) => result,
+        };
         parsed.push((file.name.clone(), result));
     }
     Ok(parsed)
@@ -161,9 +175,12 @@ pub fn load_active(cache: &HotlistCache, config: &HotlistConfig, now: DateTime<U
     build_active(config, &state, files, manual, now)
 }
 
-/// Imports files into the cache (they join the list at the next load): parses each, reports
-/// every bad line, keeps the files whatever their errors (the good lines load), audits the
-/// import. A file that cannot be read is reported and skipped.
+/// Imports files into the cache (they join the list at the next load): parses each as it is
+/// read, line by line, sealing a copy into the cache in the same pass and counting the
+/// entries for the report without keeping them (so memory holds neither the files nor their
+/// entries, only a 16-byte key per distinct entry for the duplicate count); reports every bad line; keeps the files whatever their errors
+/// (the good lines load); audits the import. A file that cannot be read is reported and
+/// skipped.
 pub fn import_files(
     cache: &HotlistCache,
     files: &[(PathBuf, Option<Format>)],
@@ -174,7 +191,8 @@ pub fn import_files(
     let mut state = CacheState::load(cache)?;
     let version = format!("import-{}", now.format("%Y%m%dT%H%M%SZ"));
     let mut parsed = Vec::new();
-    let mut to_cache: Vec<(CachedFile, Vec<u8>)> = Vec::new();
+    let mut to_cache: Vec<(CachedFile, PendingFile)> = Vec::new();
+    let mut tally = ImportTally::new(now);
     for (path, format) in files {
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         let ctx = ParseContext { source: name.clone(), version: version.clone(), list: None, now };
@@ -184,15 +202,38 @@ pub fn import_files(
             parsed.push((name, failed));
             continue;
         };
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
+        let source = match std::fs::File::open(path) {
+            Ok(source) => source,
             Err(err) => {
                 failed.file_error(&ctx, 0, format!("cannot read {}: {err}", path.display()));
                 parsed.push((name, failed));
                 continue;
             }
         };
-        let sha256 = sha256_hex(&bytes);
+        let mut hashing = HashingReader::with_copy(source, cache.create_sealed()?);
+        let reader = BufReader::with_capacity(IMPORT_BUFFER, &mut hashing);
+        // The entries are counted as they are parsed and not kept: they load from the cache.
+        let result = parse::parse_reader_into(format, reader, &ctx, &mut |entry| tally.add(&entry));
+        if let Some(reason) = hashing.copy_error() {
+            return Err(
+                CacheError::Io { path: cache.dir().to_path_buf(), source: std::io::Error::other(reason) }.into()
+            );
+        }
+        let (_, sha256, copy) = hashing.finish();
+        let file = match result {
+            Ok(file) => {
+                tally.commit_file();
+                file
+            }
+            Err(failure) => {
+                tally.discard_file();
+                // The partial copy is dropped, and its temporary file with it.
+                failed.file_error(&ctx, failure.line, format!("cannot read {}: {}", path.display(), failure.error));
+                parsed.push((name, failed));
+                continue;
+            }
+        };
+        let pending = copy.map(SealedWriter::finish).transpose()?;
         let cached = CachedFile {
             cache_name: CachedFile::cache_name_for(&name, &sha256),
             name: name.clone(),
@@ -202,18 +243,18 @@ pub fn import_files(
             version: version.clone(),
             added_at: now,
         };
-        parsed.push((name, parse::parse(format, &bytes, &ctx)));
-        to_cache.push((cached, bytes));
+        parsed.push((name, file));
+        to_cache.extend(pending.map(|pending| (cached, pending)));
     }
-    let (_, report) = parse::merge(parsed, now);
+    let report = tally.report(parsed);
     let names: Vec<&str> = to_cache.iter().map(|(f, _)| f.name.as_str()).collect();
     let summary = format!(
         "accepted {}, rejected {}, duplicates merged {}, expired skipped {}",
         report.accepted, report.rejected, report.duplicates_merged, report.expired_skipped
     );
     audit.record(actor.event(AuditAction::HotlistImport, &names.join(" "), &summary))?;
-    for (cached, bytes) in to_cache {
-        cache.save(&cached.cache_name, &bytes)?;
+    for (cached, pending) in to_cache {
+        pending.commit(cache, &cached.cache_name)?;
         // A file imported again under the same name replaces the earlier import.
         state.imports.retain(|f| f.name != cached.name);
         state.imports.push(cached);
@@ -221,6 +262,9 @@ pub fn import_files(
     state.save(cache)?;
     Ok(report)
 }
+
+/// The read buffer of an import: large reads from the file, bounded memory.
+const IMPORT_BUFFER: usize = 256 * 1024;
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -342,6 +386,47 @@ pub(crate) mod tests {
         let err = load_active(&cache, &config, now).unwrap_err();
         assert!(matches!(err, LoadError::Cache(CacheError::Sealed { .. })), "{err}");
         assert_eq!(lists.current().status.entries, 2);
+    }
+
+    #[test]
+    fn a_large_file_is_imported_as_it_streams() {
+        // 200,000 records: every thousandth has a bad state, a duplicate, or an expiry past.
+        let data = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let path = src.path().join("big.csv");
+        let mut text = String::from("plate,state,category,expires,reason\n");
+        for i in 0..200_000usize {
+            let (plate, state, expires) = match i % 1000 {
+                999 => (format!("T{i:06}"), "ZZ", ""),
+                998 => (format!("T{:06}", i - 2), "CA", ""),
+                997 => (format!("T{i:06}"), "CA", "2020-01-01"),
+                _ => (format!("T{i:06}"), "CA", ""),
+            };
+            text.push_str(&format!("{plate},{state},stolen vehicle,{expires},DEMO generated\n"));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let cache = test_cache(data.path());
+        let audit = MemoryAudit::default();
+        let now = Utc::now();
+        let report = import_files(&cache, &[(path, None)], &audit, &Actor::new("admin1", "PD"), now).unwrap();
+        assert_eq!(
+            (report.accepted, report.rejected, report.duplicates_merged, report.expired_skipped),
+            (199_400, 200, 200, 200),
+            "{report}"
+        );
+        assert_eq!(report.errors.len(), 200);
+        // Record i is on line i + 2 (the header is line 1).
+        assert_eq!(report.errors[0].to_string(), "big.csv:1001: bad state \"ZZ\"");
+        assert_eq!(report.errors[199].to_string(), "big.csv:200001: bad state \"ZZ\"");
+        // The cache holds the file sealed in chunks (several MB of text), and it loads back.
+        let state = CacheState::load(&cache).unwrap();
+        assert_eq!(state.imports[0].sha256, crate::hotlist::update::sha256_hex(text.as_bytes()));
+        let loaded = load_active(&cache, &HotlistConfig::default(), now).unwrap();
+        assert_eq!(loaded.list.status.entries, 199_400);
+        assert_eq!(loaded.report.accepted, 199_400);
+        let lists = Hotlists::new(loaded.list);
+        let candidates = [ReadCandidate { text: "T123456", confidence: 0.9 }];
+        assert!(lists.match_read(&ReadQuery { candidates: &candidates, state: Some("CA"), now }).is_some());
     }
 
     #[test]

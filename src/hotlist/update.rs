@@ -10,7 +10,7 @@
 //! ed25519 signature of the exact bytes of `manifest.json`).
 
 use std::fs;
-use std::io::Write;
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -20,9 +20,9 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::cache::{CacheState, CachedFile, CachedUpdate, HotlistCache};
+use super::cache::{CacheError, CacheState, CachedFile, CachedUpdate, HashingReader, HotlistCache, PendingFile};
 use super::load::{Actor, LoadError, build_active, manual_entries, parse_cached};
-use super::parse::{self, ErrorScope, Format, ImportReport, ParseContext};
+use super::parse::{self, ErrorScope, Format, ImportReport, ParseContext, ParsedFile};
 use super::{HotlistConfig, Hotlists, ListStatus};
 use crate::audit::{AuditAction, AuditSink};
 
@@ -213,15 +213,16 @@ pub fn verify_manifest(manifest_bytes: &[u8], signature_text: &[u8], key: &Verif
     Ok(manifest)
 }
 
-/// A verified manifest with its files' bytes.
+/// A verified manifest, and the folder holding its files (their sizes checked; their
+/// hashes are checked as they are parsed, see [`apply`]).
 #[derive(Debug)]
 pub struct FetchedUpdate {
     /// Where it came from.
     pub source: String,
     /// The verified manifest.
     pub manifest: Manifest,
-    /// The bytes of each manifest file, in manifest order, each checked.
-    pub files: Vec<Vec<u8>>,
+    /// The folder of the manifest's files.
+    pub dir: PathBuf,
 }
 
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
@@ -232,7 +233,16 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     fs::read(path).map_err(|err| format!("{}: {err}", path.display()))
 }
 
-/// Reads and verifies one source: the signature first, then each file's size and hash.
+/// The reason a file of `actual` bytes is not the manifest's, if it is not.
+fn size_mismatch(file: &ManifestFile, actual: u64) -> Option<String> {
+    if actual < file.size {
+        return Some(format!("{}: truncated: {actual} of {} bytes", file.name, file.size));
+    }
+    (actual != file.size).then(|| format!("{}: {actual} bytes, the manifest says {}", file.name, file.size))
+}
+
+/// Reads and verifies one source: the signature first, then each file's size. The files
+/// themselves are read once, when they are parsed.
 pub fn fetch(source: &str, key: &VerifyingKey) -> Result<FetchedUpdate, String> {
     if source.starts_with("http://") {
         return Err("plain http sources are refused: use https or a folder".into());
@@ -247,22 +257,68 @@ pub fn fetch(source: &str, key: &VerifyingKey) -> Result<FetchedUpdate, String> 
     let signature =
         read_limited(&dir.join(SIGNATURE_NAME), MAX_MANIFEST_BYTES).map_err(|err| format!("unsigned list ({err})"))?;
     let manifest = verify_manifest(&manifest_bytes, &signature, key)?;
-    let mut files = Vec::with_capacity(manifest.files.len());
     for file in &manifest.files {
-        let bytes = read_limited(&dir.join(&file.name), file.size.max(1).saturating_mul(2))?;
-        if (bytes.len() as u64) < file.size {
-            return Err(format!("{}: truncated: {} of {} bytes", file.name, bytes.len(), file.size));
+        let path = dir.join(&file.name);
+        let size = fs::metadata(&path).map_err(|err| format!("{}: {err}", path.display()))?.len();
+        if let Some(reason) = size_mismatch(file, size) {
+            return Err(reason);
         }
-        if bytes.len() as u64 != file.size {
-            return Err(format!("{}: {} bytes, the manifest says {}", file.name, bytes.len(), file.size));
+    }
+    Ok(FetchedUpdate { source: source.to_owned(), manifest, dir: dir.to_path_buf() })
+}
+
+/// Checks every file of a fetched update against its manifest (size and SHA-256), reading
+/// each once through a fixed buffer, without parsing or keeping it.
+fn verify_files(fetched: &FetchedUpdate) -> Result<(), String> {
+    for file in &fetched.manifest.files {
+        let path = fetched.dir.join(&file.name);
+        let source = fs::File::open(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+        let mut hashing = HashingReader::new(source);
+        std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|err| format!("{}: {err}", path.display()))?;
+        let (size, sha256, _) = hashing.finish();
+        if let Some(reason) = size_mismatch(file, size) {
+            return Err(reason);
         }
-        if sha256_hex(&bytes) != file.sha256.to_ascii_lowercase() {
+        if sha256 != file.sha256.to_ascii_lowercase() {
             return Err(format!("{}: SHA-256 does not match the manifest", file.name));
         }
-        files.push(bytes);
     }
-    Ok(FetchedUpdate { source: source.to_owned(), manifest, files })
+    Ok(())
 }
+
+/// Parses one manifest file as it is read, sealing a copy into the cache in the same pass,
+/// and checks its size and hash against the manifest. The copy is not in place until it is
+/// committed; a refused file leaves nothing behind.
+fn parse_update_file(
+    cache: &HotlistCache,
+    dir: &Path,
+    file: &ManifestFile,
+    ctx: &ParseContext,
+) -> Result<(ParsedFile, PendingFile), ApplyError> {
+    let path = dir.join(&file.name);
+    let source = fs::File::open(&path).map_err(|err| ApplyError::Refused(format!("{}: {err}", path.display())))?;
+    let mut hashing = HashingReader::with_copy(source, cache.create_sealed().map_err(LoadError::from)?);
+    let result = parse::parse_reader(file.format, BufReader::with_capacity(UPDATE_BUFFER, &mut hashing), ctx);
+    if let Some(reason) = hashing.copy_error() {
+        let source = std::io::Error::other(reason.to_owned());
+        return Err(LoadError::from(CacheError::Io { path: cache.dir().to_path_buf(), source }).into());
+    }
+    let (size, sha256, copy) = hashing.finish();
+    let parsed = result.map_err(|failure| ApplyError::Refused(format!("{}: {failure}", file.name)))?;
+    if let Some(reason) = size_mismatch(file, size) {
+        return Err(ApplyError::Refused(reason));
+    }
+    if sha256 != file.sha256.to_ascii_lowercase() {
+        return Err(ApplyError::Refused(format!("{}: SHA-256 does not match the manifest", file.name)));
+    }
+    let Some(copy) = copy else {
+        return Err(ApplyError::Refused(format!("{}: not copied into the cache", file.name)));
+    };
+    Ok((parsed, copy.finish().map_err(LoadError::from)?))
+}
+
+/// The read buffer for an update's files: large reads, bounded memory.
+const UPDATE_BUFFER: usize = 256 * 1024;
 
 /// What a successful update did.
 #[derive(Debug, Clone, Serialize)]
@@ -332,6 +388,12 @@ fn try_update(request: &UpdateRequest<'_>) -> Result<UpdateOutcome, UpdateError>
                 continue;
             }
             if fetched.manifest.version == current.version && fetched.manifest.created == current.created {
+                // Nothing is loaded from it, but a source whose files no longer match their
+                // signed manifest is reported, not called current.
+                if let Err(reason) = verify_files(&fetched) {
+                    reasons.push(format!("{source}: {reason}"));
+                    continue;
+                }
                 let event = request.actor.event(AuditAction::HotlistUpdate, &current.version, "ok: already current");
                 request.audit.record(event)?;
                 return Ok(UpdateOutcome {
@@ -367,10 +429,13 @@ fn apply(request: &UpdateRequest<'_>, state: &CacheState, fetched: FetchedUpdate
     let now = request.now;
     let manifest = &fetched.manifest;
     let mut parsed = Vec::with_capacity(manifest.files.len());
-    for (file, bytes) in manifest.files.iter().zip(&fetched.files) {
+    let mut pending = Vec::with_capacity(manifest.files.len());
+    for file in &manifest.files {
         let ctx =
             ParseContext { source: file.name.clone(), version: manifest.version.clone(), list: file.list.clone(), now };
-        parsed.push((file.name.clone(), parse::parse(file.format, bytes, &ctx)));
+        let (result, copy) = parse_update_file(request.cache, &fetched.dir, file, &ctx)?;
+        parsed.push((file.name.clone(), result));
+        pending.push(copy);
     }
     let file_errors: Vec<String> = parsed
         .iter()
@@ -423,8 +488,8 @@ fn apply(request: &UpdateRequest<'_>, state: &CacheState, fetched: FetchedUpdate
     request.audit.record(request.actor.event(AuditAction::HotlistUpdate, &manifest.version, &outcome))?;
     // The files first, the state that names them last: a crash in between leaves the old
     // state pointing at the old, complete files.
-    for (file, bytes) in cached_files.iter().zip(&fetched.files) {
-        request.cache.save(&file.cache_name, bytes).map_err(LoadError::from)?;
+    for (file, copy) in cached_files.iter().zip(pending) {
+        copy.commit(request.cache, &file.cache_name).map_err(LoadError::from)?;
     }
     new_state.save(request.cache).map_err(LoadError::from)?;
     let status = loaded.list.status.clone();

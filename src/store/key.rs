@@ -142,6 +142,12 @@ impl StoreKeys {
         Ok(out)
     }
 
+    /// The blob cipher itself, for files sealed chunk by chunk as they stream (the hot-list
+    /// cache's list files, see `hotlist::cache`).
+    pub(crate) fn blob_cipher(&self) -> Result<Aes256Gcm, KeyError> {
+        Aes256Gcm::new_from_slice(&self.blob).map_err(|err| KeyError::Encrypt(err.to_string()))
+    }
+
     /// Decrypts what [`StoreKeys::encrypt_blob`] produced; fails if the key is wrong or a
     /// single byte was changed.
     pub fn decrypt_blob(&self, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {

@@ -17,8 +17,11 @@
 
 use std::path::Path;
 
-use super::{ParseContext, ParsedFile, is_blank, numbered_lines, parse_compact_date};
-use crate::hotlist::entry::{Category, HotlistEntry, normalize_list_plate, parse_state};
+use super::{
+    LineParser, ParseContext, ParsedFile, fixed_columns, is_blank, long_line_reason, parse_compact_date,
+    plate_and_state, remarks,
+};
+use crate::hotlist::entry::{Category, HotlistEntry};
 
 /// The shortest record line: everything up to the end of the date.
 const RECORD_MIN_LEN: usize = 20;
@@ -32,65 +35,106 @@ pub fn category_for(source: &str) -> Option<(Category, &'static str)> {
         .map(|(prefix, category)| (category, prefix))
 }
 
-/// Parses a CLEW file; the list is taken from the file name (or the context's override).
+/// Parses a CLEW file held in memory; the list is taken from the file name (or the
+/// context's override).
 pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedFile {
-    let mut out = ParsedFile::default();
-    let (category, list) = match (category_for(&ctx.source), ctx.list.as_deref()) {
-        (Some((category, prefix)), list) => (category, list.unwrap_or(prefix).to_owned()),
-        (None, Some(list)) => match category_for(list) {
-            Some((category, _)) => (category, list.to_owned()),
-            None => {
-                out.file_error(ctx, 0, format!("list {list:?} is not svs, sfr or slr"));
-                return out;
+    super::parse(super::Format::Clew, bytes, ctx)
+}
+
+/// The CLEW parser's state between lines.
+pub(crate) struct ClewParser<'a> {
+    ctx: &'a ParseContext,
+    /// The category and list name; `None` when the file name says neither (a file error
+    /// already reported), and then every line is ignored.
+    list: Option<(Category, String)>,
+    header_seen: bool,
+    records: usize,
+    /// The footer's line and count.
+    footer: Option<(usize, Option<usize>)>,
+}
+
+impl<'a> ClewParser<'a> {
+    /// A parser for one file; reports at once a file whose list cannot be told.
+    pub(crate) fn new(ctx: &'a ParseContext, out: &mut ParsedFile) -> Self {
+        let list = match (category_for(&ctx.source), ctx.list.as_deref()) {
+            (Some((category, prefix)), list) => Some((category, list.unwrap_or(prefix).to_owned())),
+            (None, Some(list)) => match category_for(list) {
+                Some((category, _)) => Some((category, list.to_owned())),
+                None => {
+                    out.file_error(ctx, 0, format!("list {list:?} is not svs, sfr or slr"));
+                    None
+                }
+            },
+            (None, None) => {
+                out.file_error(ctx, 0, "cannot tell the list from the file name: expected svs, sfr or slr");
+                None
             }
-        },
-        (None, None) => {
-            out.file_error(ctx, 0, "cannot tell the list from the file name: expected svs, sfr or slr");
-            return out;
-        }
-    };
-    let mut header_seen = false;
-    let mut records = 0usize;
-    let mut footer: Option<(usize, Option<usize>)> = None;
-    for (number, line) in numbered_lines(bytes) {
-        if is_blank(line) {
-            continue;
-        }
-        if !header_seen {
-            header_seen = true;
-            if is_footer(line) {
-                out.file_error(ctx, number, "no header line before the footer");
-            } else {
-                continue;
+        };
+        Self { ctx, list, header_seen: false, records: 0, footer: None }
+    }
+
+    /// Where a non-blank line falls: `false` when it was the header or came after the
+    /// footer (and was dealt with), `true` when it is a record line or the footer.
+    fn placed(&mut self, number: usize, footer: bool, out: &mut ParsedFile) -> bool {
+        if !self.header_seen {
+            self.header_seen = true;
+            if !footer {
+                return false;
             }
+            out.file_error(self.ctx, number, "no header line before the footer");
         }
-        if let Some((footer_line, _)) = footer {
-            out.line_error(ctx, number, format!("line after the footer on line {footer_line}"));
-            continue;
+        if let Some((footer_line, _)) = self.footer {
+            out.line_error(self.ctx, number, format!("line after the footer on line {footer_line}"));
+            return false;
+        }
+        true
+    }
+}
+
+impl LineParser for ClewParser<'_> {
+    fn line(&mut self, number: usize, line: &[u8], out: &mut ParsedFile) {
+        if self.list.is_none() || is_blank(line) || !self.placed(number, is_footer(line), out) {
+            return;
         }
         if is_footer(line) {
-            footer = Some((number, parse_footer(line)));
-            continue;
+            self.footer = Some((number, parse_footer(line)));
+            return;
         }
-        records += 1;
-        match parse_record(line, category, &list, ctx) {
-            Ok(entry) => out.entries.push(entry),
-            Err(reason) => out.line_error(ctx, number, reason),
+        self.records += 1;
+        if let Some((category, list)) = &self.list {
+            match parse_record(line, *category, list, self.ctx) {
+                Ok(entry) => out.entries.push(entry),
+                Err(reason) => out.line_error(self.ctx, number, reason),
+            }
         }
     }
-    if !header_seen {
-        out.file_error(ctx, 0, "empty file: no header, records or footer");
-        return out;
-    }
-    match footer {
-        None => out.file_error(ctx, 0, "no TOTAL RECORD footer: the file may be truncated"),
-        Some((line, None)) => out.file_error(ctx, line, "footer without a record count"),
-        Some((line, Some(count))) if count != records => {
-            out.file_error(ctx, line, format!("footer says {count} records, the file has {records}"));
+
+    fn long_line(&mut self, number: usize, out: &mut ParsedFile) {
+        if self.list.is_none() || !self.placed(number, false, out) {
+            return;
         }
-        Some(_) => {}
+        self.records += 1;
+        out.line_error(self.ctx, number, long_line_reason());
     }
-    out
+
+    fn finish(self, out: &mut ParsedFile) {
+        if self.list.is_none() {
+            return;
+        }
+        let ctx = self.ctx;
+        if !self.header_seen {
+            out.file_error(ctx, 0, "empty file: no header, records or footer");
+            return;
+        }
+        match self.footer {
+            None => out.file_error(ctx, 0, "no TOTAL RECORD footer: the file may be truncated"),
+            Some((line, None)) => out.file_error(ctx, line, "footer without a record count"),
+            Some((line, Some(count))) if count != self.records => {
+                out.file_error(ctx, line, format!("footer says {count} records, the file has {}", self.records));
+            }
+            Some(_) => {}
+        }
+    }
 }
 
 fn is_footer(line: &[u8]) -> bool {
@@ -105,20 +149,8 @@ fn parse_footer(line: &[u8]) -> Option<usize> {
 }
 
 fn parse_record(line: &[u8], category: Category, list: &str, ctx: &ParseContext) -> Result<HotlistEntry, String> {
-    if line.len() < RECORD_MIN_LEN {
-        return Err(format!("truncated record: {} columns, at least {RECORD_MIN_LEN} needed", line.len()));
-    }
-    // The fixed columns are byte positions: anything but ASCII there means a corrupt line.
-    let Ok(fixed) = std::str::from_utf8(&line[..RECORD_MIN_LEN]) else {
-        return Err("not text in columns 0-20".into());
-    };
-    if !fixed.is_ascii() || fixed.bytes().any(|b| b.is_ascii_control()) {
-        return Err("non-ASCII or control characters in columns 0-20".into());
-    }
-    let plate_field = &fixed[0..8];
-    let plate = normalize_list_plate(plate_field, false).map_err(|err| format!("plate: {err}"))?;
-    let state_field = &fixed[8..10];
-    let state = parse_state(state_field).ok_or_else(|| format!("bad state {:?}", state_field.trim()))?;
+    let fixed = fixed_columns(line, RECORD_MIN_LEN)?;
+    let (plate, state) = plate_and_state(&fixed[0..8], &fixed[8..10])?;
     let county = fixed[10..12].trim();
     if !county.is_empty() && !county.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("bad county code {county:?}"));
@@ -128,7 +160,7 @@ fn parse_record(line: &[u8], category: Category, list: &str, ctx: &ParseContext)
     if date > ctx.now.date_naive() + chrono::Days::new(1) {
         return Err(format!("date of loss {date} is in the future"));
     }
-    let remarks = String::from_utf8_lossy(&line[RECORD_MIN_LEN..]).trim().to_owned();
+    let remarks = remarks(line, RECORD_MIN_LEN);
     let mut entry = HotlistEntry::new(&plate, category, list);
     entry.state = Some(state);
     entry.entry_date = Some(date);

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{ParseContext, ParsedFile, is_blank, numbered_lines, parse_compact_date};
+use super::{LineParser, ParseContext, ParsedFile, is_blank, long_line_reason, parse_compact_date};
 use crate::hotlist::entry::{
     Category, HotlistEntry, PRIORITY_HIGHEST, PRIORITY_LOWEST, normalize_list_plate, parse_state,
 };
@@ -61,65 +61,119 @@ fn column_for(name: &str) -> Option<Column> {
     })
 }
 
-/// Parses a CSV hot list. The list name is the `list` column, else the context's override,
-/// else the file's stem.
+/// Parses a CSV hot list held in memory. The list name is the `list` column, else the
+/// context's override, else the file's stem.
 pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedFile {
-    let mut out = ParsedFile::default();
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let default_list = ctx.list.clone().unwrap_or_else(|| {
-        Path::new(&ctx.source).file_stem().and_then(|s| s.to_str()).unwrap_or("csv").to_ascii_lowercase()
-    });
-    let mut lines = numbered_lines(bytes).filter(|(_, line)| !is_blank(line));
-    let Some((header_number, header)) = lines.next() else {
-        out.file_error(ctx, 0, "empty file: no header row");
-        return out;
-    };
-    let Ok(header) = std::str::from_utf8(header) else {
-        out.file_error(ctx, header_number, "header row is not UTF-8 text");
-        return out;
-    };
-    let delimiter = detect_delimiter(header);
-    let names = match split_fields(header, delimiter) {
-        Ok(names) => names,
-        Err(reason) => {
-            out.file_error(ctx, header_number, format!("header row: {reason}"));
-            return out;
-        }
-    };
-    let mut columns = Vec::with_capacity(names.len());
-    for name in &names {
-        match column_for(name) {
-            Some(column) if columns.contains(&Some(column)) => {
-                out.file_error(ctx, header_number, format!("column {name:?} appears twice"));
-                return out;
-            }
-            Some(column) => columns.push(Some(column)),
-            None => {
-                out.file_error(ctx, header_number, format!("unknown column {name:?}"));
-                columns.push(None);
-            }
-        }
+    super::parse(super::Format::Csv, bytes, ctx)
+}
+
+/// Where the CSV parser stands.
+enum Stage {
+    /// Before the header row.
+    Header,
+    /// Reading records under this header.
+    Records { delimiter: char, columns: Vec<Option<Column>> },
+    /// The header was unusable (reported): the rest of the file is ignored.
+    Refused,
+}
+
+/// The CSV parser's state between lines.
+pub(crate) struct CsvParser<'a> {
+    ctx: &'a ParseContext,
+    default_list: String,
+    stage: Stage,
+}
+
+impl<'a> CsvParser<'a> {
+    /// A parser for one file.
+    pub(crate) fn new(ctx: &'a ParseContext) -> Self {
+        let default_list = ctx.list.clone().unwrap_or_else(|| {
+            Path::new(&ctx.source).file_stem().and_then(|s| s.to_str()).unwrap_or("csv").to_ascii_lowercase()
+        });
+        Self { ctx, default_list, stage: Stage::Header }
     }
-    if !columns.contains(&Some(Column::Plate)) {
-        out.file_error(ctx, header_number, "no plate column");
-        return out;
-    }
-    for (number, line) in lines {
-        let result = std::str::from_utf8(line)
-            .map_err(|_| "not UTF-8 text".to_owned())
-            .and_then(|line| split_fields(line, delimiter))
-            .and_then(|fields| {
-                if fields.len() != columns.len() {
-                    return Err(format!("{} fields, the header has {}", fields.len(), columns.len()));
+
+    /// Reads the header row: the delimiter and the columns, or why the file is refused.
+    fn header(&self, number: usize, header: &[u8], out: &mut ParsedFile) -> Stage {
+        let ctx = self.ctx;
+        let Ok(header) = std::str::from_utf8(header) else {
+            out.file_error(ctx, number, "header row is not UTF-8 text");
+            return Stage::Refused;
+        };
+        let delimiter = detect_delimiter(header);
+        let names = match split_fields(header, delimiter) {
+            Ok(names) => names,
+            Err(reason) => {
+                out.file_error(ctx, number, format!("header row: {reason}"));
+                return Stage::Refused;
+            }
+        };
+        let mut columns = Vec::with_capacity(names.len());
+        for name in &names {
+            match column_for(name) {
+                Some(column) if columns.contains(&Some(column)) => {
+                    out.file_error(ctx, number, format!("column {name:?} appears twice"));
+                    return Stage::Refused;
                 }
-                parse_record(&columns, &fields, &default_list, ctx)
-            });
-        match result {
-            Ok(entry) => out.entries.push(entry),
-            Err(reason) => out.line_error(ctx, number, reason),
+                Some(column) => columns.push(Some(column)),
+                None => {
+                    out.file_error(ctx, number, format!("unknown column {name:?}"));
+                    columns.push(None);
+                }
+            }
+        }
+        if !columns.contains(&Some(Column::Plate)) {
+            out.file_error(ctx, number, "no plate column");
+            return Stage::Refused;
+        }
+        Stage::Records { delimiter, columns }
+    }
+}
+
+impl LineParser for CsvParser<'_> {
+    fn line(&mut self, number: usize, line: &[u8], out: &mut ParsedFile) {
+        // A UTF-8 byte-order mark can only start the first line.
+        let line = if number == 1 { line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line) } else { line };
+        if is_blank(line) {
+            return;
+        }
+        match &self.stage {
+            Stage::Header => self.stage = self.header(number, line, out),
+            Stage::Records { delimiter, columns } => {
+                let result = std::str::from_utf8(line)
+                    .map_err(|_| "not UTF-8 text".to_owned())
+                    .and_then(|line| split_fields(line, *delimiter))
+                    .and_then(|fields| {
+                        if fields.len() != columns.len() {
+                            return Err(format!("{} fields, the header has {}", fields.len(), columns.len()));
+                        }
+                        parse_record(columns, &fields, &self.default_list, self.ctx)
+                    });
+                match result {
+                    Ok(entry) => out.entries.push(entry),
+                    Err(reason) => out.line_error(self.ctx, number, reason),
+                }
+            }
+            Stage::Refused => {}
         }
     }
-    out
+
+    fn long_line(&mut self, number: usize, out: &mut ParsedFile) {
+        match self.stage {
+            Stage::Header => {
+                out.file_error(self.ctx, number, format!("header row: {}", long_line_reason()));
+                self.stage = Stage::Refused;
+            }
+            Stage::Records { .. } => out.line_error(self.ctx, number, long_line_reason()),
+            Stage::Refused => {}
+        }
+    }
+
+    fn finish(self, out: &mut ParsedFile) {
+        if matches!(self.stage, Stage::Header) {
+            out.file_error(self.ctx, 0, "empty file: no header row");
+        }
+    }
 }
 
 /// The delimiter the header uses most (outside quotes); `,` when it uses none.

@@ -1,6 +1,7 @@
 //! Hot-list file parsers (California DOJ CLEW `.tbl`, NCIC extract, CSV) and the import report.
 //!
-//! Part of the policy core. Every parser takes the file's bytes, never panics, and reports each
+//! Part of the policy core. Every parser reads its file line by line from a reader (so a list
+//! of millions of lines is never held in memory as a whole), never panics, and reports each
 //! bad line as `file:line: reason` while the good lines load. Problems with the file as a whole
 //! (no header, a footer whose count disagrees, an unknown CSV column) are reported as
 //! *file* errors: an import loads what it can and says so; a shift-start update refuses a file
@@ -12,12 +13,13 @@ pub mod ncic;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io::BufRead;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::entry::HotlistEntry;
+use super::entry::{HotlistEntry, normalize_list_plate, parse_state};
 
 /// The most line errors kept per import; the rest are counted. A binary file fed by mistake
 /// would otherwise produce millions of messages.
@@ -144,23 +146,189 @@ impl ParsedFile {
     }
 }
 
-/// Parses one file in the given format.
+/// The longest line a parser looks at. A longer line is refused without being held in
+/// memory, so a binary file or one without line ends cannot make an import grow.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Parses one file, held in memory, in the given format.
 pub fn parse(format: Format, bytes: &[u8], ctx: &ParseContext) -> ParsedFile {
-    match format {
-        Format::Clew => clew::parse(bytes, ctx),
-        Format::Ncic => ncic::parse(bytes, ctx),
-        Format::Csv => csv::parse(bytes, ctx),
+    // A slice never fails to read.
+    parse_reader(format, bytes, ctx).unwrap_or_else(|failure| {
+        let mut out = ParsedFile::default();
+        out.file_error(ctx, failure.line, failure.to_string());
+        out
+    })
+}
+
+/// A file that could not be read to its end.
+#[derive(Debug)]
+pub struct ReadFailure {
+    /// The lines read before the failure.
+    pub line: usize,
+    /// What failed.
+    pub error: std::io::Error,
+}
+
+impl fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "read failed after line {}: {}", self.line, self.error)
     }
 }
 
-/// Splits bytes into numbered lines (from 1) without their `\n` / `\r\n`, skipping nothing.
-pub(crate) fn numbered_lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
-    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let empty = bytes.is_empty();
-    body.split(|&b| b == b'\n')
-        .filter(move |_| !empty)
-        .enumerate()
-        .map(|(i, line)| (i + 1, line.strip_suffix(b"\r").unwrap_or(line)))
+/// Parses a file line by line as it is read: the memory used beyond the entries is one line
+/// (at most [`MAX_LINE_BYTES`]) and the reader's buffer, however large the file. A reader
+/// that fails part way gives a [`ReadFailure`] and no entries: a list is never half-loaded.
+pub fn parse_reader(format: Format, reader: impl BufRead, ctx: &ParseContext) -> Result<ParsedFile, ReadFailure> {
+    parse_with(format, reader, ctx, None)
+}
+
+/// Like [`parse_reader`], but hands each entry to `sink` as soon as its line is parsed instead
+/// of keeping it (the result's `entries` stay empty): an import that only counts holds no
+/// entry at all. After a [`ReadFailure`] the entries already handed over are not to be used.
+pub fn parse_reader_into(
+    format: Format,
+    reader: impl BufRead,
+    ctx: &ParseContext,
+    sink: &mut dyn FnMut(HotlistEntry),
+) -> Result<ParsedFile, ReadFailure> {
+    parse_with(format, reader, ctx, Some(sink))
+}
+
+fn parse_with(
+    format: Format,
+    reader: impl BufRead,
+    ctx: &ParseContext,
+    sink: Option<&mut dyn FnMut(HotlistEntry)>,
+) -> Result<ParsedFile, ReadFailure> {
+    let mut out = ParsedFile::default();
+    match format {
+        Format::Clew => run(clew::ClewParser::new(ctx, &mut out), reader, &mut out, sink)?,
+        Format::Ncic => run(ncic::NcicParser::new(ctx), reader, &mut out, sink)?,
+        Format::Csv => run(csv::CsvParser::new(ctx), reader, &mut out, sink)?,
+    }
+    Ok(out)
+}
+
+/// A format's parser, fed one line at a time.
+pub(crate) trait LineParser {
+    /// One line, numbered from 1, without its `\n` / `\r\n`.
+    fn line(&mut self, number: usize, line: &[u8], out: &mut ParsedFile);
+    /// A line longer than [`MAX_LINE_BYTES`], which is not handed over.
+    fn long_line(&mut self, number: usize, out: &mut ParsedFile);
+    /// After the last line.
+    fn finish(self, out: &mut ParsedFile);
+}
+
+/// The reason given for a line longer than [`MAX_LINE_BYTES`].
+pub(crate) fn long_line_reason() -> String {
+    format!("line longer than {MAX_LINE_BYTES} bytes")
+}
+
+fn run(
+    mut parser: impl LineParser,
+    reader: impl BufRead,
+    out: &mut ParsedFile,
+    mut sink: Option<&mut dyn FnMut(HotlistEntry)>,
+) -> Result<(), ReadFailure> {
+    let result = for_each_line(reader, |number, line| {
+        match line {
+            Some(line) => parser.line(number, line, out),
+            None => parser.long_line(number, out),
+        }
+        if let Some(sink) = sink.as_mut() {
+            out.entries.drain(..).for_each(&mut **sink);
+        }
+    });
+    if let Err(failure) = result {
+        *out = ParsedFile::default();
+        return Err(failure);
+    }
+    parser.finish(out);
+    Ok(())
+}
+
+/// Calls `each` with every line of `reader`, numbered from 1, without its `\n` / `\r\n`
+/// (`None` for a line longer than [`MAX_LINE_BYTES`]); returns the number of lines. An empty
+/// input has no line; a last line without a line end is a line.
+pub(crate) fn for_each_line(
+    mut reader: impl BufRead,
+    mut each: impl FnMut(usize, Option<&[u8]>),
+) -> Result<usize, ReadFailure> {
+    let mut line = Vec::new();
+    let mut number = 0usize;
+    let mut too_long = false;
+    let mut open = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(ReadFailure { line: number, error }),
+        };
+        if available.is_empty() {
+            break;
+        }
+        let end = available.iter().position(|&b| b == b'\n');
+        let part = &available[..end.unwrap_or(available.len())];
+        if !too_long {
+            if line.len() + part.len() > MAX_LINE_BYTES {
+                too_long = true;
+                line = Vec::new();
+            } else {
+                line.extend_from_slice(part);
+            }
+        }
+        let consumed = end.map_or(part.len(), |end| end + 1);
+        reader.consume(consumed);
+        open = true;
+        if end.is_some() {
+            number += 1;
+            emit(number, &line, too_long, &mut each);
+            line.clear();
+            too_long = false;
+            open = false;
+        }
+    }
+    if open {
+        number += 1;
+        emit(number, &line, too_long, &mut each);
+    }
+    Ok(number)
+}
+
+fn emit(number: usize, line: &[u8], too_long: bool, each: &mut impl FnMut(usize, Option<&[u8]>)) {
+    if too_long {
+        each(number, None);
+    } else {
+        each(number, Some(line.strip_suffix(b"\r").unwrap_or(line)));
+    }
+}
+
+/// The fixed-width columns `0..width` of a record line as text, or why they are not: shorter
+/// than `width`, not UTF-8, or holding non-ASCII or control characters. The fixed columns are
+/// byte positions, so anything but printable ASCII there means a corrupt line.
+pub(crate) fn fixed_columns(line: &[u8], width: usize) -> Result<&str, String> {
+    if line.len() < width {
+        return Err(format!("truncated record: {} columns, at least {width} needed", line.len()));
+    }
+    let Ok(fixed) = std::str::from_utf8(&line[..width]) else {
+        return Err(format!("not text in columns 0-{width}"));
+    };
+    if !fixed.is_ascii() || fixed.bytes().any(|b| b.is_ascii_control()) {
+        return Err(format!("non-ASCII or control characters in columns 0-{width}"));
+    }
+    Ok(fixed)
+}
+
+/// The plate and state of a fixed-width record, normalized.
+pub(crate) fn plate_and_state(plate_field: &str, state_field: &str) -> Result<(String, String), String> {
+    let plate = normalize_list_plate(plate_field, false).map_err(|err| format!("plate: {err}"))?;
+    let state = parse_state(state_field).ok_or_else(|| format!("bad state {:?}", state_field.trim()))?;
+    Ok((plate, state))
+}
+
+/// The free-text remarks after a fixed-width record's columns, trimmed.
+pub(crate) fn remarks(line: &[u8], from: usize) -> String {
+    String::from_utf8_lossy(line.get(from..).unwrap_or_default()).trim().to_owned()
 }
 
 /// True for a line holding only spaces and tabs.
@@ -257,6 +425,114 @@ pub fn merge(files: Vec<(String, ParsedFile)>, now: DateTime<Utc>) -> (Vec<Hotli
     (entries, report)
 }
 
+/// The counts [`merge`] would report for an import, kept without the entries: a set of the
+/// (plate, state, list) keys seen, packed into 16 bytes where the plate fits 8 characters of
+/// A-Z0-9 (nearly always). Entries are counted file by file; a file that fails to read is
+/// discarded whole, as [`merge`] never sees its entries.
+#[derive(Debug)]
+pub struct ImportTally {
+    now: DateTime<Utc>,
+    lists: HashMap<String, u32>,
+    seen: KeySets,
+    /// The current file's new keys and counts, until it is committed or discarded.
+    file: KeySets,
+    file_counts: (usize, usize, usize),
+    /// Accepted, duplicates merged, expired skipped.
+    counts: (usize, usize, usize),
+}
+
+#[derive(Debug, Default)]
+struct KeySets {
+    packed: std::collections::HashSet<(u64, [u8; 2], u32)>,
+    text: std::collections::HashSet<(String, Option<String>, u32)>,
+}
+
+impl KeySets {
+    fn contains(&self, packed: Option<(u64, [u8; 2], u32)>, text: &(String, Option<String>, u32)) -> bool {
+        match packed {
+            Some(key) => self.packed.contains(&key),
+            None => self.text.contains(text),
+        }
+    }
+}
+
+impl ImportTally {
+    /// An empty tally; entries expired at `now` are counted as skipped.
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            lists: HashMap::new(),
+            seen: KeySets::default(),
+            file: KeySets::default(),
+            file_counts: (0, 0, 0),
+            counts: (0, 0, 0),
+        }
+    }
+
+    /// Counts one entry of the current file.
+    pub fn add(&mut self, entry: &HotlistEntry) {
+        if entry.is_expired(self.now) {
+            self.file_counts.2 += 1;
+            return;
+        }
+        let next = u32::try_from(self.lists.len()).unwrap_or(u32::MAX);
+        let list = match self.lists.get(&entry.list) {
+            Some(&id) => id,
+            None => *self.lists.entry(entry.list.clone()).or_insert(next),
+        };
+        let state = match entry.state.as_deref().map(str::as_bytes) {
+            None => Some([0, 0]),
+            Some(&[a, b]) => Some([a, b]),
+            Some(_) => None,
+        };
+        let plate = super::equivalence::PlateKey::from_normalized(&entry.plate);
+        let packed = plate.zip(state).map(|(plate, state)| (plate.0, state, list));
+        let text = match packed {
+            Some(_) => (String::new(), None, list),
+            None => (entry.plate.clone(), entry.state.clone(), list),
+        };
+        if self.seen.contains(packed, &text) || self.file.contains(packed, &text) {
+            self.file_counts.1 += 1;
+            return;
+        }
+        match packed {
+            Some(key) => self.file.packed.insert(key),
+            None => self.file.text.insert(text),
+        };
+        self.file_counts.0 += 1;
+    }
+
+    /// The current file was read to its end: its entries count.
+    pub fn commit_file(&mut self) {
+        let file = std::mem::take(&mut self.file);
+        self.seen.packed.extend(file.packed);
+        self.seen.text.extend(file.text);
+        let (accepted, duplicates, expired) = std::mem::take(&mut self.file_counts);
+        self.counts.0 += accepted;
+        self.counts.1 += duplicates;
+        self.counts.2 += expired;
+    }
+
+    /// The current file failed: none of its entries count.
+    pub fn discard_file(&mut self) {
+        self.file = KeySets::default();
+        self.file_counts = (0, 0, 0);
+    }
+
+    /// The report: these counts, and the files' names, rejected lines and errors.
+    pub fn report(self, files: Vec<(String, ParsedFile)>) -> ImportReport {
+        let mut report = ImportReport::default();
+        for (name, parsed) in files {
+            report.files.push(name);
+            report.rejected += parsed.rejected;
+            report.errors.extend(parsed.errors);
+            report.errors_omitted += parsed.errors_omitted;
+        }
+        (report.accepted, report.duplicates_merged, report.expired_skipped) = self.counts;
+        report
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::*;
@@ -284,12 +560,60 @@ mod tests {
     use super::*;
     use crate::hotlist::entry::Category;
 
+    fn lines(bytes: &[u8], capacity: usize) -> Vec<(usize, Option<Vec<u8>>)> {
+        let mut lines = Vec::new();
+        let reader = std::io::BufReader::with_capacity(capacity, bytes);
+        let count = for_each_line(reader, |n, line| lines.push((n, line.map(<[u8]>::to_vec)))).unwrap();
+        assert_eq!(count, lines.len());
+        lines
+    }
+
     #[test]
     fn lines_are_numbered_from_one() {
-        let lines: Vec<(usize, &[u8])> = numbered_lines(b"a\r\nb\n\nc").collect();
-        assert_eq!(lines, vec![(1, &b"a"[..]), (2, &b"b"[..]), (3, &b""[..]), (4, &b"c"[..])]);
-        assert_eq!(numbered_lines(b"").count(), 0);
-        assert_eq!(numbered_lines(b"x\n").count(), 1);
+        let some = |text: &str| Some(text.as_bytes().to_vec());
+        // A reader buffer of 1 or 3 bytes cuts lines (and `\r\n`) across reads.
+        for capacity in [1, 3, 8192] {
+            assert_eq!(
+                lines(b"a\r\nbb\n\nc", capacity),
+                vec![(1, some("a")), (2, some("bb")), (3, some("")), (4, some("c"))]
+            );
+            assert_eq!(lines(b"", capacity), vec![]);
+            assert_eq!(lines(b"x\n", capacity), vec![(1, some("x"))]);
+        }
+    }
+
+    #[test]
+    fn long_lines_are_refused_without_being_held() {
+        let mut text = vec![b'x'; MAX_LINE_BYTES + 1];
+        text.extend_from_slice(b"\nok\n");
+        text.extend(std::iter::repeat_n(b'y', MAX_LINE_BYTES));
+        assert_eq!(
+            lines(&text, 4096),
+            vec![(1, None), (2, Some(b"ok".to_vec())), (3, Some(vec![b'y'; MAX_LINE_BYTES]))]
+        );
+        let parsed = parse(Format::Ncic, &text, &ctx("x.ncic"));
+        assert_eq!(parsed.errors[0].to_string(), format!("x.ncic:1: line longer than {MAX_LINE_BYTES} bytes"));
+    }
+
+    #[test]
+    fn a_failing_reader_gives_no_entries() {
+        struct Failing(usize);
+        impl std::io::Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(std::io::Error::other("device gone"));
+                }
+                let line = b"plate\nABC123\n";
+                let n = line.len().min(buf.len());
+                buf[..n].copy_from_slice(&line[..n]);
+                self.0 -= 1;
+                Ok(n)
+            }
+        }
+        let failure = parse_reader(Format::Csv, std::io::BufReader::new(Failing(2)), &ctx("a.csv")).unwrap_err();
+        assert_eq!(failure.to_string(), "read failed after line 4: device gone");
+        let whole = parse_reader(Format::Csv, &b"plate\nABC123\n"[..], &ctx("a.csv")).unwrap();
+        assert_eq!(whole.entries.len(), 1);
     }
 
     #[test]
@@ -316,5 +640,39 @@ mod tests {
         assert_eq!(entries[0].priority, 2);
         assert_eq!((report.accepted, report.rejected, report.duplicates_merged, report.expired_skipped), (2, 2, 1, 1));
         assert!(report.to_string().ends_with("accepted 2, rejected 2, duplicates merged 1, expired skipped 1"));
+    }
+
+    #[test]
+    fn the_tally_counts_as_merge_does() {
+        let c = ctx("a.csv");
+        let a =
+            HotlistEntry { state: Some("CA".into()), ..HotlistEntry::new("ABC123", Category::StolenVehicle, "svs") };
+        let mut expired = HotlistEntry::new("OLD1", Category::Bolo, "bolo");
+        expired.expires = Some(c.now - chrono::Duration::hours(1));
+        let entries = vec![
+            a.clone(),
+            a.clone(),
+            HotlistEntry { state: None, ..a.clone() },
+            HotlistEntry { list: "sfr".into(), ..a.clone() },
+            expired,
+            // A pattern and a long plate do not pack: counted by their text.
+            HotlistEntry::new("7DMO?23", Category::Bolo, "bolo"),
+            HotlistEntry::new("7DMO?23", Category::Bolo, "bolo"),
+            HotlistEntry::new("ABCDEFGHIJ", Category::Bolo, "bolo"),
+        ];
+        let (kept, merged) =
+            merge(vec![("a.csv".into(), ParsedFile { entries: entries.clone(), ..Default::default() })], c.now);
+        let mut tally = ImportTally::new(c.now);
+        entries.iter().for_each(|e| tally.add(e));
+        tally.commit_file();
+        // A file that failed part way counts for nothing.
+        tally.add(&HotlistEntry::new("ZZZ999", Category::Bolo, "bolo"));
+        tally.discard_file();
+        let report = tally.report(vec![("a.csv".into(), ParsedFile::default())]);
+        assert_eq!(kept.len(), 5);
+        assert_eq!(
+            (report.accepted, report.duplicates_merged, report.expired_skipped),
+            (merged.accepted, merged.duplicates_merged, merged.expired_skipped)
+        );
     }
 }

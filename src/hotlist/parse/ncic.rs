@@ -15,8 +15,11 @@
 //! | 35-43 | entry date `YYYYMMDD` |
 //! | 43- | remarks (optional) |
 
-use super::{ParseContext, ParsedFile, is_blank, numbered_lines, parse_compact_date};
-use crate::hotlist::entry::{Category, HotlistEntry, Vehicle, normalize_list_plate, parse_state};
+use super::{
+    LineParser, ParseContext, ParsedFile, fixed_columns, is_blank, long_line_reason, parse_compact_date,
+    plate_and_state, remarks,
+};
+use crate::hotlist::entry::{Category, HotlistEntry, Vehicle};
 
 /// The shortest record: everything up to the end of the entry date.
 const RECORD_MIN_LEN: usize = 43;
@@ -39,42 +42,55 @@ pub fn category_for_type(code: u8) -> Option<Category> {
     })
 }
 
-/// Parses an NCIC extract. The list is `ncic` unless the context names another.
+/// Parses an NCIC extract held in memory. The list is `ncic` unless the context names
+/// another.
 pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedFile {
-    let mut out = ParsedFile::default();
-    let list = ctx.list.clone().unwrap_or_else(|| "ncic".to_owned());
-    let mut any_line = false;
-    for (number, line) in numbered_lines(bytes) {
+    super::parse(super::Format::Ncic, bytes, ctx)
+}
+
+/// The NCIC parser's state between lines.
+pub(crate) struct NcicParser<'a> {
+    ctx: &'a ParseContext,
+    list: String,
+    any_line: bool,
+}
+
+impl<'a> NcicParser<'a> {
+    /// A parser for one file.
+    pub(crate) fn new(ctx: &'a ParseContext) -> Self {
+        Self { ctx, list: ctx.list.clone().unwrap_or_else(|| "ncic".to_owned()), any_line: false }
+    }
+}
+
+impl LineParser for NcicParser<'_> {
+    fn line(&mut self, number: usize, line: &[u8], out: &mut ParsedFile) {
         if is_blank(line) {
-            continue;
+            return;
         }
-        any_line = true;
-        match parse_record(line, &list, ctx) {
+        self.any_line = true;
+        match parse_record(line, &self.list, self.ctx) {
             Ok(entry) => out.entries.push(entry),
-            Err(reason) => out.line_error(ctx, number, reason),
+            Err(reason) => out.line_error(self.ctx, number, reason),
         }
     }
-    if !any_line {
-        out.file_error(ctx, 0, "empty file: an NCIC extract has at least one record");
+
+    fn long_line(&mut self, number: usize, out: &mut ParsedFile) {
+        self.any_line = true;
+        out.line_error(self.ctx, number, long_line_reason());
     }
-    out
+
+    fn finish(self, out: &mut ParsedFile) {
+        if !self.any_line {
+            out.file_error(self.ctx, 0, "empty file: an NCIC extract has at least one record");
+        }
+    }
 }
 
 fn parse_record(line: &[u8], list: &str, ctx: &ParseContext) -> Result<HotlistEntry, String> {
-    if line.len() < RECORD_MIN_LEN {
-        return Err(format!("truncated record: {} columns, at least {RECORD_MIN_LEN} needed", line.len()));
-    }
-    let Ok(fixed) = std::str::from_utf8(&line[..RECORD_MIN_LEN]) else {
-        return Err("not text in columns 0-43".into());
-    };
-    if !fixed.is_ascii() || fixed.bytes().any(|b| b.is_ascii_control()) {
-        return Err("non-ASCII or control characters in columns 0-43".into());
-    }
+    let fixed = fixed_columns(line, RECORD_MIN_LEN)?;
     let code = fixed.as_bytes()[0];
     let category = category_for_type(code).ok_or_else(|| format!("unknown record type {:?}", char::from(code)))?;
-    let plate = normalize_list_plate(&fixed[11..19], false).map_err(|err| format!("plate: {err}"))?;
-    let state_field = &fixed[19..21];
-    let state = parse_state(state_field).ok_or_else(|| format!("bad state {:?}", state_field.trim()))?;
+    let (plate, state) = plate_and_state(&fixed[11..19], &fixed[19..21])?;
     let year_field = fixed[21..25].trim();
     let year = match year_field {
         "" | "0000" => None,
@@ -95,7 +111,7 @@ fn parse_record(line: &[u8], list: &str, ctx: &ParseContext) -> Result<HotlistEn
         colour: fixed[32..35].trim().to_owned(),
     };
     entry.entry_date = Some(date);
-    entry.reason = String::from_utf8_lossy(&line[RECORD_MIN_LEN..]).trim().to_owned();
+    entry.reason = remarks(line, RECORD_MIN_LEN);
     entry.source = ctx.source.clone();
     entry.version = ctx.version.clone();
     Ok(entry)
