@@ -127,8 +127,8 @@ impl Default for RecognizerConfig {
         Self {
             models_dir: None,
             detector_long_side: 960,
-            video_long_side: 800,
-            video_search_interval_millis: 150,
+            video_long_side: 960,
+            video_search_interval_millis: 100,
             coarse_long_side: 640,
             coarse_accept: 0.7,
             detector_threshold: 0.05,

@@ -156,7 +156,11 @@ impl Recognizer {
 
     /// Loads the models for a camera pipeline ([`Recognizer::load_for_frames`]) with the
     /// video reader's search schedule from the settings.
-    pub fn load_video(config: &RecognizerConfig, width: u32, height: u32) -> Result<video::VideoReader, RecognizeError> {
+    pub fn load_video(
+        config: &RecognizerConfig,
+        width: u32,
+        height: u32,
+    ) -> Result<video::VideoReader, RecognizeError> {
         let schedule = video::VideoSchedule {
             search_interval: std::time::Duration::from_millis(config.video_search_interval_millis),
             ..video::VideoSchedule::default()
@@ -197,7 +201,11 @@ impl Recognizer {
     }
 
     /// Reads every detection, dropping what is not a plate; best confidence first.
-    pub(crate) fn read_all(&self, img: &RgbImage, detections: Vec<Detection>) -> Result<Vec<PlateRead>, RecognizeError> {
+    pub(crate) fn read_all(
+        &self,
+        img: &RgbImage,
+        detections: Vec<Detection>,
+    ) -> Result<Vec<PlateRead>, RecognizeError> {
         let mut reads = Vec::with_capacity(detections.len());
         for det in detections {
             if let Some(read) = self.read_detection(img, &det)? {

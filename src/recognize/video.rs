@@ -33,7 +33,7 @@ pub struct VideoSchedule {
 
 impl Default for VideoSchedule {
     fn default() -> Self {
-        Self { search_interval: Duration::from_millis(150), keep: Duration::from_millis(400) }
+        Self { search_interval: Duration::from_millis(100), keep: Duration::from_millis(400) }
     }
 }
 
