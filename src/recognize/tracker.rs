@@ -257,6 +257,7 @@ impl Tracker {
             match repeat {
                 Some(entry) => {
                     // The vehicle is still the same one: remember it longer, publish nothing.
+                    tracing::debug!(text = %read.text, frames = read.frames, "tracker: repeat of a published pass suppressed");
                     entry.1 = entry.1.max(read.last_seen);
                     self.repeats_suppressed += 1;
                 }
