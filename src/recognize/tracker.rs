@@ -8,7 +8,10 @@
 //! it has not been seen for [`TrackerConfig::max_unseen_millis`]; it is then voted:
 //! first the text length (weighted by read confidence), then each position among the reads of
 //! that length (weighted by the per-character confidences). The best crop is the one of the
-//! most confident read.
+//! most confident read. A track that ends while a similar-text track that started after it
+//! is still open (the same plate, lost to a jump) is folded into that track instead of being
+//! published; a similar text that starts soon after a published pass is a repeat and is not
+//! published again.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -229,7 +232,44 @@ impl Tracker {
         let (ended, open): (Vec<Track>, Vec<Track>) =
             self.tracks.drain(..).partition(|t| now.saturating_duration_since(t.last_seen) > limit);
         self.tracks = open;
-        self.finish(ended)
+        let mut finished = Vec::with_capacity(ended.len());
+        for track in ended {
+            if let Some(track) = self.fold_into_successor(track) {
+                finished.push(track);
+            }
+        }
+        self.finish(finished)
+    }
+
+    /// A track that ends while a track of a similar text, started after it within the repeat
+    /// window, is still open is the same vehicle lost for a moment (a jump the association
+    /// could not follow). Its reads join that track, which is published later with all of
+    /// them: the first fragment is usually the farthest and least legible, and publishing
+    /// it would make the repeat rule drop the better rest. Returns the track when it stands
+    /// on its own.
+    fn fold_into_successor(&mut self, ended: Track) -> Option<Track> {
+        let window = Duration::from_millis(self.config.repeat_window_millis);
+        let similarity = self.config.repeat_similarity;
+        let successor = self.tracks.iter_mut().find(|t| {
+            t.first_seen >= ended.first_seen
+                && t.first_seen.saturating_duration_since(ended.last_seen) <= window
+                && text_similarity(&t.best.text, &ended.best.text) >= similarity
+        });
+        let Some(successor) = successor else {
+            return Some(ended);
+        };
+        successor.votes.extend(ended.votes);
+        successor.votes.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        successor.votes.truncate(self.config.max_votes);
+        successor.frames += ended.frames;
+        successor.first_seen = successor.first_seen.min(ended.first_seen);
+        if ended.best.confidence > successor.best.confidence {
+            successor.best = ended.best;
+            successor.best_seq = ended.best_seq;
+            successor.best_at = ended.best_at;
+        }
+        tracing::debug!(into = successor.id, from = ended.id, "tracker: fragment folded into its continuing track");
+        None
     }
 
     /// Ends every open track (end of the stream); returns them voted.
@@ -474,6 +514,26 @@ mod tests {
         tracker.update(0, base, &[read("XYZ789", 0.9, 100.0, 100.0, 60.0)]);
         let update = tracker.update(1, ms(base, 33), &[read("XYZ789", 0.9, 1000.0, 600.0, 60.0)]);
         assert_eq!(update.track_ids, vec![2]);
+    }
+
+    #[test]
+    fn a_fragment_is_folded_into_the_track_that_continues_it() {
+        let base = Instant::now();
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        let mut passes = Vec::new();
+        // Far and blurred: one misread, then the plate jumps further than association follows.
+        passes.extend(tracker.update(0, base, &[read("NTR3586", 0.5, 100.0, 100.0, 40.0)]).finished);
+        for i in 1..=20u64 {
+            let r = read("MTR3586", 0.9, 1000.0 + i as f32 * 5.0, 600.0, 70.0);
+            passes.extend(tracker.update(i, ms(base, i * 33), &[r]).finished);
+        }
+        assert!(passes.is_empty(), "the fragment ended while its continuation was open: nothing published yet");
+        passes.extend(tracker.flush());
+        assert_eq!(passes.len(), 1);
+        assert_eq!(passes[0].text, "MTR3586");
+        assert_eq!(passes[0].frames, 21);
+        assert_eq!(passes[0].first_seen, base);
+        assert_eq!(tracker.repeats_suppressed(), 0);
     }
 
     fn check_vote(texts: &[(&str, f32)], expected: &str) {
