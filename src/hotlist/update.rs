@@ -214,7 +214,7 @@ pub fn verify_manifest(manifest_bytes: &[u8], signature_text: &[u8], key: &Verif
 }
 
 /// A verified manifest, and the folder holding its files (their sizes checked; their
-/// hashes are checked as they are parsed, see [`apply`]).
+/// hashes are checked as they are parsed, see `apply`).
 #[derive(Debug)]
 pub struct FetchedUpdate {
     /// Where it came from.
