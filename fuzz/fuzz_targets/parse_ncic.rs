@@ -4,24 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use patrol_alpr_fuzz::hotlist::parse::{Format, ParseContext, parse, parse_reader};
-use patrol_alpr_fuzz::hotlist::{HotlistIndex, MatchConfig};
+use patrol_alpr_fuzz::check_parser;
+use patrol_alpr_fuzz::hotlist::parse::Format;
 
-fuzz_target!(|data: &[u8]| {
-    let now = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
-    let ctx = ParseContext { source: "x.ncic".into(), version: "fuzz".into(), list: None, now };
-    let parsed = parse(Format::Ncic, data, &ctx);
-    let lines = data.split(|&b| b == b'\n').count();
-    for error in &parsed.errors {
-        assert!(error.line <= lines, "{error}");
-    }
-    // A 7-byte buffer cuts lines, `\r\n` and the UTF-8 byte-order mark across reads.
-    let streamed = parse_reader(Format::Ncic, std::io::BufReader::with_capacity(7, data), &ctx)
-        .unwrap_or_else(|failure| panic!("a slice cannot fail to read: {failure}"));
-    assert_eq!(streamed.entries, parsed.entries);
-    assert_eq!(streamed.errors, parsed.errors);
-    assert_eq!(streamed.rejected, parsed.rejected);
-    if let Err(err) = HotlistIndex::build(MatchConfig::default(), &parsed.entries) {
-        panic!("parsed entries do not build into an index: {err}");
-    }
-});
+fuzz_target!(|data: &[u8]| check_parser(Format::Ncic, "x.ncic", data));

@@ -28,3 +28,26 @@ pub mod hotlist {
     pub use super::index::{HotlistIndex, MatchConfig};
     pub use super::{entry, equivalence, index, parse};
 }
+
+/// The check every parser target runs on arbitrary bytes: no panic; every error names a line
+/// that exists; reading the bytes through a 7-byte buffer (which cuts lines, `\r\n` and the
+/// UTF-8 byte-order mark across reads) gives exactly what parsing them in memory gives; and
+/// the entries build into an index.
+pub fn check_parser(format: parse::Format, source: &str, data: &[u8]) {
+    use parse::{ParseContext, parse, parse_reader};
+    let now = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+    let ctx = ParseContext { source: source.into(), version: "fuzz".into(), list: None, now };
+    let parsed = parse(format, data, &ctx);
+    let lines = data.split(|&b| b == b'\n').count();
+    for error in &parsed.errors {
+        assert!(error.line <= lines, "{error}");
+    }
+    let streamed = parse_reader(format, std::io::BufReader::with_capacity(7, data), &ctx)
+        .unwrap_or_else(|failure| panic!("a slice cannot fail to read: {failure}"));
+    assert_eq!(streamed.entries, parsed.entries);
+    assert_eq!(streamed.errors, parsed.errors);
+    assert_eq!(streamed.rejected, parsed.rejected);
+    if let Err(err) = index::HotlistIndex::build(index::MatchConfig::default(), &parsed.entries) {
+        panic!("parsed entries do not build into an index: {err}");
+    }
+}

@@ -293,68 +293,70 @@ impl<'a> Administration<'a> {
 
     /// Adds a camera source; returns the sources now in force.
     pub fn add_camera(&self, actor: &User, source: &str) -> Result<Vec<String>, SessionError> {
-        let source = check_camera_source(source);
-        self.change(actor, Setting::CameraSources, "add camera", self.file.cameras.sources.clone(), move |mut list| {
-            let source = source?;
-            if list.contains(&source) {
-                return Err(SessionError::Invalid(format!("camera {source} is already configured")));
-            }
-            list.push(source.clone());
-            let outcome = format!("added {source}; now {}", list.join(", "));
-            Ok((list, outcome))
-        })
+        let fallback = self.file.cameras.sources.clone();
+        self.add_to_list(actor, Setting::CameraSources, "camera source", fallback, check_camera_source(source))
     }
 
     /// Removes a camera source (at least one stays); returns the sources now in force.
     pub fn remove_camera(&self, actor: &User, source: &str) -> Result<Vec<String>, SessionError> {
-        let source = source.trim().to_owned();
-        self.change(
-            actor,
-            Setting::CameraSources,
-            "remove camera",
-            self.file.cameras.sources.clone(),
-            move |mut list| {
-                let before = list.len();
-                list.retain(|s| *s != source);
-                if list.len() == before {
-                    return Err(SessionError::Invalid(format!("no camera source {source}")));
-                }
-                if list.is_empty() {
-                    return Err(SessionError::Invalid(
-                        "a car needs at least one camera source: add the new one before removing the last".into(),
-                    ));
-                }
-                let outcome = format!("removed {source}; now {}", list.join(", "));
-                Ok((list, outcome))
-            },
-        )
+        let fallback = self.file.cameras.sources.clone();
+        self.remove_from_list(actor, Setting::CameraSources, "camera source", fallback, source, false)
     }
 
     /// Adds a hot-list update source; returns the sources now in force.
     pub fn add_hotlist_source(&self, actor: &User, source: &str) -> Result<Vec<String>, SessionError> {
-        let source = check_hotlist_source(source);
         let fallback = self.file.hotlist.sources.clone();
-        self.change(actor, Setting::HotlistSources, "add hot-list source", fallback, move |mut list| {
-            let source = source?;
-            if list.contains(&source) {
-                return Err(SessionError::Invalid(format!("hot-list source {source} is already configured")));
-            }
-            list.push(source.clone());
-            let outcome = format!("added {source}; now {}", list.join(", "));
-            Ok((list, outcome))
-        })
+        self.add_to_list(actor, Setting::HotlistSources, "hot-list source", fallback, check_hotlist_source(source))
     }
 
     /// Removes a hot-list update source; returns the sources now in force (none left means
     /// the shift-start update says so and the cached list is used).
     pub fn remove_hotlist_source(&self, actor: &User, source: &str) -> Result<Vec<String>, SessionError> {
-        let source = source.trim().to_owned();
         let fallback = self.file.hotlist.sources.clone();
-        self.change(actor, Setting::HotlistSources, "remove hot-list source", fallback, move |mut list| {
+        self.remove_from_list(actor, Setting::HotlistSources, "hot-list source", fallback, source, true)
+    }
+
+    /// Adds a checked source to a list setting (`noun`: what the list holds, for messages).
+    fn add_to_list(
+        &self,
+        actor: &User,
+        setting: Setting,
+        noun: &'static str,
+        fallback: Vec<String>,
+        checked: Result<String, SessionError>,
+    ) -> Result<Vec<String>, SessionError> {
+        self.change(actor, setting, &format!("add {noun}"), fallback, move |mut list: Vec<String>| {
+            let source = checked?;
+            if list.contains(&source) {
+                return Err(SessionError::Invalid(format!("{noun} {source} is already configured")));
+            }
+            list.push(source.clone());
+            let outcome = format!("added {source}; now {}", list.join(", "));
+            Ok((list, outcome))
+        })
+    }
+
+    /// Removes a source from a list setting; `may_empty` says whether the last may go.
+    fn remove_from_list(
+        &self,
+        actor: &User,
+        setting: Setting,
+        noun: &'static str,
+        fallback: Vec<String>,
+        source: &str,
+        may_empty: bool,
+    ) -> Result<Vec<String>, SessionError> {
+        let source = source.trim().to_owned();
+        self.change(actor, setting, &format!("remove {noun}"), fallback, move |mut list: Vec<String>| {
             let before = list.len();
             list.retain(|s| *s != source);
             if list.len() == before {
-                return Err(SessionError::Invalid(format!("no hot-list source {source}")));
+                return Err(SessionError::Invalid(format!("no {noun} {source}")));
+            }
+            if list.is_empty() && !may_empty {
+                return Err(SessionError::Invalid(format!(
+                    "a car needs at least one {noun}: add the new one before removing the last"
+                )));
             }
             let outcome =
                 format!("removed {source}; now {}", if list.is_empty() { "none".into() } else { list.join(", ") });
