@@ -314,6 +314,15 @@ impl IndexBuilder {
     /// `other`'s matching rules are ignored, this builder's apply. The entries keep their
     /// lists and text; `other` is freed as it is consumed.
     pub fn append(&mut self, other: IndexBuilder) -> Result<(), IndexError> {
+        if self.is_empty() && self.arena.is_empty() && self.lists.is_empty() {
+            // Nothing here yet (the usual first file): take the vectors whole rather than copy
+            // them, which would hold the file's entries twice for a moment.
+            let IndexBuilder { entries, wildcards, arena, lists, list_ids, .. } = other;
+            (self.entries, self.wildcards, self.arena, self.lists, self.list_ids) =
+                (entries, wildcards, arena, lists, list_ids);
+            self.last_list = None;
+            return Ok(());
+        }
         if self.entries.len() + other.entries.len() > MAX_ENTRIES {
             return Err(IndexError::TooLarge(format!("more than {MAX_ENTRIES} entries")));
         }
@@ -382,9 +391,15 @@ impl IndexBuilder {
     /// The entries are sorted where they lie: a sorted copy would hold the list twice at the
     /// build's peak (for 5,000,000 entries, 160 MB more resident memory than the finished
     /// index needs). The extra memory is one bucket's sort keys per thread.
+    ///
+    /// Duplicates (the same plate, state and list name) are merged as the build finds them:
+    /// see [`HotlistIndex::duplicates_merged`].
     pub fn build(mut self) -> HotlistIndex {
         let threads = build_threads(self.entries.len());
-        sort_entries(&mut self.entries, &self.config.classes, threads);
+        let names = list_name_ids(&self.lists);
+        sort_entries(&mut self.entries, &self.config.classes, &names, threads);
+        let mut duplicates_merged = merge_duplicates(&mut self.entries, &names);
+        duplicates_merged += merge_duplicate_patterns(&mut self.wildcards, &names);
         let table = fill_table(&self.entries, &self.config.classes);
         let mut counts = vec![0usize; self.lists.len()];
         for e in self.entries.iter().chain(self.wildcards.iter().map(|(_, p)| p)) {
@@ -402,8 +417,86 @@ impl IndexBuilder {
             wildcards: self.wildcards,
             arena: self.arena,
             lists: self.lists.into_iter().zip(counts).map(|(source, entries)| ListCount { source, entries }).collect(),
+            duplicates_merged,
         }
     }
+}
+
+/// For each list id, an id of its list *name*: duplicates are the same plate and state on the
+/// same list, whichever file or version of it they came from.
+fn list_name_ids(lists: &[ListSource]) -> Vec<u32> {
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    lists
+        .iter()
+        .map(|source| {
+            let next = ids.len() as u32;
+            *ids.entry(source.list.as_str()).or_insert(next)
+        })
+        .collect()
+}
+
+/// The order of entries within a run: duplicates next to each other, the one to keep first.
+///
+/// Lists are interned in the order their files were loaded and a file's text is appended to
+/// the arena as its lines are read, so the lowest (list, detail) is the entry that came first;
+/// an entry with text comes before one without (`NO_DETAIL` is the largest offset). The last
+/// fields order the rest, so the same list always builds the same index (duplicates that
+/// differ only in priority or expiry merge to the same entry in any order).
+type RunOrder = (u64, [u8; 2], u32, u16, u32, u8, bool, u16, u16);
+
+fn run_order(p: &Packed, names: &[u32]) -> RunOrder {
+    (p.key, p.state, names[usize::from(p.list)], p.list, p.detail, p.category, p.covert, p.year, p.entry_day)
+}
+
+/// True when `b` repeats `a`: the same plate, state and list name.
+fn same_entry(a: &Packed, b: &Packed, names: &[u32]) -> bool {
+    a.key == b.key && a.state == b.state && names[usize::from(a.list)] == names[usize::from(b.list)]
+}
+
+/// Folds `dup` into `kept`: the most urgent priority and the latest expiry win, and the entry
+/// is covert if either says so (an agency that marked a record covert in one list does not
+/// want it shown because another list repeats it openly).
+fn fold_duplicate(kept: &mut Packed, dup: &Packed) {
+    kept.priority = kept.priority.min(dup.priority);
+    kept.expires = kept.expires.max(dup.expires);
+    kept.covert |= dup.covert;
+}
+
+/// Merges adjacent duplicates of sorted entries into the first of each group, in place;
+/// returns how many were merged.
+fn merge_duplicates(entries: &mut Vec<Packed>, names: &[u32]) -> usize {
+    let mut kept = 0usize;
+    for i in 0..entries.len() {
+        let current = entries[i];
+        if kept > 0 && same_entry(&entries[kept - 1], &current, names) {
+            fold_duplicate(&mut entries[kept - 1], &current);
+        } else {
+            entries[kept] = current;
+            kept += 1;
+        }
+    }
+    let merged = entries.len() - kept;
+    entries.truncate(kept);
+    merged
+}
+
+/// Merges duplicate patterns into the first given; returns how many were merged.
+fn merge_duplicate_patterns(wildcards: &mut Vec<(String, Packed)>, names: &[u32]) -> usize {
+    let given = wildcards.len();
+    let mut first: HashMap<(String, [u8; 2], u32), usize> = HashMap::new();
+    let mut kept: Vec<(String, Packed)> = Vec::with_capacity(given);
+    for (pattern, packed) in wildcards.drain(..) {
+        let key = (pattern, packed.state, names[usize::from(packed.list)]);
+        match first.get(&key) {
+            Some(&at) => fold_duplicate(&mut kept[at].1, &packed),
+            None => {
+                kept.push((key.0.clone(), packed));
+                first.insert(key, kept.len() - 1);
+            }
+        }
+    }
+    *wildcards = kept;
+    given - wildcards.len()
 }
 
 /// Below this many entries the build stays on the calling thread: starting threads would
@@ -412,7 +505,7 @@ const PARALLEL_MIN_ENTRIES: usize = 100_000;
 /// The most threads a build uses.
 const MAX_BUILD_THREADS: usize = 8;
 /// The sort's first pass splits the keys by the hash's top bits into this many buckets: a
-/// bucket of a 5,000,000-entry list (about 20,000 entries, 610 KB, and 300 KB of sort keys)
+/// bucket of a 5,000,000-entry list (about 20,000 entries, 610 KB, and under 1 MB of sort keys)
 /// sorts inside the CPU's cache.
 const BUCKET_BITS: u32 = 8;
 
@@ -464,9 +557,10 @@ pub(crate) fn run_parts<T: Send, R: Send + Default>(name: &str, parts: Vec<T>, w
 
 /// Sorts the entries by the hash of their canonical key, in place: an in-place radix pass
 /// (American flag sort) moves each entry into its bucket by the hash's top bits, then the
-/// buckets are sorted on all cores, each by its cached hashes. The hash is computed again
-/// where needed rather than stored for every entry, which would cost 8 bytes an entry.
-fn sort_entries(entries: &mut [Packed], classes: &EquivalenceClasses, threads: usize) {
+/// buckets are sorted on all cores, each by its cached hashes and then `run_order`, which puts
+/// duplicates side by side. The hash is computed again where needed rather than stored for
+/// every entry, which would cost 8 bytes an entry.
+fn sort_entries(entries: &mut [Packed], classes: &EquivalenceClasses, names: &[u32], threads: usize) {
     let hash_of = |p: &Packed| hash64(classes.canonical(PlateKey(p.key)).0);
     let bucket_of = |p: &Packed| (hash_of(p) >> (64 - BUCKET_BITS)) as usize;
     let buckets = 1usize << BUCKET_BITS;
@@ -514,7 +608,7 @@ fn sort_entries(entries: &mut [Packed], classes: &EquivalenceClasses, threads: u
     }
     run_parts("hotlist-sort", parts, |(part, bounds): (&mut [Packed], Vec<usize>)| {
         for w in bounds.windows(2) {
-            part[w[0]..w[1]].sort_by_cached_key(hash_of);
+            part[w[0]..w[1]].sort_by_cached_key(|p| (hash_of(p), run_order(p, names)));
         }
     });
 }
@@ -578,6 +672,7 @@ pub struct HotlistIndex {
     wildcards: Vec<(String, Packed)>,
     arena: Vec<u8>,
     lists: Vec<ListCount>,
+    duplicates_merged: usize,
 }
 
 /// Which entry a candidate matched: an index into the plain entries or the wildcards.
@@ -623,6 +718,14 @@ impl HotlistIndex {
     /// True when the index holds no entry.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Entries given to the build that repeated another (the same plate, state and list name,
+    /// from any file) and were merged into it: the first given is kept, with the most urgent
+    /// priority and the latest expiry of the group, covert if any was (of a file's
+    /// repeats, one with text is kept before one without).
+    pub fn duplicates_merged(&self) -> usize {
+        self.duplicates_merged
     }
 
     /// The number of wildcard (partial-plate) entries.
@@ -1084,11 +1187,19 @@ mod tests {
         // More than PARALLEL_MIN_ENTRIES: counted and sorted on several threads where the
         // machine has several cores.
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let entries: Vec<HotlistEntry> = (0..PARALLEL_MIN_ENTRIES as u64 + 5_000)
+        let all: Vec<HotlistEntry> = (0..PARALLEL_MIN_ENTRIES as u64 + 5_000)
             .map(|serial| crate::hotlist::synthetic::random_entry(&mut rng, serial))
             .collect();
+        // Random plates repeat now and then: those merge (checked below), the rest stay whole.
+        let mut seen = std::collections::HashSet::new();
+        let entries: Vec<HotlistEntry> =
+            all.iter().filter(|e| seen.insert((e.plate.clone(), e.state.clone(), e.list.clone()))).cloned().collect();
         let index = HotlistIndex::build(MatchConfig::default(), &entries).unwrap();
-        assert_eq!(index.len(), entries.len());
+        assert_eq!((index.len(), index.duplicates_merged()), (entries.len(), 0));
+        let repeats = all.len() - entries.len();
+        assert!(repeats > 0, "the seed gives no repeated plate: the merge below tests nothing");
+        let merged = HotlistIndex::build(MatchConfig::default(), &all).unwrap();
+        assert_eq!((merged.len(), merged.duplicates_merged()), (entries.len(), repeats));
         for entry in entries.iter().step_by(101) {
             assert!(index.contains(entry), "{entry:?}");
             let candidates = [ReadCandidate { text: &entry.plate, confidence: 0.9 }];

@@ -64,102 +64,179 @@ pub struct LoadOutcome {
     pub report: ImportReport,
 }
 
-/// Reads and parses every file the cache state names, each as it is decrypted (a large list
-/// is never held whole). A file that is missing, does not decrypt or no longer has its
-/// verified hash is reported and left out, entries and all; the others load.
-pub fn parse_cached(
-    cache: &HotlistCache,
-    state: &CacheState,
+/// The live list under construction. Each file's entries are packed into an index builder as
+/// its lines are parsed, never held as [`HotlistEntry`] values, so loading a list of millions
+/// of entries needs little more memory than the finished index; duplicates are merged when the
+/// index is built. A file joins the list only once it proves whole (read to its end, its hash
+/// verified): until then its entries wait in their own [`FileEntries`].
+pub struct ListBuilder {
+    config: HotlistConfig,
+    builder: IndexBuilder,
+    report: ImportReport,
     now: DateTime<Utc>,
-) -> Result<Vec<(String, ParsedFile)>, LoadError> {
-    let mut parsed = Vec::new();
+}
+
+/// One file's entries, packed as they stream in; the expired ones are counted and dropped.
+pub struct FileEntries {
+    builder: IndexBuilder,
+    expired: usize,
+    error: Option<IndexError>,
+    now: DateTime<Utc>,
+}
+
+impl FileEntries {
+    /// Takes one parsed entry.
+    pub fn push(&mut self, entry: HotlistEntry) {
+        if entry.is_expired(self.now) {
+            self.expired += 1;
+            return;
+        }
+        // The parsers only hand over plates the index takes (the fuzz targets check it), so
+        // an entry refused here is a bug or a list beyond the index's limits: the first such
+        // error fails the load rather than leaving the entry out unnoticed.
+        if self.error.is_none()
+            && let Err(err) = self.builder.push(&entry)
+        {
+            self.error = Some(err);
+        }
+    }
+}
+
+impl ListBuilder {
+    /// An empty list under the given settings; entries expired at `now` are skipped.
+    pub fn new(config: &HotlistConfig, now: DateTime<Utc>) -> Self {
+        Self {
+            config: config.clone(),
+            builder: IndexBuilder::with_capacity(config.match_config(), 0),
+            report: ImportReport::default(),
+            now,
+        }
+    }
+
+    /// A place for the next file's entries.
+    pub fn file_entries(&self) -> FileEntries {
+        FileEntries {
+            builder: IndexBuilder::with_capacity(self.config.match_config(), 0),
+            expired: 0,
+            error: None,
+            now: self.now,
+        }
+    }
+
+    /// Adds a file that proved whole: its entries join the list, its counts and errors the
+    /// report.
+    pub fn add(&mut self, name: &str, parsed: ParsedFile, entries: FileEntries) -> Result<(), LoadError> {
+        if let Some(err) = entries.error {
+            return Err(err.into());
+        }
+        self.builder.append(entries.builder)?;
+        self.report.expired_skipped += entries.expired;
+        self.add_report(name, parsed);
+        Ok(())
+    }
+
+    /// Adds entries given whole (the manual entries), as a file named `name`.
+    pub fn add_entries(&mut self, name: &str, entries: Vec<HotlistEntry>) -> Result<(), LoadError> {
+        let mut file = self.file_entries();
+        entries.into_iter().for_each(|entry| file.push(entry));
+        self.add(name, ParsedFile::default(), file)
+    }
+
+    /// Reports a file that was left out (its entries, if any were read, are dropped).
+    pub fn add_failed(&mut self, name: &str, parsed: ParsedFile) {
+        self.add_report(name, parsed);
+    }
+
+    fn add_report(&mut self, name: &str, parsed: ParsedFile) {
+        self.report.files.push(name.to_owned());
+        self.report.rejected += parsed.rejected;
+        self.report.errors.extend(parsed.errors);
+        self.report.errors_omitted += parsed.errors_omitted;
+    }
+
+    /// Builds the index: the list the cache `state` describes, ready to swap in.
+    pub fn finish(mut self, state: &CacheState) -> LoadOutcome {
+        let index = self.builder.build();
+        self.report.accepted = index.len();
+        self.report.duplicates_merged = index.duplicates_merged();
+        let (version, created) = match &state.update {
+            Some(update) => (update.version.clone(), Some(update.created)),
+            None => ("none".to_owned(), state.imports.iter().map(|f| f.added_at).max()),
+        };
+        let sources = state
+            .update
+            .iter()
+            .map(|u| u.source.clone())
+            .chain(state.imports.iter().map(|f| format!("import {}", f.name)))
+            .collect();
+        let status = ListStatus { version, created, loaded_at: self.now, entries: index.len(), sources };
+        LoadOutcome { list: ActiveList { index, status }, report: self.report }
+    }
+}
+
+/// Reads and parses every file the cache state names into `list`, each as it is decrypted. A
+/// file that is missing, does not decrypt or no longer has its verified hash is reported and
+/// left out, entries and all; the others load.
+pub fn load_cached(list: &mut ListBuilder, cache: &HotlistCache, state: &CacheState) -> Result<(), LoadError> {
     for file in state.files() {
-        let ctx =
-            ParseContext { source: file.name.clone(), version: file.version.clone(), list: file.list.clone(), now };
+        let ctx = ParseContext {
+            source: file.name.clone(),
+            version: file.version.clone(),
+            list: file.list.clone(),
+            now: list.now,
+        };
         let mut failed = ParsedFile::default();
         let reader = match cache.open(&file.cache_name) {
             Err(err @ CacheError::Sealed { .. }) => {
                 failed.file_error(&ctx, 0, format!("{err}: left out"));
-                parsed.push((file.name.clone(), failed));
+                list.add_failed(&file.name, failed);
                 continue;
             }
             other => other?,
         };
         let Some(reader) = reader else {
             failed.file_error(&ctx, 0, "missing from the hot-list cache");
-            parsed.push((file.name.clone(), failed));
+            list.add_failed(&file.name, failed);
             continue;
         };
+        let mut entries = list.file_entries();
         let mut hashing = HashingReader::new(reader);
-        let result = parse::parse_reader(file.format, BufReader::new(&mut hashing), &ctx);
+        let result =
+            parse::parse_reader_into(file.format, BufReader::new(&mut hashing), &ctx, &mut |e| entries.push(e));
         let (_, sha256, _) = hashing.finish();
-        let result = match result {
+        match result {
             Err(failure) => {
                 failed.file_error(&ctx, failure.line, format!("{}: left out", failure.error));
-                failed
+                list.add_failed(&file.name, failed);
             }
             // The whole file was read, whatever the parser made of it: the hash covers it all.
             Ok(_) if sha256 != file.sha256 => {
                 failed.file_error(&ctx, 0, "changed in the hot-list cache since it was verified: left out");
-                failed
+                list.add_failed(&file.name, failed);
             }
-            Ok(result) => result,
-        };
-        parsed.push((file.name.clone(), result));
+            Ok(parsed) => list.add(&file.name, parsed, entries)?,
+        }
     }
-    Ok(parsed)
+    Ok(())
 }
 
-/// Builds the live list from parsed files and manual entries.
-pub fn build_active(
-    config: &HotlistConfig,
-    state: &CacheState,
-    mut files: Vec<(String, ParsedFile)>,
-    manual: Vec<HotlistEntry>,
-    now: DateTime<Utc>,
-) -> Result<LoadOutcome, LoadError> {
-    if !manual.is_empty() {
-        files.push(("manual entries".into(), ParsedFile { entries: manual, ..Default::default() }));
-    }
-    let (entries, report) = parse::merge(files, now);
-    let mut builder = IndexBuilder::with_capacity(config.match_config(), entries.len());
-    for entry in &entries {
-        builder.push(entry)?;
-    }
-    drop(entries);
-    let index = builder.build();
-    let (version, created) = match &state.update {
-        Some(update) => (update.version.clone(), Some(update.created)),
-        None => ("none".to_owned(), state.imports.iter().map(|f| f.added_at).max()),
-    };
-    let sources = state
-        .update
-        .iter()
-        .map(|u| u.source.clone())
-        .chain(state.imports.iter().map(|f| format!("import {}", f.name)))
-        .collect();
-    let status = ListStatus { version, created, loaded_at: now, entries: index.len(), sources };
-    Ok(LoadOutcome { list: ActiveList { index, status }, report })
-}
-
-/// Manual entries in force, and the report of a manual-entries file that had to be left out.
-pub type ManualEntries = (Vec<HotlistEntry>, Option<(String, ParsedFile)>);
-
-/// The manual entries in force at `now`. A manual-entries file that does not decrypt is
+/// Adds the manual entries in force to `list`. A manual-entries file that does not decrypt is
 /// reported (as a file error of `bolo.json`) and its entries left out, so the agency's lists
 /// still load.
-pub fn manual_entries(
+pub fn add_manual_entries(
+    list: &mut ListBuilder,
     cache: &HotlistCache,
     config: &HotlistConfig,
-    now: DateTime<Utc>,
-) -> Result<ManualEntries, LoadError> {
-    match BoloStore::new(cache, config.bolo_max_days).active_entries(now) {
-        Ok(entries) => Ok((entries, None)),
+) -> Result<(), LoadError> {
+    match BoloStore::new(cache, config.bolo_max_days).active_entries(list.now) {
+        Ok(entries) if entries.is_empty() => Ok(()),
+        Ok(entries) => list.add_entries("manual entries", entries),
         Err(BoloError::Cache(err @ CacheError::Sealed { .. })) => {
-            let ctx = ParseContext { source: BOLO_NAME.into(), version: "manual".into(), list: None, now };
+            let ctx = ParseContext { source: BOLO_NAME.into(), version: "manual".into(), list: None, now: list.now };
             let mut failed = ParsedFile::default();
             failed.file_error(&ctx, 0, format!("{err}: manual entries left out"));
-            Ok((Vec::new(), Some((BOLO_NAME.into(), failed))))
+            list.add_failed(BOLO_NAME, failed);
+            Ok(())
         }
         Err(err) => Err(err.into()),
     }
@@ -169,10 +246,10 @@ pub fn manual_entries(
 /// is an error: the caller keeps the list it has.
 pub fn load_active(cache: &HotlistCache, config: &HotlistConfig, now: DateTime<Utc>) -> Result<LoadOutcome, LoadError> {
     let state = CacheState::load(cache)?;
-    let mut files = parse_cached(cache, &state, now)?;
-    let (manual, failed) = manual_entries(cache, config, now)?;
-    files.extend(failed);
-    build_active(config, &state, files, manual, now)
+    let mut list = ListBuilder::new(config, now);
+    load_cached(&mut list, cache, &state)?;
+    add_manual_entries(&mut list, cache, config)?;
+    Ok(list.finish(&state))
 }
 
 /// Imports files into the cache (they join the list at the next load): parses each as it is
@@ -277,6 +354,100 @@ pub(crate) mod tests {
     pub(crate) fn test_cache(data_dir: &std::path::Path) -> HotlistCache {
         let keys = StoreKeys::derive("hot-list load test", data_dir, KeySource::Environment).unwrap();
         HotlistCache::new(data_dir, keys)
+    }
+
+    fn file_of(list: &ListBuilder, entries: &[HotlistEntry]) -> FileEntries {
+        let mut file = list.file_entries();
+        entries.iter().cloned().for_each(|e| file.push(e));
+        file
+    }
+
+    #[test]
+    fn the_list_merges_duplicates_across_files_and_skips_expired() {
+        use crate::hotlist::entry::Category;
+        let now = Utc::now();
+        let mut a = HotlistEntry::new("ABC123", Category::StolenVehicle, "svs");
+        a.priority = 4;
+        a.reason = "first".into();
+        a.expires = Some(now + chrono::Duration::days(2));
+        let b = HotlistEntry {
+            priority: 2,
+            reason: "second".into(),
+            expires: Some(now + chrono::Duration::days(9)),
+            ..a.clone()
+        };
+        let expired = HotlistEntry {
+            expires: Some(now - chrono::Duration::hours(1)),
+            ..HotlistEntry::new("OLD1", Category::Bolo, "bolo")
+        };
+        let other_state = HotlistEntry { state: Some("NV".into()), ..a.clone() };
+        // The same list name from a later file (another source and version): still a duplicate.
+        let later = HotlistEntry {
+            source: "svs2.tbl".into(),
+            version: "v2".into(),
+            covert: true,
+            reason: "later".into(),
+            ..a.clone()
+        };
+        let mut list = ListBuilder::new(&HotlistConfig::default(), now);
+        let first = file_of(&list, &[a, b, expired, other_state]);
+        list.add("svs.tbl", ParsedFile { rejected: 2, ..Default::default() }, first).unwrap();
+        let second = file_of(&list, &[later]);
+        list.add("svs2.tbl", ParsedFile::default(), second).unwrap();
+        // A file that failed: its entries never join.
+        let failed = file_of(&list, &[HotlistEntry::new("ZZZ999", Category::Bolo, "bolo")]);
+        drop(failed);
+        list.add_failed("broken.csv", ParsedFile::default());
+        let loaded = list.finish(&CacheState::default());
+        let report = &loaded.report;
+        assert_eq!((report.accepted, report.rejected, report.duplicates_merged, report.expired_skipped), (2, 2, 2, 1));
+        assert_eq!(report.files, ["svs.tbl", "svs2.tbl", "broken.csv"]);
+        assert!(report.to_string().ends_with("accepted 2, rejected 2, duplicates merged 2, expired skipped 1"));
+        assert_eq!(loaded.list.status.entries, 2);
+        let kept: Vec<HotlistEntry> = loaded.list.index.iter_entries().filter(|e| e.state.is_none()).collect();
+        assert_eq!(kept.len(), 1);
+        // The first is kept, with the most urgent priority, the latest expiry, covert if any was.
+        assert_eq!((kept[0].reason.as_str(), kept[0].priority, kept[0].covert), ("first", 2, true));
+        assert_eq!(kept[0].expires.map(|t| t.timestamp()), Some((now + chrono::Duration::days(9)).timestamp()));
+    }
+
+    #[test]
+    fn the_import_tally_counts_as_the_load_does() {
+        use crate::hotlist::entry::Category;
+        use crate::hotlist::parse::ImportTally;
+        let now = Utc::now();
+        let a =
+            HotlistEntry { state: Some("CA".into()), ..HotlistEntry::new("ABC123", Category::StolenVehicle, "svs") };
+        let expired = HotlistEntry {
+            expires: Some(now - chrono::Duration::hours(1)),
+            ..HotlistEntry::new("OLD1", Category::Bolo, "bolo")
+        };
+        let entries = vec![
+            a.clone(),
+            a.clone(),
+            HotlistEntry { state: None, ..a.clone() },
+            HotlistEntry { list: "sfr".into(), ..a.clone() },
+            expired,
+            // A pattern does not pack: the tally counts it by its text.
+            HotlistEntry::new("7DMO?23", Category::Bolo, "bolo"),
+            HotlistEntry::new("7DMO?23", Category::Bolo, "bolo"),
+        ];
+        let mut list = ListBuilder::new(&HotlistConfig::default(), now);
+        let file = file_of(&list, &entries);
+        list.add("a.csv", ParsedFile::default(), file).unwrap();
+        let loaded = list.finish(&CacheState::default()).report;
+        let mut tally = ImportTally::new(now);
+        entries.iter().for_each(|e| tally.add(e));
+        tally.commit_file();
+        // A file that failed part way counts for nothing.
+        tally.add(&HotlistEntry::new("ZZZ999", Category::Bolo, "bolo"));
+        tally.discard_file();
+        let report = tally.report(vec![("a.csv".into(), ParsedFile::default())]);
+        assert_eq!((loaded.accepted, loaded.duplicates_merged, loaded.expired_skipped), (4, 2, 1));
+        assert_eq!(
+            (report.accepted, report.duplicates_merged, report.expired_skipped),
+            (loaded.accepted, loaded.duplicates_merged, loaded.expired_skipped)
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::cache::{CacheError, CacheState, CachedFile, CachedUpdate, HashingReader, HotlistCache, PendingFile};
-use super::load::{Actor, LoadError, build_active, manual_entries, parse_cached};
+use super::load::{Actor, FileEntries, ListBuilder, LoadError, add_manual_entries, load_cached};
 use super::parse::{self, ErrorScope, Format, ImportReport, ParseContext, ParsedFile};
 use super::{HotlistConfig, Hotlists, ListStatus};
 use crate::audit::{AuditAction, AuditSink};
@@ -294,11 +294,13 @@ fn parse_update_file(
     dir: &Path,
     file: &ManifestFile,
     ctx: &ParseContext,
+    entries: &mut FileEntries,
 ) -> Result<(ParsedFile, PendingFile), ApplyError> {
     let path = dir.join(&file.name);
     let source = fs::File::open(&path).map_err(|err| ApplyError::Refused(format!("{}: {err}", path.display())))?;
     let mut hashing = HashingReader::with_copy(source, cache.create_sealed().map_err(LoadError::from)?);
-    let result = parse::parse_reader(file.format, BufReader::with_capacity(UPDATE_BUFFER, &mut hashing), ctx);
+    let reader = BufReader::with_capacity(UPDATE_BUFFER, &mut hashing);
+    let result = parse::parse_reader_into(file.format, reader, ctx, &mut |e| entries.push(e));
     if let Some(reason) = hashing.copy_error() {
         let source = std::io::Error::other(reason.to_owned());
         return Err(LoadError::from(CacheError::Io { path: cache.dir().to_path_buf(), source }).into());
@@ -428,21 +430,19 @@ impl<E: Into<UpdateError>> From<E> for ApplyError {
 fn apply(request: &UpdateRequest<'_>, state: &CacheState, fetched: FetchedUpdate) -> Result<UpdateOutcome, ApplyError> {
     let now = request.now;
     let manifest = &fetched.manifest;
-    let mut parsed = Vec::with_capacity(manifest.files.len());
+    // The new list is built as the files stream in; a refusal drops it whole.
+    let mut list = ListBuilder::new(request.config, now);
     let mut pending = Vec::with_capacity(manifest.files.len());
+    let mut file_errors: Vec<String> = Vec::new();
     for file in &manifest.files {
         let ctx =
             ParseContext { source: file.name.clone(), version: manifest.version.clone(), list: file.list.clone(), now };
-        let (result, copy) = parse_update_file(request.cache, &fetched.dir, file, &ctx)?;
-        parsed.push((file.name.clone(), result));
+        let mut entries = list.file_entries();
+        let (result, copy) = parse_update_file(request.cache, &fetched.dir, file, &ctx, &mut entries)?;
+        file_errors.extend(result.errors.iter().filter(|e| e.scope == ErrorScope::File).map(ToString::to_string));
+        list.add(&file.name, result, entries)?;
         pending.push(copy);
     }
-    let file_errors: Vec<String> = parsed
-        .iter()
-        .flat_map(|(_, p)| p.errors.iter())
-        .filter(|e| e.scope == ErrorScope::File)
-        .map(ToString::to_string)
-        .collect();
     if !file_errors.is_empty() {
         return Err(ApplyError::Refused(format!("list {} refused: {}", manifest.version, file_errors.join("; "))));
     }
@@ -470,10 +470,9 @@ fn apply(request: &UpdateRequest<'_>, state: &CacheState, fetched: FetchedUpdate
         imports: state.imports.clone(),
     };
     let imports_only = CacheState { update: None, imports: state.imports.clone() };
-    parsed.extend(parse_cached(request.cache, &imports_only, now)?);
-    let (manual, failed) = manual_entries(request.cache, request.config, now)?;
-    parsed.extend(failed);
-    let loaded = build_active(request.config, &new_state, parsed, manual, now)?;
+    load_cached(&mut list, request.cache, &imports_only)?;
+    add_manual_entries(&mut list, request.cache, request.config)?;
+    let loaded = list.finish(&new_state);
     // The report covers the whole new list: the update's files, the imports and the manual
     // entries (the imports' errors were reported when they were imported, and again here).
     let update_report = loaded.report.clone();

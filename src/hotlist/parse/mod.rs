@@ -386,49 +386,10 @@ impl fmt::Display for ImportReport {
     }
 }
 
-/// Combines parsed files into one entry list: drops expired entries and merges duplicates
-/// (same plate, state and list) into the first, keeping the most urgent priority and the
-/// latest expiry.
-pub fn merge(files: Vec<(String, ParsedFile)>, now: DateTime<Utc>) -> (Vec<HotlistEntry>, ImportReport) {
-    let mut report = ImportReport::default();
-    let mut entries: Vec<HotlistEntry> = Vec::new();
-    let mut seen: HashMap<(String, Option<String>, String), usize> = HashMap::new();
-    for (name, parsed) in files {
-        report.files.push(name);
-        report.rejected += parsed.rejected;
-        report.errors.extend(parsed.errors);
-        report.errors_omitted += parsed.errors_omitted;
-        for entry in parsed.entries {
-            if entry.is_expired(now) {
-                report.expired_skipped += 1;
-                continue;
-            }
-            let key = (entry.plate.clone(), entry.state.clone(), entry.list.clone());
-            match seen.get(&key) {
-                Some(&i) => {
-                    let kept = &mut entries[i];
-                    kept.priority = kept.priority.min(entry.priority);
-                    kept.expires = match (kept.expires, entry.expires) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        _ => None,
-                    };
-                    report.duplicates_merged += 1;
-                }
-                None => {
-                    seen.insert(key, entries.len());
-                    entries.push(entry);
-                }
-            }
-        }
-    }
-    report.accepted = entries.len();
-    (entries, report)
-}
-
-/// The counts [`merge`] would report for an import, kept without the entries: a set of the
+/// The counts loading the list (`load::ListBuilder`) would report for an import, kept without the entries: a set of the
 /// (plate, state, list) keys seen, packed into 16 bytes where the plate fits 8 characters of
 /// A-Z0-9 (nearly always). Entries are counted file by file; a file that fails to read is
-/// discarded whole, as [`merge`] never sees its entries.
+/// discarded whole, as the loader leaves its entries out.
 #[derive(Debug)]
 pub struct ImportTally {
     now: DateTime<Utc>,
@@ -558,7 +519,6 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::ctx;
     use super::*;
-    use crate::hotlist::entry::Category;
 
     fn lines(bytes: &[u8], capacity: usize) -> Vec<(usize, Option<Vec<u8>>)> {
         let mut lines = Vec::new();
@@ -622,57 +582,5 @@ mod tests {
         assert_eq!(Format::from_path(Path::new("list.CSV")), Some(Format::Csv));
         assert_eq!(Format::from_path(Path::new("extract.ncic")), Some(Format::Ncic));
         assert_eq!(Format::from_path(Path::new("README")), None);
-    }
-
-    #[test]
-    fn merge_counts_duplicates_and_expired() {
-        let c = ctx("a.csv");
-        let mut a = HotlistEntry::new("ABC123", Category::StolenVehicle, "svs");
-        a.priority = 4;
-        let mut b = a.clone();
-        b.priority = 2;
-        let mut expired = HotlistEntry::new("OLD1", Category::Bolo, "bolo");
-        expired.expires = Some(c.now - chrono::Duration::hours(1));
-        let other_state = HotlistEntry { state: Some("NV".into()), ..a.clone() };
-        let parsed = ParsedFile { entries: vec![a, b, expired, other_state], rejected: 2, ..Default::default() };
-        let (entries, report) = merge(vec![("a.csv".into(), parsed)], c.now);
-        assert_eq!(entries.len(), 2);
-        assert_eq!(entries[0].priority, 2);
-        assert_eq!((report.accepted, report.rejected, report.duplicates_merged, report.expired_skipped), (2, 2, 1, 1));
-        assert!(report.to_string().ends_with("accepted 2, rejected 2, duplicates merged 1, expired skipped 1"));
-    }
-
-    #[test]
-    fn the_tally_counts_as_merge_does() {
-        let c = ctx("a.csv");
-        let a =
-            HotlistEntry { state: Some("CA".into()), ..HotlistEntry::new("ABC123", Category::StolenVehicle, "svs") };
-        let mut expired = HotlistEntry::new("OLD1", Category::Bolo, "bolo");
-        expired.expires = Some(c.now - chrono::Duration::hours(1));
-        let entries = vec![
-            a.clone(),
-            a.clone(),
-            HotlistEntry { state: None, ..a.clone() },
-            HotlistEntry { list: "sfr".into(), ..a.clone() },
-            expired,
-            // A pattern and a long plate do not pack: counted by their text.
-            HotlistEntry::new("7DMO?23", Category::Bolo, "bolo"),
-            HotlistEntry::new("7DMO?23", Category::Bolo, "bolo"),
-            HotlistEntry::new("ABCDEFGHIJ", Category::Bolo, "bolo"),
-        ];
-        let (kept, merged) =
-            merge(vec![("a.csv".into(), ParsedFile { entries: entries.clone(), ..Default::default() })], c.now);
-        let mut tally = ImportTally::new(c.now);
-        entries.iter().for_each(|e| tally.add(e));
-        tally.commit_file();
-        // A file that failed part way counts for nothing.
-        tally.add(&HotlistEntry::new("ZZZ999", Category::Bolo, "bolo"));
-        tally.discard_file();
-        let report = tally.report(vec![("a.csv".into(), ParsedFile::default())]);
-        assert_eq!(kept.len(), 5);
-        assert_eq!(
-            (report.accepted, report.duplicates_merged, report.expired_skipped),
-            (merged.accepted, merged.duplicates_merged, merged.expired_skipped)
-        );
     }
 }
