@@ -92,6 +92,8 @@ fn bench_prints_one_json_line_last() {
     let last = text.lines().last().unwrap();
     let json: serde_json::Value = serde_json::from_str(last).unwrap();
     assert_eq!(json["entries"], 2000);
+    let (indexed, merged) = (json["indexed"].as_u64().unwrap(), json["duplicates_merged"].as_u64().unwrap());
+    assert_eq!(indexed + merged, 2000, "{last}");
     for field in ["build_ms", "rss_mb", "peak_rss_mb", "match_ns_median", "match_ns_p99"] {
         assert!(json[field].as_f64().is_some_and(|v| v > 0.0), "{field} in {last}");
     }
