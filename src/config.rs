@@ -127,7 +127,7 @@ impl Default for RecognizerConfig {
         Self {
             models_dir: None,
             detector_long_side: 960,
-            video_long_side: 960,
+            video_long_side: 832,
             video_search_interval_millis: 100,
             coarse_long_side: 640,
             coarse_accept: 0.7,

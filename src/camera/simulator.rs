@@ -62,6 +62,8 @@ pub struct SimulatorConfig {
     pub mean_gap_secs: f32,
     /// Sensor noise, grey levels (standard deviation).
     pub noise_sigma: f32,
+    /// Shutter time, seconds: plates are smeared by how far they move while it is open.
+    pub exposure_secs: f32,
     /// Pace frames to the clock; off, frames come as fast as they render (tests), with
     /// capture times still spaced by 1/fps.
     pub realtime: bool,
@@ -84,12 +86,20 @@ impl Default for SimulatorConfig {
             listed_share: 0.3,
             mean_gap_secs: 1.2,
             noise_sigma: 3.0,
+            exposure_secs: DEFAULT_EXPOSURE_SECS,
             realtime: true,
             readable_width_px: 48.0,
             max_frames: None,
         }
     }
 }
+
+/// The default shutter time: 1/250 s, a dash camera's automatic exposure in daylight. It
+/// smears an oncoming plate crossing the frame by a few pixels. Dedicated ALPR cameras open
+/// their shutters shorter still (1/1000 s and less, with infrared flash at night) precisely so
+/// that plates passing at speed stay sharp; half a frame time (1/60 s at 30 fps), which this
+/// simulator used first, smeared an oncoming plate by 10-15 px, wider than its characters.
+pub const DEFAULT_EXPOSURE_SECS: f32 = 1.0 / 250.0;
 
 /// One plate in one frame, as the simulator drew it.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +132,8 @@ pub struct VehicleTruth {
     pub text: String,
     /// Frames in which its plate was readable.
     pub readable_frames: u32,
+    /// The widest its plate was drawn, px.
+    pub max_width_px: f32,
 }
 
 /// Frames of truth kept for look-up (ten seconds at 30 fps).
@@ -148,11 +160,13 @@ impl SimTruth {
     fn record(&self, truth: FrameTruth) {
         let mut log = self.lock();
         for plate in &truth.plates {
-            let entry = log
-                .vehicles
-                .entry(plate.vehicle_id)
-                .or_insert_with(|| VehicleTruth { text: plate.text.clone(), readable_frames: 0 });
+            let entry = log.vehicles.entry(plate.vehicle_id).or_insert_with(|| VehicleTruth {
+                text: plate.text.clone(),
+                readable_frames: 0,
+                max_width_px: 0.0,
+            });
             entry.readable_frames += u32::from(plate.readable);
+            entry.max_width_px = entry.max_width_px.max(plate.bbox.w);
         }
         log.frames.push_back(truth);
         while log.frames.len() > TRUTH_FRAMES {
@@ -186,6 +200,21 @@ impl SimTruth {
     }
 }
 
+/// A counted vehicle that was never read right.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SimMiss {
+    /// The vehicle.
+    pub vehicle: u64,
+    /// Its plate.
+    pub text: String,
+    /// Frames in which its plate was readable.
+    pub readable_frames: u32,
+    /// The widest its plate was drawn, px.
+    pub max_width_px: f32,
+    /// What was read of it, if anything.
+    pub reads: Vec<String>,
+}
+
 /// How well a run's reads match the simulator's truth.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SimScore {
@@ -206,6 +235,8 @@ pub struct SimScorer {
     truth: SimTruth,
     /// Per vehicle: reads attributed to it, and whether one had the right text.
     reads: BTreeMap<u64, (u64, bool)>,
+    /// Per vehicle: the texts read, for the misses report.
+    texts: BTreeMap<u64, Vec<String>>,
     false_reads: u64,
 }
 
@@ -215,7 +246,7 @@ impl SimScorer {
 
     /// A scorer over this truth.
     pub fn new(truth: SimTruth) -> Self {
-        Self { truth, reads: BTreeMap::new(), false_reads: 0 }
+        Self { truth, reads: BTreeMap::new(), texts: BTreeMap::new(), false_reads: 0 }
     }
 
     /// Attributes a read (text, and its box in frame `seq`) to a vehicle; returns the vehicle
@@ -229,7 +260,27 @@ impl SimScorer {
         let entry = self.reads.entry(vehicle).or_default();
         entry.0 += 1;
         entry.1 |= right;
+        self.texts.entry(vehicle).or_default().push(text.to_owned());
         Some((vehicle, right))
+    }
+
+    /// The counted vehicles never read with the right text, with what was read of them: what
+    /// a run's reader should be improved on.
+    pub fn misses(&self) -> Vec<SimMiss> {
+        self.truth
+            .vehicles()
+            .into_iter()
+            .filter(|(id, v)| {
+                v.readable_frames >= Self::MIN_READABLE_FRAMES && !self.reads.get(id).is_some_and(|r| r.1)
+            })
+            .map(|(id, v)| SimMiss {
+                vehicle: id,
+                text: v.text,
+                readable_frames: v.readable_frames,
+                max_width_px: v.max_width_px.round(),
+                reads: self.texts.get(&id).cloned().unwrap_or_default(),
+            })
+            .collect()
     }
 
     /// The score so far.
@@ -398,7 +449,7 @@ impl Simulator {
         order.sort_by(|&a, &b| self.vehicles[b].z_at(t).total_cmp(&self.vehicles[a].z_at(t)));
         let mut plates = Vec::new();
         let mut bodies: Vec<(f32, BBox)> = Vec::new();
-        let exposure = 0.5 / self.config.fps;
+        let exposure = self.config.exposure_secs.clamp(0.0, 1.0 / self.config.fps);
         for &i in &order {
             let v = &self.vehicles[i];
             let z = v.z_at(t);
@@ -753,6 +804,45 @@ mod tests {
         let score = scorer.score();
         assert_eq!((score.correct, score.duplicates, score.false_reads), (1, 1, 1));
         assert!(score.vehicles >= 2);
+        // Every counted vehicle but the one read right is a miss, with what was read of it.
+        let misses = scorer.misses();
+        assert_eq!(misses.len() as u64, score.vehicles - 1);
+        assert!(misses.iter().all(|m| m.vehicle != first.vehicle_id && m.readable_frames >= 3 && m.max_width_px > 0.0));
+        let missed_second = misses.iter().find(|m| m.vehicle == second.vehicle_id).unwrap();
+        assert_eq!(
+            (missed_second.text.as_str(), missed_second.reads.as_slice()),
+            (second.text.as_str(), ["WRONG1".to_owned()].as_slice())
+        );
+    }
+
+    #[test]
+    fn the_shutter_time_sets_the_smear() {
+        // The same scene with the shutter open 1/250 s and a whole frame time: the plates'
+        // detail (sum of horizontal differences) is lost to the longer exposure.
+        let detail = |exposure_secs: f32| {
+            let mut sim = Simulator::new(SimulatorConfig {
+                width: 640,
+                height: 360,
+                exposure_secs,
+                noise_sigma: 0.0,
+                ..small(4)
+            });
+            let mut total = 0.0f64;
+            for seq in 0..150 {
+                let (img, truth) = sim.render(seq);
+                for p in truth.plates.iter().filter(|p| p.readable) {
+                    let (x0, y0) = (p.bbox.x as u32, p.bbox.y as u32);
+                    for y in y0..y0 + p.bbox.h as u32 {
+                        for x in x0 + 1..x0 + p.bbox.w as u32 {
+                            total += f64::from(img.get_pixel(x, y).0[1].abs_diff(img.get_pixel(x - 1, y).0[1]));
+                        }
+                    }
+                }
+            }
+            total
+        };
+        let (sharp, smeared) = (detail(DEFAULT_EXPOSURE_SECS), detail(1.0 / 15.0));
+        assert!(sharp > 1.3 * smeared, "sharp {sharp}, smeared {smeared}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use super::{Console, account_rules};
 use crate::reports::sample::{AuditSample, Verdict, draw_sample, review_item, show_sample};
 use crate::reports::usage::{ShiftUsage, to_csv, usage_report};
-use crate::session::{Accounts, Permission, User};
+use crate::session::{Accounts, Permission};
 use crate::store::records::EquipmentReportRow;
 
 /// What the oversight screen shows; refreshed by its commands.
@@ -21,8 +21,6 @@ pub struct Oversight {
     pub exported: Option<String>,
     /// The random audit being reviewed.
     pub sample: Option<AuditSample>,
-    /// Accounts (administrator).
-    pub users: Vec<User>,
     /// Open equipment reports.
     pub equipment: Vec<EquipmentReportRow>,
 }
@@ -52,18 +50,6 @@ pub enum OversightCommand {
         verdict: Verdict,
         /// Why.
         note: String,
-    },
-    /// Load the accounts (administrator).
-    Users,
-    /// Suspend an account.
-    Suspend {
-        /// Account.
-        id: String,
-    },
-    /// Reactivate an account.
-    Reactivate {
-        /// Account.
-        id: String,
     },
     /// Load the open equipment reports.
     Equipment,
@@ -115,19 +101,6 @@ impl Console {
                 let id = self.oversight.sample.as_ref().map(|s| s.id).ok_or("draw a sample first")?;
                 review_item(&self.store, &accounts, &user, id, item, verdict, &note).map_err(|e| err(&e))?;
                 self.oversight.sample = Some(show_sample(&self.store, &accounts, &user, id).map_err(|e| err(&e))?);
-            }
-            OversightCommand::Users => {
-                self.oversight.users = accounts.list(&user).map_err(|e| err(&e))?;
-            }
-            OversightCommand::Suspend { id } => {
-                accounts
-                    .suspend(&user, &id, "suspended by the ALPR Administrator at the console")
-                    .map_err(|e| err(&e))?;
-                self.oversight.users = accounts.list(&user).map_err(|e| err(&e))?;
-            }
-            OversightCommand::Reactivate { id } => {
-                accounts.reactivate(&user, &id).map_err(|e| err(&e))?;
-                self.oversight.users = accounts.list(&user).map_err(|e| err(&e))?;
             }
             OversightCommand::Equipment => {
                 accounts

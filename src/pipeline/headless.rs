@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::{Outputs, Pipeline, PipelineConfig, PipelineError, PlateReader, ReadEvent};
 use crate::camera::FrameSource;
 use crate::camera::health::CameraStatus;
-use crate::camera::simulator::{SimScorer, SimTruth};
+use crate::camera::simulator::{SimMiss, SimScorer, SimTruth};
 use crate::hotlist::{Hit, Hotlists, ReadCandidate, ReadQuery};
 use crate::recognize::BBox;
 
@@ -95,6 +95,14 @@ struct ReadLine<'a> {
     sim_correct: Option<bool>,
 }
 
+/// A simulated vehicle never read right, listed before the summary.
+#[derive(Serialize)]
+struct MissLine<'a> {
+    r#type: &'static str,
+    #[serde(flatten)]
+    miss: &'a SimMiss,
+}
+
 #[derive(Serialize)]
 struct StatusLine<'a> {
     r#type: &'static str,
@@ -142,6 +150,12 @@ pub fn run_headless(
     // Stopping flushes the tracker's open tracks as final reads; they wait in the channel.
     let stats = pipeline.shutdown();
     drain(out, &read_rx, &status_rx, scorer.as_mut(), options.hotlists.as_deref())?;
+    if let Some(scorer) = &scorer {
+        for miss in scorer.misses() {
+            let line = MissLine { r#type: "sim_miss", miss: &miss };
+            writeln!(out, "{}", serde_json::to_string(&line).map_err(std::io::Error::other)?)?;
+        }
+    }
     let score = scorer.map(|s| s.score());
     let summary = Summary {
         frames: stats.frames,

@@ -9,7 +9,6 @@ use egui_plot::{Bar, BarChart, Plot};
 use crate::console::Console;
 use crate::console::oversight::OversightCommand;
 use crate::reports::sample::Verdict;
-use crate::session::UserStatus;
 use crate::ui::theme::button;
 use crate::ui::{AppCommand, Frame, View};
 
@@ -19,7 +18,6 @@ enum Tab {
     #[default]
     Usage,
     Audit,
-    Users,
     Equipment,
 }
 
@@ -40,20 +38,13 @@ impl OversightScreen {
         let theme = frame.theme;
         ui.horizontal(|ui| {
             ui.heading("Oversight");
-            for (tab, label) in [
-                (Tab::Usage, "Usage report"),
-                (Tab::Audit, "Random audit"),
-                (Tab::Users, "Accounts"),
-                (Tab::Equipment, "Equipment reports"),
-            ] {
-                if tab == Tab::Users && !console.may_administer() {
-                    continue;
-                }
+            for (tab, label) in
+                [(Tab::Usage, "Usage report"), (Tab::Audit, "Random audit"), (Tab::Equipment, "Equipment reports")]
+            {
                 if ui.add(egui::Button::selectable(self.tab == tab, label).min_size(egui::vec2(0.0, 48.0))).clicked() {
                     self.tab = tab;
                     match tab {
                         Tab::Usage => oversee(frame, OversightCommand::Usage { days: 30 }),
-                        Tab::Users => oversee(frame, OversightCommand::Users),
                         Tab::Equipment => oversee(frame, OversightCommand::Equipment),
                         Tab::Audit => {}
                     }
@@ -224,35 +215,6 @@ impl OversightScreen {
                             }
                         });
                         ui.separator();
-                    }
-                });
-            }
-            Tab::Users => {
-                egui::Grid::new("users").striped(true).min_row_height(30.0).show(ui, |ui| {
-                    for user in &data.users {
-                        ui.label(RichText::new(&user.id).monospace());
-                        ui.label(&user.name);
-                        ui.label(user.role.as_str());
-                        ui.label(user.status.as_str());
-                        ui.label(
-                            user.certified_until.map_or("not certified".into(), |d| format!("certified until {d}")),
-                        );
-                        match user.status {
-                            UserStatus::Active => {
-                                if button(ui, "Suspend", true).clicked() {
-                                    oversee(frame, OversightCommand::Suspend { id: user.id.clone() });
-                                }
-                            }
-                            UserStatus::Suspended | UserStatus::Locked => {
-                                if button(ui, "Reactivate", true).clicked() {
-                                    oversee(frame, OversightCommand::Reactivate { id: user.id.clone() });
-                                }
-                            }
-                            UserStatus::Deactivated => {
-                                ui.label("");
-                            }
-                        }
-                        ui.end_row();
                     }
                 });
             }
