@@ -61,6 +61,16 @@ pub fn expand_quad(q: [Point; 4], mx: f32, my: f32) -> [Point; 4] {
     [off(tl, -mx, -my), off(tr, mx, -my), off(br, mx, my), off(bl, -mx, my)]
 }
 
+/// Pushes the left and right sides of a quadrilateral (top-left, top-right, bottom-right,
+/// bottom-left) outward along its own width axis, by `left` and `right` of its width.
+pub fn widen_quad(q: [Point; 4], left: f32, right: f32) -> [Point; 4] {
+    let [tl, tr, br, bl] = q;
+    let top = (tr.0 - tl.0, tr.1 - tl.1);
+    let bottom = (br.0 - bl.0, br.1 - bl.1);
+    let off = |p: Point, d: (f32, f32), s: f32| (p.0 + s * d.0, p.1 + s * d.1);
+    [off(tl, top, -left), off(tr, top, right), off(br, bottom, right), off(bl, bottom, -left)]
+}
+
 /// A 3x3 projective transform mapping destination pixels back into the source image.
 #[derive(Debug, Clone, Copy)]
 pub struct Homography([f32; 9]);
@@ -160,6 +170,19 @@ pub fn rectify_rgb(img: &RgbImage, quad: [Point; 4], w: u32, h: u32) -> Option<R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn widening_moves_only_the_chosen_sides_along_the_width() {
+        // A plate 100 px wide, tilted down to the right (the right side 10 px lower).
+        let quad = [(0.0, 0.0), (100.0, 10.0), (100.0, 40.0), (0.0, 30.0)];
+        let wide = widen_quad(quad, 0.0, 0.2);
+        assert_eq!(&wide[..1], &quad[..1]);
+        assert_eq!(wide[3], quad[3]);
+        assert_eq!(wide[1], (120.0, 12.0));
+        assert_eq!(wide[2], (120.0, 42.0));
+        let both = widen_quad(quad, 0.1, 0.1);
+        assert_eq!((both[0], both[2]), ((-10.0, -1.0), (110.0, 41.0)));
+    }
 
     #[test]
     fn iou_cases() {

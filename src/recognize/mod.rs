@@ -112,6 +112,16 @@ const READ_MARGINS: [(f32, f32); 3] = [(0.06, 0.12), (0.12, 0.20), (0.02, 0.06)]
 const CROP_MARGINS: [(f32, f32); 3] = [(0.0, 0.0), (0.04, 0.08), (-0.03, -0.06)];
 /// Width of the colour crop kept for display and storage (height follows the plate).
 const CROP_WIDTH: u32 = 192;
+/// Text whose first or last character lies this close to a side of the crop (a share of its
+/// width; the first framing's margin puts the plate's own edge at about 5%, and a character
+/// is about a tenth of a plate wide) may have been cut off there.
+const EDGE_SHARE: f32 = 0.10;
+/// A reading with an end character recovered replaces the first one unless it is much less
+/// sure (a share of the first reading's confidence).
+const EXTENSION_MIN_CONFIDENCE_SHARE: f32 = 0.9;
+/// How far a side the text runs into is pushed out for a second reading, as a share of the
+/// plate's width: about one character.
+const EDGE_EXTENSION: f32 = 0.15;
 /// Plates shorter than this many characters are not reported (US plates have 2-8).
 const MIN_PLATE_LEN: usize = 2;
 /// Plates longer than this are not plates (dealer frames, slogans).
@@ -234,12 +244,9 @@ impl Recognizer {
     }
 
     fn read_detection(&self, img: &RgbImage, det: &Detection) -> Result<Option<PlateRead>, RecognizeError> {
-        let quads: Vec<[(f32, f32); 4]> =
-            READ_MARGINS[..self.views].iter().map(|&(mx, my)| expand_quad(det.corners, mx, my)).collect();
-        let Some(text) = self.read_quads(img, &quads)? else {
+        let Some((text, quad)) = self.read_framed(img, det.corners)? else {
             return Ok(None);
         };
-        let quad = quads[0];
         if !is_plate_like(&text, self.min_confidence) {
             return Ok(None);
         }
@@ -258,6 +265,52 @@ impl Recognizer {
             crop,
         }))
     }
+
+    /// Reads the plate inside `corners` in every framing, and returns the reading with the
+    /// first framing's quad. When the text runs to a side of the crop, the detector has
+    /// probably cut the plate short there (it was trained on Chinese plates, shorter than
+    /// European ones, and drops an end character now and then on US plates too): the plate is
+    /// read again with that side pushed out, and that reading wins when it is the first with
+    /// characters added at that side ([`extends`]).
+    fn read_framed(
+        &self,
+        img: &RgbImage,
+        corners: [(f32, f32); 4],
+    ) -> Result<Option<(TextRead, [(f32, f32); 4])>, RecognizeError> {
+        let framings = |corners| -> Vec<[(f32, f32); 4]> {
+            READ_MARGINS[..self.views].iter().map(|&(mx, my)| expand_quad(corners, mx, my)).collect()
+        };
+        let quads = framings(corners);
+        let Some(first) = self.read_quads(img, &quads)? else {
+            return Ok(None);
+        };
+        let Some((start, end)) = first.span else {
+            return Ok(Some((first, quads[0])));
+        };
+        let grow = |touches: bool| if touches { EDGE_EXTENSION } else { 0.0 };
+        let (left, right) = (grow(start <= EDGE_SHARE), grow(end >= 1.0 - EDGE_SHARE));
+        if left == 0.0 && right == 0.0 {
+            return Ok(Some((first, quads[0])));
+        }
+        let wider = framings(geometry::widen_quad(corners, left, right));
+        match self.read_quads(img, &wider)? {
+            Some(second) if extends(&first, &second, left > 0.0, right > 0.0) => Ok(Some((second, wider[0]))),
+            _ => Ok(Some((first, quads[0]))),
+        }
+    }
+}
+
+/// True when `second` (read with the plate's left and/or right side pushed out) is `first`
+/// with characters added at a side that was pushed out, still a plausible length, and about
+/// as sure. Only added end characters are taken: a wider framing that reads the middle
+/// differently is no evidence that the first framing cut anything off.
+fn extends(first: &TextRead, second: &TextRead, left: bool, right: bool) -> bool {
+    let (a, b) = (first.text.as_str(), second.text.as_str());
+    let added = b.len() > a.len()
+        && b.len() <= MAX_PLATE_LEN
+        && !a.is_empty()
+        && ((right && b.starts_with(a)) || (left && b.ends_with(a)) || (left && right && b.contains(a)));
+    added && second.confidence >= EXTENSION_MIN_CONFIDENCE_SHARE * first.confidence
 }
 
 fn empty_read() -> TextRead {
@@ -267,6 +320,7 @@ fn empty_read() -> TextRead {
         char_confidences: Vec::new(),
         candidates: Vec::new(),
         text_probability: 0.0,
+        span: None,
     }
 }
 
@@ -289,6 +343,7 @@ mod tests {
             char_confidences: vec![text_probability; text.len()],
             candidates: Vec::new(),
             text_probability,
+            span: None,
         }
     }
 
@@ -300,6 +355,23 @@ mod tests {
         assert!(!is_plate_like(&read("ABCDEFGHJ", 0.9), 0.5));
         assert!(!is_plate_like(&read("7ABC123", 0.3), 0.5));
         assert!(!is_plate_like(&read("", 0.99), 0.5));
+    }
+
+    #[test]
+    fn a_wider_reading_wins_only_by_adding_end_characters() {
+        let first = read("RK828A", 0.8);
+        let with = |text: &str, confidence: f32| TextRead { confidence, ..read(text, 0.9) };
+        // The cut-off last character, found by pushing the right side out.
+        assert!(extends(&first, &with("RK828AG", 0.39), false, true));
+        assert!(!extends(&first, &with("RK828AG", 0.39), true, false), "added at a side not pushed out");
+        assert!(extends(&first, &with("5RK828A", 0.5), true, false));
+        assert!(extends(&first, &with("5RK828AG", 0.5), true, true));
+        // The same text, a different middle, much less sure, or too long: the first stays.
+        assert!(!extends(&first, &with("RK828A", 0.9), false, true));
+        assert!(!extends(&first, &with("RK823AG", 0.9), false, true));
+        assert!(!extends(&first, &with("RK828AG", 0.3), false, true));
+        assert!(!extends(&read("ABCDEFGH", 0.8), &with("ABCDEFGHJ", 0.9), false, true));
+        assert!(!extends(&read("", 0.8), &with("AB", 0.9), true, true));
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub struct TextRead {
     /// from other things; `confidence` instead says how sure the reading is, and is low for an
     /// ambiguous but real plate (O or 0 on a vanity plate).
     pub text_probability: f32,
+    /// Where the text lies across the (first view's) crop, as fractions of its width: the
+    /// start of the first and the end of the last output column whose most likely class is a
+    /// character; `None` when none is. Text that runs to an edge was probably cut off there.
+    pub span: Option<(f32, f32)>,
 }
 
 /// The loaded recognizer.
@@ -124,7 +128,21 @@ pub fn decode(probs: &[[f32; CLASSES]]) -> TextRead {
         .map(|(t, p)| Candidate { text: to_text(t), confidence: *p })
         .collect();
     let text_probability = beams.iter().filter(|(t, _)| !t.is_empty()).map(|(_, p)| p).sum::<f32>().min(1.0);
-    TextRead { text: to_text(&best_text), confidence: best_p, char_confidences, candidates, text_probability }
+    let span = greedy_span(probs);
+    TextRead { text: to_text(&best_text), confidence: best_p, char_confidences, candidates, text_probability, span }
+}
+
+/// The extent, as fractions of the input's width, of the columns whose most likely class is a
+/// character rather than the blank.
+fn greedy_span(probs: &[[f32; CLASSES]]) -> Option<(f32, f32)> {
+    let is_char = |col: &[f32; CLASSES]| {
+        let best = col.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(k, _)| k);
+        best != 0
+    };
+    let first = probs.iter().position(is_char)?;
+    let last = probs.iter().rposition(is_char)?;
+    let columns = probs.len() as f32;
+    Some((first as f32 / columns, (last + 1) as f32 / columns))
 }
 
 /// Decodes several views of the same plate (crops with different margins) as one reading:
@@ -162,7 +180,8 @@ pub fn decode_views(views: &[Vec<[f32; CLASSES]>]) -> TextRead {
         .map(|(t, p)| Candidate { text: to_text(t), confidence: *p })
         .collect();
     let text_probability = ranked.iter().filter(|(t, _)| !t.is_empty()).map(|(_, p)| p).sum::<f32>().min(1.0);
-    TextRead { text: to_text(&best_text), confidence: best_p, char_confidences, candidates, text_probability }
+    let span = greedy_span(first);
+    TextRead { text: to_text(&best_text), confidence: best_p, char_confidences, candidates, text_probability, span }
 }
 
 fn to_text(labels: &[u8]) -> String {
@@ -242,6 +261,16 @@ mod tests {
 
     fn idx(ch: u8) -> usize {
         ALPHABET.iter().position(|&a| a == ch).unwrap() + 1
+    }
+
+    #[test]
+    fn the_span_is_where_characters_lie_across_the_crop() {
+        let mut probs = vec![col(0, 0.99); 32];
+        assert_eq!(greedy_span(&probs), None);
+        probs[3] = col(idx(b'A'), 0.9);
+        probs[29] = col(idx(b'7'), 0.6);
+        assert_eq!(greedy_span(&probs), Some((3.0 / 32.0, 30.0 / 32.0)));
+        assert_eq!(decode(&probs).span, greedy_span(&probs));
     }
 
     #[test]
