@@ -10,6 +10,8 @@ use super::BBox;
 
 /// A point in image pixels.
 pub type Point = (f32, f32);
+/// A quadrilateral: top-left, top-right, bottom-right, bottom-left.
+pub type Quad = [Point; 4];
 
 impl BBox {
     /// Intersection over union of two boxes (0 when either is empty).

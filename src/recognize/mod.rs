@@ -94,7 +94,7 @@ pub mod ocr;
 
 use crate::config::RecognizerConfig;
 use detector::{Detection, PlateDetector};
-use geometry::expand_quad;
+use geometry::{Quad, expand_quad};
 use ocr::{OCR_H, OCR_W, PlateOcr, TextRead};
 
 /// File name of the plate detector inside the models folder.
@@ -276,8 +276,8 @@ impl Recognizer {
         &self,
         img: &RgbImage,
         corners: [(f32, f32); 4],
-    ) -> Result<Option<(TextRead, [(f32, f32); 4])>, RecognizeError> {
-        let framings = |corners| -> Vec<[(f32, f32); 4]> {
+    ) -> Result<Option<(TextRead, Quad)>, RecognizeError> {
+        let framings = |corners| -> Vec<Quad> {
             READ_MARGINS[..self.views].iter().map(|&(mx, my)| expand_quad(corners, mx, my)).collect()
         };
         let quads = framings(corners);
