@@ -126,10 +126,10 @@ impl Default for RecognizerConfig {
     fn default() -> Self {
         Self {
             models_dir: None,
-            detector_long_side: 960,
+            detector_long_side: 832,
             video_long_side: 832,
             video_search_interval_millis: 100,
-            coarse_long_side: 640,
+            coarse_long_side: 512,
             coarse_accept: 0.7,
             detector_threshold: 0.05,
             min_confidence: 0.5,
