@@ -109,7 +109,11 @@ impl VideoReader {
         let reads = self.recognizer.read_all(img, nms(found, NMS_IOU))?;
         let seen: Vec<BBox> = reads.iter().map(|r| r.bbox).chain(followed).collect();
         self.remember(camera, at, &seen);
-        Ok(reads)
+        // A plate cut by the frame's edge (entering or leaving the picture) reads as its
+        // visible part, a shorter text that would outvote or split the pass's real reading:
+        // it is followed, but its read is not reported.
+        let (width, height) = (img.width() as f32, img.height() as f32);
+        Ok(reads.into_iter().filter(|r| !cut_by_frame(&r.bbox, width, height)).collect())
     }
 
     /// Decides what to search in the frame captured at `at`, and claims the whole-frame search
@@ -149,6 +153,17 @@ impl VideoReader {
             }
         }
     }
+}
+
+/// How close (px) a plate's box may come to the frame's edge and still be wholly in view.
+const FRAME_EDGE_PX: f32 = 2.0;
+
+/// True when the box reaches the frame's edge, so part of the plate is probably out of view.
+fn cut_by_frame(bbox: &BBox, width: f32, height: f32) -> bool {
+    bbox.x <= FRAME_EDGE_PX
+        || bbox.y <= FRAME_EDGE_PX
+        || bbox.x + bbox.w >= width - FRAME_EDGE_PX
+        || bbox.y + bbox.h >= height - FRAME_EDGE_PX
 }
 
 impl crate::pipeline::PlateReader for VideoReader {
@@ -194,6 +209,12 @@ mod tests {
         assert_eq!(reads.first().map(|r| r.text.as_str()), Some("7ABC123"));
         // Cameras are independent, and a plate unseen for longer than `keep` is forgotten.
         assert!(reader.plan(2, next).whole_frame);
+        // A plate entering the frame at its right edge is followed but not read: its visible
+        // part would read as a shorter text.
+        let entering = t0 + Duration::from_millis(200);
+        assert!(reader.read_frame(3, &frame_with_plate("7ABC123", 560), entering).unwrap().is_empty());
+        let plan = reader.plan(3, entering + Duration::from_millis(33));
+        assert_eq!(plan.around.len(), 1, "the cut plate is still followed");
         let later = t0 + Duration::from_secs(5);
         let plan = reader.plan(1, later);
         assert!(plan.whole_frame && plan.around.is_empty());
