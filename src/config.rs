@@ -117,7 +117,7 @@ pub struct RecognizerConfig {
     /// A detection is reported as a plate only when the recognizer is at least this sure it
     /// holds text (see `recognize::ocr::TextRead::text_probability`).
     pub min_confidence: f32,
-    /// Crops of each detected plate, with different margins, read and voted as one (1-3):
+    /// Crops of each detected plate, with different margins, read and voted as one (1-5):
     /// more views fix clipped and look-alike characters at about 2 ms each.
     pub read_views: usize,
 }
@@ -133,7 +133,7 @@ impl Default for RecognizerConfig {
             coarse_accept: 0.7,
             detector_threshold: 0.05,
             min_confidence: 0.5,
-            read_views: 3,
+            read_views: 5,
         }
     }
 }

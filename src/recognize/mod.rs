@@ -105,11 +105,17 @@ pub const OCR_FILE: &str = "plate_ocr.onnx";
 /// Margins added around the detector's quad before reading it (fractions of the plate's
 /// width and height), one per view, the first also framing the stored crop: the recognizer
 /// was trained on loose crops, and a tight detector box often clips the first or last
-/// character; a tighter and a looser view outvote a framing that clips or adds clutter.
-const READ_MARGINS: [(f32, f32); 3] = [(0.06, 0.12), (0.12, 0.20), (0.02, 0.06)];
+/// character; tighter and looser views outvote a framing that clips or adds clutter.
+const READ_MARGINS: [(f32, f32); 5] = [(0.06, 0.12), (0.12, 0.20), (0.02, 0.06), (0.09, 0.16), (0.04, 0.09)];
+/// Views always read; the others are read when these leave the reading less sure than
+/// [`SURE_AFTER_FIRST_VIEWS`]. Most plates read clearly in three framings, and the extra
+/// views help the doubtful ones (look-alike characters), so they are spent there.
+const FIRST_VIEWS: usize = 3;
+/// See [`FIRST_VIEWS`].
+const SURE_AFTER_FIRST_VIEWS: f32 = 0.9;
 /// The views of a ready-made crop: as given, a little wider (edge pixels repeat) and a
 /// little tighter, for the same reasons as [`READ_MARGINS`].
-const CROP_MARGINS: [(f32, f32); 3] = [(0.0, 0.0), (0.04, 0.08), (-0.03, -0.06)];
+const CROP_MARGINS: [(f32, f32); 5] = [(0.0, 0.0), (0.04, 0.08), (-0.03, -0.06), (0.02, 0.04), (-0.015, -0.03)];
 /// Width of the colour crop kept for display and storage (height follows the plate).
 const CROP_WIDTH: u32 = 192;
 /// Text whose first or last character lies this close to a side of the crop (a share of its
@@ -240,7 +246,7 @@ impl Recognizer {
         if grays.is_empty() {
             return Ok(None);
         }
-        self.ocr.read_views(&grays).map(Some)
+        self.ocr.read_views(&grays, FIRST_VIEWS, SURE_AFTER_FIRST_VIEWS).map(Some)
     }
 
     fn read_detection(&self, img: &RgbImage, det: &Detection) -> Result<Option<PlateRead>, RecognizeError> {
@@ -372,6 +378,25 @@ mod tests {
         assert!(!extends(&first, &with("RK828AG", 0.3), false, true));
         assert!(!extends(&read("ABCDEFGH", 0.8), &with("ABCDEFGHJ", 0.9), false, true));
         assert!(!extends(&read("", 0.8), &with("AB", 0.9), true, true));
+    }
+
+    #[test]
+    fn doubtful_readings_get_the_extra_views() {
+        use crate::render::{PlateStyle, render_plate};
+        let ocr = PlateOcr::load(&models_dir(None).join(OCR_FILE)).unwrap();
+        let plate = render_plate(&PlateStyle::california(), "7ABC123", 160).unwrap();
+        let whole = BBox { x: 0.0, y: 0.0, w: plate.width() as f32, h: plate.height() as f32 }.corners();
+        let grays: Vec<Vec<f32>> = CROP_MARGINS
+            .iter()
+            .filter_map(|&(mx, my)| geometry::rectify_gray(&plate, expand_quad(whole, mx, my), OCR_W, OCR_H))
+            .collect();
+        assert_eq!(grays.len(), CROP_MARGINS.len());
+        let probs: Vec<_> = grays.iter().map(|g| ocr.probabilities(g).unwrap()).collect();
+        // Sure enough after the first views: only those are read.
+        assert_eq!(ocr.read_views(&grays, 3, 0.0).unwrap(), ocr::decode_views(&probs[..3]));
+        // Never sure enough: every view is read and voted.
+        assert_eq!(ocr.read_views(&grays, 3, 1.1).unwrap(), ocr::decode_views(&probs));
+        assert_eq!(ocr.read_views(&grays, 3, 1.1).unwrap().text, "7ABC123");
     }
 
     #[test]

@@ -108,10 +108,20 @@ impl PlateOcr {
         Ok(decode(&self.probabilities(gray)?))
     }
 
-    /// Reads several crops of the same plate as one reading ([`decode_views`]).
-    pub fn read_views(&self, grays: &[Vec<f32>]) -> Result<TextRead, RecognizeError> {
-        let views = grays.iter().map(|g| self.probabilities(g)).collect::<Result<Vec<_>, _>>()?;
-        Ok(decode_views(&views))
+    /// Reads several crops of the same plate as one reading ([`decode_views`]): the first
+    /// `first` always, the others only when the first leave the reading less than `sure`
+    /// confident, so a clear plate costs `first` runs of the network and a doubtful one all.
+    pub fn read_views(&self, grays: &[Vec<f32>], first: usize, sure: f32) -> Result<TextRead, RecognizeError> {
+        let first = first.clamp(1, grays.len().max(1));
+        let mut views = grays.iter().take(first).map(|g| self.probabilities(g)).collect::<Result<Vec<_>, _>>()?;
+        let mut read = decode_views(&views);
+        if grays.len() > first && read.confidence < sure {
+            for gray in &grays[first..] {
+                views.push(self.probabilities(gray)?);
+            }
+            read = decode_views(&views);
+        }
+        Ok(read)
     }
 }
 
