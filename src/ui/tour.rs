@@ -262,17 +262,31 @@ fn steps_night() -> Vec<Step> {
     steps(ThemeChoice::Night, &NIGHT)
 }
 
-/// A supervisor's view at the end: the usage report of the two demo shifts just run.
+/// A supervisor's view at the end, the usage report of the two demo shifts just run; then the
+/// administrator's accounts.
 fn oversight_steps() -> Vec<Step> {
-    vec![Step {
-        commands: |_| {
-            let mut c = vec![AppCommand::Ui(UiCommand::Theme(ThemeChoice::Day))];
-            c.extend(console(Command::LogOn { officer: "demo-supervisor".into(), pin: "222222".into() }));
-            c.push(AppCommand::Ui(UiCommand::Show(View::Oversight)));
-            c.push(AppCommand::Oversee(crate::console::oversight::OversightCommand::Usage { days: 1 }));
-            c
+    vec![
+        Step {
+            commands: |_| {
+                let mut c = vec![AppCommand::Ui(UiCommand::Theme(ThemeChoice::Day))];
+                c.extend(console(Command::LogOn { officer: "demo-supervisor".into(), pin: "222222".into() }));
+                c.push(AppCommand::Ui(UiCommand::Show(View::Oversight)));
+                c.push(AppCommand::Oversee(crate::console::oversight::OversightCommand::Usage { days: 1 }));
+                c
+            },
+            ready: |app| !app.console.oversight().usage.is_empty(),
+            shot: Some("oversight-day"),
         },
-        ready: |app| !app.console.oversight().usage.is_empty(),
-        shot: Some("oversight-day"),
-    }]
+        Step {
+            commands: |_| {
+                let mut c = console(Command::LogOff);
+                c.extend(console(Command::LogOn { officer: "demo-admin".into(), pin: "333333".into() }));
+                c.push(AppCommand::Ui(UiCommand::Show(View::Admin)));
+                c.push(AppCommand::Administer(crate::console::admin::AdminCommand::Load));
+                c
+            },
+            ready: |app| !app.console.admin().users.is_empty(),
+            shot: Some("admin-day"),
+        },
+    ]
 }

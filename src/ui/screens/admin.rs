@@ -110,25 +110,25 @@ impl AdminScreen {
         ui.columns(2, |columns| {
             let ui = &mut columns[0];
             ui.label(RichText::new("Accounts (choose one to change it)").strong());
-            egui::Grid::new("admin-users").striped(true).min_row_height(30.0).show(ui, |ui| {
-                for user in users {
-                    let chosen = self.selected.as_deref() == Some(user.id.as_str());
+            // Two lines an account, so the list fits its half of the screen beside the form.
+            for user in users {
+                let chosen = self.selected.as_deref() == Some(user.id.as_str());
+                ui.horizontal(|ui| {
                     if ui.add(egui::Button::selectable(chosen, RichText::new(&user.id).monospace())).clicked() {
                         self.selected = Some(user.id.clone());
                     }
                     ui.label(&user.name);
-                    ui.label(user.role.as_str());
-                    let status = if user.status_reason.is_empty() {
-                        user.status.as_str().to_owned()
-                    } else {
-                        format!("{} ({})", user.status.as_str(), user.status_reason)
-                    };
-                    let colour = if user.status == UserStatus::Active { theme.text } else { theme.warn };
-                    ui.label(RichText::new(status).color(colour));
-                    ui.label(user.certified_until.map_or("not certified".into(), |d| format!("until {d}")));
-                    ui.end_row();
-                }
-            });
+                });
+                let status = if user.status_reason.is_empty() {
+                    user.status.as_str().to_owned()
+                } else {
+                    format!("{} ({})", user.status.as_str(), user.status_reason)
+                };
+                let certified = user.certified_until.map_or("not certified".into(), |d| format!("certified until {d}"));
+                let colour = if user.status == UserStatus::Active { theme.text } else { theme.warn };
+                ui.label(RichText::new(format!("{}, {status}, {certified}", user.role.as_str())).color(colour));
+                ui.separator();
+            }
             if users.is_empty() {
                 ui.label(RichText::new("No accounts loaded.").color(theme.muted));
             }
