@@ -233,10 +233,8 @@ pub struct SimScore {
 #[derive(Debug, Default)]
 pub struct SimScorer {
     truth: SimTruth,
-    /// Per vehicle: reads attributed to it, and whether one had the right text.
-    reads: BTreeMap<u64, (u64, bool)>,
-    /// Per vehicle: the texts read, for the misses report.
-    texts: BTreeMap<u64, Vec<String>>,
+    /// Per vehicle: the texts of the reads attributed to it, and whether one was right.
+    reads: BTreeMap<u64, (Vec<String>, bool)>,
     false_reads: u64,
 }
 
@@ -246,7 +244,7 @@ impl SimScorer {
 
     /// A scorer over this truth.
     pub fn new(truth: SimTruth) -> Self {
-        Self { truth, reads: BTreeMap::new(), texts: BTreeMap::new(), false_reads: 0 }
+        Self { truth, reads: BTreeMap::new(), false_reads: 0 }
     }
 
     /// Attributes a read (text, and its box in frame `seq`) to a vehicle; returns the vehicle
@@ -258,9 +256,8 @@ impl SimScorer {
         };
         let right = self.truth.vehicles().get(&vehicle).is_some_and(|v| v.text == crate::plate::normalize(text));
         let entry = self.reads.entry(vehicle).or_default();
-        entry.0 += 1;
+        entry.0.push(text.to_owned());
         entry.1 |= right;
-        self.texts.entry(vehicle).or_default().push(text.to_owned());
         Some((vehicle, right))
     }
 
@@ -278,7 +275,7 @@ impl SimScorer {
                 text: v.text,
                 readable_frames: v.readable_frames,
                 max_width_px: v.max_width_px.round(),
-                reads: self.texts.get(&id).cloned().unwrap_or_default(),
+                reads: self.reads.get(&id).map(|r| r.0.clone()).unwrap_or_default(),
             })
             .collect()
     }
@@ -294,7 +291,7 @@ impl SimScorer {
         SimScore {
             vehicles: counted.len() as u64,
             correct: counted.iter().filter(|id| self.reads.get(id).is_some_and(|r| r.1)).count() as u64,
-            duplicates: self.reads.values().map(|r| r.0.saturating_sub(1)).sum(),
+            duplicates: self.reads.values().map(|r| r.0.len().saturating_sub(1) as u64).sum(),
             false_reads: self.false_reads,
         }
     }

@@ -300,6 +300,11 @@ impl IndexBuilder {
         Ok(id)
     }
 
+    /// The matching rules the index will be built with.
+    pub fn config(&self) -> &MatchConfig {
+        &self.config
+    }
+
     /// The number of entries pushed so far, wildcards included.
     pub fn len(&self) -> usize {
         self.entries.len() + self.wildcards.len()

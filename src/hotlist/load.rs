@@ -70,7 +70,6 @@ pub struct LoadOutcome {
 /// index is built. A file joins the list only once it proves whole (read to its end, its hash
 /// verified): until then its entries wait in their own [`FileEntries`].
 pub struct ListBuilder {
-    config: HotlistConfig,
     builder: IndexBuilder,
     report: ImportReport,
     now: DateTime<Utc>,
@@ -105,18 +104,13 @@ impl FileEntries {
 impl ListBuilder {
     /// An empty list under the given settings; entries expired at `now` are skipped.
     pub fn new(config: &HotlistConfig, now: DateTime<Utc>) -> Self {
-        Self {
-            config: config.clone(),
-            builder: IndexBuilder::with_capacity(config.match_config(), 0),
-            report: ImportReport::default(),
-            now,
-        }
+        Self { builder: IndexBuilder::with_capacity(config.match_config(), 0), report: ImportReport::default(), now }
     }
 
     /// A place for the next file's entries.
     pub fn file_entries(&self) -> FileEntries {
         FileEntries {
-            builder: IndexBuilder::with_capacity(self.config.match_config(), 0),
+            builder: IndexBuilder::with_capacity(self.builder.config().clone(), 0),
             expired: 0,
             error: None,
             now: self.now,

@@ -53,24 +53,21 @@ impl BBox {
     }
 }
 
-/// Grows a quadrilateral (top-left, top-right, bottom-right, bottom-left) along its own axes:
-/// `mx` of its width on each side, `my` of its height above and below.
-pub fn expand_quad(q: [Point; 4], mx: f32, my: f32) -> [Point; 4] {
+/// Grows a quadrilateral along its own axes: `mx` of its width on each side, `my` of its
+/// height above and below.
+pub fn expand_quad(q: Quad, mx: f32, my: f32) -> Quad {
+    grow_quad(q, mx, mx, my, my)
+}
+
+/// Pushes each side of a quadrilateral outward along its own axes (the mean of its top and
+/// bottom edges, and of its left and right edges): `left` and `right` shares of its width,
+/// `above` and `below` shares of its height (negative shares pull a side in).
+pub fn grow_quad(q: Quad, left: f32, right: f32, above: f32, below: f32) -> Quad {
     let [tl, tr, br, bl] = q;
     let u = ((tr.0 - tl.0 + br.0 - bl.0) / 2.0, (tr.1 - tl.1 + br.1 - bl.1) / 2.0);
     let v = ((bl.0 - tl.0 + br.0 - tr.0) / 2.0, (bl.1 - tl.1 + br.1 - tr.1) / 2.0);
     let off = |p: Point, su: f32, sv: f32| (p.0 + su * u.0 + sv * v.0, p.1 + su * u.1 + sv * v.1);
-    [off(tl, -mx, -my), off(tr, mx, -my), off(br, mx, my), off(bl, -mx, my)]
-}
-
-/// Pushes the left and right sides of a quadrilateral (top-left, top-right, bottom-right,
-/// bottom-left) outward along its own width axis, by `left` and `right` of its width.
-pub fn widen_quad(q: [Point; 4], left: f32, right: f32) -> [Point; 4] {
-    let [tl, tr, br, bl] = q;
-    let top = (tr.0 - tl.0, tr.1 - tl.1);
-    let bottom = (br.0 - bl.0, br.1 - bl.1);
-    let off = |p: Point, d: (f32, f32), s: f32| (p.0 + s * d.0, p.1 + s * d.1);
-    [off(tl, top, -left), off(tr, top, right), off(br, bottom, right), off(bl, bottom, -left)]
+    [off(tl, -left, -above), off(tr, right, -above), off(br, right, below), off(bl, -left, below)]
 }
 
 /// A 3x3 projective transform mapping destination pixels back into the source image.
@@ -174,15 +171,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn widening_moves_only_the_chosen_sides_along_the_width() {
+    fn growing_moves_only_the_chosen_sides_along_the_axes() {
         // A plate 100 px wide, tilted down to the right (the right side 10 px lower).
         let quad = [(0.0, 0.0), (100.0, 10.0), (100.0, 40.0), (0.0, 30.0)];
-        let wide = widen_quad(quad, 0.0, 0.2);
+        let wide = grow_quad(quad, 0.0, 0.2, 0.0, 0.0);
         assert_eq!(&wide[..1], &quad[..1]);
         assert_eq!(wide[3], quad[3]);
         assert_eq!(wide[1], (120.0, 12.0));
         assert_eq!(wide[2], (120.0, 42.0));
-        let both = widen_quad(quad, 0.1, 0.1);
+        let both = grow_quad(quad, 0.1, 0.1, 0.0, 0.0);
         assert_eq!((both[0], both[2]), ((-10.0, -1.0), (110.0, 41.0)));
     }
 

@@ -298,7 +298,7 @@ impl Recognizer {
         if left == 0.0 && right == 0.0 {
             return Ok(Some((first, quads[0])));
         }
-        let wider = framings(geometry::widen_quad(corners, left, right));
+        let wider = framings(geometry::grow_quad(corners, left, right, 0.0, 0.0));
         match self.read_quads(img, &wider)? {
             Some(second) if extends(&first, &second, left > 0.0, right > 0.0) => Ok(Some((second, wider[0]))),
             _ => Ok(Some((first, quads[0]))),

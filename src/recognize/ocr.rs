@@ -129,17 +129,23 @@ impl PlateOcr {
 /// per-character peaks.
 pub fn decode(probs: &[[f32; CLASSES]]) -> TextRead {
     let beams = prefix_beam_search(probs, BEAM_WIDTH);
-    let (best_text, best_p) = beams.first().cloned().unwrap_or_default();
-    let char_confidences = char_peaks(probs, &best_text);
-    let candidates = beams
-        .iter()
-        .filter(|(t, _)| !t.is_empty())
-        .take(MAX_CANDIDATES)
-        .map(|(t, p)| Candidate { text: to_text(t), confidence: *p })
-        .collect();
-    let text_probability = beams.iter().filter(|(t, _)| !t.is_empty()).map(|(_, p)| p).sum::<f32>().min(1.0);
-    let span = greedy_span(probs);
-    TextRead { text: to_text(&best_text), confidence: best_p, char_confidences, candidates, text_probability, span }
+    let ranked: Vec<(&[u8], f32)> = beams.iter().map(|(t, p)| (t.as_slice(), *p)).collect();
+    reading(&ranked, probs, probs)
+}
+
+/// The reading of ranked texts (best first): per-character peaks from `peaks_from` (the
+/// probabilities most sure of the best text), the span from `span_from`.
+fn reading(ranked: &[(&[u8], f32)], peaks_from: &[[f32; CLASSES]], span_from: &[[f32; CLASSES]]) -> TextRead {
+    let (best_text, confidence) = ranked.first().copied().unwrap_or((&[], 0.0));
+    let texts = || ranked.iter().filter(|(t, _)| !t.is_empty());
+    TextRead {
+        text: to_text(best_text),
+        confidence,
+        char_confidences: char_peaks(peaks_from, best_text),
+        candidates: texts().take(MAX_CANDIDATES).map(|(t, p)| Candidate { text: to_text(t), confidence: *p }).collect(),
+        text_probability: texts().map(|(_, p)| p).sum::<f32>().min(1.0),
+        span: greedy_span(span_from),
+    }
 }
 
 /// The extent, as fractions of the input's width, of the columns whose most likely class is a
@@ -175,23 +181,14 @@ pub fn decode_views(views: &[Vec<[f32; CLASSES]>]) -> TextRead {
     }
     let mut ranked: Vec<(&[u8], f32)> = fused.into_iter().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    let (best_text, best_p) = ranked.first().map(|(t, p)| (t.to_vec(), *p)).unwrap_or_default();
+    let best_text = ranked.first().map_or(&[][..], |(t, _)| *t);
     let surest_view = per_view
         .iter()
         .enumerate()
-        .map(|(i, beams)| (i, beams.iter().find(|(t, _)| *t == best_text).map_or(0.0, |(_, p)| *p)))
+        .map(|(i, beams)| (i, beams.iter().find(|(t, _)| t.as_slice() == best_text).map_or(0.0, |(_, p)| *p)))
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map_or(0, |(i, _)| i);
-    let char_confidences = char_peaks(&views[surest_view], &best_text);
-    let candidates = ranked
-        .iter()
-        .filter(|(t, _)| !t.is_empty())
-        .take(MAX_CANDIDATES)
-        .map(|(t, p)| Candidate { text: to_text(t), confidence: *p })
-        .collect();
-    let text_probability = ranked.iter().filter(|(t, _)| !t.is_empty()).map(|(_, p)| p).sum::<f32>().min(1.0);
-    let span = greedy_span(first);
-    TextRead { text: to_text(&best_text), confidence: best_p, char_confidences, candidates, text_probability, span }
+    reading(&ranked, &views[surest_view], first)
 }
 
 fn to_text(labels: &[u8]) -> String {

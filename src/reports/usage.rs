@@ -305,11 +305,7 @@ mod tests {
         let csv = to_csv(&rows);
         assert_eq!(csv.lines().count(), 2);
         assert!(csv.lines().nth(1).unwrap().contains(",lunch,30.0,5,BOLO:1;SVS:1,arrest:1;new:1,1,1,6.0"), "{csv}");
-        let views: i64 = store
-            .read(|c| {
-                Ok(c.query_row("SELECT count(*) FROM audit_log WHERE object LIKE 'usage report%'", [], |r| r.get(0))?)
-            })
-            .unwrap();
+        let views = store.count_audit_rows("object LIKE 'usage report%'");
         assert_eq!(views, 3, "two views and one refusal");
     }
 }

@@ -477,13 +477,7 @@ mod tests {
             forbidden(admin_svc.set_retention(&actor, 400).map(drop));
             forbidden(admin_svc.purge(&actor, true, Utc::now()).map(drop));
         }
-        let refusals = store
-            .read(|c| {
-                Ok(c.query_row("SELECT count(*) FROM audit_log WHERE outcome LIKE 'refused: role%'", [], |r| {
-                    r.get::<_, i64>(0)
-                })?)
-            })
-            .unwrap();
+        let refusals = store.count_audit_rows("outcome LIKE 'refused: role%'");
         assert_eq!(refusals, 16, "every refusal is audited");
         assert_eq!(AdminSettings::load(&store).unwrap(), AdminSettings::default(), "nothing was changed");
     }

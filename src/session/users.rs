@@ -830,13 +830,7 @@ mod tests {
             forbidden(accounts.reset_pin(&actor, "o1", "000000"));
             assert!(matches!(accounts.list(&actor), Err(SessionError::Forbidden { .. })));
         }
-        let refusals = store
-            .read(|c| {
-                Ok(c.query_row("SELECT count(*) FROM audit_log WHERE outcome LIKE 'refused: role%'", [], |r| {
-                    r.get::<_, i64>(0)
-                })?)
-            })
-            .unwrap();
+        let refusals = store.count_audit_rows("outcome LIKE 'refused: role%'");
         assert_eq!(refusals, 14);
     }
 

@@ -265,6 +265,15 @@ impl AuditSink for Store {
 }
 
 #[cfg(test)]
+impl Store {
+    /// Test helper: how many audit rows meet an SQL condition on `audit_log`'s columns.
+    pub(crate) fn count_audit_rows(&self, condition: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM audit_log WHERE {condition}");
+        self.read(|c| Ok(c.query_row(&sql, [], |r| r.get(0))?)).unwrap()
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::testing::temp_store;
