@@ -220,7 +220,7 @@ fn import(ctx: &Context, files: &[PathBuf], format: Option<Format>) -> anyhow::R
     let audit = audit_sink(ctx)?;
     let cache = store_cache(ctx, &audit);
     let files: Vec<(PathBuf, Option<Format>)> = files.iter().map(|f| (f.clone(), format)).collect();
-    let report = import_files(&cache, &files, &audit as &dyn AuditSink, &actor(), Utc::now())?;
+    let report = import_files(&cache, &ctx.config.hotlist, &files, &audit as &dyn AuditSink, &actor(), Utc::now())?;
     println!("{report}");
     Ok(if report.has_file_error() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

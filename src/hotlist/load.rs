@@ -14,7 +14,7 @@ use super::cache::{CacheError, CacheState, CachedFile, HashingReader, HotlistCac
 use super::entry::HotlistEntry;
 use super::index::{IndexBuilder, IndexError};
 use super::manual::{BOLO_NAME, BoloError, BoloStore};
-use super::parse::{self, Format, ImportReport, ImportTally, ParseContext, ParsedFile};
+use super::parse::{self, Format, ImportReport, ParseContext, ParsedFile};
 use super::{ActiveList, HotlistConfig, ListStatus};
 use crate::audit::{AuditAction, AuditError, AuditEvent, AuditSink};
 
@@ -247,13 +247,15 @@ pub fn load_active(cache: &HotlistCache, config: &HotlistConfig, now: DateTime<U
 }
 
 /// Imports files into the cache (they join the list at the next load): parses each as it is
-/// read, line by line, sealing a copy into the cache in the same pass and counting the
-/// entries for the report without keeping them (so memory holds neither the files nor their
-/// entries, only a 16-byte key per distinct entry for the duplicate count); reports every bad line; keeps the files whatever their errors
-/// (the good lines load); audits the import. A file that cannot be read is reported and
-/// skipped.
+/// read, line by line, sealing a copy into the cache in the same pass and packing its entries
+/// into a [`ListBuilder`] under `config`, so the report counts exactly what the next load will
+/// (accepted, duplicates merged, expired skipped) and memory holds neither the files nor
+/// their entries as values, only the packed entries a load holds; reports every bad line;
+/// keeps the files whatever their errors (the good lines load); audits the import. A file
+/// that cannot be read is reported and skipped.
 pub fn import_files(
     cache: &HotlistCache,
+    config: &HotlistConfig,
     files: &[(PathBuf, Option<Format>)],
     audit: &dyn AuditSink,
     actor: &Actor,
@@ -261,30 +263,29 @@ pub fn import_files(
 ) -> Result<ImportReport, LoadError> {
     let mut state = CacheState::load(cache)?;
     let version = format!("import-{}", now.format("%Y%m%dT%H%M%SZ"));
-    let mut parsed = Vec::new();
     let mut to_cache: Vec<(CachedFile, PendingFile)> = Vec::new();
-    let mut tally = ImportTally::new(now);
+    let mut list = ListBuilder::new(config, now);
     for (path, format) in files {
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         let ctx = ParseContext { source: name.clone(), version: version.clone(), list: None, now };
         let mut failed = ParsedFile::default();
         let Some(format) = format.or_else(|| Format::from_path(path)) else {
             failed.file_error(&ctx, 0, "unknown format: name it .tbl, .ncic or .csv, or pass --format");
-            parsed.push((name, failed));
+            list.add_failed(&name, failed);
             continue;
         };
         let source = match std::fs::File::open(path) {
             Ok(source) => source,
             Err(err) => {
                 failed.file_error(&ctx, 0, format!("cannot read {}: {err}", path.display()));
-                parsed.push((name, failed));
+                list.add_failed(&name, failed);
                 continue;
             }
         };
         let mut hashing = HashingReader::with_copy(source, cache.create_sealed()?);
         let reader = BufReader::with_capacity(IMPORT_BUFFER, &mut hashing);
-        // The entries are counted as they are parsed and not kept: they load from the cache.
-        let result = parse::parse_reader_into(format, reader, &ctx, &mut |entry| tally.add(&entry));
+        let mut entries = list.file_entries();
+        let result = parse::parse_reader_into(format, reader, &ctx, &mut |entry| entries.push(entry));
         if let Some(reason) = hashing.copy_error() {
             return Err(
                 CacheError::Io { path: cache.dir().to_path_buf(), source: std::io::Error::other(reason) }.into()
@@ -292,15 +293,12 @@ pub fn import_files(
         }
         let (_, sha256, copy) = hashing.finish();
         let file = match result {
-            Ok(file) => {
-                tally.commit_file();
-                file
-            }
+            Ok(file) => file,
             Err(failure) => {
-                tally.discard_file();
-                // The partial copy is dropped, and its temporary file with it.
+                // The partial copy is dropped, and its temporary file with it; the entries
+                // read so far count for nothing, as a load would leave them out.
                 failed.file_error(&ctx, failure.line, format!("cannot read {}: {}", path.display(), failure.error));
-                parsed.push((name, failed));
+                list.add_failed(&name, failed);
                 continue;
             }
         };
@@ -314,10 +312,12 @@ pub fn import_files(
             version: version.clone(),
             added_at: now,
         };
-        parsed.push((name, file));
+        list.add(&name, file, entries)?;
         to_cache.extend(pending.map(|pending| (cached, pending)));
     }
-    let report = tally.report(parsed);
+    // The index is built only for its counts (the list loads from the cache), as a load
+    // builds it: the same merge of duplicates, the same expiry.
+    let report = list.finish(&state).report;
     let names: Vec<&str> = to_cache.iter().map(|(f, _)| f.name.as_str()).collect();
     let summary = format!(
         "accepted {}, rejected {}, duplicates merged {}, expired skipped {}",
@@ -406,41 +406,36 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_import_tally_counts_as_the_load_does() {
-        use crate::hotlist::entry::Category;
-        use crate::hotlist::parse::ImportTally;
+    fn an_import_reports_what_the_next_load_counts() {
+        let data = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        // One list named in both files (a file's list is otherwise named after the file).
+        let header = "plate,state,list,category,reason,expires\n";
+        let first = src.path().join("a.csv");
+        // A duplicate within the file, one with another state (not a duplicate), one expired.
+        let rows =
+            "ABC123,CA,svs,bolo,x,\nABC123,CA,svs,bolo,y,\nABC123,NV,svs,bolo,z,\nOLD1,CA,svs,bolo,old,2020-01-01\n";
+        std::fs::write(&first, format!("{header}{rows}")).unwrap();
+        // A duplicate across files, a pattern twice, and a new plate.
+        let second = src.path().join("b.csv");
+        std::fs::write(
+            &second,
+            format!(
+                "{header}ABC123,CA,svs,bolo,again,\n7DMO?23,,svs,bolo,p,\n7DMO?23,,svs,bolo,p,\nXYZ9,CA,svs,bolo,n,\n"
+            ),
+        )
+        .unwrap();
+        let cache = test_cache(data.path());
+        let config = HotlistConfig::default();
         let now = Utc::now();
-        let a =
-            HotlistEntry { state: Some("CA".into()), ..HotlistEntry::new("ABC123", Category::StolenVehicle, "svs") };
-        let expired = HotlistEntry {
-            expires: Some(now - chrono::Duration::hours(1)),
-            ..HotlistEntry::new("OLD1", Category::Bolo, "bolo")
-        };
-        let entries = vec![
-            a.clone(),
-            a.clone(),
-            HotlistEntry { state: None, ..a.clone() },
-            HotlistEntry { list: "sfr".into(), ..a.clone() },
-            expired,
-            // A pattern does not pack: the tally counts it by its text.
-            HotlistEntry::new("7DMO?23", Category::Bolo, "bolo"),
-            HotlistEntry::new("7DMO?23", Category::Bolo, "bolo"),
-        ];
-        let mut list = ListBuilder::new(&HotlistConfig::default(), now);
-        let file = file_of(&list, &entries);
-        list.add("a.csv", ParsedFile::default(), file).unwrap();
-        let loaded = list.finish(&CacheState::default()).report;
-        let mut tally = ImportTally::new(now);
-        entries.iter().for_each(|e| tally.add(e));
-        tally.commit_file();
-        // A file that failed part way counts for nothing.
-        tally.add(&HotlistEntry::new("ZZZ999", Category::Bolo, "bolo"));
-        tally.discard_file();
-        let report = tally.report(vec![("a.csv".into(), ParsedFile::default())]);
-        assert_eq!((loaded.accepted, loaded.duplicates_merged, loaded.expired_skipped), (4, 2, 1));
+        let files = [(first, None), (second, None)];
+        let report =
+            import_files(&cache, &config, &files, &MemoryAudit::default(), &Actor::new("a", "PD"), now).unwrap();
+        assert_eq!((report.accepted, report.duplicates_merged, report.expired_skipped), (4, 3, 1), "{report}");
+        let loaded = load_active(&cache, &config, now).unwrap().report;
         assert_eq!(
-            (report.accepted, report.duplicates_merged, report.expired_skipped),
-            (loaded.accepted, loaded.duplicates_merged, loaded.expired_skipped)
+            (loaded.accepted, loaded.duplicates_merged, loaded.expired_skipped),
+            (report.accepted, report.duplicates_merged, report.expired_skipped)
         );
     }
 
@@ -455,7 +450,15 @@ pub(crate) mod tests {
         let actor = Actor::new("admin1", "PD");
         let missing = src.path().join("none.csv");
         let cache = test_cache(data.path());
-        let report = import_files(&cache, &[(csv.clone(), None), (missing, None)], &audit, &actor, now).unwrap();
+        let report = import_files(
+            &cache,
+            &HotlistConfig::default(),
+            &[(csv.clone(), None), (missing, None)],
+            &audit,
+            &actor,
+            now,
+        )
+        .unwrap();
         assert_eq!(report.accepted, 1);
         assert_eq!(report.rejected, 1);
         assert_eq!(report.errors.len(), 2, "{report}");
@@ -504,7 +507,7 @@ pub(crate) mod tests {
         let audit = MemoryAudit::default();
         let actor = Actor::new("admin1", "PD");
         let now = Utc::now();
-        import_files(&cache, &[(csv.clone(), None)], &audit, &actor, now).unwrap();
+        import_files(&cache, &HotlistConfig::default(), &[(csv.clone(), None)], &audit, &actor, now).unwrap();
         std::fs::remove_file(&csv).unwrap();
         let request = BoloRequest { plate: "8WVU271".into(), reason: "DEMO manual entry".into(), ..Default::default() };
         BoloStore::new(&cache, 7).add(&request, &actor, &audit, now).unwrap();
@@ -573,7 +576,9 @@ pub(crate) mod tests {
         let cache = test_cache(data.path());
         let audit = MemoryAudit::default();
         let now = Utc::now();
-        let report = import_files(&cache, &[(path, None)], &audit, &Actor::new("admin1", "PD"), now).unwrap();
+        let report =
+            import_files(&cache, &HotlistConfig::default(), &[(path, None)], &audit, &Actor::new("admin1", "PD"), now)
+                .unwrap();
         assert_eq!(
             (report.accepted, report.rejected, report.duplicates_merged, report.expired_skipped),
             (199_400, 200, 200, 200),
@@ -606,7 +611,15 @@ pub(crate) mod tests {
         let csv = data.path().join("a.csv");
         std::fs::write(&csv, "plate\nABC123\n").unwrap();
         let cache = test_cache(data.path());
-        let err = import_files(&cache, &[(csv, None)], &Refusing, &Actor::new("u", "PD"), Utc::now()).unwrap_err();
+        let err = import_files(
+            &cache,
+            &HotlistConfig::default(),
+            &[(csv, None)],
+            &Refusing,
+            &Actor::new("u", "PD"),
+            Utc::now(),
+        )
+        .unwrap_err();
         assert!(matches!(err, LoadError::Audit(_)));
         assert_eq!(CacheState::load(&cache).unwrap(), CacheState::default());
     }

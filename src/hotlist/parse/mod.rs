@@ -11,7 +11,6 @@ pub mod clew;
 pub mod csv;
 pub mod ncic;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io::BufRead;
 use std::path::Path;
@@ -383,114 +382,6 @@ impl fmt::Display for ImportReport {
             "accepted {}, rejected {}, duplicates merged {}, expired skipped {}",
             self.accepted, self.rejected, self.duplicates_merged, self.expired_skipped
         )
-    }
-}
-
-/// The counts loading the list (`load::ListBuilder`) would report for an import, kept without the entries: a set of the
-/// (plate, state, list) keys seen, packed into 16 bytes where the plate fits 8 characters of
-/// A-Z0-9 (nearly always). Entries are counted file by file; a file that fails to read is
-/// discarded whole, as the loader leaves its entries out.
-#[derive(Debug)]
-pub struct ImportTally {
-    now: DateTime<Utc>,
-    lists: HashMap<String, u32>,
-    seen: KeySets,
-    /// The current file's new keys and counts, until it is committed or discarded.
-    file: KeySets,
-    file_counts: (usize, usize, usize),
-    /// Accepted, duplicates merged, expired skipped.
-    counts: (usize, usize, usize),
-}
-
-#[derive(Debug, Default)]
-struct KeySets {
-    packed: std::collections::HashSet<(u64, [u8; 2], u32)>,
-    text: std::collections::HashSet<(String, Option<String>, u32)>,
-}
-
-impl KeySets {
-    fn contains(&self, packed: Option<(u64, [u8; 2], u32)>, text: &(String, Option<String>, u32)) -> bool {
-        match packed {
-            Some(key) => self.packed.contains(&key),
-            None => self.text.contains(text),
-        }
-    }
-}
-
-impl ImportTally {
-    /// An empty tally; entries expired at `now` are counted as skipped.
-    pub fn new(now: DateTime<Utc>) -> Self {
-        Self {
-            now,
-            lists: HashMap::new(),
-            seen: KeySets::default(),
-            file: KeySets::default(),
-            file_counts: (0, 0, 0),
-            counts: (0, 0, 0),
-        }
-    }
-
-    /// Counts one entry of the current file.
-    pub fn add(&mut self, entry: &HotlistEntry) {
-        if entry.is_expired(self.now) {
-            self.file_counts.2 += 1;
-            return;
-        }
-        let next = u32::try_from(self.lists.len()).unwrap_or(u32::MAX);
-        let list = match self.lists.get(&entry.list) {
-            Some(&id) => id,
-            None => *self.lists.entry(entry.list.clone()).or_insert(next),
-        };
-        let state = match entry.state.as_deref().map(str::as_bytes) {
-            None => Some([0, 0]),
-            Some(&[a, b]) => Some([a, b]),
-            Some(_) => None,
-        };
-        let plate = super::equivalence::PlateKey::from_normalized(&entry.plate);
-        let packed = plate.zip(state).map(|(plate, state)| (plate.0, state, list));
-        let text = match packed {
-            Some(_) => (String::new(), None, list),
-            None => (entry.plate.clone(), entry.state.clone(), list),
-        };
-        if self.seen.contains(packed, &text) || self.file.contains(packed, &text) {
-            self.file_counts.1 += 1;
-            return;
-        }
-        match packed {
-            Some(key) => self.file.packed.insert(key),
-            None => self.file.text.insert(text),
-        };
-        self.file_counts.0 += 1;
-    }
-
-    /// The current file was read to its end: its entries count.
-    pub fn commit_file(&mut self) {
-        let file = std::mem::take(&mut self.file);
-        self.seen.packed.extend(file.packed);
-        self.seen.text.extend(file.text);
-        let (accepted, duplicates, expired) = std::mem::take(&mut self.file_counts);
-        self.counts.0 += accepted;
-        self.counts.1 += duplicates;
-        self.counts.2 += expired;
-    }
-
-    /// The current file failed: none of its entries count.
-    pub fn discard_file(&mut self) {
-        self.file = KeySets::default();
-        self.file_counts = (0, 0, 0);
-    }
-
-    /// The report: these counts, and the files' names, rejected lines and errors.
-    pub fn report(self, files: Vec<(String, ParsedFile)>) -> ImportReport {
-        let mut report = ImportReport::default();
-        for (name, parsed) in files {
-            report.files.push(name);
-            report.rejected += parsed.rejected;
-            report.errors.extend(parsed.errors);
-            report.errors_omitted += parsed.errors_omitted;
-        }
-        (report.accepted, report.duplicates_merged, report.expired_skipped) = self.counts;
-        report
     }
 }
 
