@@ -249,23 +249,26 @@ fn to_input(img: &RgbImage, ih: usize, iw: usize, scale: f32) -> Tensor {
     let (sw, sh) = (img.width() as usize, img.height() as usize);
     let (ow, oh) = (((sw as f32 / scale).round() as usize).min(iw), ((sh as f32 / scale).round() as usize).min(ih));
     let raw = img.as_raw();
+    // Bilinear sampling, separable: each output column's two source columns and weight are
+    // the same on every row, so they are worked out once (this runs on every frame).
+    let source = |i: usize, len: usize| {
+        let f = ((i as f32 + 0.5) * scale - 0.5).clamp(0.0, (len - 1) as f32);
+        let i0 = f as usize;
+        (i0, (i0 + 1).min(len - 1), f - i0 as f32)
+    };
+    let columns: Vec<(usize, usize, f32)> = (0..ow).map(|x| source(x, sw)).collect();
+    let plane_len = ih * iw;
     for y in 0..oh {
-        let fy = ((y as f32 + 0.5) * scale - 0.5).clamp(0.0, (sh - 1) as f32);
-        let y0 = fy as usize;
-        let y1 = (y0 + 1).min(sh - 1);
-        let wy = fy - y0 as f32;
-        for x in 0..ow {
-            let fx = ((x as f32 + 0.5) * scale - 0.5).clamp(0.0, (sw - 1) as f32);
-            let x0 = fx as usize;
-            let x1 = (x0 + 1).min(sw - 1);
-            let wx = fx - x0 as f32;
+        let (y0, y1, wy) = source(y, sh);
+        let (row0, row1) = (&raw[y0 * sw * 3..(y0 + 1) * sw * 3], &raw[y1 * sw * 3..(y1 + 1) * sw * 3]);
+        for (x, &(x0, x1, wx)) in columns.iter().enumerate() {
             for c in 0..3 {
-                let p = |xx: usize, yy: usize| f32::from(raw[(yy * sw + xx) * 3 + c]);
-                let v = (p(x0, y0) * (1.0 - wx) + p(x1, y0) * wx) * (1.0 - wy)
-                    + (p(x0, y1) * (1.0 - wx) + p(x1, y1) * wx) * wy;
+                let (a, b) = (f32::from(row0[x0 * 3 + c]), f32::from(row0[x1 * 3 + c]));
+                let (d, e) = (f32::from(row1[x0 * 3 + c]), f32::from(row1[x1 * 3 + c]));
+                let v = (a * (1.0 - wx) + b * wx) * (1.0 - wy) + (d * (1.0 - wx) + e * wx) * wy;
                 // RGB channel c goes to BGR plane 2 - c.
                 let plane = 2 - c;
-                data[plane * ih * iw + y * iw + x] = v - MEAN_BGR[plane];
+                data[plane * plane_len + y * iw + x] = v - MEAN_BGR[plane];
             }
         }
     }
