@@ -15,7 +15,9 @@ use serde_json::json;
 
 use super::Context;
 use crate::plate::normalize;
-use crate::recognize::evaluate::{ImageResult, PlateOutcome, load_truth_dir, percentile, score_image, summarize};
+use crate::recognize::evaluate::{
+    ImageResult, PlateOutcome, load_truth_dir, percentile, score_image, summarize, wilson_interval,
+};
 use crate::recognize::{Recognizer, image_io, models_dir};
 
 /// Options of `bench`.
@@ -169,6 +171,7 @@ fn bench_crops(recognizer: &Recognizer, csv: &Path, dir: &Path, threads: usize) 
         "images": n,
         "exact": exact,
         "exact_rate": exact as f64 / n as f64,
+        "exact_rate_ci95": wilson_interval(exact, n),
         "cpu_ms_median": percentile(&ms, 0.5),
         "threads": threads,
     });

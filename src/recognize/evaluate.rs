@@ -149,6 +149,9 @@ pub struct Summary {
     pub exact: usize,
     /// `exact` over truth plates.
     pub exact_rate: f64,
+    /// The 95% Wilson score interval of `exact_rate`: the range another sample of photos
+    /// like these would likely give (on about a hundred plates it is some 14 points wide).
+    pub exact_rate_ci95: [f64; 2],
     /// Share of truth plates among the top five candidates.
     pub top5_rate: f64,
     /// Share of truth plates detected.
@@ -198,6 +201,7 @@ pub fn summarize(results: &[ImageResult], threads: usize) -> Summary {
         images: results.len(),
         exact,
         exact_rate: share(exact, plates.len()),
+        exact_rate_ci95: wilson_interval(exact, plates.len()),
         top5_rate: share(plates.iter().filter(|p| p.top5).count(), plates.len()),
         detected_rate: share(plates.iter().filter(|p| p.detected).count(), plates.len()),
         false_plates_per_image: share(results.iter().map(|r| r.false_plates).sum(), results.len()),
@@ -207,6 +211,22 @@ pub fn summarize(results: &[ImageResult], threads: usize) -> Summary {
         cpu_ms_p95: percentile(&cpu_ms, 0.95),
         threads,
     }
+}
+
+/// The 95% Wilson score interval of a proportion, `successes` of `trials`, rounded to three
+/// places; `[0, 1]` when there were no trials. Unlike the plain normal interval it stays
+/// inside 0-1 and is honest near the ends, where recognition rates live.
+pub fn wilson_interval(successes: usize, trials: usize) -> [f64; 2] {
+    if trials == 0 {
+        return [0.0, 1.0];
+    }
+    const Z: f64 = 1.959_964;
+    let (n, p) = (trials as f64, successes as f64 / trials as f64);
+    let denominator = 1.0 + Z * Z / n;
+    let centre = (p + Z * Z / (2.0 * n)) / denominator;
+    let half = Z * (p * (1.0 - p) / n + Z * Z / (4.0 * n * n)).sqrt() / denominator;
+    let round = |x: f64| (x.clamp(0.0, 1.0) * 1000.0).round() / 1000.0;
+    [round(centre - half), round(centre + half)]
 }
 
 /// Nearest-rank percentile of sorted values (0 when empty).
@@ -238,6 +258,15 @@ mod tests {
 
     fn truth(text: &str, x: f32) -> TruthPlate {
         TruthPlate { bbox: BBox { x, y: 0.0, w: 100.0, h: 50.0 }, text: text.into() }
+    }
+
+    #[test]
+    fn the_interval_brackets_the_rate() {
+        assert_eq!(wilson_interval(91, 107), [0.771, 0.906]);
+        assert_eq!(wilson_interval(50, 100), [0.404, 0.596]);
+        // At the ends it stays inside 0-1 and still has width.
+        assert_eq!(wilson_interval(100, 100), [0.963, 1.0]);
+        assert_eq!(wilson_interval(0, 0), [0.0, 1.0]);
     }
 
     #[test]
