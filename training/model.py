@@ -17,8 +17,26 @@ def _cbr(i, o, k=3, p=1):
     return [nn.Conv2d(i, o, k, padding=p, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
 
 
+class Residual(nn.Module):
+    """A 3x3 conv block added to its input. Its last BatchNorm starts at zero, so a model grown
+    with these blocks computes exactly what it computed before and training adds to it."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.body = nn.Sequential(*_cbr(c, c), nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
+        nn.init.zeros_(self.body[-1].weight)
+
+    def forward(self, x):
+        return torch.relu(x + self.body(x))
+
+
+# Where the grown blocks go: after the first (2, 1) pooling (4 x 32) and after the second
+# (2 x 32), the stages that tell look-alike glyphs apart (8/B, 0/D, 1/I, U/V).
+GROW_AT = (15, 22)
+
+
 class PlateOCR(nn.Module):
-    def __init__(self, width=1.0):
+    def __init__(self, width=1.0, grown=False):
         super().__init__()
         c = [int(round(x * width)) for x in (16, 32, 48, 80, 128)]
         self.features = nn.Sequential(
@@ -34,6 +52,7 @@ class PlateOCR(nn.Module):
             nn.Conv1d(c[4], c[4], 3, padding=2, dilation=2), nn.BatchNorm1d(c[4]), nn.ReLU(inplace=True),
         )
         self.head = nn.Conv1d(c[4], NUM_CLASSES, 1)
+        self.grown = nn.ModuleList([Residual(c[2]), Residual(c[3])]) if grown else None
 
     def logits(self, x):
         # Per-image contrast normalization: plates are dark-on-light and light-on-dark, lit by
@@ -41,7 +60,13 @@ class PlateOCR(nn.Module):
         mean = x.mean(dim=(2, 3), keepdim=True)
         std = (x - mean).pow(2).mean(dim=(2, 3), keepdim=True).add(1e-4).sqrt()
         x = (x - mean) / std
-        f = self.features(x).squeeze(2)  # B, C, T
+        if self.grown is None:
+            f = self.features(x)
+        else:
+            a, b = GROW_AT
+            f = self.grown[0](self.features[:a](x))
+            f = self.features[b:](self.grown[1](self.features[a:b](f)))
+        f = f.squeeze(2)  # B, C, T
         f = f + self.context(f)
         return self.head(f)  # B, classes, T
 

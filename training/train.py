@@ -9,10 +9,19 @@ judged on.
 Usage (from the repository root):
   python training/gen_synth.py --seeds 0-12 --per-shard 5000
   python training/train.py --minutes 45 --out models/plate_ocr.onnx
+
+Growing and averaging a trained model (session 5's experiment; not what the shipped weights
+came from, see docs/recognition.md for what it measured):
+  python training/train.py --checkpoint CKPT --grow --swa-after 1000 --lr 5e-4 --warmup 100 \
+      --max-steps 2000 --seed 11 --out OUT.onnx
+CKPT is a copy of models/plate_ocr.pt. --grow adds two residual blocks that start as the
+identity; --swa-after trains at a constant rate and, from that step on, averages the weights
+every --swa-every steps (stochastic weight averaging), exporting the average at the end.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import glob
 import hashlib
@@ -194,6 +203,42 @@ def val_sets(crops_val, us_dev, eu_val):
     }
 
 
+def recalibrate_bn(model, sampler, batches=40, size=64):
+    """Recomputes BatchNorm statistics for averaged weights: the averages of the running
+    statistics belong to none of the averaged models."""
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None  # a plain average over the batches below
+    model.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            model(to_tensor(sampler.batch(size)[0]))
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.momentum = 0.1
+
+
+class WeightAverage:
+    """Stochastic weight averaging: the running mean of the trained weights."""
+
+    def __init__(self, model):
+        self.model = copy.deepcopy(model)
+        self.count = 0
+
+    def add(self, model):
+        self.count += 1
+        with torch.no_grad():
+            for avg, cur in zip(self.model.parameters(), model.parameters()):
+                avg.mul_(1 - 1 / self.count).add_(cur, alpha=1 / self.count)
+
+    def averaged(self, sampler):
+        model = copy.deepcopy(self.model)
+        recalibrate_bn(model, sampler)
+        model.eval()
+        return model
+
+
 def export(model, path):
     model.eval()
     dummy = torch.rand(1, 1, IN_H, IN_W)
@@ -207,6 +252,7 @@ def export(model, path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=45)
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: the time budget decides)")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=200, help="steps of linear LR warm-up")
@@ -215,6 +261,10 @@ def main():
     ap.add_argument("--shards", default=os.path.join(HERE, "out"))
     ap.add_argument("--out", default=os.path.join(HERE, "..", "models", "plate_ocr.onnx"))
     ap.add_argument("--checkpoint", default=os.path.join(HERE, "out", "plate_ocr.pt"))
+    ap.add_argument("--grow", action="store_true", help="add the residual blocks (model.GROW_AT)")
+    ap.add_argument("--swa-after", type=int, default=0, help="constant rate; average weights from this step")
+    ap.add_argument("--swa-every", type=int, default=50)
+    ap.add_argument("--swa-eval", type=int, default=1000, help="score and export the average every N steps")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -228,10 +278,12 @@ def main():
     sampler = Sampler(rng, crops["train"], eu["train"], a.shards)
     vsets = val_sets(crops["val"], us_dev, eu["val"])
 
-    model = PlateOCR()
+    model = PlateOCR(grown=a.grow)
     if os.path.exists(a.checkpoint):
-        model.load_state_dict(torch.load(a.checkpoint))
-        print("resumed from", a.checkpoint, flush=True)
+        missing, unexpected = model.load_state_dict(torch.load(a.checkpoint), strict=False)
+        if unexpected or any(not k.startswith("grown.") for k in missing):
+            raise SystemExit(f"{a.checkpoint} does not fit the model: {missing} {unexpected}")
+        print("resumed from", a.checkpoint, "grown" if missing else "", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     start = time.time()
@@ -243,9 +295,12 @@ def main():
         best = res["crops_val"] + res["us_dev"]
         print("resumed at", res, flush=True)
     losses = []
-    while time.time() - start < budget:
+    swa = None
+    while time.time() - start < budget and (not a.max_steps or step < a.max_steps):
         frac = (time.time() - start) / budget
-        lr = a.lr * min(1.0, (step + 1) / a.warmup) * 0.5 * (1 + np.cos(np.pi * frac))
+        lr = a.lr * min(1.0, (step + 1) / a.warmup)
+        if not a.swa_after:
+            lr *= 0.5 * (1 + np.cos(np.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr
         imgs, labels = sampler.batch(a.batch)
@@ -259,6 +314,15 @@ def main():
         opt.step()
         losses.append(loss.item())
         step += 1
+        if a.swa_after and step >= a.swa_after and step % a.swa_every == 0:
+            swa = swa or WeightAverage(model)
+            swa.add(model)
+        if swa is not None and step % a.swa_eval == 0:
+            averaged = swa.averaged(sampler)
+            res = evaluate(averaged, vsets)
+            print(f"swa step {step} of {swa.count} " + " ".join(f"{k} {v:.3f}" for k, v in res.items()), flush=True)
+            torch.save(averaged.state_dict(), a.checkpoint + ".swa")
+            export(averaged, a.out)
         if step % 100 == 0:
             n = sampler.refresh()
             res = evaluate(model, vsets)
@@ -267,10 +331,16 @@ def main():
                   + " ".join(f"{k} {v:.3f}" for k, v in res.items()), flush=True)
             losses = []
             torch.save(model.state_dict(), a.checkpoint)
-            if score >= best:
+            if score >= best and swa is None:
                 best = score
                 torch.save(model.state_dict(), a.checkpoint + ".best")
                 export(model, a.out)
+    if swa is not None:
+        # Averaging runs export the average, whatever a single step scored: the average is
+        # the point of the run, and one step's score on 100-odd plates is mostly noise.
+        model = swa.averaged(sampler)
+        torch.save(model.state_dict(), a.checkpoint + ".swa")
+        best = -1.0
     res = evaluate(model, vsets)
     print("final", res, flush=True)
     torch.save(model.state_dict(), a.checkpoint)
