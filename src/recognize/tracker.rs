@@ -11,7 +11,10 @@
 //! most confident read. A track that ends while a similar-text track that started after it
 //! is still open (the same plate, lost to a jump) is folded into that track instead of being
 //! published; a similar text that starts soon after a published pass is a repeat and is not
-//! published again.
+//! published again. A plate followed for longer than [`TrackerConfig::max_pass_millis`] (a
+//! car ahead in traffic, one parked beside the patrol car) is published then, voted over the
+//! reads so far, and not again when its track ends: a hit must not wait for the vehicle to
+//! leave the camera's view.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -39,6 +42,9 @@ pub struct TrackerConfig {
     pub repeat_window_millis: u64,
     /// Least share of equal characters for "similar" in the repeat rule.
     pub repeat_similarity: f32,
+    /// A track followed this long since its first read is published without waiting for it
+    /// to end (see the module documentation). Far longer than a passing vehicle is in view.
+    pub max_pass_millis: u64,
 }
 
 impl Default for TrackerConfig {
@@ -51,6 +57,7 @@ impl Default for TrackerConfig {
             max_votes: 48,
             repeat_window_millis: 3000,
             repeat_similarity: 0.7,
+            max_pass_millis: 3000,
         }
     }
 }
@@ -90,7 +97,8 @@ pub struct TrackedRead {
 pub struct TrackerUpdate {
     /// For each read of the frame, in order, the track it joined (for the live overlay).
     pub track_ids: Vec<u64>,
-    /// Tracks that ended, voted.
+    /// Passes to publish, voted: tracks that ended, and tracks followed longer than
+    /// [`TrackerConfig::max_pass_millis`] (published once, while still followed).
     pub finished: Vec<TrackedRead>,
 }
 
@@ -115,6 +123,8 @@ struct Track {
     /// Centre velocity in px/s and width growth in px/s.
     velocity: (f32, f32),
     growth: f32,
+    /// The text published while the track was still followed (a long pass), if it was.
+    published: Option<String>,
 }
 
 impl Track {
@@ -220,10 +230,31 @@ impl Tracker {
                 last_box: read.bbox,
                 velocity: (0.0, 0.0),
                 growth: 0.0,
+                published: None,
             });
             update.track_ids[ri] = id;
         }
+        let long_passes = self.publish_long_passes(now);
+        update.finished.extend(long_passes);
         update
+    }
+
+    /// Publishes, once, the tracks followed longer than the pass limit, voted over their reads
+    /// so far; they stay open.
+    fn publish_long_passes(&mut self, now: Instant) -> Vec<TrackedRead> {
+        let limit = Duration::from_millis(self.config.max_pass_millis);
+        let mut due = Vec::new();
+        for track in &mut self.tracks {
+            if track.published.is_some() || now.saturating_duration_since(track.first_seen) < limit {
+                continue;
+            }
+            if let Some(read) = voted(track) {
+                tracing::debug!(text = %read.text, frames = read.frames, "tracker: long pass published while followed");
+                track.published = Some(read.text.clone());
+                due.push(read);
+            }
+        }
+        self.publish(due)
     }
 
     /// Ends the tracks unseen since before `now` minus the limit; returns them voted.
@@ -263,6 +294,9 @@ impl Tracker {
         successor.votes.truncate(self.config.max_votes);
         successor.frames += ended.frames;
         successor.first_seen = successor.first_seen.min(ended.first_seen);
+        // A fragment already published as a long pass is not published again as part of
+        // its continuation.
+        successor.published = successor.published.take().or(ended.published);
         if ended.best.confidence > successor.best.confidence {
             successor.best = ended.best;
             successor.best_seq = ended.best_seq;
@@ -285,8 +319,28 @@ impl Tracker {
 
     fn finish(&mut self, mut ended: Vec<Track>) -> Vec<TrackedRead> {
         ended.sort_by_key(|t| t.first_seen);
-        let voted: Vec<TrackedRead> =
-            ended.into_iter().filter(|t| t.frames >= self.config.min_frames).filter_map(voted).collect();
+        let mut to_publish = Vec::with_capacity(ended.len());
+        for track in ended {
+            match &track.published {
+                // Published while followed: only remembered until now, for the repeat rule.
+                Some(text) => self.remember(text, track.last_seen),
+                None if track.frames >= self.config.min_frames => to_publish.extend(voted(&track)),
+                None => {}
+            }
+        }
+        self.publish(to_publish)
+    }
+
+    /// Keeps a published text in the repeat rule's memory until at least `last_seen`.
+    fn remember(&mut self, text: &str, last_seen: Instant) {
+        match self.recent.iter_mut().find(|(t, _)| t == text) {
+            Some(entry) => entry.1 = entry.1.max(last_seen),
+            None => self.recent.push((text.to_owned(), last_seen)),
+        }
+    }
+
+    /// Applies the repeat rule to voted passes; returns those to publish.
+    fn publish(&mut self, voted: Vec<TrackedRead>) -> Vec<TrackedRead> {
         let window = Duration::from_millis(self.config.repeat_window_millis);
         let mut out = Vec::with_capacity(voted.len());
         for read in voted {
@@ -356,8 +410,8 @@ fn extend_track(track: &mut Track, seq: u64, at: Instant, read: &PlateRead, max_
     }
 }
 
-/// Votes a finished track; `None` if it has no usable text.
-fn voted(track: Track) -> Option<TrackedRead> {
+/// Votes a track; `None` if it has no usable text.
+fn voted(track: &Track) -> Option<TrackedRead> {
     let (text, char_confidences) = vote_text(&track.votes)?;
     let confidence = char_confidences.iter().sum::<f32>() / char_confidences.len().max(1) as f32;
     let mut totals: HashMap<&str, f32> = HashMap::new();
@@ -376,7 +430,7 @@ fn voted(track: Track) -> Option<TrackedRead> {
         char_confidences,
         candidates,
         bbox: track.best.bbox,
-        crop: track.best.crop,
+        crop: track.best.crop.clone(),
         best_seq: track.best_seq,
         best_at: track.best_at,
         first_seen: track.first_seen,
@@ -465,6 +519,31 @@ mod tests {
         assert!(pass.candidates.iter().any(|c| c.text == "7ABC128"));
         assert!(pass.char_confidences[6] < pass.char_confidences[0]);
         assert_eq!(tracker.open_tracks(), 0);
+    }
+
+    #[test]
+    fn a_plate_followed_long_is_published_once_while_still_followed() {
+        let base = Instant::now();
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        let mut published = Vec::new();
+        // A car ahead in traffic: its plate in view, barely moving, for 10 s at 10 fps.
+        for i in 0..100u64 {
+            let r = read("8XYZ123", 0.9, 600.0 + (i % 3) as f32, 500.0, 90.0);
+            let update = tracker.update(i, ms(base, i * 100), &[r]);
+            assert_eq!(update.track_ids, vec![1], "one track all along");
+            for read in &update.finished {
+                published.push((i, read.text.clone(), read.frames));
+            }
+        }
+        // Published at the pass limit (3 s: the 31st frame), with the 31 reads so far.
+        assert_eq!(published, vec![(30, "8XYZ123".to_string(), 31)]);
+        assert_eq!(tracker.open_tracks(), 1);
+        // When the car finally leaves, it is not published again, nor when it comes back
+        // within the repeat window.
+        assert!(tracker.update(100, ms(base, 10_700), &[]).finished.is_empty());
+        assert_eq!(tracker.open_tracks(), 0);
+        assert!(tracker.update(101, ms(base, 11_000), &[read("8XYZ123", 0.9, 600.0, 500.0, 90.0)]).finished.is_empty());
+        assert!(tracker.flush().is_empty());
     }
 
     #[test]
