@@ -245,35 +245,49 @@ fn priors(h: usize, w: usize) -> Vec<[f32; 4]> {
 /// Resizes (bilinear) straight into the network's BGR-minus-mean NCHW tensor; the part of the
 /// input beyond the scaled image stays at zero, which is the mean colour.
 fn to_input(img: &RgbImage, ih: usize, iw: usize, scale: f32) -> Tensor {
-    let mut data = vec![0.0f32; 3 * ih * iw];
+    let plane_len = ih * iw;
+    let mut data = vec![0.0f32; 3 * plane_len];
     let (sw, sh) = (img.width() as usize, img.height() as usize);
     let (ow, oh) = (((sw as f32 / scale).round() as usize).min(iw), ((sh as f32 / scale).round() as usize).min(ih));
     let raw = img.as_raw();
-    // Bilinear sampling, separable: each output column's two source columns and weight are
-    // the same on every row, so they are worked out once (this runs on every frame).
+    // Bilinear sampling, separable: each output column's two source pixels (as byte offsets
+    // in a row) and weight are the same on every row, so they are worked out once; each
+    // row writes straight into its three planes (this runs on every frame).
     let source = |i: usize, len: usize| {
         let f = ((i as f32 + 0.5) * scale - 0.5).clamp(0.0, (len - 1) as f32);
         let i0 = f as usize;
         (i0, (i0 + 1).min(len - 1), f - i0 as f32)
     };
-    let columns: Vec<(usize, usize, f32)> = (0..ow).map(|x| source(x, sw)).collect();
-    let plane_len = ih * iw;
+    let columns: Vec<(usize, usize, f32)> = (0..ow)
+        .map(|x| {
+            let (x0, x1, wx) = source(x, sw);
+            (x0 * 3, x1 * 3, wx)
+        })
+        .collect();
+    // The network takes BGR planes.
+    let (blue, rest) = data.split_at_mut(plane_len);
+    let (green, red) = rest.split_at_mut(plane_len);
     for y in 0..oh {
         let (y0, y1, wy) = source(y, sh);
         let (row0, row1) = (&raw[y0 * sw * 3..(y0 + 1) * sw * 3], &raw[y1 * sw * 3..(y1 + 1) * sw * 3]);
-        for (x, &(x0, x1, wx)) in columns.iter().enumerate() {
-            for c in 0..3 {
-                let (a, b) = (f32::from(row0[x0 * 3 + c]), f32::from(row0[x1 * 3 + c]));
-                let (d, e) = (f32::from(row1[x0 * 3 + c]), f32::from(row1[x1 * 3 + c]));
-                let v = (a * (1.0 - wx) + b * wx) * (1.0 - wy) + (d * (1.0 - wx) + e * wx) * wy;
-                // RGB channel c goes to BGR plane 2 - c.
-                let plane = 2 - c;
-                data[plane * plane_len + y * iw + x] = v - MEAN_BGR[plane];
-            }
+        let out = y * iw..y * iw + ow;
+        let planes = blue[out.clone()].iter_mut().zip(&mut green[out.clone()]).zip(&mut red[out]);
+        for (&(x0, x1, wx), ((b, g), r)) in columns.iter().zip(planes) {
+            let (p0, p1, q0, q1) = (&row0[x0..x0 + 3], &row0[x1..x1 + 3], &row1[x0..x0 + 3], &row1[x1..x1 + 3]);
+            let lerp = |c: usize| {
+                let top = f32::from(p0[c]) * (1.0 - wx) + f32::from(p1[c]) * wx;
+                let bottom = f32::from(q0[c]) * (1.0 - wx) + f32::from(q1[c]) * wx;
+                top * (1.0 - wy) + bottom * wy
+            };
+            *r = lerp(0) - MEAN_BGR[2];
+            *g = lerp(1) - MEAN_BGR[1];
+            *b = lerp(2) - MEAN_BGR[0];
         }
     }
-    // The shape always matches the data: 3 * ih * iw elements.
-    Tensor::from_shape(&[1, 3, ih, iw], &data)
+    // The shape always matches the data: 3 * ih * iw elements; the vector becomes the
+    // tensor without a copy.
+    tract_ndarray::Array4::from_shape_vec((1, 3, ih, iw), data)
+        .map(IntoTensor::into_tensor)
         .unwrap_or_else(|_| Tensor::zero::<f32>(&[1, 3, ih, iw]).unwrap_or_default())
 }
 
