@@ -13,13 +13,17 @@ use patrol_alpr::store::{KeySource, Store, StoreKeys};
 const SECRET: &str = "cli test passphrase";
 
 fn run(dir: &Path, args: &[&str], pin: &str, new_pin: &str) -> Output {
+    run_keyed(dir, SECRET, args, pin, new_pin)
+}
+
+fn run_keyed(dir: &Path, secret: &str, args: &[&str], pin: &str, new_pin: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_patrol-alpr"))
         .arg("--data-dir")
         .arg(dir)
         .arg("--config")
         .arg(dir.join("no-config.toml"))
         .args(args)
-        .env("PATROL_ALPR_DB_KEY", SECRET)
+        .env("PATROL_ALPR_DB_KEY", secret)
         .env("PATROL_ALPR_PIN", pin)
         .env("PATROL_ALPR_NEW_PIN", new_pin)
         .output()
@@ -244,4 +248,60 @@ fn admin_settings_need_the_administrator_and_are_audited() {
         })
         .unwrap();
     assert_eq!(refusals, 10, "every refused change is audited");
+}
+
+#[test]
+fn the_administrator_rotates_the_key_and_only_the_new_one_opens_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cert = ["--trained-on", "2026-01-01", "--certified-until", "2099-01-01"];
+    let admin = [&["users", "add", "A1", "--name", "Admin", "--role", "administrator"][..], &cert].concat();
+    assert!(run(&data, &admin, "", "123456").status.success());
+    let officer = [&["users", "add", "O1", "--name", "Officer", "--role", "officer", "--as", "A1"][..], &cert].concat();
+    assert!(run(&data, &officer, "123456", "654321").status.success());
+    let list = dir.path().join("list.csv");
+    std::fs::write(&list, "plate,reason\nROT8ME1,DEMO rotation\n").unwrap();
+    assert!(run(&data, &["hotlist", "import", list.to_str().unwrap()], "", "").status.success());
+    let new_key = dir.path().join("new.key");
+    std::fs::write(&new_key, "the rotated passphrase\n").unwrap();
+    let rekey = ["store", "rekey", "--new-key-file", new_key.to_str().unwrap()];
+
+    // An officer may not rotate it; the refusal is audited and nothing changes.
+    let refused = run(&data, &[&rekey[..], &["--as", "O1"]].concat(), "654321", "");
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("O1") || stderr(&refused).contains("o1"), "{}", stderr(&refused));
+
+    let rotated = run(&data, &[&rekey[..], &["--as", "A1"]].concat(), "123456", "");
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    assert!(
+        stdout(&rotated).contains("database re-encrypted, 2 hot-list cache files resealed"),
+        "{}",
+        stdout(&rotated)
+    );
+
+    // The old passphrase opens nothing any more; the new one opens the users, the audit log
+    // (intact, with the refusal and both rotation rows) and the hot list.
+    let old = run(&data, &["users", "list", "--as", "A1"], "123456", "");
+    assert!(!old.status.success());
+    let new = "the rotated passphrase";
+    let users = run_keyed(&data, new, &["users", "list", "--as", "A1"], "123456", "");
+    assert!(stdout(&users).contains("o1\tOfficer\tofficer\tactive"), "{}", stderr(&users));
+    let verify = run_keyed(&data, new, &["audit", "verify", "--as", "A1"], "123456", "");
+    assert!(stdout(&verify).contains("intact"), "{}", stdout(&verify));
+    let keys = StoreKeys::derive(new, &data, KeySource::Environment).unwrap();
+    let store = Store::open(&data, keys, "test").unwrap();
+    let outcomes: Vec<String> = store
+        .read(|c| {
+            let mut stmt = c.prepare("SELECT outcome FROM audit_log WHERE object = 'database key' ORDER BY seq")?;
+            let rows = stmt.query_map([], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
+            Ok(rows)
+        })
+        .unwrap();
+    drop(store);
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    assert!(outcomes[0].starts_with("refused"), "{outcomes:?}");
+    assert_eq!(outcomes[1], "rotation started");
+    assert!(outcomes[2].starts_with("rotated: database re-encrypted"), "{outcomes:?}");
+    let check = run_keyed(&data, new, &["hotlist", "check", "ROT8ME1"], "", "");
+    assert!(stdout(&check).contains("ROT8ME1"), "{}{}", stdout(&check), stderr(&check));
 }

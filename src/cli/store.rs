@@ -2,6 +2,7 @@
 //! storage-backed command shares: opening the encrypted store and authenticating `--as`.
 
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -9,7 +10,12 @@ use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use super::Context;
+use crate::audit::{AuditAction, AuditEvent};
+use crate::hotlist::cache::HotlistCache;
+use crate::session::roles::Permission;
 use crate::session::{AccountRules, Accounts, User};
+use crate::store::key::rotation_pending;
+use crate::store::rekey::{DatabaseStep, Rotation};
 use crate::store::{HitRecord, KeySource, NewRead, Store, StoreKeys};
 
 /// Subcommands of `store`.
@@ -20,6 +26,10 @@ pub enum StoreCommand {
     Bench(BenchArgs),
     /// Create the DEMO accounts (documented, not secure) if they do not exist.
     SeedDemoUsers,
+    /// Rotate the database key: re-encrypt the database and the hot-list cache under a new
+    /// passphrase, from PATROL_ALPR_NEW_DB_KEY or --new-key-file. Close the console first. An
+    /// interrupted rotation is completed by running the same command again.
+    Rekey(RekeyArgs),
     /// Crash-test helper: insert reads forever, printing each id once it is committed.
     #[command(hide = true)]
     StressWriter,
@@ -31,6 +41,18 @@ pub struct BenchArgs {
     /// Reads to insert.
     #[arg(long, default_value_t = 1_000_000)]
     pub reads: usize,
+}
+
+/// Options of `store rekey`.
+#[derive(Debug, clap::Args)]
+pub struct RekeyArgs {
+    /// The ALPR Administrator rotating the key (PIN from PATROL_ALPR_PIN or stdin).
+    #[arg(long = "as", value_name = "ADMIN_ID")]
+    pub as_user: String,
+    /// A file whose first line is the new passphrase, outside the data dir (used when
+    /// PATROL_ALPR_NEW_DB_KEY is not set).
+    #[arg(long, value_name = "FILE")]
+    pub new_key_file: Option<PathBuf>,
 }
 
 /// Opens the store in the data dir with the configured key.
@@ -100,7 +122,80 @@ pub fn run(ctx: &Context, command: StoreCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         StoreCommand::StressWriter => stress_writer(ctx),
+        StoreCommand::Rekey(args) => rekey(ctx, &args),
     }
+}
+
+/// `store rekey`: the administrator is checked and the start audited under the current key,
+/// the rotation runs with the data dir held exclusively, and its end is audited under the new
+/// key. A resumed rotation (the database may already be under the new key) checks the
+/// administrator at the end instead: holding both passphrases is what it needs to proceed.
+fn rekey(ctx: &Context, args: &RekeyArgs) -> anyhow::Result<ExitCode> {
+    let data_dir = &ctx.paths.data_dir;
+    let cfg = &ctx.config.store;
+    let current = StoreKeys::obtain(data_dir, cfg.key_file.as_deref(), cfg.demo_key)?;
+    let mut secrets = Secrets::new();
+    let resuming = rotation_pending(data_dir);
+    let mut checked = None;
+    if resuming {
+        eprintln!("a key rotation did not finish in {}: completing it", data_dir.display());
+    } else {
+        let store = open_store(ctx)?;
+        let user = authorized_key_manager(&store, ctx, &args.as_user, &mut secrets)?;
+        store.audit(key_event(&store, &user.id, "rotation started"))?;
+        checked = Some(user);
+    }
+    let rotation = Rotation::begin(data_dir, args.new_key_file.as_deref())?;
+    let database = rotation.reencrypt_database(&current)?;
+    let old_cache = HotlistCache::new(data_dir, current.clone());
+    let cache = old_cache.reseal(&HotlistCache::new(data_dir, rotation.next_keys().clone()))?;
+    let next = rotation.finish()?;
+    let source = next.source.clone();
+    let store = Store::open(data_dir, next, &ctx.config.agency.name)?;
+    let user = match checked {
+        Some(user) => user,
+        None => authorized_key_manager(&store, ctx, &args.as_user, &mut secrets)?,
+    };
+    let database = match database {
+        DatabaseStep::Reencrypted => "database re-encrypted",
+        DatabaseStep::AlreadyNew => "database already under the new key",
+        DatabaseStep::Absent => "no database yet",
+    };
+    let outcome = format!(
+        "rotated{}: {database}, {} hot-list cache files resealed, {} already, {} unreadable left as they were",
+        if resuming { " (resumed)" } else { "" },
+        cache.resealed,
+        cache.already,
+        cache.unreadable.len()
+    );
+    store.audit(key_event(&store, &user.id, &outcome))?;
+    println!("{outcome}");
+    for path in &cache.unreadable {
+        println!("unreadable before the rotation, left as it was: {}", path.display());
+    }
+    let given = match source {
+        KeySource::KeyFile(file) => format!(" (the first line of {})", file.display()),
+        KeySource::Environment | KeySource::DemoInsecure => String::new(),
+    };
+    println!(
+        "the old passphrase no longer opens this data: from now on give the new one{given} as \
+         PATROL_ALPR_DB_KEY or in the file [store] key_file names"
+    );
+    if current.source == KeySource::DemoInsecure {
+        println!("the DEMO key no longer opens it either: set [store] demo_key = false");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Authenticates `id` and checks that they may rotate the key (a refusal is audited).
+fn authorized_key_manager(store: &Store, ctx: &Context, id: &str, secrets: &mut Secrets) -> anyhow::Result<User> {
+    let user = actor(store, ctx, id, secrets)?;
+    Accounts::new(store, rules(ctx)).authorize(&user, Permission::ManageKeys, AuditAction::Admin, "database key")?;
+    Ok(user)
+}
+
+fn key_event(store: &Store, user: &str, outcome: &str) -> AuditEvent {
+    AuditEvent::new(user, store.organization(), AuditAction::Admin, "database key", outcome)
 }
 
 fn synthetic_read(i: usize, time: DateTime<Utc>, officer: Option<String>) -> NewRead {

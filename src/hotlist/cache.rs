@@ -560,6 +560,82 @@ impl CacheState {
     }
 }
 
+/// What [`HotlistCache::reseal`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResealReport {
+    /// Files now sealed under the new key.
+    pub resealed: usize,
+    /// Files already under the new key (a resumed rotation).
+    pub already: usize,
+    /// Files that open under neither key: they were unreadable before and are left as they
+    /// are (a load refuses them either way).
+    pub unreadable: Vec<PathBuf>,
+}
+
+impl HotlistCache {
+    /// Reseals every cache file under `next`'s key, each written atomically, keeping its form
+    /// (whole or chunked). Part of a database key rotation: a file that opens under this
+    /// cache's key but cannot be rewritten stops the rotation, so no file is left under a key
+    /// that is about to stop opening it.
+    pub fn reseal(&self, next: &HotlistCache) -> Result<ResealReport, CacheError> {
+        let mut report = ResealReport::default();
+        for name in self.file_names()? {
+            let reader = match self.open(&name) {
+                Ok(Some(reader)) => reader,
+                Ok(None) => continue,
+                Err(CacheError::Sealed { path }) => {
+                    match next.open(&name) {
+                        Ok(Some(_)) => report.already += 1,
+                        _ => report.unreadable.push(path),
+                    }
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
+            match reader {
+                CacheReader::Whole(bytes) => next.save(&name, &bytes.into_inner())?,
+                chunked @ CacheReader::Chunked(_) => {
+                    let path = self.dir.join(&name);
+                    let mut writer = next.create_sealed()?;
+                    let mut source = chunked;
+                    std::io::copy(&mut source, &mut writer).map_err(|source| CacheError::Io { path, source })?;
+                    writer.finish()?.commit(next, &name)?;
+                }
+            }
+            report.resealed += 1;
+        }
+        Ok(report)
+    }
+
+    /// The names (relative, `/`-separated) of every cache file, temporary files left out.
+    fn file_names(&self) -> Result<Vec<String>, CacheError> {
+        let mut names = Vec::new();
+        let mut folders = vec![(self.dir.clone(), String::new())];
+        while let Some((folder, prefix)) = folders.pop() {
+            let entries = match fs::read_dir(&folder) {
+                Ok(entries) => entries,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(CacheError::Io { path: folder, source }),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|source| CacheError::Io { path: folder.clone(), source })?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') {
+                    continue;
+                }
+                let kind = entry.file_type().map_err(|source| CacheError::Io { path: entry.path(), source })?;
+                if kind.is_dir() {
+                    folders.push((entry.path(), format!("{prefix}{name}/")));
+                } else if kind.is_file() {
+                    names.push(format!("{prefix}{name}"));
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -642,6 +718,33 @@ mod tests {
         let mut plain = Vec::new();
         cache.open(name).map_err(std::io::Error::other)?.expect("present").read_to_end(&mut plain)?;
         Ok(plain)
+    }
+
+    #[test]
+    fn resealing_moves_every_file_to_the_new_key_in_its_form_and_resumes() {
+        let data = tempfile::tempdir().unwrap();
+        let cache = cache_in(data.path());
+        let big: Vec<u8> = (0..2 * STREAM_CHUNK + 77).map(|i| (i % 251) as u8).collect();
+        cache.save("state.json", b"{\"version\":1}").unwrap();
+        cache.save("bolo.json", b"[]").unwrap();
+        sealed_in_chunks(&cache, "files/0001-list.csv", &big);
+        let other = tempfile::tempdir().unwrap();
+        let next_keys = StoreKeys::derive("the next key", other.path(), KeySource::Environment).unwrap();
+        let next = HotlistCache { dir: cache.dir().to_path_buf(), keys: next_keys };
+        // A file no key opens stays as it is and is named.
+        fs::write(cache.dir().join("files/0002-broken.csv"), b"not sealed at all").unwrap();
+
+        let report = cache.reseal(&next).unwrap();
+        assert_eq!((report.resealed, report.already), (3, 0));
+        assert_eq!(report.unreadable, [cache.dir().join("files/0002-broken.csv")]);
+        assert_eq!(next.load("state.json").unwrap().as_deref(), Some(&b"{\"version\":1}"[..]));
+        assert_eq!(next.load("bolo.json").unwrap().as_deref(), Some(&b"[]"[..]));
+        assert_eq!(read_all(&next, "files/0001-list.csv").unwrap(), big);
+        assert!(fs::read(cache.dir().join("files/0001-list.csv")).unwrap().starts_with(STREAM_MAGIC));
+        assert!(matches!(cache.load("state.json"), Err(CacheError::Sealed { .. })));
+        // Run again (a resumed rotation): everything is already under the new key.
+        let again = cache.reseal(&next).unwrap();
+        assert_eq!((again.resealed, again.already, again.unreadable.len()), (0, 3, 1));
     }
 
     #[test]

@@ -40,11 +40,13 @@ pub enum Permission {
     ManageHotlistSources,
     /// Set retention and run the purge by hand.
     ManageRetention,
+    /// Rotate the key the database and the hot-list cache are encrypted under.
+    ManageKeys,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Self::UseAlpr,
         Self::SearchReads,
         Self::ViewUsageReport,
@@ -56,6 +58,7 @@ impl Permission {
         Self::ManageCameras,
         Self::ManageHotlistSources,
         Self::ManageRetention,
+        Self::ManageKeys,
     ];
 }
 
@@ -92,6 +95,7 @@ impl Role {
                     | P::ManageCameras
                     | P::ManageHotlistSources
                     | P::ManageRetention
+                    | P::ManageKeys
             ),
         }
     }
@@ -149,6 +153,7 @@ mod tests {
                 P::ManageCameras,
                 P::ManageHotlistSources,
                 P::ManageRetention,
+                P::ManageKeys,
             ],
         );
     }

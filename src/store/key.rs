@@ -7,6 +7,7 @@
 //! outside the data dir (TPM-unsealed, removable media). The demo key is the one exception
 //! and is labelled as not secure everywhere it appears.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use aes_gcm::Aes256Gcm;
@@ -15,8 +16,12 @@ use rand::RngCore;
 
 /// Environment variable holding the passphrase the keys are derived from.
 pub const KEY_ENV: &str = "PATROL_ALPR_DB_KEY";
+/// Environment variable holding the new passphrase during a key rotation (`store rekey`).
+pub const NEW_KEY_ENV: &str = "PATROL_ALPR_NEW_DB_KEY";
 /// Name of the (public) salt file in the data dir.
 const SALT_FILE: &str = "store.salt";
+/// The salt of the keys a rotation is moving to; its presence marks a rotation in progress.
+const NEXT_SALT_FILE: &str = "store.salt.next";
 /// Name of the demo passphrase file: NOT SECURE, demos and tests only.
 pub const DEMO_KEY_FILE: &str = "DEMO-INSECURE-db-key.txt";
 /// Bytes of the AES-GCM nonce that prefixes every encrypted blob.
@@ -31,6 +36,9 @@ pub enum KeyError {
          demo_key = true is for demonstrations only"
     )]
     Missing,
+    /// A key rotation was asked for without the new passphrase.
+    #[error("no new database key: set {NEW_KEY_ENV} or give --new-key-file (outside the data dir)")]
+    MissingNew,
     /// The key file sits inside the data dir, i.e. beside the data it protects.
     #[error("key file {0} is inside the data dir: keep it on separate (removable or TPM-sealed) storage")]
     KeyFileInsideDataDir(PathBuf),
@@ -106,13 +114,39 @@ impl StoreKeys {
     /// Derives the keys from a passphrase with argon2id and the data dir's salt (created on
     /// first use; the salt is not secret).
     pub fn derive(secret: &str, data_dir: &Path, source: KeySource) -> Result<Self, KeyError> {
+        let salt = load_or_create_salt(data_dir, SALT_FILE)?;
+        Self::derive_with_salt(secret, &salt, source)
+    }
+
+    /// The keys a rotation moves to: the new passphrase, from `PATROL_ALPR_NEW_DB_KEY` or
+    /// `key_file` (outside the data dir, like the current one), with the next salt (created by
+    /// the first attempt, reused by a resumed one, so both derive the same keys).
+    pub fn obtain_next(data_dir: &Path, key_file: Option<&Path>) -> Result<Self, KeyError> {
+        let (secret, source) = if let Some(value) = std::env::var_os(NEW_KEY_ENV) {
+            (value.to_string_lossy().into_owned(), KeySource::Environment)
+        } else if let Some(file) = key_file {
+            check_outside(file, data_dir)?;
+            let text =
+                std::fs::read_to_string(file).map_err(|source| KeyError::Io { path: file.to_path_buf(), source })?;
+            (text.trim_end_matches(['\n', '\r']).to_owned(), KeySource::KeyFile(file.to_path_buf()))
+        } else {
+            return Err(KeyError::MissingNew);
+        };
+        // Checked before the next salt exists: a refused start must leave no rotation behind.
         if secret.is_empty() {
             return Err(KeyError::Empty);
         }
-        let salt = load_or_create_salt(data_dir)?;
+        let salt = load_or_create_salt(data_dir, NEXT_SALT_FILE)?;
+        Self::derive_with_salt(&secret, &salt, source)
+    }
+
+    fn derive_with_salt(secret: &str, salt: &[u8], source: KeySource) -> Result<Self, KeyError> {
+        if secret.is_empty() {
+            return Err(KeyError::Empty);
+        }
         let mut out = [0u8; 64];
         argon2::Argon2::default()
-            .hash_password_into(secret.as_bytes(), &salt, &mut out)
+            .hash_password_into(secret.as_bytes(), salt, &mut out)
             .map_err(|err| KeyError::Derive(err.to_string()))?;
         let mut db = [0u8; 32];
         let mut blob = [0u8; 32];
@@ -187,9 +221,28 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
     move |source| KeyError::Io { path: path.to_path_buf(), source }
 }
 
-fn load_or_create_salt(data_dir: &Path) -> Result<Vec<u8>, KeyError> {
+/// Whether a key rotation was started in `data_dir` and has not finished.
+pub fn rotation_pending(data_dir: &Path) -> bool {
+    data_dir.join(NEXT_SALT_FILE).exists()
+}
+
+/// Ends a rotation: the next salt becomes the salt, in one rename, made durable. Before it
+/// the current passphrase still derives the current keys; after it the new one does.
+pub(crate) fn commit_next_salt(data_dir: &Path) -> Result<(), KeyError> {
+    let next = data_dir.join(NEXT_SALT_FILE);
+    let salt = data_dir.join(SALT_FILE);
+    std::fs::rename(&next, &salt).map_err(io_err(&salt))?;
+    sync_dir(data_dir)
+}
+
+/// Flushes a folder's entries (a rename or a new file) to disk.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), KeyError> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))
+}
+
+fn load_or_create_salt(data_dir: &Path, name: &str) -> Result<Vec<u8>, KeyError> {
     std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
-    let path = data_dir.join(SALT_FILE);
+    let path = data_dir.join(name);
     match std::fs::read(&path) {
         Ok(salt) if salt.len() >= 16 => Ok(salt),
         Ok(_) => Err(KeyError::Io {
@@ -199,8 +252,23 @@ fn load_or_create_salt(data_dir: &Path) -> Result<Vec<u8>, KeyError> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let mut salt = vec![0u8; 16];
             rand::rng().fill_bytes(&mut salt);
-            std::fs::write(&path, &salt).map_err(io_err(&path))?;
-            Ok(salt)
+            // Written whole and flushed before it is used: a salt lost in a crash would lose
+            // the keys. Linked into place, which never replaces a salt another process wrote
+            // first; then that one is used.
+            let temp = data_dir.join(format!(".{name}.{}-{:016x}.tmp", std::process::id(), rand::rng().next_u64()));
+            std::fs::File::create(&temp)
+                .and_then(|mut f| f.write_all(&salt).and_then(|()| f.sync_all()))
+                .map_err(io_err(&temp))?;
+            let linked = std::fs::hard_link(&temp, &path);
+            let _ = std::fs::remove_file(&temp);
+            match linked {
+                Ok(()) => {
+                    sync_dir(data_dir)?;
+                    Ok(salt)
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => load_or_create_salt(data_dir, name),
+                Err(source) => Err(KeyError::Io { path, source }),
+            }
         }
         Err(source) => Err(KeyError::Io { path, source }),
     }
@@ -251,6 +319,23 @@ mod tests {
         let b = StoreKeys::derive("s", dir.path(), KeySource::Environment).unwrap();
         assert_eq!(a.sqlcipher_literal(), b.sqlcipher_literal());
         assert!(matches!(StoreKeys::derive("", dir.path(), KeySource::Environment), Err(KeyError::Empty)));
+    }
+
+    #[test]
+    fn first_starts_racing_agree_on_one_salt() {
+        let dir = tempfile::tempdir().unwrap();
+        let literals: Vec<String> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| StoreKeys::derive("s", dir.path(), KeySource::Environment).unwrap()))
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap().sqlcipher_literal()).collect()
+        });
+        assert!(literals.iter().all(|l| *l == literals[0]));
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["store.salt"]);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 pub mod audit_log;
 pub mod key;
 pub mod records;
+pub mod rekey;
 pub mod retention;
 pub mod schema;
 
@@ -27,6 +28,8 @@ pub use records::{HitEventRecord, HitRecord, HitState, NewRead, StoredRead};
 
 /// File name of the database inside the data dir.
 pub const DB_FILE: &str = "patrol-alpr.db";
+/// The data dir's lock file: held shared by every open store, exclusively by a key rotation.
+const LOCK_FILE: &str = "patrol-alpr.lock";
 /// Most write jobs grouped into one transaction.
 const MAX_BATCH: usize = 512;
 /// Capacity of the write queue: producers wait (back-pressure) beyond it.
@@ -72,6 +75,56 @@ pub enum StoreError {
     /// The request itself is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// Another process holds the data dir in a way that excludes this one.
+    #[error("{0}")]
+    Busy(String),
+    /// A key rotation started and did not finish; nothing opens until it is completed.
+    #[error(
+        "a database key rotation in {0} did not finish: run `patrol-alpr store rekey` again with the same \
+         current and new keys to complete it"
+    )]
+    RotationPending(PathBuf),
+}
+
+/// A hold on the data dir through its lock file (an advisory `flock`): every open store holds
+/// it shared, a key rotation exclusively, so a rotation never runs under a console or command
+/// that has the database open, and none opens one while it runs. Released when dropped.
+#[derive(Debug)]
+pub(crate) struct DataDirLock {
+    _file: std::fs::File,
+}
+
+impl DataDirLock {
+    /// The hold every open store keeps; refused while a rotation runs.
+    pub(crate) fn shared(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::take(data_dir, false, "a database key rotation is running in this data dir: wait for it to finish")
+    }
+
+    /// The rotation's hold; refused while anything has the store open.
+    pub(crate) fn exclusive(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::take(
+            data_dir,
+            true,
+            "the database is open in another patrol-alpr process (the console, or a command): close it first",
+        )
+    }
+
+    fn take(data_dir: &Path, exclusive: bool, busy: &str) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io { path: data_dir.to_path_buf(), source })?;
+        let path = data_dir.join(LOCK_FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| StoreError::Io { path: path.clone(), source })?;
+        let taken = if exclusive { file.try_lock() } else { file.try_lock_shared() };
+        match taken {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy(busy.to_owned())),
+            Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Io { path, source }),
+        }
+    }
 }
 
 type Payload = Box<dyn Any + Send>;
@@ -105,6 +158,8 @@ pub struct Store {
     organization: String,
     writer: Writer,
     reader: Mutex<Connection>,
+    // Declared last so it is released after the writer has finished and joined.
+    _lock: DataDirLock,
 }
 
 impl std::fmt::Debug for Store {
@@ -135,8 +190,12 @@ fn open_connection(path: &Path, keys: &StoreKeys) -> Result<Connection, StoreErr
 impl Store {
     /// Opens (creating if needed) the database in `data_dir` with `keys`, applies migrations
     /// and starts the writer thread. `organization` is written in the store's own audit rows.
+    /// Refused while a key rotation runs, and after one that did not finish.
     pub fn open(data_dir: &Path, keys: StoreKeys, organization: &str) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io { path: data_dir.to_path_buf(), source })?;
+        let lock = DataDirLock::shared(data_dir)?;
+        if key::rotation_pending(data_dir) {
+            return Err(StoreError::RotationPending(data_dir.to_path_buf()));
+        }
         let path = data_dir.join(DB_FILE);
         let mut write_conn = open_connection(&path, &keys)?;
         schema::migrate(&mut write_conn)?;
@@ -152,6 +211,7 @@ impl Store {
             organization: organization.to_owned(),
             writer: Writer { sender: Some(sender), handle: Some(handle) },
             reader: Mutex::new(reader),
+            _lock: lock,
         })
     }
 
