@@ -96,17 +96,10 @@ impl StoreKeys {
     /// Obtains the secret (environment, then key file, then the demo key if allowed) and
     /// derives the keys with the data dir's salt.
     pub fn obtain(data_dir: &Path, key_file: Option<&Path>, allow_demo: bool) -> Result<Self, KeyError> {
-        let (secret, source) = if let Some(value) = std::env::var_os(KEY_ENV) {
-            (value.to_string_lossy().into_owned(), KeySource::Environment)
-        } else if let Some(file) = key_file {
-            check_outside(file, data_dir)?;
-            let text =
-                std::fs::read_to_string(file).map_err(|source| KeyError::Io { path: file.to_path_buf(), source })?;
-            (text.trim_end_matches(['\n', '\r']).to_owned(), KeySource::KeyFile(file.to_path_buf()))
-        } else if allow_demo {
-            (demo_secret(data_dir)?, KeySource::DemoInsecure)
-        } else {
-            return Err(KeyError::Missing);
+        let (secret, source) = match configured_secret(KEY_ENV, data_dir, key_file)? {
+            Some(found) => found,
+            None if allow_demo => (demo_secret(data_dir)?, KeySource::DemoInsecure),
+            None => return Err(KeyError::Missing),
         };
         Self::derive(&secret, data_dir, source)
     }
@@ -122,16 +115,7 @@ impl StoreKeys {
     /// `key_file` (outside the data dir, like the current one), with the next salt (created by
     /// the first attempt, reused by a resumed one, so both derive the same keys).
     pub fn obtain_next(data_dir: &Path, key_file: Option<&Path>) -> Result<Self, KeyError> {
-        let (secret, source) = if let Some(value) = std::env::var_os(NEW_KEY_ENV) {
-            (value.to_string_lossy().into_owned(), KeySource::Environment)
-        } else if let Some(file) = key_file {
-            check_outside(file, data_dir)?;
-            let text =
-                std::fs::read_to_string(file).map_err(|source| KeyError::Io { path: file.to_path_buf(), source })?;
-            (text.trim_end_matches(['\n', '\r']).to_owned(), KeySource::KeyFile(file.to_path_buf()))
-        } else {
-            return Err(KeyError::MissingNew);
-        };
+        let (secret, source) = configured_secret(NEW_KEY_ENV, data_dir, key_file)?.ok_or(KeyError::MissingNew)?;
         // Checked before the next salt exists: a refused start must leave no rotation behind.
         if secret.is_empty() {
             return Err(KeyError::Empty);
@@ -215,6 +199,22 @@ fn check_outside(file: &Path, data_dir: &Path) -> Result<(), KeyError> {
         return Err(KeyError::KeyFileInsideDataDir(file.to_path_buf()));
     }
     Ok(())
+}
+
+/// A passphrase from the environment variable `env`, else from the first line of `key_file`
+/// (which must sit outside the data dir); `None` when neither is given.
+fn configured_secret(
+    env: &str,
+    data_dir: &Path,
+    key_file: Option<&Path>,
+) -> Result<Option<(String, KeySource)>, KeyError> {
+    if let Some(value) = std::env::var_os(env) {
+        return Ok(Some((value.to_string_lossy().into_owned(), KeySource::Environment)));
+    }
+    let Some(file) = key_file else { return Ok(None) };
+    check_outside(file, data_dir)?;
+    let text = std::fs::read_to_string(file).map_err(io_err(file))?;
+    Ok(Some((text.trim_end_matches(['\n', '\r']).to_owned(), KeySource::KeyFile(file.to_path_buf()))))
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {

@@ -154,13 +154,19 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn a_rotation_moves_everything_to_the_new_key_and_the_old_one_stops_opening_it() {
+    /// A data dir under the current passphrase, and a new passphrase's file beside (outside) it.
+    fn setup(new_passphrase: &str) -> (tempfile::TempDir, PathBuf, PathBuf, StoreKeys) {
         let dir = tempfile::tempdir().unwrap();
         let new_key = dir.path().join("new.key");
         let data = dir.path().join("data");
-        std::fs::write(&new_key, "the new passphrase\n").unwrap();
+        std::fs::write(&new_key, new_passphrase).unwrap();
         let old = StoreKeys::derive("the old passphrase", &data, KeySource::Environment).unwrap();
+        (dir, data, new_key, old)
+    }
+
+    #[test]
+    fn a_rotation_moves_everything_to_the_new_key_and_the_old_one_stops_opening_it() {
+        let (_dir, data, new_key, old) = setup("the new passphrase\n");
         {
             let store = Store::open(&data, old.clone(), "Port PD").unwrap();
             store.insert_read(read("7ABC123")).unwrap();
@@ -191,11 +197,7 @@ mod tests {
 
     #[test]
     fn an_interrupted_rotation_blocks_opening_until_it_is_run_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let new_key = dir.path().join("new.key");
-        let data = dir.path().join("data");
-        std::fs::write(&new_key, "next").unwrap();
-        let old = StoreKeys::derive("current", &data, KeySource::Environment).unwrap();
+        let (_dir, data, new_key, old) = setup("next");
         Store::open(&data, old.clone(), "Port PD").unwrap().insert_read(read("5KLM000")).unwrap();
 
         // Interrupted after the database moved, before the salt did.
@@ -213,13 +215,12 @@ mod tests {
     }
 
     #[test]
-    fn a_rotation_without_the_new_passphrase_is_refused_and_changes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let old = StoreKeys::derive("current", &data, KeySource::Environment).unwrap();
+    fn a_rotation_without_a_usable_new_passphrase_is_refused_and_changes_nothing() {
+        let (_dir, data, empty, old) = setup("");
         drop(Store::open(&data, old.clone(), "Port PD").unwrap());
         let refused = Rotation::begin(&data, None).unwrap_err();
         assert!(refused.to_string().contains(NEW_KEY_ENV), "{refused}");
+        assert!(Rotation::begin(&data, Some(&empty)).unwrap_err().to_string().contains("empty"));
         let inside = data.join("new.key");
         std::fs::write(&inside, "next").unwrap();
         assert!(Rotation::begin(&data, Some(&inside)).is_err());
