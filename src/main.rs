@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     match patrol_alpr::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", patrol_alpr::cli::describe_error(&err));
             ExitCode::FAILURE
         }
     }

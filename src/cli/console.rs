@@ -6,13 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use chrono::{Local, Timelike};
 use eframe::egui;
 
 use super::Context;
 use crate::camera::{CaptureFormat, SourceSpec};
 use crate::console::demo::DEMO_SIM_PLATES;
 use crate::console::{Clock, Console, ConsoleOptions};
-use crate::ui::theme::ThemeChoice;
+use crate::ui::screens::cannot_start::CannotStartScreen;
+use crate::ui::theme::{Theme, ThemeChoice};
 use crate::ui::tour::Tour;
 use crate::ui::{ConsoleApp, UiOptions};
 
@@ -57,17 +59,6 @@ pub fn run(ctx: &Context, args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     let theme = ThemeChoice::parse(&console_settings.theme).ok_or_else(|| {
         anyhow::anyhow!("[console] theme must be auto, day or night, not {:?}", console_settings.theme)
     })?;
-    let console = Console::new(ConsoleOptions {
-        paths,
-        config: ctx.config.clone(),
-        demo: args.demo,
-        sources,
-        format: CaptureFormat { width: settings.width, height: settings.height, fps: settings.fps },
-        sim_plates,
-        reader: None,
-        clock: Clock::system(),
-    })
-    .context("starting the console")?;
     let ui_options = UiOptions { theme, volume: console_settings.volume.clamp(0.0, 1.0), sound: true };
     let title = if args.demo { "patrol-alpr DEMO" } else { "patrol-alpr" };
     let viewport = egui::ViewportBuilder::default()
@@ -77,11 +68,35 @@ pub fn run(ctx: &Context, args: ConsoleArgs) -> anyhow::Result<ExitCode> {
         .with_fullscreen(console_settings.kiosk)
         .with_decorations(!console_settings.kiosk);
     let native = eframe::NativeOptions { viewport, renderer: eframe::Renderer::Glow, ..Default::default() };
-    let started = Instant::now();
-    let exit_after = args.exit_after;
     if args.tour.is_some() && !args.demo {
         anyhow::bail!("--tour runs in demo mode only (add --demo)");
     }
+    let started_console = Console::new(ConsoleOptions {
+        paths,
+        config: ctx.config.clone(),
+        demo: args.demo,
+        sources,
+        format: CaptureFormat { width: settings.width, height: settings.height, fps: settings.fps },
+        sim_plates,
+        reader: None,
+        clock: Clock::system(),
+    })
+    .context("starting the console");
+    let console = match started_console {
+        Ok(console) => console,
+        Err(err) => {
+            // The same reason on the screen as on stderr, until the officer closes it; no
+            // window (no display) leaves stderr alone to say it.
+            let palette = theme.palette_at(Local::now().hour());
+            let screen = CannotStartScreen::new(Theme::new(palette), super::describe_error(&err));
+            if let Err(window) = eframe::run_native(title, native, Box::new(move |_| Ok(Box::new(screen)))) {
+                tracing::debug!("no window for the start-up failure: {window}");
+            }
+            return Err(err);
+        }
+    };
+    let started = Instant::now();
+    let exit_after = args.exit_after;
     let tour = match args.tour {
         Some(dir) => {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -102,6 +102,24 @@ impl Context {
     }
 }
 
+/// An error and its causes in one line, `: ` between them. A cause whose text its parent's
+/// message already quotes is left out, so a "database: {cause}" error does not say its cause
+/// twice (as anyhow's `{:#}` would).
+pub fn describe_error(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// Sets up logging to stderr; `RUST_LOG` overrides the level chosen by `-v`.
 pub fn init_logging(verbose: u8) {
     let default = match verbose {
@@ -151,4 +169,20 @@ fn console_args(
         None => None,
     };
     Ok(console::ConsoleArgs { demo: *demo, sources, sim_plates, exit_after, tour: tour.clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_error;
+    use crate::console::ConsoleError;
+    use crate::store::KeyError;
+
+    #[test]
+    fn a_cause_is_said_once_whether_or_not_its_parent_quotes_it() {
+        // ConsoleError's message quotes its source, which is also its cause in the chain.
+        let quoted = anyhow::Error::from(ConsoleError::Key(KeyError::Empty)).context("starting the console");
+        assert_eq!(describe_error(&quoted), "starting the console: database key: the database passphrase is empty");
+        let plain = anyhow::Error::from(KeyError::Empty).context("opening the store");
+        assert_eq!(describe_error(&plain), "opening the store: the database passphrase is empty");
+    }
 }

@@ -2,6 +2,7 @@
 //! from the console, and queues commands through the shared `Frame`.
 
 pub mod admin;
+pub mod cannot_start;
 pub mod checklist;
 pub mod history;
 pub mod hit_alert;
