@@ -246,6 +246,26 @@ fn a_failed_camera_goes_out_of_service_and_files_a_report() {
 }
 
 #[test]
+fn reads_are_stored_a_hit_read_at_once_and_the_others_without_holding_the_screen() {
+    let mut r = rig(15);
+    r.go_active();
+    r.read("NOHIT12");
+    // Queued: on the screen at once, its id filled in when the store answers.
+    assert_eq!(r.console().history().next().map(|read| read.text.as_str()), Some("NOHIT12"));
+    r.wait_for("the queued read's id", |c| c.history().next().is_some_and(|read| read.id > 0));
+    r.read("DEMO001");
+    // A hit's read is the hit's evidence: stored before the hit, so its id is there at once.
+    let hit_read = r.console().history().next().unwrap();
+    assert_eq!(hit_read.text, "DEMO001");
+    assert!(hit_read.id > 0 && hit_read.hit_id.is_some());
+    for read in r.console().history() {
+        let stored = r.console().store().read_by_id(read.id).unwrap().unwrap();
+        assert_eq!(stored.read.plate, read.text);
+        assert!(stored.read.crop_png.as_deref().is_some_and(|png| png.starts_with(b"\x89PNG")));
+    }
+}
+
+#[test]
 fn a_hit_goes_from_alert_to_actionable_only_through_confirmation() {
     let mut r = rig(15);
     r.go_active();

@@ -165,6 +165,14 @@ pub struct RecentRead {
     pub hit_id: Option<i64>,
 }
 
+/// A read queued to the store and not yet answered: its id goes to the history entry.
+#[derive(Debug)]
+struct UnsavedRead {
+    pending: crate::store::Pending<i64>,
+    time: DateTime<Utc>,
+    text: String,
+}
+
 /// Everything the hit screens show about one hit besides its record.
 #[derive(Debug, Clone)]
 pub struct HitDetail {
@@ -291,6 +299,7 @@ pub struct Console {
     details: HashMap<i64, HitDetail>,
     shift_hits: Vec<HitRecord>,
     history: VecDeque<RecentRead>,
+    unsaved_reads: VecDeque<UnsavedRead>,
     frames: Vec<VecDeque<(u64, Arc<RgbImage>)>>,
     latest: Vec<Option<FrameReads>>,
     notices: Vec<Notice>,
@@ -397,6 +406,7 @@ impl Console {
             details: HashMap::new(),
             shift_hits: Vec::new(),
             history: VecDeque::new(),
+            unsaved_reads: VecDeque::new(),
             frames: Vec::new(),
             latest: Vec::new(),
             notices: Vec::new(),

@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use chrono::Utc;
 
-use super::{Command, CommandResult, Console, HitDetail, RecentRead, SearchRow, Stage, UpdateReport, account_rules};
+use super::{
+    Command, CommandResult, Console, HitDetail, RecentRead, SearchRow, Stage, UnsavedRead, UpdateReport, account_rules,
+};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::camera::CaptureFormat;
 use crate::camera::health::CameraStatus;
@@ -234,6 +236,7 @@ pub(super) fn poll(c: &mut Console) {
         let Ok(event) = c.read_rx.try_recv() else { break };
         handle_read(c, event);
     }
+    saved_reads(c);
     let now = c.now();
     if c.session.is_some() && !c.locked && idle_locked(c.last_input, now, c.config.store.idle_lock_minutes) {
         c.locked = true;
@@ -299,6 +302,9 @@ pub(super) fn handle_read(c: &mut Console, event: ReadEvent) {
     }
     let read = &event.read;
     let time = chrono::DateTime::<Utc>::from(event.wall_time);
+    let candidates: Vec<ReadCandidate<'_>> =
+        read.candidates.iter().map(|cand| ReadCandidate { text: &cand.text, confidence: cand.confidence }).collect();
+    let hit = c.hotlists.match_read(&ReadQuery { candidates: &candidates, state: None, now: time });
     let candidates_json = serde_json::to_string(&read.candidates).unwrap_or_else(|_| "[]".into());
     let new = NewRead {
         time,
@@ -309,14 +315,28 @@ pub(super) fn handle_read(c: &mut Console, event: ReadEvent) {
         candidates_json,
         state: None,
         gps: None,
-        crop_png: encode_png(&read.crop),
+        crop_png: None,
     };
-    let id = match c.store.insert_read(new) {
-        Ok(id) => id,
-        Err(err) => {
-            c.notice(true, format!("cannot store the read of {}: {err}", read.text));
-            0
+    let crop = Arc::new(read.crop.clone());
+    let id = if hit.is_some() {
+        // A hit's read is its evidence: committed before the hit that points at it.
+        let new = NewRead { crop_png: encode_png(&crop), ..new };
+        match c.store.insert_read(new) {
+            Ok(id) => id,
+            Err(err) => {
+                c.notice(true, format!("cannot store the read of {}: {err}", read.text));
+                0
+            }
         }
+    } else {
+        // Most reads raise nothing: queued, so the screen never waits on the disk for them;
+        // `poll` fills in the id, or shows the failure, once the write is answered.
+        let image = crop.clone();
+        match c.store.submit_read(move || NewRead { crop_png: encode_png(&image), ..new }) {
+            Ok(pending) => c.unsaved_reads.push_back(UnsavedRead { pending, time, text: read.text.clone() }),
+            Err(err) => c.notice(true, format!("cannot store the read of {}: {err}", read.text)),
+        }
+        0
     };
     let mut recent = RecentRead {
         id,
@@ -324,12 +344,9 @@ pub(super) fn handle_read(c: &mut Console, event: ReadEvent) {
         text: read.text.clone(),
         confidence: read.confidence,
         camera: event.camera_name.clone(),
-        crop: Arc::new(read.crop.clone()),
+        crop,
         hit_id: None,
     };
-    let candidates: Vec<ReadCandidate<'_>> =
-        read.candidates.iter().map(|cand| ReadCandidate { text: &cand.text, confidence: cand.confidence }).collect();
-    let hit = c.hotlists.match_read(&ReadQuery { candidates: &candidates, state: None, now: time });
     if let Some(hit) = hit
         && let Some(top) = hit.top().cloned()
     {
@@ -360,6 +377,24 @@ pub(super) fn handle_read(c: &mut Console, event: ReadEvent) {
     }
     c.history.push_front(recent);
     c.history.truncate(super::HISTORY_KEPT);
+}
+
+/// Takes the answers of queued reads, in order: the id goes to the read's history entry, a
+/// failure is shown (the read stays on screen, marked by its missing id).
+fn saved_reads(c: &mut Console) {
+    while let Some(answer) = c.unsaved_reads.front().and_then(|unsaved| unsaved.pending.try_take()) {
+        let Some(unsaved) = c.unsaved_reads.pop_front() else { break };
+        match answer {
+            Ok(id) => {
+                let entry =
+                    c.history.iter_mut().find(|r| r.id == 0 && r.time == unsaved.time && r.text == unsaved.text);
+                if let Some(entry) = entry {
+                    entry.id = id;
+                }
+            }
+            Err(err) => c.notice(true, format!("cannot store the read of {}: {err}", unsaved.text)),
+        }
+    }
 }
 
 fn nearest_frame(c: &Console, camera: usize, seq: u64) -> Option<Arc<image::RgbImage>> {

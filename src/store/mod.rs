@@ -86,6 +86,35 @@ pub enum StoreError {
     RotationPending(PathBuf),
 }
 
+/// A queued write's answer ([`Store::submit`]).
+#[derive(Debug)]
+pub struct Pending<R> {
+    answer: Receiver<Result<Payload, StoreError>>,
+    _value: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R: 'static> Pending<R> {
+    /// Waits for the commit and returns the write's result.
+    pub fn wait(self) -> Result<R, StoreError> {
+        let answer = self.answer.recv().map_err(|_| StoreError::WriterGone);
+        Self::unpack(answer)
+    }
+
+    /// The result once the write is committed (or failed); `None` while it is still queued.
+    pub fn try_take(&self) -> Option<Result<R, StoreError>> {
+        match self.answer.try_recv() {
+            Ok(answer) => Some(Self::unpack(Ok(answer))),
+            Err(crossbeam_channel::TryRecvError::Empty) => None,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => Some(Err(StoreError::WriterGone)),
+        }
+    }
+
+    fn unpack(answer: Result<Result<Payload, StoreError>, StoreError>) -> Result<R, StoreError> {
+        let payload = answer??;
+        payload.downcast::<R>().map(|value| *value).map_err(|_| StoreError::WriterGone)
+    }
+}
+
 /// A hold on the data dir through its lock file (an advisory `flock`): every open store holds
 /// it shared, a key rotation exclusively, so a rotation never runs under a console or command
 /// that has the database open, and none opens one while it runs. Released when dropped.
@@ -238,14 +267,24 @@ impl Store {
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
+        self.submit(f)?.wait()
+    }
+
+    /// Queues `f` like [`Store::write`] without waiting: the answer comes through the returned
+    /// [`Pending`] once the transaction has committed. Writes are applied in the order they
+    /// are queued, so a later awaited write returns only after this one is committed too.
+    pub fn submit<R, F>(&self, f: F) -> Result<Pending<R>, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
         let Some(sender) = self.writer.sender.as_ref() else {
             return Err(StoreError::WriterGone);
         };
         let (reply, answer) = bounded(1);
         let job: Job = Box::new(move |conn| f(conn).map(|value| Box::new(value) as Payload));
         sender.send(Request { job, reply }).map_err(|_| StoreError::WriterGone)?;
-        let payload = answer.recv().map_err(|_| StoreError::WriterGone)??;
-        payload.downcast::<R>().map(|value| *value).map_err(|_| StoreError::WriterGone)
+        Ok(Pending { answer, _value: std::marker::PhantomData })
     }
 
     /// Runs `f` on the store's read connection (it sees every committed write).
@@ -372,6 +411,29 @@ mod tests {
             })
             .unwrap();
         assert_eq!(plates, vec!["B2".to_owned()]);
+    }
+
+    #[test]
+    fn queued_writes_answer_when_committed_and_in_order() {
+        let (_dir, store) = testing::temp_store();
+        let insert = |plate: &'static str| {
+            move |conn: &Connection| -> Result<i64, StoreError> {
+                conn.execute(
+                    "INSERT INTO reads (time_ms, camera, plate, confidence) VALUES (1, 'c', ?1, 0.9)",
+                    [plate],
+                )?;
+                Ok(conn.last_insert_rowid())
+            }
+        };
+        let first = store.submit(insert("A1")).unwrap();
+        let failing = store.submit(|_| Err::<i64, _>(StoreError::Invalid("refused".into()))).unwrap();
+        // An awaited write queued after them returns only once both are answered.
+        let third = store.write(insert("C3")).unwrap();
+        let first = first.try_take().expect("answered before the later write").unwrap();
+        assert!(first < third);
+        assert!(matches!(failing.try_take(), Some(Err(StoreError::Invalid(_)))));
+        let second = store.submit(insert("D4")).unwrap().wait().unwrap();
+        assert!(second > third);
     }
 
     #[test]

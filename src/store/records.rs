@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::audit_log::append;
-use super::{Store, StoreError};
+use super::{Pending, Store, StoreError};
 use crate::audit::{AuditAction, AuditEvent};
 pub use crate::hits::{HitEventRecord, HitRecord, HitState};
 
@@ -143,6 +143,14 @@ impl Store {
     /// Stores one read; returns its id once committed.
     pub fn insert_read(&self, read: NewRead) -> Result<i64, StoreError> {
         self.write(move |conn| insert_read_row(conn, &read))
+    }
+
+    /// Queues a read without waiting for its commit; the id comes through the answer. For the
+    /// console's reads that raise no hit: the UI thread must not wait on the disk for them.
+    /// `make` runs on the writer thread, so costly parts of the row (the crop's PNG) are made
+    /// there too.
+    pub fn submit_read(&self, make: impl FnOnce() -> NewRead + Send + 'static) -> Result<Pending<i64>, StoreError> {
+        self.submit(move |conn| insert_read_row(conn, &make()))
     }
 
     /// Stores many reads in one transaction; returns their ids once committed.
