@@ -305,3 +305,39 @@ fn the_administrator_rotates_the_key_and_only_the_new_one_opens_the_data() {
     let check = run_keyed(&data, new, &["hotlist", "check", "ROT8ME1"], "", "");
     assert!(stdout(&check).contains("ROT8ME1"), "{}{}", stdout(&check), stderr(&check));
 }
+
+#[test]
+fn a_rotation_that_meets_an_unreadable_cache_file_stops_until_told_to_leave_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cert = ["--trained-on", "2026-01-01", "--certified-until", "2099-01-01"];
+    let admin = [&["users", "add", "A1", "--name", "Admin", "--role", "administrator"][..], &cert].concat();
+    assert!(run(&data, &admin, "", "123456").status.success());
+    let list = dir.path().join("list.csv");
+    std::fs::write(&list, "plate,reason\nROT8ME2,DEMO rotation\n").unwrap();
+    assert!(run(&data, &["hotlist", "import", list.to_str().unwrap()], "", "").status.success());
+    let damaged = data.join("hotlist").join("bolo.json");
+    std::fs::write(&damaged, "damaged before the rotation").unwrap();
+    let new_key = dir.path().join("new.key");
+    std::fs::write(&new_key, "rotated again").unwrap();
+    let rekey = ["store", "rekey", "--new-key-file", new_key.to_str().unwrap(), "--as", "A1"];
+
+    let stopped = run(&data, &rekey, "123456", "");
+    assert!(!stopped.status.success());
+    assert!(stderr(&stopped).contains("opens under neither key"), "{}", stderr(&stopped));
+    assert!(stderr(&stopped).contains("--leave-unreadable"), "{}", stderr(&stopped));
+    // Stopped before its last step: nothing opens the store until the rotation is completed.
+    let blocked = run(&data, &["users", "list", "--as", "A1"], "123456", "");
+    assert!(stderr(&blocked).contains("did not finish"), "{}", stderr(&blocked));
+
+    let finished = run(&data, &[&rekey[..], &["--leave-unreadable"]].concat(), "123456", "");
+    assert!(finished.status.success(), "{}", stderr(&finished));
+    assert!(
+        stdout(&finished).contains("rotated (resumed): database already under the new key"),
+        "{}",
+        stdout(&finished)
+    );
+    assert!(stdout(&finished).contains("1 unreadable"), "{}", stdout(&finished));
+    let check = run_keyed(&data, "rotated again", &["hotlist", "check", "ROT8ME2"], "", "");
+    assert!(stdout(&check).contains("ROT8ME2"), "{}{}", stdout(&check), stderr(&check));
+}

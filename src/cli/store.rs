@@ -53,6 +53,11 @@ pub struct RekeyArgs {
     /// PATROL_ALPR_NEW_DB_KEY is not set).
     #[arg(long, value_name = "FILE")]
     pub new_key_file: Option<PathBuf>,
+    /// Finish even though some hot-list cache files open under neither key. Without it the
+    /// rotation stops before its last step and names them: they may be damaged, or the
+    /// current passphrase given is not the one they were sealed with.
+    #[arg(long)]
+    pub leave_unreadable: bool,
 }
 
 /// Opens the store in the data dir with the configured key.
@@ -149,6 +154,18 @@ fn rekey(ctx: &Context, args: &RekeyArgs) -> anyhow::Result<ExitCode> {
     let database = rotation.reencrypt_database(&current)?;
     let old_cache = HotlistCache::new(data_dir, current.clone());
     let cache = old_cache.reseal(&HotlistCache::new(data_dir, rotation.next_keys().clone()))?;
+    if !cache.unreadable.is_empty() && !args.leave_unreadable {
+        for path in &cache.unreadable {
+            eprintln!("opens under neither key: {}", path.display());
+        }
+        // Finishing would make a file sealed under the right current key unreadable for good.
+        anyhow::bail!(
+            "{} hot-list cache files open under neither the current nor the new key, so the rotation \
+             stopped before its last step. Check the current passphrase and run the command again; if \
+             those files were damaged before, add --leave-unreadable",
+            cache.unreadable.len()
+        );
+    }
     let next = rotation.finish()?;
     let source = next.source.clone();
     let store = Store::open(data_dir, next, &ctx.config.agency.name)?;
@@ -171,7 +188,7 @@ fn rekey(ctx: &Context, args: &RekeyArgs) -> anyhow::Result<ExitCode> {
     store.audit(key_event(&store, &user.id, &outcome))?;
     println!("{outcome}");
     for path in &cache.unreadable {
-        println!("unreadable before the rotation, left as it was: {}", path.display());
+        println!("opened under neither key, left as it was: {}", path.display());
     }
     let given = match source {
         KeySource::KeyFile(file) => format!(" (the first line of {})", file.display()),
