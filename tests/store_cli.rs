@@ -250,18 +250,29 @@ fn admin_settings_need_the_administrator_and_are_audited() {
     assert_eq!(refusals, 10, "every refused change is audited");
 }
 
-#[test]
-fn the_administrator_rotates_the_key_and_only_the_new_one_opens_the_data() {
+/// A data dir (under `SECRET`) with administrator A1 (PIN 123456) and a hot list holding
+/// `plate`, inside a temporary folder that also has room for key files outside it.
+fn rotation_fixture(plate: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let cert = ["--trained-on", "2026-01-01", "--certified-until", "2099-01-01"];
-    let admin = [&["users", "add", "A1", "--name", "Admin", "--role", "administrator"][..], &cert].concat();
+    let admin = [
+        &["users", "add", "A1", "--name", "Admin", "--role", "administrator"][..],
+        &["--trained-on", "2026-01-01", "--certified-until", "2099-01-01"],
+    ]
+    .concat();
     assert!(run(&data, &admin, "", "123456").status.success());
+    let list = dir.path().join("list.csv");
+    std::fs::write(&list, format!("plate,reason\n{plate},DEMO rotation\n")).unwrap();
+    assert!(run(&data, &["hotlist", "import", list.to_str().unwrap()], "", "").status.success());
+    (dir, data)
+}
+
+#[test]
+fn the_administrator_rotates_the_key_and_only_the_new_one_opens_the_data() {
+    let (dir, data) = rotation_fixture("ROT8ME1");
+    let cert = ["--trained-on", "2026-01-01", "--certified-until", "2099-01-01"];
     let officer = [&["users", "add", "O1", "--name", "Officer", "--role", "officer", "--as", "A1"][..], &cert].concat();
     assert!(run(&data, &officer, "123456", "654321").status.success());
-    let list = dir.path().join("list.csv");
-    std::fs::write(&list, "plate,reason\nROT8ME1,DEMO rotation\n").unwrap();
-    assert!(run(&data, &["hotlist", "import", list.to_str().unwrap()], "", "").status.success());
     let new_key = dir.path().join("new.key");
     std::fs::write(&new_key, "the rotated passphrase\n").unwrap();
     let rekey = ["store", "rekey", "--new-key-file", new_key.to_str().unwrap()];
@@ -308,14 +319,7 @@ fn the_administrator_rotates_the_key_and_only_the_new_one_opens_the_data() {
 
 #[test]
 fn a_rotation_that_meets_an_unreadable_cache_file_stops_until_told_to_leave_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let cert = ["--trained-on", "2026-01-01", "--certified-until", "2099-01-01"];
-    let admin = [&["users", "add", "A1", "--name", "Admin", "--role", "administrator"][..], &cert].concat();
-    assert!(run(&data, &admin, "", "123456").status.success());
-    let list = dir.path().join("list.csv");
-    std::fs::write(&list, "plate,reason\nROT8ME2,DEMO rotation\n").unwrap();
-    assert!(run(&data, &["hotlist", "import", list.to_str().unwrap()], "", "").status.success());
+    let (dir, data) = rotation_fixture("ROT8ME2");
     let damaged = data.join("hotlist").join("bolo.json");
     std::fs::write(&damaged, "damaged before the rotation").unwrap();
     let new_key = dir.path().join("new.key");
