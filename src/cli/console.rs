@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use chrono::{Local, Timelike};
 use eframe::egui;
 
 use super::Context;
@@ -87,8 +86,7 @@ pub fn run(ctx: &Context, args: ConsoleArgs) -> anyhow::Result<ExitCode> {
         Err(err) => {
             // The same reason on the screen as on stderr, until the officer closes it; no
             // window (no display) leaves stderr alone to say it.
-            let palette = theme.palette_at(Local::now().hour());
-            let screen = CannotStartScreen::new(Theme::new(palette), super::describe_error(&err));
+            let screen = CannotStartScreen::new(Theme::new(theme.palette_now()), super::describe_error(&err));
             if let Err(window) = eframe::run_native(title, native, Box::new(move |_| Ok(Box::new(screen)))) {
                 tracing::debug!("no window for the start-up failure: {window}");
             }

@@ -567,8 +567,9 @@ pub struct ResealReport {
     pub resealed: usize,
     /// Files already under the new key (a resumed rotation).
     pub already: usize,
-    /// Files that open under neither key: they were unreadable before and are left as they
-    /// are (a load refuses them either way).
+    /// Files that open under neither key, left as they are: damaged before the rotation, or
+    /// sealed under a key other than the one given as current (the caller decides whether
+    /// to finish).
     pub unreadable: Vec<PathBuf>,
 }
 

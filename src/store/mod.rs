@@ -197,14 +197,21 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Opens one connection with the key and the pragmas every connection needs.
-fn open_connection(path: &Path, keys: &StoreKeys) -> Result<Connection, StoreError> {
+/// Opens `path` with `keys` and checks that they read it ([`StoreError::WrongKey`] if not);
+/// no other setting. The key rotation uses it bare, on files no store has open.
+pub(crate) fn open_keyed(path: &Path, keys: &StoreKeys) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     // The key must be the first statement on the connection.
     conn.execute_batch(&format!("PRAGMA key = \"{}\";", keys.sqlcipher_literal()))?;
     if conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get::<_, i64>(0)).is_err() {
         return Err(StoreError::WrongKey(path.to_path_buf()));
     }
+    Ok(conn)
+}
+
+/// Opens one connection with the key and the pragmas every connection needs.
+fn open_connection(path: &Path, keys: &StoreKeys) -> Result<Connection, StoreError> {
+    let conn = open_keyed(path, keys)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // WAL lets readers run beside the writer; synchronous=FULL makes each commit durable
     // even across a power cut (an in-car computer loses power with the ignition).

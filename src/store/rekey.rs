@@ -17,10 +17,8 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::Connection;
-
 use super::key::{self, StoreKeys};
-use super::{DB_FILE, DataDirLock, StoreError};
+use super::{DB_FILE, DataDirLock, StoreError, open_keyed};
 
 /// What re-encrypting the database found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,16 +99,6 @@ impl Rotation {
         key::commit_next_salt(&self.data_dir)?;
         Ok(self.next)
     }
-}
-
-/// Opens `path` with `keys` and checks that they read it.
-fn open_keyed(path: &Path, keys: &StoreKeys) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
-    conn.execute_batch(&format!("PRAGMA key = \"{}\";", keys.sqlcipher_literal()))?;
-    if conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get::<_, i64>(0)).is_err() {
-        return Err(StoreError::WrongKey(path.to_path_buf()));
-    }
-    Ok(conn)
 }
 
 fn remove_if_present(path: &Path) -> Result<(), StoreError> {

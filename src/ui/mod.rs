@@ -12,7 +12,6 @@ pub mod tour;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use chrono::Timelike;
 use eframe::egui::{self, RichText};
 
 use crate::console::{Command, Console, Stage};
@@ -138,11 +137,10 @@ impl ConsoleApp {
     /// The app around a console.
     pub fn new(console: Console, options: &UiOptions) -> Self {
         let tone = if options.sound { Tone::open(options.volume) } else { Tone::silent("sound off", options.volume) };
-        let hour = chrono::Local::now().hour();
         Self {
             console,
             theme_choice: options.theme,
-            theme: Theme::new(options.theme.palette_at(hour)),
+            theme: Theme::new(options.theme.palette_now()),
             tone,
             view: View::Patrol,
             feeds: Vec::new(),
@@ -177,7 +175,7 @@ impl ConsoleApp {
     /// Drains the console's workers, keeps the alarm sounding, updates the feeds.
     pub fn logic(&mut self, ctx: &egui::Context) {
         self.console.poll();
-        let palette = self.theme_choice.palette_at(chrono::Local::now().hour());
+        let palette = self.theme_choice.palette_now();
         if self.applied_palette != Some(palette) {
             self.theme = Theme::new(palette);
             self.theme.apply(ctx);

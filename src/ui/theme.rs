@@ -1,6 +1,7 @@
 //! Colours and sizes for every screen, in one place: touch-target sizes, day and night
 //! palettes, and the alert colour of each hot-list priority.
 
+use chrono::Timelike;
 use eframe::egui::{self, Color32, FontId, Vec2};
 
 /// The smallest touch target (px): a gloved finger in a moving car.
@@ -39,6 +40,11 @@ impl ThemeChoice {
             "night" => Some(Self::Night),
             _ => None,
         }
+    }
+
+    /// The palette now, by the local clock.
+    pub fn palette_now(self) -> Palette {
+        self.palette_at(chrono::Local::now().hour())
     }
 
     /// The palette at local hour `hour` (0-23).
