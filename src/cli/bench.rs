@@ -14,9 +14,11 @@ use cpu_time::ThreadTime;
 use serde_json::json;
 
 use super::Context;
+use crate::hotlist::MatchConfig;
 use crate::plate::normalize;
 use crate::recognize::evaluate::{
-    ImageResult, PlateOutcome, load_truth_dir, percentile, score_image, summarize, wilson_interval,
+    DECOY_ENTRIES, HitJudge, ImageResult, PlateOutcome, load_truth_dir, percentile, score_image, summarize,
+    wilson_interval,
 };
 use crate::recognize::{Recognizer, image_io, models_dir};
 
@@ -33,16 +35,34 @@ pub struct BenchArgs {
     /// Worker threads (each recognition runs on one thread).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Only the files `training/train.py` leaves out of training when it trains on this
+    /// share of the folder (0.8 for the crops, 0.5 for the EU photos): the validation set
+    /// that choices are made on. Files are split by their name's SHA-256, as training does.
+    #[arg(long, value_name = "SHARE")]
+    pub held_out_of: Option<f64>,
+}
+
+/// True when training on `train_share` of a folder leaves `name` out (`training/train.py`'s
+/// `split_of`: the first 32 bits of the name's SHA-256 over 2^32 - 1, below the share trains).
+fn held_out(name: &str, train_share: f64) -> bool {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let first = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    f64::from(first) / f64::from(u32::MAX) >= train_share
 }
 
 /// Runs `bench`.
 pub fn run(ctx: &Context, args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.config.recognizer;
     let recognizer = Recognizer::load(&models_dir(cfg.models_dir.as_deref()), cfg).context("loading the recognizer")?;
+    for reason in recognizer.missing_readers() {
+        eprintln!("warning: {reason}");
+    }
     let threads = args.threads.max(1);
+    let hits = ctx.config.hotlist.match_config();
     match &args.crops {
-        Some(csv) => bench_crops(&recognizer, csv, &args.dir, threads),
-        None => bench_photos(&recognizer, &args.dir, threads),
+        Some(csv) => bench_crops(&recognizer, csv, &args.dir, threads, hits, args.held_out_of),
+        None => bench_photos(&recognizer, &args.dir, threads, hits, args.held_out_of),
     }
 }
 
@@ -73,14 +93,25 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], threads: usize, work: impl Fn(&T)
     results.into_inner().unwrap_or_default().into_iter().flatten().collect()
 }
 
-fn bench_photos(recognizer: &Recognizer, dir: &Path, threads: usize) -> anyhow::Result<ExitCode> {
-    let (images, problems) = load_truth_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+fn bench_photos(
+    recognizer: &Recognizer,
+    dir: &Path,
+    threads: usize,
+    hits: MatchConfig,
+    held_out_of: Option<f64>,
+) -> anyhow::Result<ExitCode> {
+    let (mut images, problems) = load_truth_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    if let Some(share) = held_out_of {
+        images.retain(|i| i.image.file_name().is_some_and(|f| held_out(&f.to_string_lossy(), share)));
+    }
     for p in &problems {
         eprintln!("warning: {p}");
     }
     if images.is_empty() {
         bail!("no labelled images in {}", dir.display());
     }
+    let truth = images.iter().flat_map(|i| i.plates.iter().map(|p| p.text.as_str()));
+    let judge = HitJudge::new(truth, DECOY_ENTRIES, hits).context("building the hit lists")?;
     let results = parallel_map(&images, threads, |truth| {
         let started = Instant::now();
         let cpu_started = ThreadTime::now();
@@ -92,29 +123,27 @@ fn bench_photos(recognizer: &Recognizer, dir: &Path, threads: usize) -> anyhow::
         let cpu_ms = cpu_started.elapsed().as_secs_f64() * 1000.0;
         match reads {
             Ok(reads) => {
-                let (outcomes, false_plates) = score_image(&truth.plates, &reads);
-                ImageResult { file, outcomes, false_plates, ms, cpu_ms, error: None }
+                let (outcomes, false_plates) = score_image(&truth.plates, &reads, Some(&judge));
+                let false_hits = judge.false_hits(&reads, &truth.plates);
+                ImageResult { file, outcomes, false_plates, false_hits, ms, cpu_ms, error: None }
             }
             Err(err) => {
-                let outcomes = truth
-                    .plates
-                    .iter()
-                    .map(|p| PlateOutcome {
-                        truth: p.text.clone(),
-                        read: None,
-                        exact: false,
-                        top5: false,
-                        detected: false,
-                    })
-                    .collect();
-                ImageResult { file, outcomes, false_plates: 0, ms, cpu_ms, error: Some(format!("{err:#}")) }
+                let outcomes = truth.plates.iter().map(|p| PlateOutcome::missed(&p.text)).collect();
+                let error = Some(format!("{err:#}"));
+                ImageResult { file, outcomes, false_plates: 0, false_hits: 0, ms, cpu_ms, error }
             }
         }
     });
     println!("{:<48} {:<10} {:<10} {:>8} {:>6}  note", "file", "truth", "read", "detected", "ms");
     for r in &results {
         for o in r.outcomes.iter().filter(|o| !o.exact) {
-            let note = r.error.as_deref().unwrap_or(if o.top5 { "in top 5" } else { "" });
+            let note = match (&r.error, o.top5, o.hit) {
+                (Some(error), _, _) => error.as_str(),
+                (None, true, true) => "in top 5, hit",
+                (None, true, false) => "in top 5",
+                (None, false, true) => "hit",
+                (None, false, false) => "",
+            };
             println!(
                 "{:<48} {:<10} {:<10} {:>8} {:>6.1}  {note}",
                 r.file,
@@ -124,44 +153,68 @@ fn bench_photos(recognizer: &Recognizer, dir: &Path, threads: usize) -> anyhow::
                 r.ms
             );
         }
-        if r.false_plates > 0 {
-            println!("{:<48} {:<10} {:<10} {:>8} {:>6.1}  {} false plate(s)", r.file, "", "", "", r.ms, r.false_plates);
+        if r.false_plates > 0 || r.false_hits > 0 {
+            let (plates, hits) = (r.false_plates, r.false_hits);
+            println!(
+                "{:<48} {:<10} {:<10} {:>8} {:>6.1}  {plates} false plate(s), {hits} false hit(s)",
+                r.file, "", "", "", r.ms
+            );
         }
     }
-    let summary = summarize(&results, threads);
-    println!("{}", serde_json::to_string(&summary)?);
+    let mut summary = serde_json::to_value(summarize(&results, threads))?;
+    summary["readers"] = json!(recognizer.reader_names());
+    println!("{summary}");
     Ok(ExitCode::SUCCESS)
 }
 
-fn bench_crops(recognizer: &Recognizer, csv: &Path, dir: &Path, threads: usize) -> anyhow::Result<ExitCode> {
+fn bench_crops(
+    recognizer: &Recognizer,
+    csv: &Path,
+    dir: &Path,
+    threads: usize,
+    hits: MatchConfig,
+    held_out_of: Option<f64>,
+) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(csv).with_context(|| format!("reading {}", csv.display()))?;
     let mut items = Vec::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         match fields.as_slice() {
-            [file, _state, plate, ..] if !normalize(plate).is_empty() => items.push((dir.join(file), normalize(plate))),
+            [file, _state, plate, ..] if !normalize(plate).is_empty() => {
+                if held_out_of.is_none_or(|share| held_out(file, share)) {
+                    items.push((dir.join(file), normalize(plate)));
+                }
+            }
             _ => eprintln!("warning: {}:{}: expected file,state,PLATE", csv.display(), n + 1),
         }
     }
     if items.is_empty() {
         bail!("no labelled crops in {}", csv.display());
     }
+    let judge = HitJudge::new(items.iter().map(|(_, t)| t.as_str()), 0, hits).context("building the hit list")?;
     let results = parallel_map(&items, threads, |(path, truth)| {
         let started = ThreadTime::now();
         let read = image_io::load_rgb(path)
             .map_err(anyhow::Error::from)
             .and_then(|img| recognizer.read_crop(&img).map_err(anyhow::Error::from));
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        (path.clone(), truth.clone(), read.map(|r| r.text).map_err(|e| format!("{e:#}")), ms)
+        let read = read.map(|r| {
+            let hit = judge.raises_hit(&r.text, &r.candidates, truth);
+            (r.text, hit)
+        });
+        (path.clone(), truth.clone(), read.map_err(|e| format!("{e:#}")), ms)
     });
     println!("{:<40} {:<10} {:<10}", "file", "truth", "read");
-    let mut exact = 0;
+    let (mut exact, mut hit) = (0, 0);
     let mut ms = Vec::with_capacity(results.len());
     for (path, truth, read, t) in &results {
         ms.push(*t);
+        hit += usize::from(read.as_ref().is_ok_and(|(_, hit)| *hit));
         match read {
-            Ok(text) if text == truth => exact += 1,
-            Ok(text) => println!("{:<40} {:<10} {:<10}", path.display(), truth, text),
+            Ok((text, _)) if text == truth => exact += 1,
+            Ok((text, hit)) => {
+                println!("{:<40} {:<10} {:<10} {}", path.display(), truth, text, if *hit { "hit" } else { "" })
+            }
             Err(err) => println!("{:<40} {:<10} {:<10} {err}", path.display(), truth, "-"),
         }
     }
@@ -172,9 +225,26 @@ fn bench_crops(recognizer: &Recognizer, csv: &Path, dir: &Path, threads: usize) 
         "exact": exact,
         "exact_rate": exact as f64 / n as f64,
         "exact_rate_ci95": wilson_interval(exact, n),
+        "hit_rate": hit as f64 / n as f64,
         "cpu_ms_median": percentile(&ms, 0.5),
         "threads": threads,
+        "readers": recognizer.reader_names(),
     });
     println!("{summary}");
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_held_out_split_is_the_one_training_uses() {
+        // `training/train.py`: int(sha256(name)[:8], 16) / 0xFFFFFFFF, "train" below the share.
+        // sha256("ca1.jpg") begins b16d08cd (0.693), sha256("wa2.jpg") cc62d97c (0.798),
+        // sha256("ak10.jpg") 0076eee7 (0.002).
+        assert!(!held_out("ca1.jpg", 0.8) && held_out("ca1.jpg", 0.5));
+        assert!(!held_out("wa2.jpg", 0.8) && held_out("wa2.jpg", 0.798));
+        assert!(!held_out("ak10.jpg", 0.5) && held_out("ak10.jpg", 0.0));
+    }
 }

@@ -6,12 +6,19 @@
 //! uppercase A-Z0-9, no other folding), `top5` when the truth is among its first five
 //! candidates, `detected` when its IoU with the truth box is at least 0.3. A read that is no
 //! truth plate's read and overlaps no truth box with IoU >= 0.3 is a false plate.
+//!
+//! Hits, the figure an officer lives with ([`HitJudge`]): a truth plate is `hit` when the
+//! hot-list matcher, with the default matching rules (OCR-equivalent characters, every
+//! candidate), would match its read against a list holding the truth plate. A false hit is a
+//! read that matches an entry of a random 1M-entry synthetic list whose plate is none of the
+//! image's truth plates: the guard against matching too loosely.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{BBox, PlateRead};
+use super::{BBox, Candidate, PlateRead};
+use crate::hotlist::{Category, HotlistEntry, HotlistIndex, MatchConfig, ReadCandidate, ReadQuery};
 use crate::plate::normalize;
 
 /// IoU at which a read counts as finding a truth plate.
@@ -104,10 +111,84 @@ pub struct PlateOutcome {
     pub top5: bool,
     /// A read overlaps the truth box with IoU >= 0.3.
     pub detected: bool,
+    /// The hot-list matcher would raise a hit on this plate from its read ([`HitJudge`]).
+    pub hit: bool,
 }
 
-/// Scores one image's reads against its truth; returns the outcomes and the false-plate count.
-pub fn score_image(truth: &[TruthPlate], reads: &[PlateRead]) -> (Vec<PlateOutcome>, usize) {
+/// Judges reads as the hot-list matcher would: does a listed plate raise its hit, and does a
+/// read match an entry it should not.
+#[derive(Debug)]
+pub struct HitJudge {
+    listed: HotlistIndex,
+    decoys: HotlistIndex,
+}
+
+/// Entries of the synthetic list false hits are counted against.
+pub const DECOY_ENTRIES: usize = 1_000_000;
+/// Its seed: every run measures against the same list.
+const DECOY_SEED: u64 = 0x00de_c0de;
+
+impl HitJudge {
+    /// A judge whose list holds `plates` (the truth) and whose decoy list holds `decoys`
+    /// random entries, both matched with `config`. Plates that are no valid list plate are
+    /// left out (they can then raise no hit).
+    pub fn new<'a>(
+        plates: impl IntoIterator<Item = &'a str>,
+        decoys: usize,
+        config: MatchConfig,
+    ) -> Result<Self, crate::hotlist::index::IndexError> {
+        let entries: Vec<HotlistEntry> = plates
+            .into_iter()
+            .filter(|p| crate::hotlist::entry::normalize_list_plate(p, false).is_ok())
+            .map(|p| HotlistEntry::new(p, Category::StolenVehicle, "truth"))
+            .collect();
+        let listed = HotlistIndex::build(config.clone(), &entries)?;
+        let decoys = if decoys == 0 {
+            HotlistIndex::empty(config)
+        } else {
+            crate::hotlist::synthetic::synthetic_index(decoys, DECOY_SEED, config)?.0
+        };
+        Ok(Self { listed, decoys })
+    }
+
+    /// The plates of the list a reading (its text, then its candidates) matches, exactly or
+    /// approximately.
+    fn matched(index: &HotlistIndex, text: &str, candidates: &[Candidate]) -> Vec<String> {
+        let best = candidates.first().map_or(1.0, |c| c.confidence);
+        let mut candidates: Vec<ReadCandidate<'_>> = std::iter::once(ReadCandidate { text, confidence: best })
+            .chain(
+                candidates
+                    .iter()
+                    .filter(|c| c.text != text)
+                    .map(|c| ReadCandidate { text: &c.text, confidence: c.confidence }),
+            )
+            .collect();
+        candidates.truncate(1 + super::ocr::MAX_CANDIDATES);
+        let query = ReadQuery { candidates: &candidates, state: None, now: chrono::Utc::now() };
+        index.match_read(&query).map(|hit| hit.matches.into_iter().map(|m| m.entry.plate).collect()).unwrap_or_default()
+    }
+
+    /// True when a reading (`text`, then its `candidates`) raises the hit on the listed plate
+    /// `truth`.
+    pub fn raises_hit(&self, text: &str, candidates: &[Candidate], truth: &str) -> bool {
+        Self::matched(&self.listed, text, candidates).iter().any(|plate| plate == truth)
+    }
+
+    /// How many of `reads` match a decoy entry that is none of the `truth` plates.
+    pub fn false_hits(&self, reads: &[PlateRead], truth: &[TruthPlate]) -> usize {
+        reads
+            .iter()
+            .filter(|read| {
+                let matched = Self::matched(&self.decoys, &read.text, &read.candidates);
+                matched.iter().any(|plate| truth.iter().all(|t| t.text != *plate))
+            })
+            .count()
+    }
+}
+
+/// Scores one image's reads against its truth, hits judged by `judge` when given; returns the
+/// outcomes and the false-plate count.
+pub fn score_image(truth: &[TruthPlate], reads: &[PlateRead], judge: Option<&HitJudge>) -> (Vec<PlateOutcome>, usize) {
     let mut used = vec![false; reads.len()];
     let outcomes = truth
         .iter()
@@ -119,7 +200,7 @@ pub fn score_image(truth: &[TruthPlate], reads: &[PlateRead]) -> (Vec<PlateOutco
                 .filter(|&(_, iou)| iou > 0.0)
                 .max_by(|a, b| a.1.total_cmp(&b.1));
             let Some((i, iou)) = best else {
-                return PlateOutcome { truth: t.text.clone(), read: None, exact: false, top5: false, detected: false };
+                return PlateOutcome::missed(&t.text);
             };
             used[i] = true;
             let r = &reads[i];
@@ -129,6 +210,7 @@ pub fn score_image(truth: &[TruthPlate], reads: &[PlateRead]) -> (Vec<PlateOutco
                 exact: r.text == t.text,
                 top5: r.text == t.text || r.candidates.iter().take(5).any(|c| c.text == t.text),
                 detected: iou >= DETECTED_IOU,
+                hit: judge.is_some_and(|j| j.raises_hit(&r.text, &r.candidates, &t.text)),
             }
         })
         .collect();
@@ -138,6 +220,13 @@ pub fn score_image(truth: &[TruthPlate], reads: &[PlateRead]) -> (Vec<PlateOutco
         .filter(|(i, r)| !used[*i] && truth.iter().all(|t| r.bbox.iou(&t.bbox) < DETECTED_IOU))
         .count();
     (outcomes, false_plates)
+}
+
+impl PlateOutcome {
+    /// A truth plate no read was found for.
+    pub fn missed(truth: &str) -> Self {
+        Self { truth: truth.to_owned(), read: None, exact: false, top5: false, detected: false, hit: false }
+    }
 }
 
 /// The closing line of `bench` on photos.
@@ -158,6 +247,10 @@ pub struct Summary {
     pub detected_rate: f64,
     /// False plates per image.
     pub false_plates_per_image: f64,
+    /// Share of truth plates that would raise their hot-list hit ([`HitJudge`]).
+    pub hit_rate: f64,
+    /// Reads per image that would match an entry of a random 1M-entry list they should not.
+    pub hit_false_rate: f64,
     /// Median wall time per image, decode included.
     pub ms_median: f64,
     /// 95th percentile of the same.
@@ -180,6 +273,8 @@ pub struct ImageResult {
     pub outcomes: Vec<PlateOutcome>,
     /// False plates in the image.
     pub false_plates: usize,
+    /// Reads that matched a decoy entry they should not ([`HitJudge::false_hits`]).
+    pub false_hits: usize,
     /// Wall time in milliseconds.
     pub ms: f64,
     /// CPU time of the reading thread in milliseconds.
@@ -205,6 +300,8 @@ pub fn summarize(results: &[ImageResult], threads: usize) -> Summary {
         top5_rate: share(plates.iter().filter(|p| p.top5).count(), plates.len()),
         detected_rate: share(plates.iter().filter(|p| p.detected).count(), plates.len()),
         false_plates_per_image: share(results.iter().map(|r| r.false_plates).sum(), results.len()),
+        hit_rate: share(plates.iter().filter(|p| p.hit).count(), plates.len()),
+        hit_false_rate: share(results.iter().map(|r| r.false_hits).sum(), results.len()),
         ms_median: percentile(&ms, 0.5),
         ms_p95: percentile(&ms, 0.95),
         cpu_ms_median: percentile(&cpu_ms, 0.5),
@@ -256,6 +353,10 @@ mod tests {
         }
     }
 
+    fn cands(texts: &[&str]) -> Vec<Candidate> {
+        texts.iter().map(|c| Candidate { text: (*c).into(), confidence: 0.5 }).collect()
+    }
+
     fn truth(text: &str, x: f32) -> TruthPlate {
         TruthPlate { bbox: BBox { x, y: 0.0, w: 100.0, h: 50.0 }, text: text.into() }
     }
@@ -284,7 +385,7 @@ mod tests {
     #[test]
     fn scoring_picks_best_overlap_and_counts_false_plates() {
         let reads = [read("7ABC128", 5.0, &["7ABC128", "7ABC123"]), read("JUNK", 500.0, &["JUNK"])];
-        let (out, false_plates) = score_image(&[truth("7ABC123", 0.0)], &reads);
+        let (out, false_plates) = score_image(&[truth("7ABC123", 0.0)], &reads, None);
         assert_eq!(out.len(), 1);
         assert!(!out[0].exact && out[0].top5 && out[0].detected);
         assert_eq!(out[0].read.as_deref(), Some("7ABC128"));
@@ -293,21 +394,68 @@ mod tests {
 
     #[test]
     fn missed_plate_and_summary() {
-        let (miss, f) = score_image(&[truth("ABC", 0.0)], &[]);
+        let (miss, f) = score_image(&[truth("ABC", 0.0)], &[], None);
         assert!(!miss[0].detected && miss[0].read.is_none());
         assert_eq!(f, 0);
-        let (hit, _) = score_image(&[truth("ABC", 0.0)], &[read("ABC", 0.0, &["ABC"])]);
+        let judge = HitJudge::new(["ABC"], 0, MatchConfig::default()).unwrap();
+        let (hit, _) = score_image(&[truth("ABC", 0.0)], &[read("ABC", 0.0, &["ABC"])], Some(&judge));
         let results = vec![
-            ImageResult { file: "a".into(), outcomes: hit, false_plates: 0, ms: 10.0, cpu_ms: 8.0, error: None },
-            ImageResult { file: "b".into(), outcomes: miss, false_plates: 1, ms: 30.0, cpu_ms: 25.0, error: None },
+            ImageResult {
+                file: "a".into(),
+                outcomes: hit,
+                false_plates: 0,
+                false_hits: 0,
+                ms: 10.0,
+                cpu_ms: 8.0,
+                error: None,
+            },
+            ImageResult {
+                file: "b".into(),
+                outcomes: miss,
+                false_plates: 1,
+                false_hits: 1,
+                ms: 30.0,
+                cpu_ms: 25.0,
+                error: None,
+            },
         ];
         let s = summarize(&results, 2);
         assert_eq!((s.images, s.exact, s.threads), (2, 1, 2));
         assert_eq!(s.exact_rate, 0.5);
         assert_eq!(s.false_plates_per_image, 0.5);
+        assert_eq!((s.hit_rate, s.hit_false_rate), (0.5, 0.5));
         assert_eq!(s.ms_median, 10.0);
         assert_eq!(s.ms_p95, 30.0);
         assert_eq!((s.cpu_ms_median, s.cpu_ms_p95), (8.0, 25.0));
+    }
+
+    #[test]
+    fn a_look_alike_misread_still_hits_and_a_stranger_does_not() {
+        // A truth plate too long for any list is left out, not an error.
+        let judge = HitJudge::new(["7ABC123", "8XYZ900", "SWEETTHING"], 0, MatchConfig::default()).unwrap();
+        // Exact, then one OCR-equivalent character (8 for B, O for 0) in the text or a
+        // candidate: the listed plate's hit is raised.
+        assert!(judge.raises_hit("7ABC123", &cands(&["7ABC123"]), "7ABC123"));
+        assert!(judge.raises_hit("7A8C123", &cands(&["7A8C123"]), "7ABC123"));
+        assert!(judge.raises_hit("7AXC12", &cands(&["7AXC12", "7ABC123"]), "7ABC123"));
+        assert!(judge.raises_hit("8XYZ9O0", &cands(&[]), "8XYZ900"));
+        // A character that is no look-alike, a dropped character, or another listed plate:
+        // no hit for this one.
+        assert!(!judge.raises_hit("7AMC123", &cands(&["7AMC123"]), "7ABC123"));
+        assert!(!judge.raises_hit("7ABC12", &cands(&["7ABC12"]), "7ABC123"));
+        assert!(!judge.raises_hit("8XYZ900", &cands(&[]), "7ABC123"));
+    }
+
+    #[test]
+    fn false_hits_are_decoy_matches_of_plates_not_in_the_photo() {
+        // A small decoy list, so that some plate of it can be read on purpose.
+        let judge = HitJudge::new(["7ABC123"], 2000, MatchConfig::default()).unwrap();
+        let decoy = judge.decoys.iter_entries().next().unwrap().plate;
+        let truth_plate = [truth("7ABC123", 0.0)];
+        assert_eq!(judge.false_hits(&[read(&decoy, 0.0, &[])], &truth_plate), 1);
+        // The same decoy plate is no false hit where it is the photo's own plate.
+        assert_eq!(judge.false_hits(&[read(&decoy, 0.0, &[])], &[truth(&decoy, 0.0)]), 0);
+        assert_eq!(judge.false_hits(&[], &truth_plate), 0);
     }
 
     #[test]

@@ -90,17 +90,25 @@ pub mod detector;
 pub mod evaluate;
 pub mod geometry;
 pub mod image_io;
+mod model;
 pub mod ocr;
+pub mod readers;
+pub mod region;
+pub mod slots;
 
 use crate::config::RecognizerConfig;
 use detector::{Detection, PlateDetector};
 use geometry::{Quad, expand_quad};
-use ocr::{OCR_H, OCR_W, PlateOcr, TextRead};
+use ocr::TextRead;
+pub use readers::ReaderMode;
+use readers::Readers;
 
 /// File name of the plate detector inside the models folder.
 pub const DETECTOR_FILE: &str = "third_party/clp_det.onnx";
 /// File name of the plate-text recognizer inside the models folder.
 pub const OCR_FILE: &str = "plate_ocr.onnx";
+/// File name of the slot reader (fast-plate-ocr's CCT-XS) inside the models folder.
+pub const SLOT_FILE: &str = "third_party/cct_xs_v1_global.onnx";
 
 /// Margins added around the detector's quad before reading it (fractions of the plate's
 /// width and height), one per view, the first also framing the stored crop: the recognizer
@@ -116,6 +124,11 @@ const SURE_AFTER_FIRST_VIEWS: f32 = 0.9;
 /// The views of a ready-made crop: as given, a little wider (edge pixels repeat) and a
 /// little tighter, for the same reasons as [`READ_MARGINS`].
 const CROP_MARGINS: [(f32, f32); 5] = [(0.0, 0.0), (0.04, 0.08), (-0.03, -0.06), (0.02, 0.04), (-0.015, -0.03)];
+/// Margins around the detector's quad for the slot reader's views (`slot_views` of them).
+/// The reader was trained on plate-detector boxes, which sit close around the plate.
+const SLOT_MARGINS: [(f32, f32); 3] = [(0.05, 0.10), (0.10, 0.15), (0.02, 0.05)];
+/// The slot reader's views of a ready-made crop.
+const SLOT_CROP_MARGINS: [(f32, f32); 3] = [(0.0, 0.0), (0.04, 0.08), (-0.02, -0.04)];
 /// Width of the colour crop kept for display and storage (height follows the plate).
 const CROP_WIDTH: u32 = 192;
 /// Text whose first or last character lies this close to a side of the crop (a share of its
@@ -137,22 +150,56 @@ const MAX_PLATE_LEN: usize = 8;
 #[derive(Debug)]
 pub struct Recognizer {
     detector: PlateDetector,
-    ocr: PlateOcr,
+    readers: Readers,
+    missing: Vec<String>,
     min_confidence: f32,
     views: usize,
+    slot_views: usize,
+    region: region::Region,
     coarse: Option<(u32, f32)>,
 }
 
 impl Recognizer {
-    /// Loads both models from `models_dir` with the given settings.
+    /// Loads the models from `models_dir` with the given settings. One of the two text
+    /// readers may be missing (it is then named by [`Recognizer::missing_readers`] and logged);
+    /// the detector may not.
     pub fn load(models_dir: &Path, config: &RecognizerConfig) -> Result<Self, RecognizeError> {
         let detector =
             PlateDetector::load(&models_dir.join(DETECTOR_FILE), config.detector_long_side, config.detector_threshold)?;
-        let ocr = PlateOcr::load(&models_dir.join(OCR_FILE))?;
+        let loaded = Readers::load(
+            &models_dir.join(OCR_FILE),
+            &models_dir.join(SLOT_FILE),
+            config.reader,
+            config.second_opinion_below,
+        )?;
+        let missing: Vec<String> = loaded.missing.iter().map(ToString::to_string).collect();
+        for reason in &missing {
+            tracing::warn!("reading plates without one of the two text readers: {reason}");
+        }
         let views = config.read_views.clamp(1, READ_MARGINS.len());
         let coarse = (config.coarse_long_side > 0 && config.coarse_long_side < detector.long_side())
             .then_some((config.coarse_long_side, config.coarse_accept));
-        Ok(Self { detector, ocr, min_confidence: config.min_confidence, views, coarse })
+        Ok(Self {
+            detector,
+            readers: loaded.readers,
+            missing,
+            min_confidence: config.min_confidence,
+            views,
+            slot_views: config.slot_views.clamp(1, SLOT_MARGINS.len()),
+            region: config.region,
+            coarse,
+        })
+    }
+
+    /// The text readers in use: `ctc`, `slots` or `ctc+slots`.
+    pub fn reader_names(&self) -> &'static str {
+        self.readers.names()
+    }
+
+    /// Why a text reader the settings ask for is not in use (its model file is missing);
+    /// empty when all are.
+    pub fn missing_readers(&self) -> &[String] {
+        &self.missing
     }
 
     /// The detector, for the video reader's own searches.
@@ -163,8 +210,12 @@ impl Recognizer {
     /// Loads the models named by the settings (`models_dir`, else the default folder) and
     /// prepares them for frames of `width` x `height`: what a camera pipeline needs.
     pub fn load_for_frames(config: &RecognizerConfig, width: u32, height: u32) -> Result<Self, RecognizeError> {
-        let video =
-            RecognizerConfig { detector_long_side: config.video_long_side, coarse_long_side: 0, ..config.clone() };
+        let video = RecognizerConfig {
+            detector_long_side: config.video_long_side,
+            coarse_long_side: 0,
+            slot_views: config.video_slot_views,
+            ..config.clone()
+        };
         let recognizer = Self::load(&models_dir(config.models_dir.as_deref()), &video)?;
         recognizer.warm_up(width, height)?;
         Ok(recognizer)
@@ -235,18 +286,26 @@ impl Recognizer {
     /// Reads the text of one plate crop that fills the whole image (no detection).
     pub fn read_crop(&self, img: &RgbImage) -> Result<TextRead, RecognizeError> {
         let whole = BBox { x: 0.0, y: 0.0, w: img.width() as f32, h: img.height() as f32 }.corners();
-        let quads: Vec<[(f32, f32); 4]> =
-            CROP_MARGINS[..self.views].iter().map(|&(mx, my)| expand_quad(whole, mx, my)).collect();
-        self.read_quads(img, &quads).map(|r| r.unwrap_or_else(empty_read))
+        let (ctc, slot) = self.framings(whole, &CROP_MARGINS, &SLOT_CROP_MARGINS);
+        self.read_quads(img, &ctc, &slot).map(|r| r.unwrap_or_else(empty_read))
     }
 
-    /// Reads the same plate framed by each quad, voted as one reading.
-    fn read_quads(&self, img: &RgbImage, quads: &[[(f32, f32); 4]]) -> Result<Option<TextRead>, RecognizeError> {
-        let grays: Vec<Vec<f32>> = quads.iter().filter_map(|&q| geometry::rectify_gray(img, q, OCR_W, OCR_H)).collect();
-        if grays.is_empty() {
-            return Ok(None);
-        }
-        self.ocr.read_views(&grays, FIRST_VIEWS, SURE_AFTER_FIRST_VIEWS).map(Some)
+    /// The quads each reader reads a plate in: `ctc` margins for the CTC reader's views,
+    /// `slot` margins for the slot reader's, around `corners`.
+    fn framings(&self, corners: Quad, ctc: &[(f32, f32)], slot: &[(f32, f32)]) -> (Vec<Quad>, Vec<Quad>) {
+        let around = |margins: &[(f32, f32)]| margins.iter().map(|&(mx, my)| expand_quad(corners, mx, my)).collect();
+        (around(&ctc[..self.views.min(ctc.len())]), around(&slot[..self.slot_views.min(slot.len())]))
+    }
+
+    /// Reads the same plate framed by each quad, the readers' views voted as one reading, the
+    /// region's rules applied.
+    fn read_quads(&self, img: &RgbImage, ctc: &[Quad], slot: &[Quad]) -> Result<Option<TextRead>, RecognizeError> {
+        let is_plate = |read: &TextRead| is_plate_like(read, self.min_confidence);
+        let read = self.readers.read(img, ctc, slot, (FIRST_VIEWS, SURE_AFTER_FIRST_VIEWS), is_plate)?;
+        Ok(read.map(|mut read| {
+            self.region.apply(&mut read);
+            read
+        }))
     }
 
     fn read_detection(&self, img: &RgbImage, det: &Detection) -> Result<Option<PlateRead>, RecognizeError> {
@@ -283,11 +342,8 @@ impl Recognizer {
         img: &RgbImage,
         corners: [(f32, f32); 4],
     ) -> Result<Option<(TextRead, Quad)>, RecognizeError> {
-        let framings = |corners| -> Vec<Quad> {
-            READ_MARGINS[..self.views].iter().map(|&(mx, my)| expand_quad(corners, mx, my)).collect()
-        };
-        let quads = framings(corners);
-        let Some(first) = self.read_quads(img, &quads)? else {
+        let (quads, slot_quads) = self.framings(corners, &READ_MARGINS, &SLOT_MARGINS);
+        let Some(first) = self.read_quads(img, &quads, &slot_quads)? else {
             return Ok(None);
         };
         let Some((start, end)) = first.span else {
@@ -298,8 +354,9 @@ impl Recognizer {
         if left == 0.0 && right == 0.0 {
             return Ok(Some((first, quads[0])));
         }
-        let wider = framings(geometry::grow_quad(corners, left, right, 0.0, 0.0));
-        match self.read_quads(img, &wider)? {
+        let (wider, slot_wider) =
+            self.framings(geometry::grow_quad(corners, left, right, 0.0, 0.0), &READ_MARGINS, &SLOT_MARGINS);
+        match self.read_quads(img, &wider, &slot_wider)? {
             Some(second) if extends(&first, &second, left > 0.0, right > 0.0) => Ok(Some((second, wider[0]))),
             _ => Ok(Some((first, quads[0]))),
         }
@@ -383,6 +440,7 @@ mod tests {
     #[test]
     fn doubtful_readings_get_the_extra_views() {
         use crate::render::{PlateStyle, render_plate};
+        use ocr::{OCR_H, OCR_W, PlateOcr};
         let ocr = PlateOcr::load(&models_dir(None).join(OCR_FILE)).unwrap();
         let plate = render_plate(&PlateStyle::california(), "7ABC123", 160).unwrap();
         let whole = BBox { x: 0.0, y: 0.0, w: plate.width() as f32, h: plate.height() as f32 }.corners();
@@ -404,6 +462,76 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = Recognizer::load(dir.path(), &RecognizerConfig::default()).unwrap_err().to_string();
         assert!(err.contains("clp_det.onnx") && err.contains("missing"), "{err}");
+    }
+
+    /// A models folder holding the detector and the named readers (copies of the shipped ones,
+    /// or `bytes` written in place of a reader's file).
+    fn models_with(ctc: Option<&[u8]>, slots: Option<&[u8]>) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("third_party")).unwrap();
+        std::fs::copy(models_dir(None).join(DETECTOR_FILE), dir.path().join(DETECTOR_FILE)).unwrap();
+        for (file, bytes) in [(OCR_FILE, ctc), (SLOT_FILE, slots)] {
+            if let Some(bytes) = bytes {
+                std::fs::write(dir.path().join(file), bytes).unwrap();
+            }
+        }
+        dir
+    }
+
+    fn shipped(file: &str) -> Vec<u8> {
+        std::fs::read(models_dir(None).join(file)).unwrap()
+    }
+
+    /// A rendered California plate on a plain background, as a photo would hold it.
+    fn photo_of(text: &str) -> RgbImage {
+        use crate::render::{PlateStyle, render_plate};
+        let mut img = RgbImage::from_pixel(640, 360, image::Rgb([90, 95, 100]));
+        let plate = render_plate(&PlateStyle::california(), text, 180).unwrap();
+        image::imageops::overlay(&mut img, &plate, 230, 150);
+        img
+    }
+
+    #[test]
+    fn either_reader_alone_still_reads_and_the_missing_one_is_named() {
+        let config = RecognizerConfig::default();
+        let img = photo_of("7ABC123");
+        for (ctc, slots, in_use, missing) in [
+            (None, Some(shipped(SLOT_FILE)), "slots", OCR_FILE),
+            (Some(shipped(OCR_FILE)), None, "ctc", "cct_xs_v1_global.onnx"),
+        ] {
+            let dir = models_with(ctc.as_deref(), slots.as_deref());
+            let recognizer = Recognizer::load(dir.path(), &config).unwrap();
+            assert_eq!(recognizer.reader_names(), in_use);
+            let named = recognizer.missing_readers();
+            assert!(named.len() == 1 && named[0].contains(missing) && named[0].contains("missing"), "{named:?}");
+            let reads = recognizer.recognize(&img).unwrap();
+            assert_eq!(reads.first().map(|r| r.text.as_str()), Some("7ABC123"), "{in_use} alone");
+        }
+        // Both readers, and the `ctc` mode that asks for one only: nothing is missing.
+        let both = models_with(Some(&shipped(OCR_FILE)), Some(&shipped(SLOT_FILE)));
+        assert_eq!(Recognizer::load(both.path(), &config).unwrap().reader_names(), "ctc+slots");
+        let ctc_only = RecognizerConfig { reader: ReaderMode::Ctc, ..config.clone() };
+        let recognizer = Recognizer::load(both.path(), &ctc_only).unwrap();
+        assert_eq!((recognizer.reader_names(), recognizer.missing_readers().len()), ("ctc", 0));
+        // Neither: an error naming a reader's file.
+        let neither = models_with(None, None);
+        let err = Recognizer::load(neither.path(), &config).unwrap_err().to_string();
+        assert!(err.contains(OCR_FILE) && err.contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn a_corrupt_or_wrong_shaped_reader_file_is_an_error_naming_it() {
+        let config = RecognizerConfig::default();
+        // Bytes that are no ONNX model, and a real model of the other reader's shape.
+        for (ctc, slots, named) in [
+            (shipped(OCR_FILE), b"not an onnx file".to_vec(), "cct_xs_v1_global.onnx"),
+            (shipped(OCR_FILE), shipped(OCR_FILE), "cct_xs_v1_global.onnx"),
+            (shipped(SLOT_FILE), shipped(SLOT_FILE), OCR_FILE),
+        ] {
+            let dir = models_with(Some(&ctc), Some(&slots));
+            let err = Recognizer::load(dir.path(), &config).unwrap_err().to_string();
+            assert!(err.contains(named) && err.contains("cannot be loaded"), "{err}");
+        }
     }
 
     #[test]

@@ -3,11 +3,11 @@
 //! probabilities into the best text, per-character confidences and ranked alternatives.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
 use tract_onnx::prelude::*;
 
+use super::model::FixedModel;
 use super::{Candidate, RecognizeError};
 
 /// The recognizer's input height and width in pixels.
@@ -45,37 +45,18 @@ pub struct TextRead {
 }
 
 /// The loaded recognizer.
+#[derive(Debug)]
 pub struct PlateOcr {
-    path: PathBuf,
-    plan: Arc<TypedRunnableModel>,
-}
-
-impl std::fmt::Debug for PlateOcr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlateOcr").field("path", &self.path).finish()
-    }
+    model: FixedModel,
 }
 
 impl PlateOcr {
     /// Loads and optimizes the model for its fixed input shape.
     pub fn load(path: &Path) -> Result<Self, RecognizeError> {
-        if !path.is_file() {
-            return Err(RecognizeError::ModelMissing(path.to_path_buf()));
-        }
-        let invalid =
-            |e: TractError| RecognizeError::ModelInvalid { path: path.to_path_buf(), reason: format!("{e:#}") };
-        let plan = tract_onnx::onnx()
-            .model_for_path(path)
-            .and_then(|m| m.with_input_fact(0, f32::fact([1, 1, OCR_H, OCR_W]).into()))
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(invalid)?;
-        let ocr = Self { path: path.to_path_buf(), plan };
+        let model = FixedModel::load(path, tract_onnx::onnx(), f32::fact([1, 1, OCR_H, OCR_W]).into())?;
+        let ocr = Self { model };
         // Check the output shape once, so a wrong file fails at load, not mid-shift.
-        let probe = ocr.probabilities(&vec![0.5; OCR_H * OCR_W])?;
-        if probe.is_empty() {
-            return Err(RecognizeError::ModelInvalid { path: path.to_path_buf(), reason: "empty output".into() });
-        }
+        ocr.probabilities(&vec![0.5; OCR_H * OCR_W])?;
         Ok(ocr)
     }
 
@@ -83,24 +64,7 @@ impl PlateOcr {
     pub fn probabilities(&self, gray: &[f32]) -> Result<Vec<[f32; CLASSES]>, RecognizeError> {
         let input =
             Tensor::from_shape(&[1, 1, OCR_H, OCR_W], gray).map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
-        let out = self.plan.run(tvec!(input.into())).map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
-        let view = out[0].to_plain_array_view::<f32>().map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
-        let shape = view.shape().to_vec();
-        if shape.len() != 3 || shape[2] != CLASSES {
-            return Err(RecognizeError::ModelInvalid {
-                path: self.path.clone(),
-                reason: format!("output shape {shape:?}, expected [1, T, {CLASSES}]"),
-            });
-        }
-        let flat = view.iter().copied().collect::<Vec<f32>>();
-        Ok(flat
-            .chunks_exact(CLASSES)
-            .map(|c| {
-                let mut col = [0.0; CLASSES];
-                col.copy_from_slice(c);
-                col
-            })
-            .collect())
+        self.model.rows(input, |columns| columns > 0, &format!("[1, T, {CLASSES}]"))
     }
 
     /// Reads one crop.

@@ -1,0 +1,73 @@
+//! One ONNX network loaded by tract for a fixed input shape: what both plate-text readers
+//! share (loading with clear errors naming the file, running, and cutting the output into
+//! per-step class probabilities).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+use super::RecognizeError;
+
+/// A network optimized for one input shape.
+pub(crate) struct FixedModel {
+    path: PathBuf,
+    plan: Arc<TypedRunnableModel>,
+}
+
+impl std::fmt::Debug for FixedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FixedModel").field("path", &self.path).finish()
+    }
+}
+
+impl FixedModel {
+    /// Loads `path` with `onnx` (tract's loader, with any options the file needs) and
+    /// optimizes it for an input of `fact`: a missing file is `ModelMissing`, any other
+    /// failure `ModelInvalid`, both naming the file.
+    pub(crate) fn load(path: &Path, onnx: tract_onnx::Onnx, fact: InferenceFact) -> Result<Self, RecognizeError> {
+        if !path.is_file() {
+            return Err(RecognizeError::ModelMissing(path.to_path_buf()));
+        }
+        let plan = onnx
+            .model_for_path(path)
+            .and_then(|m| m.with_input_fact(0, fact))
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| RecognizeError::ModelInvalid { path: path.to_path_buf(), reason: format!("{e:#}") })?;
+        Ok(Self { path: path.to_path_buf(), plan })
+    }
+
+    /// Runs the network on `input` and cuts its first output, of shape `[1, steps, N]` with
+    /// `steps` accepted by `steps_ok`, into one row of `N` class probabilities per step. An
+    /// output of another shape is `ModelInvalid` (`expected` says what was expected): the file
+    /// is not the network it is named for.
+    pub(crate) fn rows<const N: usize>(
+        &self,
+        input: Tensor,
+        steps_ok: impl Fn(usize) -> bool,
+        expected: &str,
+    ) -> Result<Vec<[f32; N]>, RecognizeError> {
+        let inference = |e: TractError| RecognizeError::Inference(format!("{e:#}"));
+        let out = self.plan.run(tvec!(input.into())).map_err(inference)?;
+        let view = out[0].to_plain_array_view::<f32>().map_err(inference)?;
+        let shape = view.shape();
+        if shape.len() != 3 || shape[0] != 1 || shape[2] != N || !steps_ok(shape[1]) {
+            return Err(RecognizeError::ModelInvalid {
+                path: self.path.clone(),
+                reason: format!("output shape {shape:?}, expected {expected}"),
+            });
+        }
+        Ok(view
+            .iter()
+            .copied()
+            .collect::<Vec<f32>>()
+            .chunks_exact(N)
+            .map(|c| {
+                let mut row = [0.0; N];
+                row.copy_from_slice(c);
+                row
+            })
+            .collect())
+    }
+}
