@@ -241,6 +241,21 @@ fn load(conn: &Connection, id: &str) -> Result<Option<(User, String)>, StoreErro
     }
 }
 
+/// Counts one more PIN attempt for an active account still under `limit` failures, in one
+/// statement (atomic across connections and processes); the new count, or `None` when the
+/// account is locked, not active, or out of attempts (then locked, if it was not yet).
+fn reserve_attempt(conn: &Connection, id: &str, limit: u32) -> Result<Option<u32>, StoreError> {
+    let count: Option<i64> = conn
+        .query_row(
+            "UPDATE users SET failed_attempts = failed_attempts + 1 \
+             WHERE id = ?1 AND status = 'active' AND failed_attempts < ?2 RETURNING failed_attempts",
+            params![id, limit],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(count.map(|n| n.clamp(0, i64::from(u32::MAX)) as u32))
+}
+
 fn set_status(conn: &Connection, id: &str, status: UserStatus, reason: &str) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE users SET status = ?2, status_reason = ?3 WHERE id = ?1",
@@ -357,34 +372,39 @@ impl<'a> Accounts<'a> {
                 return refuse(id, LoginRefusal::Suspended(reason));
             }
         }
+        // Reserve the attempt before the PIN is checked: the count goes up in one statement,
+        // only while the account is active and under the limit, so however many log-ons run at
+        // once (in this process or others on the same data dir), no more PINs are ever tried
+        // than the lockout allows. A right PIN gives the attempt back below.
+        let (uid, limit) = (id.to_owned(), self.rules.lockout_failures);
+        let Some(failures) = self.store.write(move |conn| reserve_attempt(conn, &uid, limit))? else {
+            return refuse(id, LoginRefusal::Locked);
+        };
         if !pin_matches(pin, &hash) {
-            let failures = user.failed_attempts + 1;
-            let locks = failures >= self.rules.lockout_failures;
-            let (uid, org) = (id.to_owned(), self.org());
-            self.store.write(move |conn| {
-                conn.execute("UPDATE users SET failed_attempts = ?2 WHERE id = ?1", params![uid, failures])?;
-                if locks {
+            let locks = failures >= limit;
+            if locks {
+                let (uid, org) = (id.to_owned(), self.org());
+                self.store.write(move |conn| {
                     set_status(conn, &uid, UserStatus::Locked, &format!("{failures} wrong PINs"))?;
-                    append(
-                        conn,
-                        &AuditEvent::new(
-                            &uid,
-                            &org,
-                            AuditAction::Lockout,
-                            &uid,
-                            &format!("locked after {failures} wrong PINs"),
-                        ),
-                    )?;
-                }
-                Ok(())
-            })?;
-            let refusal = if locks {
-                LoginRefusal::Locked
-            } else {
-                LoginRefusal::WrongPin { remaining: self.rules.lockout_failures - failures }
-            };
+                    let event = AuditEvent::new(
+                        &uid,
+                        &org,
+                        AuditAction::Lockout,
+                        &uid,
+                        &format!("locked after {failures} wrong PINs"),
+                    );
+                    append(conn, &event)
+                })?;
+            }
+            let refusal =
+                if locks { LoginRefusal::Locked } else { LoginRefusal::WrongPin { remaining: limit - failures } };
             return refuse(id, refusal);
         }
+        let uid = id.to_owned();
+        self.store.write(move |conn| {
+            conn.execute("UPDATE users SET failed_attempts = 0 WHERE id = ?1", [uid])?;
+            Ok(())
+        })?;
         match user.certified_until {
             _ if user.trained_on.is_none() => return refuse(id, LoginRefusal::NotCertified),
             None => return refuse(id, LoginRefusal::NotCertified),

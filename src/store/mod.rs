@@ -316,7 +316,10 @@ fn writer_loop(mut conn: Connection, receiver: &Receiver<Request>) {
             }
         }
         let mut replies = Vec::with_capacity(batch.len());
-        let mut tx = match conn.transaction() {
+        // IMMEDIATE: the write lock is taken (waiting out the busy timeout) when the transaction
+        // begins. A deferred one that reads first (the audit chain's previous hash) and then
+        // writes fails at once with SQLITE_BUSY when another process wrote in between.
+        let mut tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
             Ok(tx) => tx,
             Err(err) => {
                 let message = err.to_string();

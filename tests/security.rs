@@ -1,0 +1,100 @@
+//! Access control attacked as someone holding the car's database key would attack it, through
+//! the real binary and several processes at once on one data dir (issue 14's findings, one
+//! test each as they are mended).
+
+// A test fails by panicking: unwrap is the assertion here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use patrol_alpr::store::{KeySource, Store, StoreKeys};
+
+const SECRET: &str = "security test passphrase";
+
+fn command(dir: &Path, args: &[&str], pin: &str, new_pin: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patrol-alpr"));
+    cmd.arg("--data-dir")
+        .arg(dir)
+        .arg("--config")
+        .arg(dir.join("no-config.toml"))
+        .args(args)
+        .env("PATROL_ALPR_DB_KEY", SECRET)
+        .env("PATROL_ALPR_PIN", pin)
+        .env("PATROL_ALPR_NEW_PIN", new_pin)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn run_ok(dir: &Path, args: &[&str], pin: &str, new_pin: &str) {
+    let out = command(dir, args, pin, new_pin).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// An administrator `A1` (PIN 123456) and a certified officer `O1` (PIN 654321).
+fn data_dir_with_an_officer() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cert = ["--trained-on", "2026-01-01", "--certified-until", "2099-01-01"];
+    run_ok(
+        d,
+        &[&["users", "add", "A1", "--name", "Admin", "--role", "administrator"][..], &cert].concat(),
+        "",
+        "123456",
+    );
+    run_ok(
+        d,
+        &[&["users", "add", "O1", "--name", "Officer", "--role", "officer", "--as", "A1"][..], &cert].concat(),
+        "123456",
+        "654321",
+    );
+    dir
+}
+
+/// The outcome of every audit row of `action`, in order.
+fn audit_outcomes(dir: &Path, action: &str) -> Vec<String> {
+    let store = Store::open(dir, StoreKeys::derive(SECRET, dir, KeySource::Environment).unwrap(), "test").unwrap();
+    let action = action.to_owned();
+    store
+        .read(move |c| {
+            let mut s = c.prepare("SELECT outcome FROM audit_log WHERE action = ?1 ORDER BY seq")?;
+            Ok(s.query_map([action], |r| r.get(0))?.collect::<Result<_, _>>()?)
+        })
+        .unwrap()
+}
+
+/// Issue 14, item 3: wrong PINs sent by many processes at once never get more PINs tried than
+/// the lockout allows (5 by default), and the account ends locked.
+#[test]
+fn concurrent_wrong_pins_try_no_more_pins_than_the_lockout_allows() {
+    let dir = data_dir_with_an_officer();
+    let d = dir.path();
+    const ATTEMPTS: usize = 16;
+    let children: Vec<Child> = (0..ATTEMPTS)
+        .map(|i| {
+            // Each process a different wrong PIN, as a guesser would send them.
+            let pin = format!("{:06}", 100_000 + i);
+            command(d, &["users", "list", "--as", "O1"], &pin, "").spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success(), "a wrong PIN was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("wrong user id or PIN") || err.contains("locked after"), "{err}");
+    }
+    let failures = audit_outcomes(d, "logon_failure");
+    assert_eq!(failures.len(), ATTEMPTS, "every refusal is audited: {failures:?}");
+    // A PIN was tried exactly where the refusal says how many attempts were left, or where it
+    // locked the account; every other attempt was refused before its PIN was looked at.
+    let tried = failures.iter().filter(|o| o.contains("attempts left")).count();
+    let lockouts = audit_outcomes(d, "lockout");
+    assert_eq!(lockouts.len(), 1, "{lockouts:?}");
+    assert_eq!(tried + lockouts.len(), 5, "PINs tried: {failures:?}");
+    // Locked: even the right PIN is refused now.
+    let right = command(d, &["users", "list", "--as", "O1"], "654321", "").output().unwrap();
+    assert!(!right.status.success());
+    assert!(String::from_utf8_lossy(&right.stderr).contains("locked"), "{}", String::from_utf8_lossy(&right.stderr));
+}
