@@ -23,6 +23,19 @@ pub enum ConfigError {
         /// What was wrong with it.
         source: Box<toml::de::Error>,
     },
+    /// A setting is out of its range: refused rather than clamped, so a file that asks for
+    /// no lockout or no reading at all never runs as if it had.
+    #[error("invalid config file {path}: {key} = {value}: {reason}")]
+    Invalid {
+        /// The file that failed.
+        path: PathBuf,
+        /// The setting, as `section.key`.
+        key: &'static str,
+        /// The value given.
+        value: String,
+        /// The range it must lie in.
+        reason: &'static str,
+    },
     /// No home directory, so no default location can be derived.
     #[error("no home directory: pass --data-dir and --config explicitly")]
     NoHome,
@@ -85,8 +98,45 @@ impl Config {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
         };
-        toml::from_str(&text)
-            .map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source: Box::new(source) })
+        let config: Self = toml::from_str(&text)
+            .map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source: Box::new(source) })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// Refuses settings outside the ranges the program works in.
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let r = &self.recognizer;
+        let share = |x: f32| (0.0..=1.0).contains(&x);
+        let checks: [(&'static str, String, bool, &'static str); 8] = [
+            (
+                "store.lockout_failures",
+                self.store.lockout_failures.to_string(),
+                self.store.lockout_failures >= 1,
+                "at least 1",
+            ),
+            ("recognizer.read_views", r.read_views.to_string(), (1..=5).contains(&r.read_views), "1 to 5"),
+            ("recognizer.slot_views", r.slot_views.to_string(), (1..=3).contains(&r.slot_views), "1 to 3"),
+            (
+                "recognizer.video_slot_views",
+                r.video_slot_views.to_string(),
+                (1..=3).contains(&r.video_slot_views),
+                "1 to 3",
+            ),
+            ("recognizer.min_confidence", r.min_confidence.to_string(), share(r.min_confidence), "0 to 1"),
+            ("recognizer.detector_threshold", r.detector_threshold.to_string(), share(r.detector_threshold), "0 to 1"),
+            (
+                "recognizer.second_opinion_below",
+                r.second_opinion_below.to_string(),
+                share(r.second_opinion_below),
+                "0 to 1",
+            ),
+            ("recognizer.coarse_accept", r.coarse_accept.to_string(), share(r.coarse_accept), "0 to 1"),
+        ];
+        match checks.into_iter().find(|(_, _, ok, _)| !ok) {
+            Some((key, value, _, reason)) => Err(ConfigError::Invalid { path: path.to_path_buf(), key, value, reason }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -292,6 +342,24 @@ mod tests {
         std::fs::write(&bad, "[recognizer]\nnot_a_key = 1\n").unwrap();
         let err = Config::load(&bad).unwrap_err().to_string();
         assert!(err.contains("bad.toml"), "{err}");
+    }
+
+    #[test]
+    fn settings_out_of_range_are_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        for (text, key) in [
+            ("[store]\nlockout_failures = 0\n", "store.lockout_failures = 0: at least 1"),
+            ("[recognizer]\nread_views = 0\n", "recognizer.read_views = 0: 1 to 5"),
+            ("[recognizer]\nslot_views = 4\n", "recognizer.slot_views = 4: 1 to 3"),
+            ("[recognizer]\nmin_confidence = 1.5\n", "recognizer.min_confidence = 1.5: 0 to 1"),
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let err = Config::load(&file).unwrap_err().to_string();
+            assert!(err.contains("c.toml") && err.contains(key), "{err}");
+        }
+        // The defaults are in range.
+        assert!(Config::default().validate(&file).is_ok());
     }
 
     #[test]

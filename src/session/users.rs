@@ -243,7 +243,7 @@ fn load(conn: &Connection, id: &str) -> Result<Option<(User, String)>, StoreErro
 
 /// Counts one more PIN attempt for an active account still under `limit` failures, in one
 /// statement (atomic across connections and processes); the new count, or `None` when the
-/// account is locked, not active, or out of attempts (then locked, if it was not yet).
+/// account is not active (locked by another attempt meanwhile) or has no attempt left.
 fn reserve_attempt(conn: &Connection, id: &str, limit: u32) -> Result<Option<u32>, StoreError> {
     let count: Option<i64> = conn
         .query_row(
