@@ -40,7 +40,8 @@ pub fn run(ctx: &Context, args: ConsoleArgs) -> anyhow::Result<ExitCode> {
         // Demo data never mixes with a real data dir.
         paths.data_dir = paths.data_dir.join("demo");
     }
-    std::fs::create_dir_all(&paths.data_dir).with_context(|| format!("creating {}", paths.data_dir.display()))?;
+    crate::store::key::private_dir(&paths.data_dir)
+        .with_context(|| format!("creating {}", paths.data_dir.display()))?;
     // None named: the console takes the camera sources in force (the administrator's, else
     // the settings file's) and follows the administrator's changes.
     let sources: Vec<SourceSpec> = if !args.sources.is_empty() {

@@ -213,8 +213,43 @@ fn configured_secret(
     }
     let Some(file) = key_file else { return Ok(None) };
     check_outside(file, data_dir)?;
+    warn_if_shared(file);
     let text = std::fs::read_to_string(file).map_err(io_err(file))?;
     Ok(Some((text.trim_end_matches(['\n', '\r']).to_owned(), KeySource::KeyFile(file.to_path_buf()))))
+}
+
+/// Creates the data dir if needed and makes it private to its owner (0700): the database, salt,
+/// hot-list cache and crops inside it are then out of other local users' reach, whatever
+/// mode each file was created with. A folder made wider by hand is narrowed again.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    Ok(())
+}
+
+/// Warns (on stderr, where the operator sees it) when a key file can be read by users other
+/// than its owner: whoever reads it holds the database key.
+fn warn_if_shared(file: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = std::fs::metadata(file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            eprintln!(
+                "warning: key file {} can be read by other users (mode {:o}): chmod 600 it",
+                file.display(),
+                meta.permissions().mode() & 0o777
+            );
+        }
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
@@ -241,7 +276,7 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), KeyError> {
 }
 
 fn load_or_create_salt(data_dir: &Path, name: &str) -> Result<Vec<u8>, KeyError> {
-    std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
+    private_dir(data_dir).map_err(io_err(data_dir))?;
     let path = data_dir.join(name);
     match std::fs::read(&path) {
         Ok(salt) if salt.len() >= 16 => Ok(salt),
@@ -275,7 +310,7 @@ fn load_or_create_salt(data_dir: &Path, name: &str) -> Result<Vec<u8>, KeyError>
 }
 
 fn demo_secret(data_dir: &Path) -> Result<String, KeyError> {
-    std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
+    private_dir(data_dir).map_err(io_err(data_dir))?;
     let path = data_dir.join(DEMO_KEY_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok(text.lines().next_back().unwrap_or_default().to_owned()),
@@ -336,6 +371,21 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["store.salt"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_dir_is_made_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        StoreKeys::obtain(&data, None, true).unwrap();
+        assert_eq!(mode(&data), 0o700);
+        // Widened by hand: narrowed again at the next start.
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        StoreKeys::obtain(&data, None, true).unwrap();
+        assert_eq!(mode(&data), 0o700);
     }
 
     #[test]

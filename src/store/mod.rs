@@ -139,7 +139,7 @@ impl DataDirLock {
     }
 
     fn take(data_dir: &Path, exclusive: bool, busy: &str) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io { path: data_dir.to_path_buf(), source })?;
+        key::private_dir(data_dir).map_err(|source| StoreError::Io { path: data_dir.to_path_buf(), source })?;
         let path = data_dir.join(LOCK_FILE);
         let file = std::fs::OpenOptions::new()
             .create(true)
