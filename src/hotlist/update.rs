@@ -365,6 +365,9 @@ pub fn run_update(request: &UpdateRequest<'_>) -> Result<UpdateOutcome, UpdateEr
     result
 }
 
+/// How far ahead of this car's clock a list's creation time may be (clocks disagree a little).
+const MAX_CLOCK_AHEAD: chrono::Duration = chrono::Duration::minutes(5);
+
 fn try_update(request: &UpdateRequest<'_>) -> Result<UpdateOutcome, UpdateError> {
     let config = request.config;
     let key = parse_public_key(config.public_key.as_deref().ok_or(UpdateError::NoPublicKey)?)?;
@@ -381,6 +384,16 @@ fn try_update(request: &UpdateRequest<'_>) -> Result<UpdateOutcome, UpdateError>
                 continue;
             }
         };
+        // A list dated ahead of the car's clock would never look stale and would shut out
+        // every real list published before its date: refused, with a small allowance for
+        // clocks that disagree by a few minutes.
+        if fetched.manifest.created > request.now + MAX_CLOCK_AHEAD {
+            reasons.push(format!(
+                "{source}: list {} is dated {}, ahead of this car's clock ({}): check the publisher's clock or this car's",
+                fetched.manifest.version, fetched.manifest.created, request.now
+            ));
+            continue;
+        }
         if let Some(current) = &state.update {
             if fetched.manifest.created < current.created {
                 reasons.push(format!(
@@ -602,6 +615,10 @@ mod tests {
         // An older, validly signed list (a replay).
         f.publish(&[("svs.tbl", SVS)], "v0", t0 - chrono::Duration::hours(1));
         assert!(reason(f.update()).contains("older than the list in use"));
+        // A validly signed list dated far ahead (it would never go stale and would shut out
+        // every real list dated before it).
+        f.publish(&[("svs.tbl", SVS)], "v2099", Utc::now() + chrono::Duration::days(365 * 70));
+        assert!(reason(f.update()).contains("ahead of this car's clock"));
 
         assert_eq!(f.version(), "v1");
         assert!(f.matches("7ABC123"));
@@ -616,7 +633,7 @@ mod tests {
         assert_eq!(reloaded.list.status.created, Some(t1));
 
         let outcomes: Vec<String> = f.audit.events().iter().map(|e| e.outcome.clone()).collect();
-        assert_eq!(outcomes.iter().filter(|o| o.starts_with("refused")).count(), 7, "{outcomes:?}");
+        assert_eq!(outcomes.iter().filter(|o| o.starts_with("refused")).count(), 8, "{outcomes:?}");
         assert!(outcomes.iter().all(|o| o.starts_with("ok") || o.starts_with("refused")));
         assert!(f.audit.events().iter().all(|e| e.action == AuditAction::HotlistUpdate && e.user == "officer7"));
     }
