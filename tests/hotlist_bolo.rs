@@ -154,7 +154,7 @@ fn bolo_add_checks_past_reads_then_list_check_remove_all_audited() {
     );
 
     // The entry is on the hot list now, and listed.
-    let check = run(d, &["hotlist", "check", "7DMO123", "--state", "CA"], "", "");
+    let check = run(d, &["hotlist", "check", "7DMO123", "--state", "CA", "--as", "O1"], "222222", "");
     assert!(stdout(&check).starts_with("HIT, EXACT"), "{}", stdout(&check));
     assert!(stdout(&check).contains("DEMO armed robbery suspect"), "{}", stdout(&check));
     let list = run(d, &["hotlist", "bolo", "list", "--as", "O1"], "222222", "");
@@ -179,7 +179,7 @@ fn bolo_add_checks_past_reads_then_list_check_remove_all_audited() {
     let remove = run(d, &["hotlist", "bolo", "remove", "1", "--reason", "vehicle located", "--as", "O1"], "222222", "");
     assert!(remove.status.success(), "{}", stderr(&remove));
     assert!(stdout(&remove).contains("removed manual entry 1: 7DMO123"), "{}", stdout(&remove));
-    assert_eq!(run(d, &["hotlist", "check", "7DMO123"], "", "").status.code(), Some(1));
+    assert_eq!(run(d, &["hotlist", "check", "7DMO123", "--as", "O1"], "222222", "").status.code(), Some(1));
     let missing = run(d, &["hotlist", "bolo", "remove", "1", "--reason", "again", "--as", "O1"], "222222", "");
     assert!(stderr(&missing).contains("no manual entry 1"), "{}", stderr(&missing));
 

@@ -98,3 +98,31 @@ fn concurrent_wrong_pins_try_no_more_pins_than_the_lockout_allows() {
     assert!(!right.status.success());
     assert!(String::from_utf8_lossy(&right.stderr).contains("locked"), "{}", String::from_utf8_lossy(&right.stderr));
 }
+
+/// Issue 14, item 5: unsigned hot-list entries come in only through the administrator, and a
+/// hot-list query needs a logged-on user; the key alone, or an officer, gets nothing in, and
+/// every refusal is audited.
+#[test]
+fn hot_list_imports_and_checks_need_a_pin_and_a_role() {
+    let dir = data_dir_with_an_officer();
+    let d = dir.path();
+    let list = d.join("planted.csv");
+    std::fs::write(&list, "plate,reason\nPLNT999,planted\n").unwrap();
+    let list = list.to_str().unwrap();
+    // No user at all: clap refuses before anything opens.
+    assert!(!command(d, &["hotlist", "import", list], "", "").output().unwrap().status.success());
+    // The officer: refused, audited.
+    let officer = command(d, &["hotlist", "import", list, "--as", "O1"], "654321", "").output().unwrap();
+    assert!(!officer.status.success());
+    let refusals = audit_outcomes(d, "hotlist_import");
+    assert!(refusals.iter().any(|o| o.starts_with("refused")), "{refusals:?}");
+    // The planted plate matches nothing, asked by the officer (audited as a search).
+    let check = command(d, &["hotlist", "check", "PLNT999", "--as", "O1"], "654321", "").output().unwrap();
+    assert_eq!(check.status.code(), Some(1));
+    let searches = audit_outcomes(d, "search");
+    assert_eq!(searches, vec!["ok: no match".to_owned()]);
+    // The administrator may.
+    run_ok(d, &["hotlist", "import", list, "--as", "A1"], "123456", "");
+    let check = command(d, &["hotlist", "check", "PLNT999", "--as", "O1"], "654321", "").output().unwrap();
+    assert!(check.status.success());
+}

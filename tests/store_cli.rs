@@ -263,7 +263,7 @@ fn rotation_fixture(plate: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     assert!(run(&data, &admin, "", "123456").status.success());
     let list = dir.path().join("list.csv");
     std::fs::write(&list, format!("plate,reason\n{plate},DEMO rotation\n")).unwrap();
-    assert!(run(&data, &["hotlist", "import", list.to_str().unwrap()], "", "").status.success());
+    assert!(run(&data, &["hotlist", "import", list.to_str().unwrap(), "--as", "A1"], "123456", "").status.success());
     (dir, data)
 }
 
@@ -313,7 +313,7 @@ fn the_administrator_rotates_the_key_and_only_the_new_one_opens_the_data() {
     assert!(outcomes[0].starts_with("refused"), "{outcomes:?}");
     assert_eq!(outcomes[1], "rotation started");
     assert!(outcomes[2].starts_with("rotated: database re-encrypted"), "{outcomes:?}");
-    let check = run_keyed(&data, new, &["hotlist", "check", "ROT8ME1"], "", "");
+    let check = run_keyed(&data, new, &["hotlist", "check", "ROT8ME1", "--as", "A1"], "123456", "");
     assert!(stdout(&check).contains("ROT8ME1"), "{}{}", stdout(&check), stderr(&check));
 }
 
@@ -342,6 +342,6 @@ fn a_rotation_that_meets_an_unreadable_cache_file_stops_until_told_to_leave_it()
         stdout(&finished)
     );
     assert!(stdout(&finished).contains("1 unreadable"), "{}", stdout(&finished));
-    let check = run_keyed(&data, "rotated again", &["hotlist", "check", "ROT8ME2"], "", "");
+    let check = run_keyed(&data, "rotated again", &["hotlist", "check", "ROT8ME2", "--as", "A1"], "123456", "");
     assert!(stdout(&check).contains("ROT8ME2"), "{}{}", stdout(&check), stderr(&check));
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::Context;
 use super::store::{Secrets, actor as authenticate, open_store, parse_time, rules};
-use crate::audit::{AuditAction, AuditSink};
+use crate::audit::{AuditAction, AuditEvent, AuditSink};
 use crate::hotlist::cache::HotlistCache;
 use crate::hotlist::load::{Actor, import_files, load_active};
 use crate::hotlist::manual::{BoloRecord, BoloRequest, BoloStore};
@@ -34,7 +34,9 @@ pub struct HotlistArgs {
 /// The `hotlist` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum HotlistCommand {
-    /// Add list files to the hot-list cache; prints every bad line and the totals.
+    /// Add list files to the hot-list cache; prints every bad line and the totals. Unsigned
+    /// entries: the ALPR Administrator only (`--as ID`, PIN from PATROL_ALPR_PIN or stdin),
+    /// audited.
     Import {
         /// CLEW `.tbl`, NCIC `.ncic` or `.csv` files.
         #[arg(required = true)]
@@ -42,8 +44,12 @@ pub enum HotlistCommand {
         /// The format, when the file names do not tell it.
         #[arg(long, value_enum)]
         format: Option<Format>,
+        /// The administrator importing.
+        #[arg(long = "as", value_name = "ID")]
+        as_user: String,
     },
-    /// Match a plate against the cached list; exit status 1 when nothing matches.
+    /// Match a plate against the cached list; exit status 1 when nothing matches. Needs a
+    /// logged-on user (`--as ID`, PIN from PATROL_ALPR_PIN or stdin); audited.
     Check {
         /// The plate as read.
         plate: String,
@@ -53,12 +59,20 @@ pub enum HotlistCommand {
         /// The state, when known.
         #[arg(long)]
         state: Option<String>,
+        /// The user asking.
+        #[arg(long = "as", value_name = "ID")]
+        as_user: String,
     },
     /// Show the cached list's version, age and counts.
     Stats,
     /// Run the signed update from the configured sources; new entries are checked against
-    /// the stored reads of the last `past_reads_window_hours`.
-    Update,
+    /// the stored reads of the last `past_reads_window_hours`. Needs a logged-on user (`--as
+    /// ID`, PIN from PATROL_ALPR_PIN or stdin); audited.
+    Update {
+        /// The user running the update.
+        #[arg(long = "as", value_name = "ID")]
+        as_user: String,
+    },
     /// Manual entries (BOLO): add, remove, list. Each needs a logged-on user (`--as ID`, PIN
     /// from PATROL_ALPR_PIN or stdin) and is audited.
     Bolo {
@@ -163,10 +177,12 @@ pub enum BoloCommand {
 /// Runs `hotlist`.
 pub fn run(ctx: &Context, args: &HotlistArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
-        HotlistCommand::Import { files, format } => import(ctx, files, *format),
-        HotlistCommand::Check { plate, alternatives, state } => check(ctx, plate, alternatives, state.as_deref()),
+        HotlistCommand::Import { files, format, as_user } => import(ctx, files, *format, as_user),
+        HotlistCommand::Check { plate, alternatives, state, as_user } => {
+            check(ctx, plate, alternatives, state.as_deref(), as_user)
+        }
         HotlistCommand::Stats => stats(ctx),
-        HotlistCommand::Update => update(ctx),
+        HotlistCommand::Update { as_user } => update(ctx, as_user),
         HotlistCommand::Bolo { command } => bolo(ctx, command),
         HotlistCommand::Bench { entries, reads, seed } => bench(ctx, *entries, *reads, *seed),
         HotlistCommand::Keygen { out } => {
@@ -209,18 +225,33 @@ fn read_only_cache(ctx: &Context) -> anyhow::Result<HotlistCache> {
     Ok(HotlistCache::new(&ctx.paths.data_dir, keys))
 }
 
-fn actor() -> Actor {
-    // Imports and updates run as the operating-system user (the agency's administrator at the
-    // console); manual entries need a logged-on user (`--as`).
-    let user = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-    Actor::new(&user, "cli")
+/// Authenticates `id` (PIN from PATROL_ALPR_PIN or stdin) and checks that the user holds
+/// `permission`, or `ManageHotlistSources` (the administrator, who keeps the lists); a refusal
+/// is audited as `action` on `what`. Whoever holds the database key still needs this: the
+/// command line grants nothing by itself.
+fn logged_on(
+    ctx: &Context,
+    store: &Store,
+    id: &str,
+    permission: Permission,
+    action: AuditAction,
+    what: &str,
+) -> anyhow::Result<User> {
+    let user = authenticate(store, ctx, id, &mut Secrets::new())?;
+    if !user.role.allows(Permission::ManageHotlistSources) {
+        Accounts::new(store, rules(ctx)).authorize(&user, permission, action, what)?;
+    }
+    Ok(user)
 }
 
-fn import(ctx: &Context, files: &[PathBuf], format: Option<Format>) -> anyhow::Result<ExitCode> {
+fn import(ctx: &Context, files: &[PathBuf], format: Option<Format>, as_user: &str) -> anyhow::Result<ExitCode> {
     let audit = audit_sink(ctx)?;
+    let what = "hot-list import";
+    let user = logged_on(ctx, &audit, as_user, Permission::ManageHotlistSources, AuditAction::HotlistImport, what)?;
     let cache = store_cache(ctx, &audit);
     let files: Vec<(PathBuf, Option<Format>)> = files.iter().map(|f| (f.clone(), format)).collect();
-    let report = import_files(&cache, &ctx.config.hotlist, &files, &audit as &dyn AuditSink, &actor(), Utc::now())?;
+    let actor = Actor::new(&user.id, audit.organization());
+    let report = import_files(&cache, &ctx.config.hotlist, &files, &audit as &dyn AuditSink, &actor, Utc::now())?;
     println!("{report}");
     Ok(if report.has_file_error() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
@@ -233,11 +264,27 @@ fn load(ctx: &Context, cache: &HotlistCache) -> anyhow::Result<Hotlists> {
     Ok(Hotlists::new(loaded.list))
 }
 
-fn check(ctx: &Context, plate: &str, alternatives: &[String], state: Option<&str>) -> anyhow::Result<ExitCode> {
-    let lists = load(ctx, &read_only_cache(ctx)?)?;
+fn check(
+    ctx: &Context,
+    plate: &str,
+    alternatives: &[String],
+    state: Option<&str>,
+    as_user: &str,
+) -> anyhow::Result<ExitCode> {
+    let store = audit_sink(ctx)?;
+    let what = format!("hot-list check {plate}");
+    let user = logged_on(ctx, &store, as_user, Permission::UseAlpr, AuditAction::Search, &what)?;
+    let lists = load(ctx, &store_cache(ctx, &store))?;
     let mut candidates = vec![ReadCandidate { text: plate, confidence: 1.0 }];
     candidates.extend(alternatives.iter().map(|text| ReadCandidate { text, confidence: 0.5 }));
-    let Some(hit) = lists.match_read(&ReadQuery { candidates: &candidates, state, now: Utc::now() }) else {
+    let hit = lists.match_read(&ReadQuery { candidates: &candidates, state, now: Utc::now() });
+    let outcome = match &hit {
+        Some(hit) => format!("ok: {} entries matched", hit.matches.len()),
+        None => "ok: no match".to_owned(),
+    };
+    // Audited before anything is shown: a query that cannot be recorded is not answered.
+    store.audit(AuditEvent::new(&user.id, store.organization(), AuditAction::Search, &what, &outcome))?;
+    let Some(hit) = hit else {
         println!(
             "no match for {plate} in {} entries (list version {})",
             lists.current().index.len(),
@@ -318,12 +365,13 @@ fn stats(ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn update(ctx: &Context) -> anyhow::Result<ExitCode> {
+fn update(ctx: &Context, as_user: &str) -> anyhow::Result<ExitCode> {
     let store = audit_sink(ctx)?;
+    let user = logged_on(ctx, &store, as_user, Permission::UseAlpr, AuditAction::HotlistUpdate, "hot-list update")?;
     let cache = store_cache(ctx, &store);
     let lists = load(ctx, &cache)?;
     let previous = lists.current();
-    let actor = actor();
+    let actor = Actor::new(&user.id, store.organization());
     let now = Utc::now();
     // The sources and key in force: the administrator's (in the database) over the file's.
     let in_force = crate::session::admin::effective_config(&store, &ctx.config)?;
@@ -388,12 +436,8 @@ fn raise_past_read_hits(
 /// supervisors (who run ALPR) and the administrator (who manages hot-list sources). A
 /// refusal is audited.
 fn bolo_user(ctx: &Context, store: &Store, id: &str, what: &str) -> anyhow::Result<User> {
-    let user = authenticate(store, ctx, id, &mut Secrets::new())?;
-    if !user.role.allows(Permission::ManageHotlistSources) {
-        let action = if what.starts_with("remove") { AuditAction::BoloRemove } else { AuditAction::BoloAdd };
-        Accounts::new(store, rules(ctx)).authorize(&user, Permission::UseAlpr, action, what)?;
-    }
-    Ok(user)
+    let action = if what.starts_with("remove") { AuditAction::BoloRemove } else { AuditAction::BoloAdd };
+    logged_on(ctx, store, id, Permission::UseAlpr, action, what)
 }
 
 fn bolo(ctx: &Context, command: &BoloCommand) -> anyhow::Result<ExitCode> {
