@@ -126,3 +126,48 @@ fn hot_list_imports_and_checks_need_a_pin_and_a_role() {
     let check = command(d, &["hotlist", "check", "PLNT999", "--as", "O1"], "654321", "").output().unwrap();
     assert!(check.status.success());
 }
+
+/// Issue 14, item 4: an unfinished key rotation is not a way around the administrator. An
+/// officer who holds both passphrases and runs the resume is refused before anything moves
+/// (the rotation stays unfinished, the refusal audited); the administrator then completes it.
+#[test]
+fn an_officer_cannot_complete_an_unfinished_key_rotation() {
+    let dir = data_dir_with_an_officer();
+    let d = dir.path();
+    let list = d.join("list.csv");
+    std::fs::write(&list, "plate,reason\nROT8ME3,rotation\n").unwrap();
+    run_ok(d, &["hotlist", "import", list.to_str().unwrap(), "--as", "A1"], "123456", "");
+    // The administrator's rotation stops before its last step (a damaged cache file)...
+    std::fs::write(d.join("hotlist").join("bolo.json"), "damaged before the rotation").unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let new_key = keys.path().join("new.key");
+    std::fs::write(&new_key, "the new passphrase\n").unwrap();
+    let rekey = ["store", "rekey", "--new-key-file", new_key.to_str().unwrap(), "--leave-unreadable"];
+    let stopped = command(d, &rekey[..4], "123456", "").args(["--as", "A1"]).output().unwrap();
+    assert!(!stopped.status.success());
+    assert!(d.join("store.salt.next").exists(), "the rotation is left unfinished");
+    // ... and an officer tries to finish it: refused, nothing moves.
+    let officer = command(d, &rekey, "654321", "").args(["--as", "O1"]).output().unwrap();
+    assert!(!officer.status.success(), "{}", String::from_utf8_lossy(&officer.stdout));
+    assert!(!String::from_utf8_lossy(&officer.stdout).contains("rotated"), "{officer:?}");
+    assert!(d.join("store.salt.next").exists(), "still unfinished after the officer's attempt");
+    // The administrator completes it; the audit log under the new key holds the officer's
+    // refusal between the start and the end.
+    let admin = command(d, &rekey, "123456", "").args(["--as", "A1"]).output().unwrap();
+    assert!(admin.status.success(), "{}", String::from_utf8_lossy(&admin.stderr));
+    assert!(!d.join("store.salt.next").exists());
+    let store =
+        Store::open(d, StoreKeys::derive("the new passphrase", d, KeySource::Environment).unwrap(), "t").unwrap();
+    let outcomes: Vec<(String, String)> = store
+        .read(|c| {
+            let mut s = c.prepare("SELECT user, outcome FROM audit_log WHERE object = 'database key' ORDER BY seq")?;
+            Ok(s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?)
+        })
+        .unwrap();
+    let outcomes: Vec<String> = outcomes.into_iter().map(|(user, outcome)| format!("{user}: {outcome}")).collect();
+    assert_eq!(outcomes.len(), 4, "{outcomes:?}");
+    assert_eq!(outcomes[0], "a1: rotation started");
+    assert!(outcomes[1].starts_with("o1: refused"), "{outcomes:?}");
+    assert_eq!(outcomes[2], "a1: rotation resumed");
+    assert!(outcomes[3].starts_with("a1: rotated (resumed)"), "{outcomes:?}");
+}

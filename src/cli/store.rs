@@ -16,7 +16,7 @@ use crate::session::roles::Permission;
 use crate::session::{AccountRules, Accounts, User};
 use crate::store::key::rotation_pending;
 use crate::store::rekey::{DatabaseStep, Rotation};
-use crate::store::{HitRecord, KeySource, NewRead, Store, StoreKeys};
+use crate::store::{HitRecord, KeySource, NewRead, Store, StoreError, StoreKeys};
 
 /// Subcommands of `store`.
 #[derive(Debug, clap::Subcommand)]
@@ -131,25 +131,33 @@ pub fn run(ctx: &Context, command: StoreCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `store rekey`: the administrator is checked and the start audited under the current key,
-/// the rotation runs with the data dir held exclusively, and its end is audited under the new
-/// key. A resumed rotation (the database may already be under the new key) checks the
-/// administrator at the end instead: holding both passphrases is what it needs to proceed.
+/// `store rekey`: the administrator is checked and the start audited before anything is
+/// touched, on every path; the rotation runs with the data dir held exclusively, and its end
+/// is audited under the new key. A resumed rotation finds the database under the old key or
+/// already under the new one, and checks the administrator in whichever opens it.
 fn rekey(ctx: &Context, args: &RekeyArgs) -> anyhow::Result<ExitCode> {
     let data_dir = &ctx.paths.data_dir;
     let cfg = &ctx.config.store;
     let current = StoreKeys::obtain(data_dir, cfg.key_file.as_deref(), cfg.demo_key)?;
     let mut secrets = Secrets::new();
     let resuming = rotation_pending(data_dir);
-    let mut checked = None;
-    if resuming {
+    let org = &ctx.config.agency.name;
+    let store = if resuming {
         eprintln!("a key rotation did not finish in {}: completing it", data_dir.display());
+        match Store::open_during_rotation(data_dir, current.clone(), org) {
+            Err(StoreError::WrongKey(_)) => {
+                let next = StoreKeys::obtain_next(data_dir, args.new_key_file.as_deref())?;
+                Store::open_during_rotation(data_dir, next, org)?
+            }
+            opened => opened?,
+        }
     } else {
-        let store = open_store(ctx)?;
-        let user = authorized_key_manager(&store, ctx, &args.as_user, &mut secrets)?;
-        store.audit(key_event(&store, &user.id, "rotation started"))?;
-        checked = Some(user);
-    }
+        open_store(ctx)?
+    };
+    let user = authorized_key_manager(&store, ctx, &args.as_user, &mut secrets)?;
+    store.audit(key_event(&store, &user.id, if resuming { "rotation resumed" } else { "rotation started" }))?;
+    // The rotation needs the data dir to itself.
+    drop(store);
     let rotation = Rotation::begin(data_dir, args.new_key_file.as_deref())?;
     let database = rotation.reencrypt_database(&current)?;
     let old_cache = HotlistCache::new(data_dir, current.clone());
@@ -169,10 +177,6 @@ fn rekey(ctx: &Context, args: &RekeyArgs) -> anyhow::Result<ExitCode> {
     let next = rotation.finish()?;
     let source = next.source.clone();
     let store = Store::open(data_dir, next, &ctx.config.agency.name)?;
-    let user = match checked {
-        Some(user) => user,
-        None => authorized_key_manager(&store, ctx, &args.as_user, &mut secrets)?,
-    };
     let database = match database {
         DatabaseStep::Reencrypted => "database re-encrypted",
         DatabaseStep::AlreadyNew => "database already under the new key",

@@ -228,8 +228,29 @@ impl Store {
     /// and starts the writer thread. `organization` is written in the store's own audit rows.
     /// Refused while a key rotation runs, and after one that did not finish.
     pub fn open(data_dir: &Path, keys: StoreKeys, organization: &str) -> Result<Self, StoreError> {
+        Self::open_checked(data_dir, keys, organization, true)
+    }
+
+    /// Opens the store while a key rotation is unfinished, with whichever `keys` the database
+    /// is under at that point, so the rotation's caller can be authenticated and authorized
+    /// before the rotation is resumed. The caller drops it before the rotation takes the data
+    /// dir for itself.
+    pub(crate) fn open_during_rotation(
+        data_dir: &Path,
+        keys: StoreKeys,
+        organization: &str,
+    ) -> Result<Self, StoreError> {
+        Self::open_checked(data_dir, keys, organization, false)
+    }
+
+    fn open_checked(
+        data_dir: &Path,
+        keys: StoreKeys,
+        organization: &str,
+        refuse_pending: bool,
+    ) -> Result<Self, StoreError> {
         let lock = DataDirLock::shared(data_dir)?;
-        if key::rotation_pending(data_dir) {
+        if refuse_pending && key::rotation_pending(data_dir) {
             return Err(StoreError::RotationPending(data_dir.to_path_buf()));
         }
         let path = data_dir.join(DB_FILE);
