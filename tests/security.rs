@@ -171,3 +171,19 @@ fn an_officer_cannot_complete_an_unfinished_key_rotation() {
     assert_eq!(outcomes[2], "a1: rotation resumed");
     assert!(outcomes[3].starts_with("a1: rotated (resumed)"), "{outcomes:?}");
 }
+
+/// Issue 14, item 9: a wrong key is said once, in the program's words, without SQLCipher's own
+/// log lines, and the message names what else it could be.
+#[test]
+fn a_wrong_key_is_one_clear_error() {
+    let dir = data_dir_with_an_officer();
+    let d = dir.path();
+    let out = command(d, &["users", "list", "--as", "A1"], "123456", "")
+        .env("PATROL_ALPR_DB_KEY", "not the key")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("ERROR CORE"), "{err}");
+    assert!(err.contains("does not open") && err.contains("first page is damaged"), "{err}");
+}

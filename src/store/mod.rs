@@ -45,7 +45,9 @@ pub enum StoreError {
     #[error(transparent)]
     Key(#[from] KeyError),
     /// The database exists but the key does not open it.
-    #[error("the database key does not open {0} (wrong key, or not a patrol-alpr database)")]
+    #[error(
+        "the database key does not open {0}: a wrong key, or its first page is damaged, or it is not a patrol-alpr database (SQLCipher cannot tell these apart)"
+    )]
     WrongKey(PathBuf),
     /// The database was written by a newer program.
     #[error("database schema {found} is newer than this program's {supported}: upgrade patrol-alpr")]
@@ -201,7 +203,10 @@ impl std::fmt::Debug for Store {
 /// no other setting. The key rotation uses it bare, on files no store has open.
 pub(crate) fn open_keyed(path: &Path, keys: &StoreKeys) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
-    // The key must be the first statement on the connection.
+    // SQLCipher logs a failed page check (a wrong key, a damaged page) to stderr on its own;
+    // the error returned says what happened, in the program's words.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    // The key must be the first statement on the connection that touches the database.
     conn.execute_batch(&format!("PRAGMA key = \"{}\";", keys.sqlcipher_literal()))?;
     if conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get::<_, i64>(0)).is_err() {
         return Err(StoreError::WrongKey(path.to_path_buf()));
