@@ -191,7 +191,8 @@ def main():
     if os.path.exists(a.checkpoint):
         ck = torch.load(a.checkpoint)
         model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
+        if "opt" in ck:  # the committed checkpoint keeps the weights only (smaller)
+            opt.load_state_dict(ck["opt"])
         step, best = ck["step"], ck["best"]
         rng = np.random.default_rng(a.seed + step)
         print(f"resumed at step {step}, best {best:.3f}", evaluate(model, sets), flush=True)
