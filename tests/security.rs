@@ -187,3 +187,27 @@ fn a_wrong_key_is_one_clear_error() {
     assert!(!err.contains("ERROR CORE"), "{err}");
     assert!(err.contains("does not open") && err.contains("first page is damaged"), "{err}");
 }
+
+/// Issue 14, item 9: ids cannot be enumerated. Before a right PIN, an unknown id, a known id
+/// and a suspended account are refused in the same words; only the right PIN learns why a
+/// suspended account may not log on.
+#[test]
+fn refusals_before_a_right_pin_do_not_tell_which_ids_exist() {
+    let dir = data_dir_with_an_officer();
+    let d = dir.path();
+    let refusal = |id: &str, pin: &str| {
+        let out = command(d, &["users", "list", "--as", id], pin, "").output().unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let unknown = refusal("ghost", "111111");
+    assert!(unknown.contains("wrong user id or PIN"), "{unknown}");
+    assert_eq!(refusal("o1", "111111"), unknown);
+    run_ok(d, &["users", "suspend", "O1", "--reason", "internal investigation", "--as", "A1"], "123456", "");
+    assert_eq!(refusal("o1", "111111"), unknown, "a wrong PIN learns nothing of the suspension");
+    let right = refusal("o1", "654321");
+    assert!(right.contains("suspended") && right.contains("internal investigation"), "{right}");
+    // The audit rows still count the attempts down.
+    let failures = audit_outcomes(d, "logon_failure");
+    assert!(failures.iter().any(|o| o.contains("attempts left")), "{failures:?}");
+}

@@ -92,10 +92,10 @@ pub enum LoginRefusal {
     /// No such user (the message does not say so, to avoid enumerating accounts).
     #[error("wrong user id or PIN")]
     UnknownUser,
-    /// Wrong PIN.
-    #[error("wrong user id or PIN ({remaining} attempts left before the account locks)")]
+    /// Wrong PIN: said exactly as an unknown id is, so ids cannot be enumerated.
+    #[error("wrong user id or PIN")]
     WrongPin {
-        /// Attempts left before lockout.
+        /// Attempts left before lockout (in the audit row, not the message).
         remaining: u32,
     },
     /// Locked after repeated failures.
@@ -113,6 +113,23 @@ pub enum LoginRefusal {
     /// Certification expired.
     #[error("certification expired on {0}: contact the ALPR Administrator")]
     CertificationExpired(NaiveDate),
+}
+
+impl LoginRefusal {
+    /// What the audit row says: the message, and for a wrong PIN the attempts left.
+    pub fn audit_detail(&self) -> String {
+        match self {
+            Self::WrongPin { remaining } => format!("{self} ({remaining} attempts left before the account locks)"),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A PIN hash no account has, checked against for an unknown id so that refusing it takes as
+/// long as refusing a real account's wrong PIN.
+fn unknown_user_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_pin("no account has this PIN").unwrap_or_default())
 }
 
 /// Errors of account operations.
@@ -241,14 +258,14 @@ fn load(conn: &Connection, id: &str) -> Result<Option<(User, String)>, StoreErro
     }
 }
 
-/// Counts one more PIN attempt for an active account still under `limit` failures, in one
-/// statement (atomic across connections and processes); the new count, or `None` when the
-/// account is not active (locked by another attempt meanwhile) or has no attempt left.
+/// Counts one more PIN attempt for an account not locked and still under `limit` failures,
+/// in one statement (atomic across connections and processes); the new count, or `None` when
+/// the account is locked (by another attempt meanwhile) or has no attempt left.
 fn reserve_attempt(conn: &Connection, id: &str, limit: u32) -> Result<Option<u32>, StoreError> {
     let count: Option<i64> = conn
         .query_row(
             "UPDATE users SET failed_attempts = failed_attempts + 1 \
-             WHERE id = ?1 AND status = 'active' AND failed_attempts < ?2 RETURNING failed_attempts",
+             WHERE id = ?1 AND status != 'locked' AND failed_attempts < ?2 RETURNING failed_attempts",
             params![id, limit],
             |row| row.get(0),
         )
@@ -348,40 +365,40 @@ impl<'a> Accounts<'a> {
     }
 
     /// Checks a user's PIN and every log-on rule; audits success, failure and lockout.
+    ///
+    /// Before the PIN is known to be right, every refusal but a lockout reads the same
+    /// ("wrong user id or PIN") and costs the same time whether or not the id exists, so ids
+    /// cannot be enumerated; only a right PIN learns why an account may not log on (suspended
+    /// and why, deactivated, certification). The attempts left are in the audit row only.
     pub fn authenticate(&self, id: &str, pin: &str, now: DateTime<Utc>) -> Result<User, SessionError> {
         let id = &id.to_ascii_lowercase();
         let refuse = |user: &str, refusal: LoginRefusal| -> Result<User, SessionError> {
-            self.audit(user, AuditAction::LogonFailure, user, &format!("refused: {refusal}"))?;
+            self.audit(user, AuditAction::LogonFailure, user, &format!("refused: {}", refusal.audit_detail()))?;
             Err(SessionError::Refused(refusal))
         };
         let owned = id.to_owned();
         let Some((user, hash)) = self.store.read(|conn| load(conn, &owned))? else {
+            // The same work as checking a real PIN: the answer's timing tells nothing either.
+            let _ = pin_matches(pin, unknown_user_hash());
             return refuse(id, LoginRefusal::UnknownUser);
         };
-        match user.status {
-            UserStatus::Deactivated => return refuse(id, LoginRefusal::Deactivated),
-            UserStatus::Locked => return refuse(id, LoginRefusal::Locked),
-            UserStatus::Suspended => {
-                return refuse(id, LoginRefusal::Suspended(user.status_reason.clone()));
-            }
-            UserStatus::Active => {}
-        }
-        if self.rules.is_inactive(&user, now) {
-            let (uid, org) = (id.to_owned(), self.org());
-            if let Some(reason) = self.store.write(move |conn| suspend_for_inactivity(conn, &org, &uid, now))? {
-                return refuse(id, LoginRefusal::Suspended(reason));
-            }
+        if user.status == UserStatus::Locked {
+            return refuse(id, LoginRefusal::Locked);
         }
         // Reserve the attempt before the PIN is checked: the count goes up in one statement,
-        // only while the account is active and under the limit, so however many log-ons run at
-        // once (in this process or others on the same data dir), no more PINs are ever tried
-        // than the lockout allows. A right PIN gives the attempt back below.
+        // only while the account is under the limit, so however many log-ons run at once (in
+        // this process or others on the same data dir), no more PINs are ever tried than the
+        // lockout allows. A right PIN gives the attempt back below.
         let (uid, limit) = (id.to_owned(), self.rules.lockout_failures);
+        let active = user.status == UserStatus::Active;
         let Some(failures) = self.store.write(move |conn| reserve_attempt(conn, &uid, limit))? else {
-            return refuse(id, LoginRefusal::Locked);
+            // No attempt left: an active account was locked by the attempt that used the last.
+            return refuse(id, if active { LoginRefusal::Locked } else { LoginRefusal::WrongPin { remaining: 0 } });
         };
         if !pin_matches(pin, &hash) {
-            let locks = failures >= limit;
+            // Only an active account locks: a suspended or deactivated one keeps its state (and
+            // its reason) and simply gets no more PIN checks until the administrator acts.
+            let locks = active && failures >= limit;
             if locks {
                 let (uid, org) = (id.to_owned(), self.org());
                 self.store.write(move |conn| {
@@ -396,15 +413,26 @@ impl<'a> Accounts<'a> {
                     append(conn, &event)
                 })?;
             }
-            let refusal =
-                if locks { LoginRefusal::Locked } else { LoginRefusal::WrongPin { remaining: limit - failures } };
-            return refuse(id, refusal);
+            let remaining = limit.saturating_sub(failures);
+            return refuse(id, if locks { LoginRefusal::Locked } else { LoginRefusal::WrongPin { remaining } });
         }
         let uid = id.to_owned();
         self.store.write(move |conn| {
             conn.execute("UPDATE users SET failed_attempts = 0 WHERE id = ?1", [uid])?;
             Ok(())
         })?;
+        // The PIN is right: the account's state may be told now.
+        match user.status {
+            UserStatus::Deactivated => return refuse(id, LoginRefusal::Deactivated),
+            UserStatus::Suspended => return refuse(id, LoginRefusal::Suspended(user.status_reason.clone())),
+            UserStatus::Active | UserStatus::Locked => {}
+        }
+        if self.rules.is_inactive(&user, now) {
+            let (uid, org) = (id.to_owned(), self.org());
+            if let Some(reason) = self.store.write(move |conn| suspend_for_inactivity(conn, &org, &uid, now))? {
+                return refuse(id, LoginRefusal::Suspended(reason));
+            }
+        }
         match user.certified_until {
             _ if user.trained_on.is_none() => return refuse(id, LoginRefusal::NotCertified),
             None => return refuse(id, LoginRefusal::NotCertified),
