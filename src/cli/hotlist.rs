@@ -380,6 +380,7 @@ fn update(ctx: &Context, as_user: &str) -> anyhow::Result<ExitCode> {
         config: &in_force.hotlist,
         lists: &lists,
         audit: &store,
+        history: &store,
         actor: &actor,
         now,
     });

@@ -84,8 +84,15 @@ impl Console {
                     message: "no hot-list update source is configured: using the cached list".into(),
                 };
             }
-            let request =
-                UpdateRequest { cache: &cache, config: &config, lists: &hotlists, audit: &*store, actor: &actor, now };
+            let request = UpdateRequest {
+                cache: &cache,
+                config: &config,
+                lists: &hotlists,
+                audit: &*store,
+                history: &*store,
+                actor: &actor,
+                now,
+            };
             match run_update(&request) {
                 Ok(outcome) if outcome.already_current => UpdateReport {
                     ok: true,

@@ -333,6 +333,50 @@ pub struct UpdateOutcome {
     pub already_current: bool,
 }
 
+/// The newest list a console has accepted: its version, its publisher's creation time, and
+/// who accepted it when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedList {
+    /// The list version.
+    pub version: String,
+    /// When the publisher created it.
+    pub created: DateTime<Utc>,
+    /// Who ran the update.
+    pub accepted_by: String,
+    /// When it was accepted.
+    pub accepted_at: DateTime<Utc>,
+}
+
+/// Where the newest accepted list is remembered apart from the hot-list cache (the console
+/// keeps it in the encrypted database): deleting or restoring the cache's own state file can
+/// then not let an older signed list back in.
+pub trait ListHistory: Send + Sync {
+    /// The newest list ever accepted, if any.
+    fn newest_accepted(&self) -> Result<Option<AcceptedList>, crate::audit::AuditError>;
+    /// Records a list as accepted; returns once it is durable.
+    fn record_accepted(&self, list: &AcceptedList) -> Result<(), crate::audit::AuditError>;
+}
+
+/// A list history in memory, for tests and tools without a database.
+#[derive(Debug, Default)]
+pub struct MemoryHistory {
+    newest: std::sync::Mutex<Option<AcceptedList>>,
+}
+
+impl ListHistory for MemoryHistory {
+    fn newest_accepted(&self) -> Result<Option<AcceptedList>, crate::audit::AuditError> {
+        Ok(self.newest.lock().map_err(|_| crate::audit::AuditError("list history poisoned".into()))?.clone())
+    }
+
+    fn record_accepted(&self, list: &AcceptedList) -> Result<(), crate::audit::AuditError> {
+        let mut newest = self.newest.lock().map_err(|_| crate::audit::AuditError("list history poisoned".into()))?;
+        if newest.as_ref().is_none_or(|n| n.created <= list.created) {
+            *newest = Some(list.clone());
+        }
+        Ok(())
+    }
+}
+
 /// Everything an update needs.
 pub struct UpdateRequest<'a> {
     /// The hot-list cache, sealed with the store's key.
@@ -343,6 +387,8 @@ pub struct UpdateRequest<'a> {
     pub lists: &'a Hotlists,
     /// Where the update is audited.
     pub audit: &'a dyn AuditSink,
+    /// Where the newest accepted list is remembered.
+    pub history: &'a dyn ListHistory,
     /// Who asked (the officer logging on, or `system`).
     pub actor: &'a Actor,
     /// Now.
@@ -375,6 +421,7 @@ fn try_update(request: &UpdateRequest<'_>) -> Result<UpdateOutcome, UpdateError>
         return Err(UpdateError::NoSources);
     }
     let state = CacheState::load(request.cache).map_err(LoadError::from)?;
+    let newest = request.history.newest_accepted()?;
     let mut reasons = Vec::new();
     for source in &config.sources {
         let fetched = match fetch(source, &key) {
@@ -391,6 +438,20 @@ fn try_update(request: &UpdateRequest<'_>) -> Result<UpdateOutcome, UpdateError>
             reasons.push(format!(
                 "{source}: list {} is dated {}, ahead of this car's clock ({}): check the publisher's clock or this car's",
                 fetched.manifest.version, fetched.manifest.created, request.now
+            ));
+            continue;
+        }
+        // Older than a list this car accepted before, whatever the cache says now (its state
+        // file deleted or restored from a copy): a replay.
+        if let Some(newest) = newest.as_ref().filter(|n| fetched.manifest.created < n.created) {
+            reasons.push(format!(
+                "{source}: list {} ({}) is older than list {} ({}), accepted here on {} by {}",
+                fetched.manifest.version,
+                fetched.manifest.created,
+                newest.version,
+                newest.created,
+                newest.accepted_at,
+                newest.accepted_by
             ));
             continue;
         }
@@ -497,6 +558,14 @@ fn apply(request: &UpdateRequest<'_>, state: &CacheState, fetched: FetchedUpdate
         update_report.duplicates_merged,
         update_report.expired_skipped
     );
+    // Remembered before the cache switches to it: a crash in between leaves the cache on the
+    // old list and the history a step ahead, which only refuses lists older than this one.
+    request.history.record_accepted(&AcceptedList {
+        version: manifest.version.clone(),
+        created: manifest.created,
+        accepted_by: request.actor.user.clone(),
+        accepted_at: now,
+    })?;
     request.audit.record(request.actor.event(AuditAction::HotlistUpdate, &manifest.version, &outcome))?;
     // The files first, the state that names them last: a crash in between leaves the old
     // state pointing at the old, complete files.
@@ -523,6 +592,7 @@ mod tests {
         config: HotlistConfig,
         lists: Hotlists,
         audit: MemoryAudit,
+        history: MemoryHistory,
     }
 
     const SVS: &str = "SVS HEADER\n7ABC123 CA1920261120\nTOTAL RECORD 1\n";
@@ -542,7 +612,8 @@ mod tests {
             };
             let lists = Hotlists::new(ActiveList::empty(MatchConfig::default(), Utc::now()));
             let cache = crate::hotlist::load::tests::test_cache(&data);
-            Self { _root: root, cache, publish, key, config, lists, audit: MemoryAudit::default() }
+            let (audit, history) = (MemoryAudit::default(), MemoryHistory::default());
+            Self { _root: root, cache, publish, key, config, lists, audit, history }
         }
 
         fn publish(&self, files: &[(&str, &str)], version: &str, created: DateTime<Utc>) {
@@ -559,6 +630,7 @@ mod tests {
                 config: &self.config,
                 lists: &self.lists,
                 audit: &self.audit,
+                history: &self.history,
                 actor: &actor,
                 now: Utc::now(),
             })
@@ -614,7 +686,7 @@ mod tests {
         assert!(reason(f.update()).contains("footer says 9 records"));
         // An older, validly signed list (a replay).
         f.publish(&[("svs.tbl", SVS)], "v0", t0 - chrono::Duration::hours(1));
-        assert!(reason(f.update()).contains("older than the list in use"));
+        assert!(reason(f.update()).contains("is older than list v1"));
         // A validly signed list dated far ahead (it would never go stale and would shut out
         // every real list dated before it).
         f.publish(&[("svs.tbl", SVS)], "v2099", Utc::now() + chrono::Duration::days(365 * 70));
@@ -636,6 +708,27 @@ mod tests {
         assert_eq!(outcomes.iter().filter(|o| o.starts_with("refused")).count(), 8, "{outcomes:?}");
         assert!(outcomes.iter().all(|o| o.starts_with("ok") || o.starts_with("refused")));
         assert!(f.audit.events().iter().all(|e| e.action == AuditAction::HotlistUpdate && e.user == "officer7"));
+    }
+
+    #[test]
+    fn an_older_list_stays_out_after_the_cache_state_is_deleted() {
+        let f = Fixture::new();
+        let t1 = Utc::now() - chrono::Duration::hours(1);
+        f.publish(&[("svs.tbl", SVS)], "v1", t1);
+        assert_eq!(f.update().unwrap().status.version, "v1");
+        // Someone deletes the cache's state, then offers an older, validly signed list.
+        fs::remove_file(f.cache.dir().join(crate::hotlist::cache::STATE_NAME)).unwrap();
+        f.publish(
+            &[("svs.tbl", "SVS HEADER\n8OLD888 CA1920261120\nTOTAL RECORD 1\n")],
+            "v0",
+            t1 - chrono::Duration::hours(5),
+        );
+        let refused = reason(f.update());
+        assert!(refused.contains("older than list v1") && refused.contains("by officer7"), "{refused}");
+        // The same list as the newest accepted one may come back (the cache lost it).
+        f.publish(&[("svs.tbl", SVS)], "v1", t1);
+        assert_eq!(f.update().unwrap().status.version, "v1");
+        assert!(f.matches("7ABC123"));
     }
 
     #[test]

@@ -208,6 +208,17 @@ CREATE TABLE admin_settings (
     set_ms  INTEGER NOT NULL
 );
 "#,
+    // 3: every signed hot list the console accepted, so the newest is known apart from the
+    // hot-list cache (whose state file can be deleted or restored to let an old list back in).
+    r#"
+CREATE TABLE hotlist_accepted (
+    seq          INTEGER PRIMARY KEY,
+    version      TEXT NOT NULL,
+    created_ms   INTEGER NOT NULL,
+    accepted_by  TEXT NOT NULL,
+    accepted_ms  INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The schema version this program writes.
