@@ -103,7 +103,8 @@ fn mutate(rng: &mut ChaCha8Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
 
 /// Parses one input and checks every invariant; `Err` says which broke.
 fn check(format: Format, name: &str, bytes: &[u8]) -> Result<(), String> {
-    let ctx = ParseContext { source: name.into(), version: "fuzz".into(), list: None, now: Utc::now() };
+    let ctx =
+        ParseContext { source: name.into(), version: "fuzz".into(), list: None, now: Utc::now(), error_log: None };
     let parsed = catch_unwind(AssertUnwindSafe(|| parse(format, bytes, &ctx))).map_err(|_| "parser panicked")?;
     let lines = bytes.split(|&b| b == b'\n').count();
     for error in &parsed.errors {

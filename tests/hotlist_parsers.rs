@@ -25,7 +25,7 @@ const SEEDS: [(Format, &str); 3] = [
 ];
 
 fn ctx(name: &str) -> ParseContext {
-    ParseContext { source: name.into(), version: "t".into(), list: None, now: Utc::now() }
+    ParseContext { source: name.into(), version: "t".into(), list: None, now: Utc::now(), error_log: None }
 }
 
 /// Parses and checks the invariants every parse must keep.

@@ -36,7 +36,7 @@ pub mod hotlist {
 pub fn check_parser(format: parse::Format, source: &str, data: &[u8]) {
     use parse::{ParseContext, parse, parse_reader};
     let now = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
-    let ctx = ParseContext { source: source.into(), version: "fuzz".into(), list: None, now };
+    let ctx = ParseContext { source: source.into(), version: "fuzz".into(), list: None, now, error_log: None };
     let parsed = parse(format, data, &ctx);
     let lines = data.split(|&b| b == b'\n').count();
     for error in &parsed.errors {

@@ -14,7 +14,7 @@ use super::cache::{CacheError, CacheState, CachedFile, HashingReader, HotlistCac
 use super::entry::HotlistEntry;
 use super::index::{IndexBuilder, IndexError};
 use super::manual::{BOLO_NAME, BoloError, BoloStore};
-use super::parse::{self, Format, ImportReport, ParseContext, ParsedFile};
+use super::parse::{self, ErrorLog, Format, ImportReport, ParseContext, ParsedFile};
 use super::{ActiveList, HotlistConfig, ListStatus};
 use crate::audit::{AuditAction, AuditError, AuditEvent, AuditSink};
 
@@ -178,6 +178,7 @@ pub fn load_cached(list: &mut ListBuilder, cache: &HotlistCache, state: &CacheSt
             version: file.version.clone(),
             list: file.list.clone(),
             now: list.now,
+            error_log: None,
         };
         let mut failed = ParsedFile::default();
         let reader = match cache.open(&file.cache_name) {
@@ -226,7 +227,13 @@ pub fn add_manual_entries(
         Ok(entries) if entries.is_empty() => Ok(()),
         Ok(entries) => list.add_entries("manual entries", entries),
         Err(BoloError::Cache(err @ CacheError::Sealed { .. })) => {
-            let ctx = ParseContext { source: BOLO_NAME.into(), version: "manual".into(), list: None, now: list.now };
+            let ctx = ParseContext {
+                source: BOLO_NAME.into(),
+                version: "manual".into(),
+                list: None,
+                now: list.now,
+                error_log: None,
+            };
             let mut failed = ParsedFile::default();
             failed.file_error(&ctx, 0, format!("{err}: manual entries left out"));
             list.add_failed(BOLO_NAME, failed);
@@ -246,6 +253,9 @@ pub fn load_active(cache: &HotlistCache, config: &HotlistConfig, now: DateTime<U
     Ok(list.finish(&state))
 }
 
+/// The folder of the data dir that holds each import's report of bad lines.
+pub const IMPORT_REPORTS_DIR: &str = "import-reports";
+
 /// Imports files into the cache (they join the list at the next load): parses each as it is
 /// read, line by line, sealing a copy into the cache in the same pass and packing its entries
 /// into a [`ListBuilder`] under `config`, so the report counts exactly what the next load will
@@ -263,11 +273,21 @@ pub fn import_files(
 ) -> Result<ImportReport, LoadError> {
     let mut state = CacheState::load(cache)?;
     let version = format!("import-{}", now.format("%Y%m%dT%H%M%SZ"));
+    // Every bad line goes to a report file beside the cache (in the private data dir), so a
+    // file with more bad lines than the printed report lists loses none of them.
+    let reports = cache.dir().parent().unwrap_or_else(|| cache.dir()).join(IMPORT_REPORTS_DIR);
+    let error_log = ErrorLog::new(reports.join(format!("{version}.txt")));
     let mut to_cache: Vec<(CachedFile, PendingFile)> = Vec::new();
     let mut list = ListBuilder::new(config, now);
     for (path, format) in files {
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-        let ctx = ParseContext { source: name.clone(), version: version.clone(), list: None, now };
+        let ctx = ParseContext {
+            source: name.clone(),
+            version: version.clone(),
+            list: None,
+            now,
+            error_log: Some(error_log.clone()),
+        };
         let mut failed = ParsedFile::default();
         let Some(format) = format.or_else(|| Format::from_path(path)) else {
             failed.file_error(&ctx, 0, "unknown format: name it .tbl, .ncic or .csv, or pass --format");
@@ -317,7 +337,16 @@ pub fn import_files(
     }
     // The index is built only for its counts (the list loads from the cache), as a load
     // builds it: the same merge of duplicates, the same expiry.
-    let report = list.finish(&state).report;
+    let mut report = list.finish(&state).report;
+    match error_log.finish() {
+        Ok(0) => {}
+        Ok(_) => report.error_file = Some(error_log.path().to_path_buf()),
+        Err(reason) => {
+            return Err(
+                CacheError::Io { path: error_log.path().to_path_buf(), source: std::io::Error::other(reason) }.into()
+            );
+        }
+    }
     let names: Vec<&str> = to_cache.iter().map(|(f, _)| f.name.as_str()).collect();
     let summary = format!(
         "accepted {}, rejected {}, duplicates merged {}, expired skipped {}",
@@ -554,6 +583,47 @@ pub(crate) mod tests {
         let err = load_active(&cache, &config, now).unwrap_err();
         assert!(matches!(err, LoadError::Cache(CacheError::Sealed { .. })), "{err}");
         assert_eq!(lists.current().status.entries, 2);
+    }
+
+    #[test]
+    fn every_bad_line_is_in_the_report_file_however_many() {
+        let data = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let path = src.path().join("many.csv");
+        // 1,500 bad lines (more than the printed report lists) between good ones.
+        let mut text = String::from("plate,state,reason\n");
+        for i in 0..3_000usize {
+            let state = if i % 2 == 0 { "ZZ" } else { "CA" };
+            text.push_str(&format!("M{i:06},{state},DEMO\n"));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let cache = test_cache(data.path());
+        let report = import_files(
+            &cache,
+            &HotlistConfig::default(),
+            &[(path, None)],
+            &MemoryAudit::default(),
+            &Actor::new("admin1", "PD"),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!((report.accepted, report.rejected), (1_500, 1_500));
+        assert_eq!((report.errors.len(), report.errors_omitted), (crate::hotlist::parse::MAX_REPORTED_ERRORS, 500));
+        let file = report.error_file.clone().expect("a report file");
+        assert!(file.starts_with(data.path().join(IMPORT_REPORTS_DIR)), "{}", file.display());
+        let written = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = written.lines().collect();
+        assert_eq!(lines.len(), 1_500);
+        assert_eq!(lines[0], "many.csv:2: bad state \"ZZ\"");
+        assert_eq!(lines[1_499], "many.csv:3000: bad state \"ZZ\"");
+        assert!(
+            report.to_string().contains(&format!("... and 500 more errors: every bad line is in {}", file.display()))
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        }
     }
 
     #[test]

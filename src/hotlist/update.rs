@@ -509,8 +509,13 @@ fn apply(request: &UpdateRequest<'_>, state: &CacheState, fetched: FetchedUpdate
     let mut pending = Vec::with_capacity(manifest.files.len());
     let mut file_errors: Vec<String> = Vec::new();
     for file in &manifest.files {
-        let ctx =
-            ParseContext { source: file.name.clone(), version: manifest.version.clone(), list: file.list.clone(), now };
+        let ctx = ParseContext {
+            source: file.name.clone(),
+            version: manifest.version.clone(),
+            list: file.list.clone(),
+            now,
+            error_log: None,
+        };
         let mut entries = list.file_entries();
         let (result, copy) = parse_update_file(request.cache, &fetched.dir, file, &ctx, &mut entries)?;
         file_errors.extend(result.errors.iter().filter(|e| e.scope == ErrorScope::File).map(ToString::to_string));

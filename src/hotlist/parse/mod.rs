@@ -94,6 +94,81 @@ impl fmt::Display for LineError {
     }
 }
 
+/// Where an import writes every bad line, beyond the ones kept for the printed report: a file
+/// opened on the first bad line, shared by the files of one import.
+#[derive(Clone)]
+pub struct ErrorLog {
+    path: std::path::PathBuf,
+    file: std::sync::Arc<std::sync::Mutex<ErrorLogState>>,
+}
+
+#[derive(Default)]
+struct ErrorLogState {
+    writer: Option<std::io::BufWriter<std::fs::File>>,
+    lines: usize,
+    failure: Option<String>,
+}
+
+impl fmt::Debug for ErrorLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorLog").field("path", &self.path).finish()
+    }
+}
+
+impl ErrorLog {
+    /// A log at `path`, created (owner-only) when the first bad line comes.
+    pub fn new(path: std::path::PathBuf) -> Self {
+        Self { path, file: std::sync::Arc::default() }
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    fn write(&self, error: &LineError) {
+        use std::io::Write as _;
+        let Ok(mut state) = self.file.lock() else { return };
+        if state.failure.is_some() {
+            return;
+        }
+        if state.writer.is_none() {
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).append(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let opened =
+                self.path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| options.open(&self.path));
+            match opened {
+                Ok(file) => state.writer = Some(std::io::BufWriter::new(file)),
+                Err(err) => {
+                    state.failure = Some(err.to_string());
+                    return;
+                }
+            }
+        }
+        let written = state.writer.as_mut().map(|w| writeln!(w, "{error}"));
+        match written {
+            Some(Ok(())) => state.lines += 1,
+            Some(Err(err)) => state.failure = Some(err.to_string()),
+            None => {}
+        }
+    }
+
+    /// Flushes the log: the number of lines in it, or why it could not be written.
+    pub fn finish(&self) -> Result<usize, String> {
+        use std::io::Write as _;
+        let mut state = self.file.lock().map_err(|_| "error log poisoned".to_owned())?;
+        if let Some(failure) = &state.failure {
+            return Err(failure.clone());
+        }
+        if let Some(writer) = state.writer.as_mut() {
+            writer.flush().and_then(|()| writer.get_ref().sync_all()).map_err(|e| e.to_string())?;
+        }
+        Ok(state.lines)
+    }
+}
+
 /// What a parser needs to know besides the bytes.
 #[derive(Debug, Clone)]
 pub struct ParseContext {
@@ -105,6 +180,8 @@ pub struct ParseContext {
     pub list: Option<String>,
     /// The time of the import, for relative checks.
     pub now: DateTime<Utc>,
+    /// Where every bad line is written as well (an import's report file), if anywhere.
+    pub error_log: Option<ErrorLog>,
 }
 
 /// The result of parsing one file.
@@ -131,9 +208,13 @@ impl ParsedFile {
     }
 
     fn push_error(&mut self, ctx: &ParseContext, line: usize, reason: String, scope: ErrorScope) {
+        let error = LineError { file: ctx.source.clone(), line, reason, scope };
+        if let Some(log) = &ctx.error_log {
+            log.write(&error);
+        }
         // File errors are always kept: there are few, and they decide whether an update loads.
         if self.errors.len() < MAX_REPORTED_ERRORS || scope == ErrorScope::File {
-            self.errors.push(LineError { file: ctx.source.clone(), line, reason, scope });
+            self.errors.push(error);
         } else {
             self.errors_omitted += 1;
         }
@@ -360,6 +441,8 @@ pub struct ImportReport {
     pub errors: Vec<LineError>,
     /// Errors not listed.
     pub errors_omitted: usize,
+    /// The file every bad line was written to (an import's), when there was one.
+    pub error_file: Option<std::path::PathBuf>,
 }
 
 impl ImportReport {
@@ -374,8 +457,13 @@ impl fmt::Display for ImportReport {
         for error in &self.errors {
             writeln!(f, "{error}")?;
         }
-        if self.errors_omitted > 0 {
-            writeln!(f, "... and {} more errors", self.errors_omitted)?;
+        match (&self.error_file, self.errors_omitted) {
+            (Some(file), 0) => writeln!(f, "every bad line is also in {}", file.display())?,
+            (Some(file), omitted) => {
+                writeln!(f, "... and {omitted} more errors: every bad line is in {}", file.display())?
+            }
+            (None, 0) => {}
+            (None, omitted) => writeln!(f, "... and {omitted} more errors")?,
         }
         write!(
             f,
@@ -397,6 +485,7 @@ pub(crate) mod test_support {
             version: "v1".into(),
             list: None,
             now: Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap(),
+            error_log: None,
         }
     }
 
