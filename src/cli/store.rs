@@ -247,7 +247,8 @@ fn stress_writer(ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 fn bench(ctx: &Context, args: &BenchArgs) -> anyhow::Result<ExitCode> {
-    // A scratch database beside the real one, never the real one.
+    // A scratch database beside the real one, never the real one; those of killed runs go.
+    crate::store::orphans::remove_orphaned(&ctx.paths.data_dir, "bench-");
     let dir = ctx.paths.data_dir.join(format!("bench-{}", std::process::id()));
     let result = bench_in(&dir, args.reads, 30);
     let _ = std::fs::remove_dir_all(&dir);

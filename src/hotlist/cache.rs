@@ -190,6 +190,8 @@ impl HotlistCache {
             move |source| CacheError::Io { path, source }
         };
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        // Temporary files of imports or updates that were killed: removed, or they pile up.
+        crate::store::orphans::remove_orphaned(&self.dir, ".incoming-");
         let serial = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let temp = self.dir.join(format!(".incoming-{}-{serial}.tmp", std::process::id()));
         let cipher = self

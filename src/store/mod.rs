@@ -11,6 +11,7 @@
 pub mod audit_log;
 pub mod key;
 mod list_history;
+pub mod orphans;
 pub mod records;
 pub mod rekey;
 pub mod retention;
