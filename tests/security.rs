@@ -211,3 +211,27 @@ fn refusals_before_a_right_pin_do_not_tell_which_ids_exist() {
     let failures = audit_outcomes(d, "logon_failure");
     assert!(failures.iter().any(|o| o.contains("attempts left")), "{failures:?}");
 }
+
+/// Issue 14, item 7: a supervisor's report never fails because others use the car's data at
+/// the same moment: reports, audit checks and list commands run at once, all succeed.
+#[test]
+fn concurrent_reports_and_audit_checks_all_succeed() {
+    let dir = data_dir_with_an_officer();
+    let d = dir.path();
+    let jobs: Vec<&[&str]> = vec![
+        &["report", "usage", "--from", "2026-01-01", "--to", "2026-12-31", "--as", "A1"],
+        &["audit", "verify", "--as", "A1"],
+        &["users", "list", "--as", "A1"],
+        &["hotlist", "bolo", "list", "--as", "A1"],
+    ];
+    let children: Vec<(String, Child)> = (0..12)
+        .map(|i| {
+            let args = jobs[i % jobs.len()];
+            (args.join(" "), command(d, args, "123456", "").spawn().unwrap())
+        })
+        .collect();
+    for (what, child) in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

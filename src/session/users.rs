@@ -258,6 +258,9 @@ fn load(conn: &Connection, id: &str) -> Result<Option<(User, String)>, StoreErro
     }
 }
 
+/// How long a log-on waits for a PIN attempt while others of the same account are in flight.
+const RESERVE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Counts one more PIN attempt for an account not locked and still under `limit` failures,
 /// in one statement (atomic across connections and processes); the new count, or `None` when
 /// the account is locked (by another attempt meanwhile) or has no attempt left.
@@ -364,6 +367,27 @@ impl<'a> Accounts<'a> {
         Err(SessionError::Forbidden { user: actor.id.clone(), role: actor.role.as_str(), what: what.to_owned() })
     }
 
+    /// Reserves a PIN attempt ([`reserve_attempt`]). While other log-ons of the same account
+    /// are in flight they hold reservations a right PIN gives back within moments, so a refusal
+    /// for want of one is retried for up to [`RESERVE_WAIT`] before it stands; an account
+    /// locked meanwhile ends the wait at once.
+    fn reserve_attempt_waiting(&self, id: &str, limit: u32) -> Result<Option<u32>, SessionError> {
+        let started = std::time::Instant::now();
+        loop {
+            let uid = id.to_owned();
+            if let Some(count) = self.store.write(move |conn| reserve_attempt(conn, &uid, limit))? {
+                return Ok(Some(count));
+            }
+            let owned = id.to_owned();
+            let locked =
+                self.store.read(|conn| load(conn, &owned))?.is_none_or(|(u, _)| u.status == UserStatus::Locked);
+            if locked || started.elapsed() >= RESERVE_WAIT {
+                return Ok(None);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// Checks a user's PIN and every log-on rule; audits success, failure and lockout.
     ///
     /// Before the PIN is known to be right, every refusal but a lockout reads the same
@@ -389,11 +413,13 @@ impl<'a> Accounts<'a> {
         // only while the account is under the limit, so however many log-ons run at once (in
         // this process or others on the same data dir), no more PINs are ever tried than the
         // lockout allows. A right PIN gives the attempt back below.
-        let (uid, limit) = (id.to_owned(), self.rules.lockout_failures);
+        let limit = self.rules.lockout_failures;
         let active = user.status == UserStatus::Active;
-        let Some(failures) = self.store.write(move |conn| reserve_attempt(conn, &uid, limit))? else {
+        let Some(failures) = self.reserve_attempt_waiting(id, limit)? else {
             // No attempt left: an active account was locked by the attempt that used the last.
-            return refuse(id, if active { LoginRefusal::Locked } else { LoginRefusal::WrongPin { remaining: 0 } });
+            let locked =
+                self.store.read(|conn| load(conn, &owned))?.is_some_and(|(u, _)| u.status == UserStatus::Locked);
+            return refuse(id, if locked { LoginRefusal::Locked } else { LoginRefusal::WrongPin { remaining: 0 } });
         };
         if !pin_matches(pin, &hash) {
             // Only an active account locks: a suspended or deactivated one keeps its state (and
