@@ -235,3 +235,24 @@ fn concurrent_reports_and_audit_checks_all_succeed() {
         assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// Issue 14, item 1: a production store (created under a real key) never takes the demo
+/// accounts (whose PINs, the administrator's among them, are published): not through `store
+/// seed-demo-users`, not through `--demo` pointed at it.
+#[test]
+fn a_production_store_refuses_demo_accounts() {
+    let dir = data_dir_with_an_officer();
+    let d = dir.path();
+    let seeded = command(d, &["store", "seed-demo-users"], "", "").output().unwrap();
+    assert!(!seeded.status.success());
+    assert!(String::from_utf8_lossy(&seeded.stderr).contains("production store"), "{seeded:?}");
+    // The console in demo mode on this data dir: refused before any demo account exists (with
+    // no display here it fails either way; what counts is that no account was created).
+    let demo = command(d, &["--demo", "--data-dir", d.to_str().unwrap()], "", "").output().unwrap();
+    assert!(!demo.status.success());
+    let list = command(d, &["users", "list", "--as", "A1"], "123456", "").output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.contains("a1") && !list.contains("demo-"), "{list}");
+    let failures = audit_outcomes(d, "admin");
+    assert!(failures.iter().all(|o| !o.contains("demo")), "{failures:?}");
+}

@@ -719,6 +719,15 @@ pub const DEMO_USERS: [(&str, &str, Role, &str, bool); 4] = [
 /// Creates the demo accounts that do not exist yet (audited as `demo-seed`); returns how
 /// many were created.
 pub fn seed_demo_users(store: &Store) -> Result<usize, SessionError> {
+    if !store.is_demo() {
+        // Demo accounts have published PINs, a demo administrator among them: in a real store
+        // they would hand the store to anyone.
+        return Err(SessionError::Invalid(format!(
+            "{} is a production store: demo accounts are only ever created in a demo store (one created \
+             under the DEMO key, as `patrol-alpr --demo` creates it)",
+            store.data_dir().display()
+        )));
+    }
     let accounts = Accounts::new(store, AccountRules::default());
     let today = Utc::now().date_naive();
     let mut created = 0;
@@ -951,7 +960,13 @@ mod tests {
 
     #[test]
     fn demo_users_include_an_expired_one() {
-        let (_dir, store) = temp_store();
+        // A production store never takes them.
+        let (_real, production) = temp_store();
+        let err = seed_demo_users(&production).unwrap_err().to_string();
+        assert!(err.contains("production store"), "{err}");
+        assert!(Accounts::new(&production, AccountRules::default()).get("demo-admin").unwrap().is_none());
+        let (_dir, store) = crate::store::testing::temp_demo_store();
+        assert!(store.is_demo() && !production.is_demo());
         assert_eq!(seed_demo_users(&store).unwrap(), 4);
         assert_eq!(seed_demo_users(&store).unwrap(), 0);
         let accounts = Accounts::new(&store, AccountRules::default());

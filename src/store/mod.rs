@@ -46,6 +46,9 @@ pub enum StoreError {
     /// The key could not be obtained or used.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The DEMO key was given for a production store.
+    #[error("{0} is a production store: the DEMO key never opens it (set [store] demo_key = false)")]
+    DemoKeyOnProduction(PathBuf),
     /// The database exists but the key does not open it.
     #[error(
         "the database key does not open {0}: a wrong key, or its first page is damaged, or it is not a patrol-alpr database (SQLCipher cannot tell these apart)"
@@ -191,6 +194,7 @@ pub struct Store {
     organization: String,
     writer: Writer,
     reader: Mutex<Connection>,
+    demo: bool,
     // Declared last so it is released after the writer has finished and joined.
     _lock: DataDirLock,
 }
@@ -199,6 +203,17 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("data_dir", &self.data_dir).field("keys", &self.keys).finish_non_exhaustive()
     }
+}
+
+/// The `store_info` kind of a demo store.
+const DEMO_KIND: &str = "demo";
+
+/// The store's kind, recorded on its first open after creation (or after the upgrade that
+/// added it): `demo` when that open used the DEMO key, else `production`. Never changed after.
+fn store_kind(conn: &Connection, keys: &StoreKeys) -> Result<String, StoreError> {
+    let kind = if keys.source == KeySource::DemoInsecure { DEMO_KIND } else { "production" };
+    conn.execute("INSERT OR IGNORE INTO store_info (key, value) VALUES ('kind', ?1)", [kind])?;
+    Ok(conn.query_row("SELECT value FROM store_info WHERE key = 'kind'", [], |row| row.get(0))?)
 }
 
 /// Opens `path` with `keys` and checks that they read it ([`StoreError::WrongKey`] if not);
@@ -263,6 +278,10 @@ impl Store {
         let path = data_dir.join(DB_FILE);
         let mut write_conn = open_connection(&path, &keys)?;
         schema::migrate(&mut write_conn)?;
+        let demo = store_kind(&write_conn, &keys)? == DEMO_KIND;
+        if !demo && keys.source == KeySource::DemoInsecure {
+            return Err(StoreError::DemoKeyOnProduction(data_dir.to_path_buf()));
+        }
         let reader = open_connection(&path, &keys)?;
         let (sender, receiver) = bounded::<Request>(QUEUE_CAPACITY);
         let handle = std::thread::Builder::new()
@@ -275,8 +294,15 @@ impl Store {
             organization: organization.to_owned(),
             writer: Writer { sender: Some(sender), handle: Some(handle) },
             reader: Mutex::new(reader),
+            demo,
             _lock: lock,
         })
+    }
+
+    /// True for a demo store: one created under the DEMO key. Only a demo store takes demo
+    /// accounts and demo lists; no key ever makes a production store one.
+    pub fn is_demo(&self) -> bool {
+        self.demo
     }
 
     /// The data dir this store lives in.
@@ -390,6 +416,14 @@ pub(crate) mod testing {
     use super::*;
 
     /// A store in a fresh temporary dir with a test key.
+    /// A demo store (created under the DEMO key) in a temporary folder.
+    pub fn temp_demo_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = StoreKeys::derive("demo passphrase", dir.path(), KeySource::DemoInsecure).unwrap();
+        let store = Store::open(dir.path(), keys, "Test PD").unwrap();
+        (dir, store)
+    }
+
     pub fn temp_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let keys = StoreKeys::derive("test passphrase", dir.path(), KeySource::Environment).unwrap();

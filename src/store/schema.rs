@@ -219,6 +219,14 @@ CREATE TABLE hotlist_accepted (
     accepted_ms  INTEGER NOT NULL
 );
 "#,
+    // 4: facts about the store itself, set once: `kind` is `demo` for a store created under
+    // the DEMO key and `production` for any other, and never changes.
+    r#"
+CREATE TABLE store_info (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+"#,
 ];
 
 /// The schema version this program writes.
