@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::Context;
 use super::store::{Secrets, actor, open_store, rules};
 use crate::session::Accounts;
-use crate::session::admin::{Administration, purge_as};
+use crate::session::admin::Administration;
 
 /// Options of `purge`.
 #[derive(Debug, clap::Args)]
@@ -16,24 +16,19 @@ pub struct PurgeArgs {
     /// Count what would be deleted without deleting it.
     #[arg(long)]
     pub dry_run: bool,
-    /// An administrator running it by hand (recorded); without it the purge runs as the
-    /// scheduled `system` duty with the configured retention.
+    /// The administrator running it (PIN from PATROL_ALPR_PIN or stdin; recorded). Outside
+    /// the console's own schedule, reads are deleted only by a logged-on administrator.
     #[arg(long = "as", value_name = "ADMIN_ID")]
-    pub as_user: Option<String>,
+    pub as_user: String,
 }
 
 /// Runs `purge` with the retention in force (the administrator's, else the settings file's).
 pub fn run(ctx: &Context, args: &PurgeArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(ctx)?;
     let now = Utc::now();
-    let outcome = match &args.as_user {
-        Some(id) => {
-            let user = actor(&store, ctx, id, &mut Secrets::new())?;
-            let accounts = Accounts::new(&store, rules(ctx));
-            Administration::new(&store, accounts, &ctx.config).purge(&user, args.dry_run, now)?
-        }
-        None => purge_as(&store, &ctx.config, "system", args.dry_run, now)?,
-    };
+    let user = actor(&store, ctx, &args.as_user, &mut Secrets::new())?;
+    let accounts = Accounts::new(&store, rules(ctx));
+    let outcome = Administration::new(&store, accounts, &ctx.config).purge(&user, args.dry_run, now)?;
     let counts = outcome.counts;
     let verb = if args.dry_run { "would delete" } else { "deleted" };
     println!(
