@@ -256,3 +256,38 @@ fn a_production_store_refuses_demo_accounts() {
     let failures = audit_outcomes(d, "admin");
     assert!(failures.iter().all(|o| !o.contains("demo")), "{failures:?}");
 }
+
+/// Issue 14, item 2: the security settings are the database's. A settings file written after
+/// the store's first use cannot lift the lockout, shorten retention under its floor, or point
+/// the hot-list update at another key: it is ignored, with a warning naming each key.
+#[test]
+fn a_settings_file_cannot_weaken_the_security_settings() {
+    let dir = data_dir_with_an_officer();
+    let d = dir.path();
+    std::fs::write(
+        d.join("no-config.toml"),
+        "[store]\nlockout_failures = 4000000000\nretention_days = 1\nallow_short_retention = true\n\n\
+         [hotlist]\npublic_key = \"MCowBQYDK2VwAyEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n",
+    )
+    .unwrap();
+    let purge = command(d, &["purge", "--dry-run", "--as", "A1"], "123456", "").output().unwrap();
+    assert!(purge.status.success(), "{}", String::from_utf8_lossy(&purge.stderr));
+    assert!(String::from_utf8_lossy(&purge.stdout).starts_with("retention 365 days"), "{purge:?}");
+    let warnings = String::from_utf8_lossy(&purge.stderr);
+    for key in
+        ["[store] lockout_failures", "[store] retention_days", "[store] allow_short_retention", "[hotlist] public_key"]
+    {
+        assert!(warnings.contains(&format!("{key} = ")) && warnings.contains("is ignored"), "{key}: {warnings}");
+    }
+    // The lockout in force is still 5.
+    for _ in 0..5 {
+        assert!(!command(d, &["users", "list", "--as", "O1"], "000000", "").output().unwrap().status.success());
+    }
+    let right = command(d, &["users", "list", "--as", "O1"], "654321", "").output().unwrap();
+    assert!(String::from_utf8_lossy(&right.stderr).contains("locked"), "{right:?}");
+    // The administrator changes it, audited.
+    run_ok(d, &["admin", "accounts", "set", "--lockout-failures", "3", "--as", "A1"], "123456", "");
+    let shown = command(d, &["admin", "accounts", "show", "--as", "A1"], "123456", "").output().unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("lockout after 3 wrong PINs"), "{shown:?}");
+    assert!(audit_outcomes(d, "admin").iter().any(|o| o.contains("lockout after 3 wrong PINs (was 5)")));
+}

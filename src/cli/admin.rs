@@ -1,5 +1,6 @@
 //! The `admin` command: the ALPR Administrator's system settings from the command line:
-//! camera sources, hot-list update sources and public key, retention. Each subcommand
+//! camera sources, hot-list update sources and public key, retention and its floor, the
+//! account rules (lockout, idle lock). Each subcommand
 //! authenticates the `--as` administrator (PIN from `PATROL_ALPR_PIN` or stdin) like `users`,
 //! and every change is audited; the values are kept in the encrypted database and take
 //! precedence over the settings file (docs/operations.md, "Administered settings").
@@ -53,6 +54,31 @@ pub enum AdminCommand {
         #[arg(long = "as", value_name = "ADMIN_ID", global = true)]
         as_user: Option<String>,
     },
+    /// The account rules: wrong PINs before a lockout, minutes before the console locks.
+    Accounts {
+        /// What to do.
+        #[command(subcommand)]
+        action: AccountsAction,
+        /// The administrator doing it.
+        #[arg(long = "as", value_name = "ADMIN_ID", global = true)]
+        as_user: Option<String>,
+    },
+}
+
+/// Actions on the account rules.
+#[derive(Debug, clap::Subcommand)]
+pub enum AccountsAction {
+    /// Show the rules in force.
+    Show,
+    /// Set one or both rules.
+    Set {
+        /// Consecutive wrong PINs that lock an account (1-20).
+        #[arg(long)]
+        lockout_failures: Option<u32>,
+        /// Minutes without input before the console locks (1-240).
+        #[arg(long)]
+        idle_lock_minutes: Option<u32>,
+    },
 }
 
 /// Actions on a list setting.
@@ -93,10 +119,16 @@ pub enum KeyAction {
 pub enum RetentionAction {
     /// Show the period in force.
     Show,
-    /// Set the period (at least 365 days unless the settings file allows shorter).
+    /// Set the period (at least 365 days unless shorter ones are allowed).
     Set {
         /// Days.
         days: u32,
+    },
+    /// Allow or forbid periods under the one-year floor (on counsel's advice only).
+    AllowShort {
+        /// `true` or `false`.
+        #[arg(action = clap::ArgAction::Set)]
+        allow: bool,
     },
 }
 
@@ -120,7 +152,8 @@ pub fn run(ctx: &Context, command: AdminCommand) -> anyhow::Result<ExitCode> {
         AdminCommand::Cameras { as_user, .. }
         | AdminCommand::Sources { as_user, .. }
         | AdminCommand::HotlistKey { as_user, .. }
-        | AdminCommand::Retention { as_user, .. } => as_user.clone(),
+        | AdminCommand::Retention { as_user, .. }
+        | AdminCommand::Accounts { as_user, .. } => as_user.clone(),
     };
     let as_user = as_user.context("--as ADMIN_ID is required: settings are the ALPR Administrator's")?;
     let store = open_store(ctx)?;
@@ -190,6 +223,38 @@ pub fn run(ctx: &Context, command: AdminCommand) -> anyhow::Result<ExitCode> {
             RetentionAction::Set { days } => {
                 svc.set_retention(&admin, days)?;
                 println!("retention {days} days");
+            }
+            RetentionAction::AllowShort { allow } => {
+                svc.set_allow_short_retention(&admin, allow)?;
+                println!("periods under the one-year floor {}", if allow { "allowed" } else { "refused" });
+            }
+        },
+        AdminCommand::Accounts { action, .. } => match action {
+            AccountsAction::Show => {
+                let view = svc.view(&admin)?;
+                println!(
+                    "lockout after {} wrong PINs ({})",
+                    view.lockout_failures,
+                    origin(&view, Setting::LockoutFailures)
+                );
+                println!(
+                    "console locks after {} idle minutes ({})",
+                    view.idle_lock_minutes,
+                    origin(&view, Setting::IdleLockMinutes)
+                );
+            }
+            AccountsAction::Set { lockout_failures, idle_lock_minutes } => {
+                if lockout_failures.is_none() && idle_lock_minutes.is_none() {
+                    anyhow::bail!("give --lockout-failures N and/or --idle-lock-minutes N");
+                }
+                if let Some(n) = lockout_failures {
+                    svc.set_lockout_failures(&admin, n)?;
+                    println!("lockout after {n} wrong PINs");
+                }
+                if let Some(minutes) = idle_lock_minutes {
+                    svc.set_idle_lock_minutes(&admin, minutes)?;
+                    println!("console locks after {minutes} idle minutes");
+                }
             }
         },
     }

@@ -90,15 +90,24 @@ pub enum Command {
 pub struct Context {
     /// Where data and settings live.
     pub paths: AppPaths,
-    /// The settings.
+    /// The settings file's settings.
     pub config: Config,
+    /// The settings in force once the store is open: the file's with the administrator's
+    /// (among them every security setting) laid over them (`store::open_store` sets it).
+    in_force: std::sync::OnceLock<Config>,
 }
 
 impl Context {
     fn load(cli: &Cli) -> anyhow::Result<Self> {
         let paths = AppPaths::resolve(cli.data_dir.as_deref(), cli.config.as_deref())?;
         let config = Config::load(&paths.config_file)?;
-        Ok(Self { paths, config })
+        Ok(Self { paths, config, in_force: std::sync::OnceLock::new() })
+    }
+
+    /// The settings in force: the administrator's over the file's once the store has been
+    /// opened, the file's before.
+    pub fn in_force(&self) -> &Config {
+        self.in_force.get().unwrap_or(&self.config)
     }
 }
 

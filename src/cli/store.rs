@@ -67,13 +67,19 @@ pub(super) fn open_store(ctx: &Context) -> anyhow::Result<Store> {
     if keys.source == KeySource::DemoInsecure {
         eprintln!("warning: DEMO KEY in use (stored beside the data): this database is NOT protected at rest");
     }
-    Store::open(&ctx.paths.data_dir, keys, &ctx.config.agency.name)
-        .with_context(|| format!("opening the store in {}", ctx.paths.data_dir.display()))
+    let store = Store::open(&ctx.paths.data_dir, keys, &ctx.config.agency.name)
+        .with_context(|| format!("opening the store in {}", ctx.paths.data_dir.display()))?;
+    // The security settings are the database's: the file's are seeded once, then ignored.
+    for warning in crate::session::admin::secure_settings(&store, &ctx.config)? {
+        eprintln!("warning: {warning}");
+    }
+    let _ = ctx.in_force.set(crate::session::admin::effective_config(&store, &ctx.config)?);
+    Ok(store)
 }
 
-/// The account rules from the settings.
+/// The account rules in force (the administrator's once the store is open).
 pub(super) fn rules(ctx: &Context) -> AccountRules {
-    AccountRules::from_settings(&ctx.config.store)
+    AccountRules::from_settings(&ctx.in_force().store)
 }
 
 /// Reads secrets: from an environment variable when set, else one line of stdin each.

@@ -348,6 +348,11 @@ impl Console {
         if demo {
             demo::prepare(&store, &paths.data_dir, &mut config, clock.now()).map_err(ConsoleError::Demo)?;
         }
+        // The security settings are the database's: the file's (the demo's, in demo mode) are
+        // seeded on the store's first use, then ignored with a warning.
+        for warning in crate::session::admin::secure_settings(&store, &config)? {
+            tracing::warn!("{warning}");
+        }
         // The administrator's settings take precedence over the file's (and the demo's).
         crate::session::admin::AdminSettings::load(&store)?.apply(&mut config);
         let sources_from_settings = sources.is_empty();

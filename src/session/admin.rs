@@ -29,12 +29,64 @@ pub enum Setting {
     HotlistPublicKey,
     /// Days stored reads are kept (`[store] retention_days`).
     RetentionDays,
+    /// A retention period under the one-year floor is allowed (`[store] allow_short_retention`).
+    AllowShortRetention,
+    /// Consecutive wrong PINs that lock an account (`[store] lockout_failures`).
+    LockoutFailures,
+    /// Minutes without input before the console locks (`[store] idle_lock_minutes`).
+    IdleLockMinutes,
 }
 
 impl Setting {
     /// Every setting.
-    pub const ALL: [Setting; 4] =
-        [Self::CameraSources, Self::HotlistSources, Self::HotlistPublicKey, Self::RetentionDays];
+    pub const ALL: [Setting; 7] = [
+        Self::CameraSources,
+        Self::HotlistSources,
+        Self::HotlistPublicKey,
+        Self::RetentionDays,
+        Self::AllowShortRetention,
+        Self::LockoutFailures,
+        Self::IdleLockMinutes,
+    ];
+
+    /// The settings that guard the data: kept in the database from the store's first use on
+    /// (seeded once from the settings file, then changed only by the administrator), so
+    /// whoever can write a settings file cannot weaken them.
+    pub const SECURITY: [Setting; 6] = [
+        Self::HotlistSources,
+        Self::HotlistPublicKey,
+        Self::RetentionDays,
+        Self::AllowShortRetention,
+        Self::LockoutFailures,
+        Self::IdleLockMinutes,
+    ];
+
+    /// The settings file's name for it.
+    pub fn file_key(self) -> &'static str {
+        match self {
+            Self::CameraSources => "[cameras] sources",
+            Self::HotlistSources => "[hotlist] sources",
+            Self::HotlistPublicKey => "[hotlist] public_key",
+            Self::RetentionDays => "[store] retention_days",
+            Self::AllowShortRetention => "[store] allow_short_retention",
+            Self::LockoutFailures => "[store] lockout_failures",
+            Self::IdleLockMinutes => "[store] idle_lock_minutes",
+        }
+    }
+
+    /// The value the settings file gives, as stored (JSON).
+    fn file_value(self, file: &Config) -> String {
+        let value = match self {
+            Self::CameraSources => serde_json::to_string(&file.cameras.sources),
+            Self::HotlistSources => serde_json::to_string(&file.hotlist.sources),
+            Self::HotlistPublicKey => serde_json::to_string(&file.hotlist.public_key),
+            Self::RetentionDays => serde_json::to_string(&file.store.retention_days),
+            Self::AllowShortRetention => serde_json::to_string(&file.store.allow_short_retention),
+            Self::LockoutFailures => serde_json::to_string(&file.store.lockout_failures),
+            Self::IdleLockMinutes => serde_json::to_string(&file.store.idle_lock_minutes),
+        };
+        value.unwrap_or_default()
+    }
 
     /// The row key in `admin_settings`.
     pub fn key(self) -> &'static str {
@@ -43,6 +95,9 @@ impl Setting {
             Self::HotlistSources => "hotlist_sources",
             Self::HotlistPublicKey => "hotlist_public_key",
             Self::RetentionDays => "retention_days",
+            Self::AllowShortRetention => "allow_short_retention",
+            Self::LockoutFailures => "lockout_failures",
+            Self::IdleLockMinutes => "idle_lock_minutes",
         }
     }
 
@@ -53,6 +108,9 @@ impl Setting {
             Self::HotlistSources => "hot-list sources",
             Self::HotlistPublicKey => "hot-list public key",
             Self::RetentionDays => "retention",
+            Self::AllowShortRetention => "retention floor",
+            Self::LockoutFailures => "lockout",
+            Self::IdleLockMinutes => "idle lock",
         }
     }
 
@@ -61,7 +119,8 @@ impl Setting {
         match self {
             Self::CameraSources => Permission::ManageCameras,
             Self::HotlistSources | Self::HotlistPublicKey => Permission::ManageHotlistSources,
-            Self::RetentionDays => Permission::ManageRetention,
+            Self::RetentionDays | Self::AllowShortRetention => Permission::ManageRetention,
+            Self::LockoutFailures | Self::IdleLockMinutes => Permission::ManageUsers,
         }
     }
 }
@@ -73,10 +132,16 @@ pub struct AdminSettings {
     pub camera_sources: Option<Vec<String>>,
     /// Hot-list update sources.
     pub hotlist_sources: Option<Vec<String>>,
-    /// The hot-list public key (base64).
-    pub hotlist_public_key: Option<String>,
+    /// The hot-list public key (base64); `Some(None)`: the administrator's is "no key".
+    pub hotlist_public_key: Option<Option<String>>,
     /// Retention in days.
     pub retention_days: Option<u32>,
+    /// A period under the one-year floor allowed.
+    pub allow_short_retention: Option<bool>,
+    /// Wrong PINs that lock an account.
+    pub lockout_failures: Option<u32>,
+    /// Minutes without input before the console locks.
+    pub idle_lock_minutes: Option<u32>,
 }
 
 fn stored(conn: &Connection, setting: Setting) -> Result<Option<String>, StoreError> {
@@ -101,6 +166,12 @@ impl AdminSettings {
                 hotlist_sources: decode(Setting::HotlistSources, stored(conn, Setting::HotlistSources)?)?,
                 hotlist_public_key: decode(Setting::HotlistPublicKey, stored(conn, Setting::HotlistPublicKey)?)?,
                 retention_days: decode(Setting::RetentionDays, stored(conn, Setting::RetentionDays)?)?,
+                allow_short_retention: decode(
+                    Setting::AllowShortRetention,
+                    stored(conn, Setting::AllowShortRetention)?,
+                )?,
+                lockout_failures: decode(Setting::LockoutFailures, stored(conn, Setting::LockoutFailures)?)?,
+                idle_lock_minutes: decode(Setting::IdleLockMinutes, stored(conn, Setting::IdleLockMinutes)?)?,
             })
         })
     }
@@ -114,10 +185,19 @@ impl AdminSettings {
             config.hotlist.sources.clone_from(sources);
         }
         if let Some(key) = &self.hotlist_public_key {
-            config.hotlist.public_key = Some(key.clone());
+            config.hotlist.public_key.clone_from(key);
         }
         if let Some(days) = self.retention_days {
             config.store.retention_days = days;
+        }
+        if let Some(allow) = self.allow_short_retention {
+            config.store.allow_short_retention = allow;
+        }
+        if let Some(failures) = self.lockout_failures {
+            config.store.lockout_failures = failures;
+        }
+        if let Some(minutes) = self.idle_lock_minutes {
+            config.store.idle_lock_minutes = minutes;
         }
     }
 
@@ -128,6 +208,9 @@ impl AdminSettings {
             self.hotlist_sources.is_some(),
             self.hotlist_public_key.is_some(),
             self.retention_days.is_some(),
+            self.allow_short_retention.is_some(),
+            self.lockout_failures.is_some(),
+            self.idle_lock_minutes.is_some(),
         ];
         Setting::ALL.into_iter().zip(set).filter(|(_, set)| *set).map(|(s, _)| s).collect()
     }
@@ -141,6 +224,55 @@ pub fn effective_config(store: &Store, config: &Config) -> Result<Config, StoreE
     Ok(effective)
 }
 
+/// Makes the security settings ([`Setting::SECURITY`]) the database's: on a store's first use
+/// (or its first use by a version that keeps them there) each is seeded from the settings file
+/// `file`, in one transaction with an audit row; from then on only the administrator changes
+/// them. Returns a warning for each one the file sets to something else, which is ignored.
+pub fn secure_settings(store: &Store, file: &Config) -> Result<Vec<String>, StoreError> {
+    let seeds: Vec<(Setting, String)> = Setting::SECURITY.iter().map(|&s| (s, s.file_value(file))).collect();
+    let org = store.organization().to_owned();
+    store.write(move |conn| {
+        let seeded: Option<String> = conn
+            .query_row("SELECT value FROM store_info WHERE key = 'security_settings'", [], |row| row.get(0))
+            .optional()?;
+        if seeded.is_some() {
+            return Ok(());
+        }
+        let now = Utc::now().timestamp_millis();
+        let mut taken = Vec::new();
+        for (setting, value) in &seeds {
+            let inserted = conn.execute(
+                "INSERT OR IGNORE INTO admin_settings (key, value, set_by, set_ms) VALUES (?1, ?2, 'settings file', ?3)",
+                params![setting.key(), value, now],
+            )?;
+            if inserted > 0 {
+                taken.push(format!("{} = {value}", setting.file_key()));
+            }
+        }
+        conn.execute("INSERT INTO store_info (key, value) VALUES ('security_settings', 'in the database')", [])?;
+        let outcome = format!("security settings kept in the database from now on; from the settings file: {}", taken.join(", "));
+        append(conn, &AuditEvent::new("system", &org, AuditAction::Admin, "security settings", &outcome))?;
+        Ok(())
+    })?;
+    let stored = store.read(|conn| {
+        Setting::SECURITY.iter().map(|&s| Ok((s, stored(conn, s)?))).collect::<Result<Vec<_>, StoreError>>()
+    })?;
+    Ok(stored
+        .into_iter()
+        .filter_map(|(setting, value)| {
+            let in_force = value?;
+            let from_file = setting.file_value(file);
+            (in_force != from_file).then(|| {
+                format!(
+                    "the settings file's {} = {from_file} is ignored: the administrator's {in_force} is in force \
+                     (security settings are changed with `patrol-alpr admin ... --as ADMIN` only)",
+                    setting.file_key()
+                )
+            })
+        })
+        .collect())
+}
+
 /// What the administrator sees: each value in force and whether it comes from the database.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SettingsView {
@@ -152,8 +284,12 @@ pub struct SettingsView {
     pub hotlist_public_key: Option<String>,
     /// Retention in days in force.
     pub retention_days: u32,
-    /// The settings file allows a period under the one-year floor.
+    /// A period under the one-year floor is allowed.
     pub allow_short_retention: bool,
+    /// Wrong PINs that lock an account.
+    pub lockout_failures: u32,
+    /// Minutes without input before the console locks.
+    pub idle_lock_minutes: u32,
     /// The settings whose value comes from the database (the rest from the settings file).
     pub administered: Vec<Setting>,
 }
@@ -248,7 +384,9 @@ impl<'a> Administration<'a> {
             hotlist_sources: config.hotlist.sources,
             hotlist_public_key: config.hotlist.public_key,
             retention_days: config.store.retention_days,
-            allow_short_retention: self.file.store.allow_short_retention,
+            allow_short_retention: config.store.allow_short_retention,
+            lockout_failures: config.store.lockout_failures,
+            idle_lock_minutes: config.store.idle_lock_minutes,
             administered: settings.administered(),
         })
     }
@@ -380,15 +518,45 @@ impl<'a> Administration<'a> {
         .map(|key| key.unwrap_or_default())
     }
 
-    /// Sets the retention period, refused under the one-year floor unless the settings file
-    /// allows it (`allow_short_retention`, on counsel's advice).
+    /// Sets the retention period, refused under the one-year floor unless the administrator
+    /// allowed shorter ones (`allow_short_retention`, on counsel's advice).
     pub fn set_retention(&self, actor: &User, days: u32) -> Result<u32, SessionError> {
-        let checked = retention_period(days, self.file.store.allow_short_retention)
-            .map(|_| days)
-            .map_err(|e| SessionError::Invalid(e.to_string()));
+        let allow_short = effective_config(self.store, self.file)?.store.allow_short_retention;
+        let checked =
+            retention_period(days, allow_short).map(|_| days).map_err(|e| SessionError::Invalid(e.to_string()));
         self.change(actor, Setting::RetentionDays, "set retention", self.file.store.retention_days, move |old| {
             let days = checked?;
             Ok((days, format!("retention {days} days (was {old})")))
+        })
+    }
+
+    /// Allows or forbids retention periods under the one-year floor (on counsel's advice).
+    pub fn set_allow_short_retention(&self, actor: &User, allow: bool) -> Result<bool, SessionError> {
+        let fallback = self.file.store.allow_short_retention;
+        self.change(actor, Setting::AllowShortRetention, "set retention floor", fallback, move |old| {
+            Ok((allow, format!("periods under one year {} (was {old})", if allow { "allowed" } else { "refused" })))
+        })
+    }
+
+    /// Sets how many consecutive wrong PINs lock an account (1-20).
+    pub fn set_lockout_failures(&self, actor: &User, failures: u32) -> Result<u32, SessionError> {
+        let fallback = self.file.store.lockout_failures;
+        self.change(actor, Setting::LockoutFailures, "set lockout", fallback, move |old| {
+            if !(1..=20).contains(&failures) {
+                return Err(SessionError::Invalid(format!("a lockout after {failures} wrong PINs: give 1 to 20")));
+            }
+            Ok((failures, format!("lockout after {failures} wrong PINs (was {old})")))
+        })
+    }
+
+    /// Sets the minutes without input after which the console locks (1-240).
+    pub fn set_idle_lock_minutes(&self, actor: &User, minutes: u32) -> Result<u32, SessionError> {
+        let fallback = self.file.store.idle_lock_minutes;
+        self.change(actor, Setting::IdleLockMinutes, "set idle lock", fallback, move |old| {
+            if !(1..=240).contains(&minutes) {
+                return Err(SessionError::Invalid(format!("an idle lock after {minutes} minutes: give 1 to 240")));
+            }
+            Ok((minutes, format!("console locks after {minutes} idle minutes (was {old})")))
         })
     }
 
@@ -408,8 +576,9 @@ pub fn purge_as(
     dry_run: bool,
     now: DateTime<Utc>,
 ) -> Result<PurgeOutcome, SessionError> {
-    let retention_days = effective_config(store, file)?.store.retention_days;
-    let period = retention_period(retention_days, file.store.allow_short_retention)
+    let in_force = effective_config(store, file)?.store;
+    let retention_days = in_force.retention_days;
+    let period = retention_period(retention_days, in_force.allow_short_retention)
         .map_err(|e| SessionError::Invalid(e.to_string()))?;
     let cutoff = now - period;
     let counts = store.purge(cutoff, dry_run, user)?;
@@ -483,6 +652,52 @@ mod tests {
     }
 
     #[test]
+    fn security_settings_are_seeded_once_from_the_file_then_only_the_administrator_changes_them() {
+        let (_dir, store) = temp_store();
+        let accounts = Accounts::new(&store, AccountRules::default());
+        let admin = user(&accounts, None, "a1", Role::Administrator);
+        let mut file = Config::default();
+        file.store.lockout_failures = 3;
+        file.hotlist.sources = vec!["/media/usb/hotlist".into()];
+        // The first use seeds them, audited, and nothing is ignored.
+        assert!(secure_settings(&store, &file).unwrap().is_empty());
+        assert_eq!(effective_config(&store, &Config::default()).unwrap().store.lockout_failures, 3);
+        let seeded = admin_rows(&store);
+        assert!(seeded.iter().any(|r| r.0 == "system" && r.1 == "security settings"), "{seeded:?}");
+        // A settings file written later, weakening them: ignored, each named in a warning.
+        let mut hostile = file.clone();
+        hostile.store.lockout_failures = 4_000_000_000;
+        hostile.store.retention_days = 1;
+        hostile.store.allow_short_retention = true;
+        hostile.hotlist.public_key = Some(public_key());
+        let warnings = secure_settings(&store, &hostile).unwrap();
+        assert_eq!(warnings.len(), 4, "{warnings:?}");
+        assert!(
+            warnings.iter().any(|w| w.contains("[store] lockout_failures = 4000000000 is ignored")),
+            "{warnings:?}"
+        );
+        let in_force = effective_config(&store, &hostile).unwrap();
+        assert_eq!(
+            (in_force.store.lockout_failures, in_force.store.retention_days, in_force.store.allow_short_retention),
+            (3, 365, false)
+        );
+        assert_eq!(in_force.hotlist.public_key, None);
+        // The administrator changes them (audited), within their ranges.
+        let svc = Administration::new(&store, Accounts::new(&store, AccountRules::default()), &hostile);
+        assert_eq!(svc.set_lockout_failures(&admin, 6).unwrap(), 6);
+        assert!(matches!(svc.set_lockout_failures(&admin, 0), Err(SessionError::Invalid(_))));
+        assert!(matches!(svc.set_idle_lock_minutes(&admin, 10_000), Err(SessionError::Invalid(_))));
+        assert!(svc.set_retention(&admin, 30).is_err(), "the floor holds while shorter periods are not allowed");
+        assert!(svc.set_allow_short_retention(&admin, true).unwrap());
+        assert_eq!(svc.set_retention(&admin, 30).unwrap(), 30);
+        let view = svc.view(&admin).unwrap();
+        assert_eq!((view.lockout_failures, view.retention_days, view.allow_short_retention), (6, 30, true));
+        // Nobody else may.
+        let officer = user(&accounts, Some(&admin), "o1", Role::Officer);
+        assert!(matches!(svc.set_lockout_failures(&officer, 20), Err(SessionError::Forbidden { .. })));
+    }
+
+    #[test]
     fn the_administrator_changes_settings_audited_and_they_override_the_file() {
         let (_dir, store) = temp_store();
         let accounts = Accounts::new(&store, AccountRules::default());
@@ -522,7 +737,7 @@ mod tests {
         assert_eq!(effective.hotlist.sources, vec!["/srv/hotlist".to_owned()]);
         assert_eq!(effective.hotlist.public_key.as_deref(), Some(key.as_str()));
         assert_eq!(effective.store.retention_days, 730);
-        assert_eq!(svc.view(&admin).unwrap().administered, Setting::ALL.to_vec());
+        assert_eq!(svc.view(&admin).unwrap().administered, Setting::ALL[..4].to_vec());
 
         let rows = admin_rows(&store);
         let changes: Vec<&(String, String, String)> = rows.iter().filter(|r| r.1 != "a1").collect();

@@ -26,7 +26,7 @@ pub enum RetentionError {
     /// A period under the floor without the explicit override.
     #[error(
         "retention_days = {0} is under the one-year floor ({MIN_RETENTION_DAYS} days, Gov. Code 34090.6); \
-         set allow_short_retention = true only on counsel's advice"
+         shorter periods are allowed only on counsel's advice (`admin retention allow-short true`)"
     )]
     UnderFloor(u32),
     /// A zero period would purge everything.

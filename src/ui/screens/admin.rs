@@ -305,7 +305,7 @@ impl AdminScreen {
         );
         ui.label(
             RichText::new(if settings.allow_short_retention {
-                format!("The settings file allows periods under {MIN_RETENTION_DAYS} days (counsel's advice).")
+                format!("Periods under {MIN_RETENTION_DAYS} days are allowed (counsel's advice).")
             } else {
                 format!("At least {MIN_RETENTION_DAYS} days (Gov. Code 34090.6).")
             })
