@@ -292,13 +292,31 @@ pub struct SettingsView {
     pub idle_lock_minutes: u32,
     /// The settings whose value comes from the database (the rest from the settings file).
     pub administered: Vec<Setting>,
+    /// The security settings still at the value the settings file gave at the store's first
+    /// use (kept in the database, no longer read from the file).
+    pub seeded: Vec<Setting>,
 }
 
 impl SettingsView {
-    /// "database" or "settings file", for display.
+    /// Where the value in force comes from, for display.
     pub fn origin(&self, setting: Setting) -> &'static str {
-        if self.administered.contains(&setting) { "set by the administrator" } else { "from the settings file" }
+        if self.administered.contains(&setting) {
+            "set by the administrator"
+        } else if self.seeded.contains(&setting) {
+            "from the settings file at the store's first use"
+        } else {
+            "from the settings file"
+        }
     }
+}
+
+/// The settings whose stored value is still the one seeded from the settings file.
+fn seeded_settings(store: &Store) -> Result<Vec<Setting>, StoreError> {
+    let keys: Vec<String> = store.read(|conn| {
+        let mut stmt = conn.prepare("SELECT key FROM admin_settings WHERE set_by = 'settings file'")?;
+        Ok(stmt.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?)
+    })?;
+    Ok(Setting::ALL.into_iter().filter(|s| keys.iter().any(|k| k == s.key())).collect())
 }
 
 /// A camera source as typed, checked: `auto`, `sim`, `replay:PATH` or `camera:INDEX|NAME|PATH`.
@@ -377,6 +395,7 @@ impl<'a> Administration<'a> {
             )?;
         }
         let settings = AdminSettings::load(self.store)?;
+        let seeded = seeded_settings(self.store)?;
         let mut config = self.file.clone();
         settings.apply(&mut config);
         Ok(SettingsView {
@@ -387,7 +406,8 @@ impl<'a> Administration<'a> {
             allow_short_retention: config.store.allow_short_retention,
             lockout_failures: config.store.lockout_failures,
             idle_lock_minutes: config.store.idle_lock_minutes,
-            administered: settings.administered(),
+            administered: settings.administered().into_iter().filter(|s| !seeded.contains(s)).collect(),
+            seeded,
         })
     }
 
