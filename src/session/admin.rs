@@ -224,18 +224,15 @@ pub fn effective_config(store: &Store, config: &Config) -> Result<Config, StoreE
     Ok(effective)
 }
 
-/// Makes the security settings ([`Setting::SECURITY`]) the database's: on a store's first use
-/// (or its first use by a version that keeps them there) each is seeded from the settings file
-/// `file`, in one transaction with an audit row; from then on only the administrator changes
-/// them. Returns a warning for each one the file sets to something else, which is ignored.
-pub fn secure_settings(store: &Store, file: &Config) -> Result<Vec<String>, StoreError> {
-    let seeds: Vec<(Setting, String)> = Setting::SECURITY.iter().map(|&s| (s, s.file_value(file))).collect();
-    let org = store.organization().to_owned();
+/// The query that finds the mark of a store whose security settings were seeded.
+const SEEDED_MARKER: &str = "SELECT value FROM store_info WHERE key = 'security_settings'";
+
+/// Seeds the security settings from the settings file's values (`seeds`), each only where the
+/// store has none, marks the store as seeded and audits it, in one transaction. A second
+/// process seeding at the same moment finds the marker and leaves it.
+fn seed_security_settings(store: &Store, seeds: Vec<(Setting, String)>, org: String) -> Result<(), StoreError> {
     store.write(move |conn| {
-        let seeded: Option<String> = conn
-            .query_row("SELECT value FROM store_info WHERE key = 'security_settings'", [], |row| row.get(0))
-            .optional()?;
-        if seeded.is_some() {
+        if conn.query_row(SEEDED_MARKER, [], |row| row.get::<_, String>(0)).optional()?.is_some() {
             return Ok(());
         }
         let now = Utc::now().timestamp_millis();
@@ -253,7 +250,22 @@ pub fn secure_settings(store: &Store, file: &Config) -> Result<Vec<String>, Stor
         let outcome = format!("security settings kept in the database from now on; from the settings file: {}", taken.join(", "));
         append(conn, &AuditEvent::new("system", &org, AuditAction::Admin, "security settings", &outcome))?;
         Ok(())
-    })?;
+    })
+}
+
+/// Makes the security settings ([`Setting::SECURITY`]) the database's: on a store's first use
+/// (or its first use by a version that keeps them there) each is seeded from the settings file
+/// `file`, in one transaction with an audit row; from then on only the administrator changes
+/// them. Returns a warning for each one the file sets to something else, which is ignored.
+pub fn secure_settings(store: &Store, file: &Config) -> Result<Vec<String>, StoreError> {
+    let seeds: Vec<(Setting, String)> = Setting::SECURITY.iter().map(|&s| (s, s.file_value(file))).collect();
+    let org = store.organization().to_owned();
+    // Read first: every command opens the store, and only the first use needs to write.
+    let seeded: Option<String> =
+        store.read(|conn| Ok(conn.query_row(SEEDED_MARKER, [], |row| row.get(0)).optional()?))?;
+    if seeded.is_none() {
+        seed_security_settings(store, seeds, org)?;
+    }
     let stored = store.read(|conn| {
         Setting::SECURITY.iter().map(|&s| Ok((s, stored(conn, s)?))).collect::<Result<Vec<_>, StoreError>>()
     })?;
@@ -561,22 +573,41 @@ impl<'a> Administration<'a> {
     /// Sets how many consecutive wrong PINs lock an account (1-20).
     pub fn set_lockout_failures(&self, actor: &User, failures: u32) -> Result<u32, SessionError> {
         let fallback = self.file.store.lockout_failures;
-        self.change(actor, Setting::LockoutFailures, "set lockout", fallback, move |old| {
-            if !(1..=20).contains(&failures) {
-                return Err(SessionError::Invalid(format!("a lockout after {failures} wrong PINs: give 1 to 20")));
-            }
-            Ok((failures, format!("lockout after {failures} wrong PINs (was {old})")))
-        })
+        self.set_count(actor, Setting::LockoutFailures, fallback, failures, 1..=20, "wrong PINs", "lockout after")
     }
 
     /// Sets the minutes without input after which the console locks (1-240).
     pub fn set_idle_lock_minutes(&self, actor: &User, minutes: u32) -> Result<u32, SessionError> {
         let fallback = self.file.store.idle_lock_minutes;
-        self.change(actor, Setting::IdleLockMinutes, "set idle lock", fallback, move |old| {
-            if !(1..=240).contains(&minutes) {
-                return Err(SessionError::Invalid(format!("an idle lock after {minutes} minutes: give 1 to 240")));
+        self.set_count(
+            actor,
+            Setting::IdleLockMinutes,
+            fallback,
+            minutes,
+            1..=240,
+            "idle minutes",
+            "console locks after",
+        )
+    }
+
+    /// Sets a whole-number account rule within `range`, audited as "`what` N `unit` (was M)".
+    #[allow(clippy::too_many_arguments)]
+    fn set_count(
+        &self,
+        actor: &User,
+        setting: Setting,
+        fallback: u32,
+        value: u32,
+        range: std::ops::RangeInclusive<u32>,
+        unit: &'static str,
+        what: &'static str,
+    ) -> Result<u32, SessionError> {
+        self.change(actor, setting, &format!("set {}", setting.label()), fallback, move |old| {
+            if !range.contains(&value) {
+                let (low, high) = (range.start(), range.end());
+                return Err(SessionError::Invalid(format!("{what} {value} {unit}: give {low} to {high}")));
             }
-            Ok((minutes, format!("console locks after {minutes} idle minutes (was {old})")))
+            Ok((value, format!("{what} {value} {unit} (was {old})")))
         })
     }
 
