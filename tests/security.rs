@@ -266,7 +266,7 @@ fn a_settings_file_cannot_weaken_the_security_settings() {
     let d = dir.path();
     std::fs::write(
         d.join("no-config.toml"),
-        "[store]\nlockout_failures = 4000000000\nretention_days = 1\nallow_short_retention = true\n\n\
+        "[store]\nlockout_failures = 4000000000\nretention_days = 1\nallow_short_retention = true\ninactive_suspend_days = 0\n\n\
          [hotlist]\npublic_key = \"MCowBQYDK2VwAyEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n",
     )
     .unwrap();
@@ -274,9 +274,13 @@ fn a_settings_file_cannot_weaken_the_security_settings() {
     assert!(purge.status.success(), "{}", String::from_utf8_lossy(&purge.stderr));
     assert!(String::from_utf8_lossy(&purge.stdout).starts_with("retention 365 days"), "{purge:?}");
     let warnings = String::from_utf8_lossy(&purge.stderr);
-    for key in
-        ["[store] lockout_failures", "[store] retention_days", "[store] allow_short_retention", "[hotlist] public_key"]
-    {
+    for key in [
+        "[store] lockout_failures",
+        "[store] retention_days",
+        "[store] allow_short_retention",
+        "[store] inactive_suspend_days",
+        "[hotlist] public_key",
+    ] {
         assert!(warnings.contains(&format!("{key} = ")) && warnings.contains("is ignored"), "{key}: {warnings}");
     }
     // The lockout in force is still 5.
@@ -290,4 +294,114 @@ fn a_settings_file_cannot_weaken_the_security_settings() {
     let shown = command(d, &["admin", "accounts", "show", "--as", "A1"], "123456", "").output().unwrap();
     assert!(String::from_utf8_lossy(&shown.stdout).contains("lockout after 3 wrong PINs"), "{shown:?}");
     assert!(audit_outcomes(d, "admin").iter().any(|o| o.contains("lockout after 3 wrong PINs (was 5)")));
+}
+
+/// Issue 14, item 10: the key holder can rebuild the hash chain so that it verifies on its
+/// own, but not the anchors a supervisor signed with a key kept off the car, nor the head a
+/// usage report printed: both catch the rebuilt log.
+#[test]
+fn a_rebuilt_audit_log_is_caught_by_the_anchors_and_the_printed_head() {
+    let dir = data_dir_with_an_officer();
+    let d = dir.path();
+    let cert = ["--trained-on", "2026-01-01", "--certified-until", "2099-01-01"];
+    run_ok(
+        d,
+        &[&["users", "add", "S1", "--name", "Sup", "--role", "supervisor", "--as", "A1"][..], &cert].concat(),
+        "123456",
+        "111222",
+    );
+    let stick = tempfile::tempdir().unwrap();
+    let key = stick.path().join("anchor.key");
+    let key_arg = key.to_str().unwrap();
+    let public = stick.path().join("anchor.key.pub");
+    let carried = stick.path().join("anchors.jsonl");
+    // The key never goes into the car's data dir.
+    let inside = command(d, &["audit", "anchor-key", "--out", d.join("k").to_str().unwrap()], "", "").output().unwrap();
+    assert!(!inside.status.success());
+    run_ok(d, &["audit", "anchor-key", "--out", key_arg], "", "");
+    let anchor_args = ["audit", "anchor", "--signing-key", key_arg, "--out", carried.to_str().unwrap()];
+    // An officer cannot anchor; the supervisor can.
+    let officer = command(d, &[&anchor_args[..], &["--as", "O1"]].concat(), "654321", "").output().unwrap();
+    assert!(!officer.status.success());
+    run_ok(d, &[&anchor_args[..], &["--as", "S1"]].concat(), "111222", "");
+    let report =
+        command(d, &["report", "usage", "--from", "2026-01-01", "--to", "2099-01-01", "--as", "S1"], "111222", "")
+            .output()
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&report.stdout).into_owned();
+    let printed = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("audit chain head: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no head printed: {stdout}"))
+        .to_owned();
+
+    // The attacker, with the database key: cut the log back to row 3, drop the car's anchors,
+    // and write new rows that chain correctly.
+    let store = Store::open(d, StoreKeys::derive(SECRET, d, KeySource::Environment).unwrap(), "test").unwrap();
+    store
+        .write(|c| {
+            c.execute_batch(
+                "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;
+                 DELETE FROM audit_log WHERE seq > 3; DELETE FROM audit_anchors;",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    for i in 0..20 {
+        let event = patrol_alpr::audit::AuditEvent::new(
+            "O1",
+            "PD",
+            patrol_alpr::audit::AuditAction::LogonSuccess,
+            "O1",
+            &format!("ok {i}"),
+        );
+        store.audit(event).unwrap();
+    }
+    drop(store);
+
+    let verify = |extra: &[&str]| {
+        let out = command(d, &[&["audit", "verify"][..], extra].concat(), "", "").output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    // On its own the chain verifies: the documented limit of a chain anyone with the key can
+    // recompute.
+    let (code, out) = verify(&[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("intact: "), "{out}");
+    // The carried anchors catch it.
+    let (code, out) = verify(&["--anchors", carried.to_str().unwrap(), "--anchor-key", public.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("broken at row"), "{out}");
+    // So does the head the usage report printed.
+    let (code, out) = verify(&["--head", &printed]);
+    assert_eq!(code, Some(2), "{out}");
+    // Anchors the attacker signs with a key of their own do not vouch for anything.
+    let forged_key = stick.path().join("forged.key");
+    let forged = stick.path().join("forged.jsonl");
+    run_ok(d, &["audit", "anchor-key", "--out", forged_key.to_str().unwrap()], "", "");
+    let forge = ["audit", "anchor", "--signing-key", forged_key.to_str().unwrap(), "--out", forged.to_str().unwrap()];
+    run_ok(d, &[&forge[..], &["--as", "S1"]].concat(), "111222", "");
+    let (code, out) = verify(&["--anchors", forged.to_str().unwrap(), "--anchor-key", public.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("not signed by the given key"), "{out}");
+}
+
+/// Issue 14, item 5 (`run --headless`): reading a camera or a recording is ALPR collection and
+/// needs a certified user; the simulator alone runs without one but matches no real hot list.
+#[test]
+fn a_headless_run_on_recorded_frames_needs_a_user() {
+    let dir = data_dir_with_an_officer();
+    let d = dir.path();
+    let frames = d.join("recording");
+    std::fs::create_dir_all(&frames).unwrap();
+    let replay = format!("replay:{}", frames.display());
+    let args = ["run", "--headless", "--source", &replay, "--seconds", "0.2"];
+    let out = command(d, &args, "", "").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give --as ID"), "{out:?}");
+    // An officer with a wrong PIN gets nothing either.
+    let out = command(d, &[&args[..], &["--as", "O1"]].concat(), "000000", "").output().unwrap();
+    assert!(!out.status.success());
+    assert!(audit_outcomes(d, "activate").is_empty());
 }

@@ -37,13 +37,16 @@ pub struct OpenedSources {
     pub sources: Vec<Box<dyn FrameSource>>,
     /// Ground truth of the first simulator, when there is one.
     pub sim_truth: Option<SimTruth>,
+    /// Every source is the simulator: its plates are made up, so reading them is not ALPR
+    /// collection (a camera or a recording is).
+    pub synthetic: bool,
 }
 
 /// Makes a source for each spec. `auto` becomes the first camera found, or the simulator when
 /// there is none (demo, tests, a car whose camera is missing: the checklist says so).
 pub fn open_sources(specs: &[SourceSpec], options: &SourceOptions<'_>) -> OpenedSources {
     let settings = options.settings;
-    let mut opened = OpenedSources { sources: Vec::new(), sim_truth: None };
+    let mut opened = OpenedSources { sources: Vec::new(), sim_truth: None, synthetic: true };
     for spec in specs {
         let spec = match spec {
             SourceSpec::Auto => match list_cameras() {
@@ -55,6 +58,7 @@ pub fn open_sources(specs: &[SourceSpec], options: &SourceOptions<'_>) -> Opened
             },
             other => other.clone(),
         };
+        opened.synthetic &= matches!(spec, SourceSpec::Simulator | SourceSpec::Auto);
         let source: Box<dyn FrameSource> = match spec {
             // `auto` was resolved above; it can only mean the simulator here.
             SourceSpec::Simulator | SourceSpec::Auto => {

@@ -78,6 +78,9 @@ pub enum AccountsAction {
         /// Minutes without input before the console locks (1-240).
         #[arg(long)]
         idle_lock_minutes: Option<u32>,
+        /// Days without a log-on after which an account is suspended (0 never, else 7-3650).
+        #[arg(long)]
+        inactive_suspend_days: Option<u32>,
     },
 }
 
@@ -242,10 +245,15 @@ pub fn run(ctx: &Context, command: AdminCommand) -> anyhow::Result<ExitCode> {
                     view.idle_lock_minutes,
                     origin(&view, Setting::IdleLockMinutes)
                 );
+                println!(
+                    "accounts suspended after {} days without a log-on ({})",
+                    view.inactive_suspend_days,
+                    origin(&view, Setting::InactiveSuspendDays)
+                );
             }
-            AccountsAction::Set { lockout_failures, idle_lock_minutes } => {
-                if lockout_failures.is_none() && idle_lock_minutes.is_none() {
-                    anyhow::bail!("give --lockout-failures N and/or --idle-lock-minutes N");
+            AccountsAction::Set { lockout_failures, idle_lock_minutes, inactive_suspend_days } => {
+                if lockout_failures.is_none() && idle_lock_minutes.is_none() && inactive_suspend_days.is_none() {
+                    anyhow::bail!("give --lockout-failures N, --idle-lock-minutes N or --inactive-suspend-days N");
                 }
                 if let Some(n) = lockout_failures {
                     svc.set_lockout_failures(&admin, n)?;
@@ -254,6 +262,10 @@ pub fn run(ctx: &Context, command: AdminCommand) -> anyhow::Result<ExitCode> {
                 if let Some(minutes) = idle_lock_minutes {
                     svc.set_idle_lock_minutes(&admin, minutes)?;
                     println!("console locks after {minutes} idle minutes");
+                }
+                if let Some(days) = inactive_suspend_days {
+                    svc.set_inactive_suspend_days(&admin, days)?;
+                    println!("accounts suspended after {days} days without a log-on");
                 }
             }
         },

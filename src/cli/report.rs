@@ -36,10 +36,13 @@ pub fn run(ctx: &Context, command: ReportCommand) -> anyhow::Result<ExitCode> {
     let store = open_store(ctx)?;
     let accounts = Accounts::new(&store, rules(ctx));
     let user = actor(&store, ctx, &as_user, &mut Secrets::new())?;
-    let rows =
+    let report =
         usage_report(&store, &accounts, &user, parse_time(&from, false)?, parse_time(&to, true)?, officer.as_deref())?;
+    let (rows, head) = (report.rows, report.audit_head.token());
     if csv {
         print!("{}", to_csv(&rows));
+        // On stderr, so the CSV stays one table a spreadsheet opens as it is.
+        eprintln!("audit chain head: {head}");
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -68,5 +71,6 @@ pub fn run(ctx: &Context, command: ReportCommand) -> anyhow::Result<ExitCode> {
         }
     }
     println!("{} shifts", rows.len());
+    println!("audit chain head: {head}  (keep this line; `audit verify --head {head}` checks it later)");
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::Context;
-use super::store::open_store;
+use super::store::{Secrets, actor, open_store, rules};
+use crate::audit::{AuditAction, AuditEvent};
 use crate::camera::live::PixelFormat;
 use crate::camera::open::{SourceOptions, configured_sources, open_sources};
 use crate::camera::{CaptureFormat, SourceSpec};
@@ -18,6 +19,7 @@ use crate::hotlist::load::load_active;
 use crate::pipeline::headless::{HeadlessOptions, run_headless};
 use crate::pipeline::{PipelineConfig, PlateReader};
 use crate::recognize::Recognizer;
+use crate::session::{Accounts, Permission};
 use crate::store::StoreKeys;
 
 /// Options of `run`.
@@ -60,6 +62,11 @@ pub struct RunArgs {
     /// Simulator: a plate to show (repeatable), mixed with random ones.
     #[arg(long = "sim-plate", value_name = "PLATE")]
     pub sim_plates: Vec<String>,
+    /// `--headless`: the certified user running it (PIN asked, the run audited). Needed for a
+    /// camera or a recording, and for matching against a real hot list; the simulator alone
+    /// runs without it, matched only against the demo list of a demo store.
+    #[arg(long = "as", value_name = "ID")]
+    pub as_user: Option<String>,
 }
 
 /// The cached hot list, or `None` (with a warning: reads are then not matched) when there is
@@ -149,6 +156,23 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             extra_plates: &args.sim_plates,
         },
     );
+    // Who runs it decides what it may read and match: plates from a camera or a recording,
+    // and entries of a real hot list, are ALPR data (Civil Code 1798.90.5).
+    let operator = match &args.as_user {
+        Some(id) => Some(HeadlessOperator::log_on(ctx, id, &specs)?),
+        None if !opened.synthetic => anyhow::bail!(
+            "reading plates from a camera or a recording collects ALPR data: give --as ID (a certified user, PIN asked); only the simulator runs without it"
+        ),
+        None => None,
+    };
+    let hotlists = if operator.is_some() || ctx.config.store.demo_key {
+        active_hotlists(ctx)
+    } else {
+        eprintln!(
+            "warning: reads are not matched: matching against the hot list needs --as ID (only a demo store's demo list is matched without it)"
+        );
+        None
+    };
     let reader = plate_reader(ctx, &format)?;
     let mut config = PipelineConfig::default();
     if let Some(workers) = args.workers.or(settings.workers) {
@@ -160,9 +184,48 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let options = HeadlessOptions { duration, sim_truth: opened.sim_truth, hotlists: active_hotlists(ctx) };
+    let options = HeadlessOptions { duration, sim_truth: opened.sim_truth, hotlists };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    run_headless(config, opened.sources, reader, options, &mut out)?;
+    let summary = run_headless(config, opened.sources, reader, options, &mut out);
+    if let Some(operator) = operator {
+        let outcome = match &summary {
+            Ok(s) => format!("ended: {} reads, {} frames", s.reads, s.frames),
+            Err(err) => format!("failed: {err}"),
+        };
+        operator.record(AuditAction::Deactivate, &outcome)?;
+    }
+    summary?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The logged-on user of a headless run, and the store its start and end are audited in.
+struct HeadlessOperator {
+    store: crate::store::Store,
+    user: crate::session::User,
+}
+
+impl HeadlessOperator {
+    /// Checks the PIN and that the user may run ALPR (certified, not suspended), and audits
+    /// the start with the sources.
+    fn log_on(ctx: &Context, id: &str, specs: &[SourceSpec]) -> anyhow::Result<Self> {
+        let store = open_store(ctx)?;
+        let user = actor(&store, ctx, id, &mut Secrets::new())?;
+        Accounts::new(&store, rules(ctx)).authorize(
+            &user,
+            Permission::UseAlpr,
+            AuditAction::Activate,
+            "headless run",
+        )?;
+        let operator = Self { store, user };
+        let sources: Vec<String> = specs.iter().map(|s| format!("{s:?}")).collect();
+        operator.record(AuditAction::Activate, &format!("started on {}", sources.join(", ")))?;
+        Ok(operator)
+    }
+
+    fn record(&self, action: AuditAction, outcome: &str) -> anyhow::Result<()> {
+        let event = AuditEvent::new(&self.user.id, &self.user.organization, action, "headless run", outcome);
+        self.store.audit(event)?;
+        Ok(())
+    }
 }

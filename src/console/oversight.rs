@@ -15,6 +15,8 @@ use crate::store::records::EquipmentReportRow;
 pub struct Oversight {
     /// The usage report's rows.
     pub usage: Vec<ShiftUsage>,
+    /// The audit chain's head once the report was recorded (`SEQ:HASH`), shown with it.
+    pub usage_audit_head: Option<String>,
     /// The days the report covers.
     pub usage_days: i64,
     /// Where the last CSV export was written.
@@ -79,9 +81,10 @@ impl Console {
         let err = |e: &dyn std::fmt::Display| e.to_string();
         match command {
             OversightCommand::Usage { days } => {
-                let rows = usage_report(&self.store, &accounts, &user, now - Duration::days(days), now, None)
+                let report = usage_report(&self.store, &accounts, &user, now - Duration::days(days), now, None)
                     .map_err(|e| err(&e))?;
-                self.oversight.usage = rows;
+                self.oversight.usage = report.rows;
+                self.oversight.usage_audit_head = Some(report.audit_head.token());
                 self.oversight.usage_days = days;
                 self.oversight.exported = None;
             }

@@ -86,7 +86,7 @@ pub enum UpdateError {
         source: std::io::Error,
     },
     /// A private key file that is not one.
-    #[error("{0} is not an ed25519 private key written by `hotlist keygen`")]
+    #[error("{0} is not an ed25519 private key written by `hotlist keygen` or `audit anchor-key`")]
     BadPrivateKey(PathBuf),
     /// A file to sign whose format cannot be told from its name.
     #[error("cannot tell the format of {0}: name it .tbl, .ncic or .csv")]
@@ -142,7 +142,8 @@ pub fn generate_key(private_path: &Path) -> Result<String, UpdateError> {
     Ok(public)
 }
 
-fn read_private_key(path: &Path) -> Result<SigningKey, UpdateError> {
+/// Reads a private key file written by [`generate_key`].
+pub fn read_private_key(path: &Path) -> Result<SigningKey, UpdateError> {
     let text = fs::read_to_string(path).map_err(|source| UpdateError::Io { path: path.to_path_buf(), source })?;
     let bytes = BASE64.decode(text.trim()).map_err(|_| UpdateError::BadPrivateKey(path.to_path_buf()))?;
     let seed: [u8; 32] = bytes.try_into().map_err(|_| UpdateError::BadPrivateKey(path.to_path_buf()))?;

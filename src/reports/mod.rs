@@ -2,13 +2,15 @@
 //! accesses and hit decisions, searches of stored reads, case holds, and data release to
 //! other agencies. Every function checks the actor's role first and audits what it shows.
 
+pub mod anchor;
 pub mod release;
 pub mod sample;
 pub mod search;
 pub mod usage;
 
-use crate::session::SessionError;
-use crate::store::StoreError;
+use crate::audit::{AuditAction, AuditEvent};
+use crate::session::{SessionError, User};
+use crate::store::{Store, StoreError};
 
 /// Errors of the report functions.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,26 @@ pub enum ReportError {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+/// Refuses an access with no purpose or no case number, and audits the refusal: a blank
+/// purpose is an attempt at the data like any other, and the auditor must see it.
+pub(crate) fn require_purpose(
+    store: &Store,
+    actor: &User,
+    action: AuditAction,
+    object: &str,
+    purpose: &str,
+    case_number: &str,
+) -> Result<(), ReportError> {
+    if purpose.trim().is_empty() || case_number.trim().is_empty() {
+        let why = "a purpose and a case or incident number are required";
+        let event = AuditEvent::new(&actor.id, &actor.organization, action, object, &format!("refused: {why}"))
+            .with_purpose(purpose, case_number);
+        store.audit(event)?;
+        return Err(ReportError::Invalid(why.into()));
+    }
+    Ok(())
 }
 
 /// Quotes one CSV field when it needs it (RFC 4180).

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use super::{ReportError, csv_line};
+use super::{ReportError, csv_line, require_purpose};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::session::{Accounts, Permission, User};
 use crate::store::Store;
@@ -115,9 +115,7 @@ pub fn export_reads(
         r.kind
     );
     accounts.authorize(actor, Permission::ExportData, AuditAction::Export, &what)?;
-    if request.purpose.trim().is_empty() || request.case_number.trim().is_empty() {
-        return Err(ReportError::Invalid("a release needs a purpose and a case number".into()));
-    }
+    require_purpose(store, actor, AuditAction::Export, &what, &request.purpose, &request.case_number)?;
     let event = AuditEvent::new(&actor.id, &actor.organization, AuditAction::Export, &what, "")
         .with_purpose(&request.purpose, &request.case_number);
     if let Some(reason) = release_refusal(r) {
@@ -256,6 +254,9 @@ mod tests {
             );
         }
         assert!(!dir.path().join("refused").exists());
+        // A blank purpose or case is refused, and the attempt audited like the others.
+        let blank = ExportRequest { case_number: " ".into(), ..request("CA", AgencyKind::LocalPolice, "refused") };
+        assert!(matches!(export_reads(&store, &accounts, &sup, &blank), Err(ReportError::Invalid(_))));
         let summary = export_reads(&store, &accounts, &admin, &ok).unwrap();
         assert_eq!((summary.reads, summary.images), (2, 1));
         let csv = std::fs::read_to_string(&summary.csv).unwrap();
@@ -273,10 +274,11 @@ mod tests {
                 Ok(s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
             })
             .unwrap();
-        assert_eq!(outcomes.len(), 5, "{outcomes:?}");
+        assert_eq!(outcomes.len(), 6, "{outcomes:?}");
         assert!(
             outcomes[1].contains("out-of-state") && outcomes[2].contains("federal") && outcomes[3].contains("private")
         );
-        assert!(outcomes[4].starts_with("released 2 reads, 1 images"));
+        assert!(outcomes[4].contains("refused: a purpose and a case or incident number are required"));
+        assert!(outcomes[5].starts_with("released 2 reads, 1 images"));
     }
 }

@@ -3,19 +3,12 @@
 
 use chrono::Utc;
 
-use super::ReportError;
+use super::{ReportError, require_purpose};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::session::{Accounts, Permission, User};
 use crate::store::audit_log::append;
 use crate::store::records::{place_hold, release_holds, stored_read};
 use crate::store::{Store, StoredRead};
-
-fn require_purpose(purpose: &str, case_number: &str) -> Result<(), ReportError> {
-    if purpose.trim().is_empty() || case_number.trim().is_empty() {
-        return Err(ReportError::Invalid("a purpose and a case or incident number are required".into()));
-    }
-    Ok(())
-}
 
 /// Finds stored reads of a plate (normalized first). Audited as a search with the plate,
 /// purpose and case number, in the same transaction that reads the rows.
@@ -29,7 +22,7 @@ pub fn search_reads(
 ) -> Result<Vec<StoredRead>, ReportError> {
     let plate = crate::plate::normalize(plate);
     accounts.authorize(actor, Permission::SearchReads, AuditAction::Search, &plate)?;
-    require_purpose(purpose, case_number)?;
+    require_purpose(store, actor, AuditAction::Search, &plate, purpose, case_number)?;
     let event = AuditEvent::new(&actor.id, &actor.organization, AuditAction::Search, &plate, "")
         .with_purpose(purpose, case_number);
     let rows = store.write(move |conn| {
@@ -53,7 +46,7 @@ pub fn hold_read(
     case_number: &str,
 ) -> Result<(), ReportError> {
     accounts.authorize(actor, Permission::PlaceHold, AuditAction::Admin, &format!("hold read {read_id}"))?;
-    require_purpose("case hold", case_number)?;
+    require_purpose(store, actor, AuditAction::Admin, &format!("hold read {read_id}"), "case hold", case_number)?;
     let event = AuditEvent::new(
         &actor.id,
         &actor.organization,
@@ -117,18 +110,23 @@ mod tests {
         assert!(matches!(search_reads(&store, &accounts, &off, "7abc 123", "", "C-1"), Err(ReportError::Invalid(_))));
         let found = search_reads(&store, &accounts, &off, "7abc 123", "stolen vehicle", "C-1").unwrap();
         assert_eq!(found.len(), 1);
-        let (object, purpose, case, outcome): (String, String, String, String) = store
+        let rows: Vec<(String, String, String, String)> = store
             .read(|c| {
-                Ok(c.query_row(
-                    "SELECT object, purpose, case_number, outcome FROM audit_log WHERE action = 'search'",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )?)
+                let mut s = c.prepare(
+                    "SELECT object, purpose, case_number, outcome FROM audit_log WHERE action = 'search' ORDER BY seq",
+                )?;
+                Ok(s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?)
             })
             .unwrap();
+        let rows: Vec<(&str, &str, &str, &str)> =
+            rows.iter().map(|(o, p, c, out)| (o.as_str(), p.as_str(), c.as_str(), out.as_str())).collect();
+        // The refused search (no purpose) is audited too, then the search itself.
         assert_eq!(
-            (object.as_str(), purpose.as_str(), case.as_str(), outcome.as_str()),
-            ("7ABC123", "stolen vehicle", "C-1", "1 reads shown")
+            rows,
+            vec![
+                ("7ABC123", "", "C-1", "refused: a purpose and a case or incident number are required"),
+                ("7ABC123", "stolen vehicle", "C-1", "1 reads shown")
+            ]
         );
 
         assert!(matches!(hold_read(&store, &accounts, &off, id, "C-1"), Err(ReportError::Session(_))));

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::{ReportError, csv_line};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::session::{Accounts, Permission, User};
+use crate::store::audit_log::AuditHead;
 use crate::store::records::from_ms;
 use crate::store::{Store, StoreError};
 
@@ -145,6 +146,17 @@ pub fn compute(
     Ok(out)
 }
 
+/// A usage report: its rows, and the audit chain's head once its own view was recorded.
+#[derive(Debug, Clone)]
+pub struct UsageReport {
+    /// One row per shift.
+    pub rows: Vec<ShiftUsage>,
+    /// Printed with the report so that an auditor can later check, off the car, that the
+    /// chain still holds this row (`audit verify --head SEQ:HASH`): a copy of the head the
+    /// key holder cannot reach.
+    pub audit_head: AuditHead,
+}
+
 /// The usage report for a supervisor or administrator; the view is audited.
 pub fn usage_report(
     store: &Store,
@@ -153,7 +165,7 @@ pub fn usage_report(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     officer: Option<&str>,
-) -> Result<Vec<ShiftUsage>, ReportError> {
+) -> Result<UsageReport, ReportError> {
     let what = format!(
         "usage report {} to {}{}",
         from.date_naive(),
@@ -173,8 +185,11 @@ pub fn usage_report(
         &what,
         &format!("{} shifts shown", rows.len()),
     );
-    store.audit(AuditEvent { purpose: Some("supervisory usage review".into()), ..event })?;
-    Ok(rows)
+    let seq = store.audit(AuditEvent { purpose: Some("supervisory usage review".into()), ..event })?;
+    let audit_head = store
+        .audit_head_at(seq)?
+        .ok_or_else(|| StoreError::Corrupt(format!("audit row {seq} vanished as it was written")))?;
+    Ok(UsageReport { rows, audit_head })
 }
 
 fn map_text(map: &BTreeMap<String, i64>) -> String {
@@ -291,7 +306,9 @@ mod tests {
         store.end_shift(shift, at(600)).unwrap();
 
         assert!(matches!(usage_report(&store, &accounts, &off, at(-1), at(700), None), Err(ReportError::Session(_))));
-        let rows = usage_report(&store, &accounts, &sup, at(-1), at(700), None).unwrap();
+        let report = usage_report(&store, &accounts, &sup, at(-1), at(700), None).unwrap();
+        assert_eq!(store.audit_head().unwrap(), report.audit_head);
+        let rows = report.rows;
         assert_eq!(rows.len(), 1);
         let r = &rows[0];
         assert_eq!((r.shift_minutes, r.active_minutes, r.camera_downtime_minutes), (600.0, 540.0, 30.0));
@@ -301,7 +318,7 @@ mod tests {
         assert_eq!(r.hits_by_list, BTreeMap::from([("BOLO".to_owned(), 1), ("SVS".to_owned(), 1)]));
         assert_eq!(r.dispositions, BTreeMap::from([("arrest".to_owned(), 1), ("new".to_owned(), 1)]));
         assert_eq!((r.confirmations, r.exigent_overrides, r.mean_secs_to_acknowledge), (1, 1, Some(6.0)));
-        assert!(usage_report(&store, &accounts, &admin, at(-1), at(700), Some("nobody")).unwrap().is_empty());
+        assert!(usage_report(&store, &accounts, &admin, at(-1), at(700), Some("nobody")).unwrap().rows.is_empty());
         let csv = to_csv(&rows);
         assert_eq!(csv.lines().count(), 2);
         assert!(csv.lines().nth(1).unwrap().contains(",lunch,30.0,5,BOLO:1;SVS:1,arrest:1;new:1,1,1,6.0"), "{csv}");

@@ -35,11 +35,14 @@ pub enum Setting {
     LockoutFailures,
     /// Minutes without input before the console locks (`[store] idle_lock_minutes`).
     IdleLockMinutes,
+    /// Days without a log-on after which an account is suspended; 0 never
+    /// (`[store] inactive_suspend_days`).
+    InactiveSuspendDays,
 }
 
 impl Setting {
     /// Every setting.
-    pub const ALL: [Setting; 7] = [
+    pub const ALL: [Setting; 8] = [
         Self::CameraSources,
         Self::HotlistSources,
         Self::HotlistPublicKey,
@@ -47,18 +50,20 @@ impl Setting {
         Self::AllowShortRetention,
         Self::LockoutFailures,
         Self::IdleLockMinutes,
+        Self::InactiveSuspendDays,
     ];
 
     /// The settings that guard the data: kept in the database from the store's first use on
     /// (seeded once from the settings file, then changed only by the administrator), so
     /// whoever can write a settings file cannot weaken them.
-    pub const SECURITY: [Setting; 6] = [
+    pub const SECURITY: [Setting; 7] = [
         Self::HotlistSources,
         Self::HotlistPublicKey,
         Self::RetentionDays,
         Self::AllowShortRetention,
         Self::LockoutFailures,
         Self::IdleLockMinutes,
+        Self::InactiveSuspendDays,
     ];
 
     /// The settings file's name for it.
@@ -71,6 +76,7 @@ impl Setting {
             Self::AllowShortRetention => "[store] allow_short_retention",
             Self::LockoutFailures => "[store] lockout_failures",
             Self::IdleLockMinutes => "[store] idle_lock_minutes",
+            Self::InactiveSuspendDays => "[store] inactive_suspend_days",
         }
     }
 
@@ -84,6 +90,7 @@ impl Setting {
             Self::AllowShortRetention => serde_json::to_string(&file.store.allow_short_retention),
             Self::LockoutFailures => serde_json::to_string(&file.store.lockout_failures),
             Self::IdleLockMinutes => serde_json::to_string(&file.store.idle_lock_minutes),
+            Self::InactiveSuspendDays => serde_json::to_string(&file.store.inactive_suspend_days),
         };
         value.unwrap_or_default()
     }
@@ -98,6 +105,7 @@ impl Setting {
             Self::AllowShortRetention => "allow_short_retention",
             Self::LockoutFailures => "lockout_failures",
             Self::IdleLockMinutes => "idle_lock_minutes",
+            Self::InactiveSuspendDays => "inactive_suspend_days",
         }
     }
 
@@ -111,6 +119,7 @@ impl Setting {
             Self::AllowShortRetention => "retention floor",
             Self::LockoutFailures => "lockout",
             Self::IdleLockMinutes => "idle lock",
+            Self::InactiveSuspendDays => "inactive suspension",
         }
     }
 
@@ -120,7 +129,7 @@ impl Setting {
             Self::CameraSources => Permission::ManageCameras,
             Self::HotlistSources | Self::HotlistPublicKey => Permission::ManageHotlistSources,
             Self::RetentionDays | Self::AllowShortRetention => Permission::ManageRetention,
-            Self::LockoutFailures | Self::IdleLockMinutes => Permission::ManageUsers,
+            Self::LockoutFailures | Self::IdleLockMinutes | Self::InactiveSuspendDays => Permission::ManageUsers,
         }
     }
 }
@@ -142,6 +151,8 @@ pub struct AdminSettings {
     pub lockout_failures: Option<u32>,
     /// Minutes without input before the console locks.
     pub idle_lock_minutes: Option<u32>,
+    /// Days without a log-on before an account is suspended.
+    pub inactive_suspend_days: Option<u32>,
 }
 
 fn stored(conn: &Connection, setting: Setting) -> Result<Option<String>, StoreError> {
@@ -172,6 +183,10 @@ impl AdminSettings {
                 )?,
                 lockout_failures: decode(Setting::LockoutFailures, stored(conn, Setting::LockoutFailures)?)?,
                 idle_lock_minutes: decode(Setting::IdleLockMinutes, stored(conn, Setting::IdleLockMinutes)?)?,
+                inactive_suspend_days: decode(
+                    Setting::InactiveSuspendDays,
+                    stored(conn, Setting::InactiveSuspendDays)?,
+                )?,
             })
         })
     }
@@ -199,6 +214,9 @@ impl AdminSettings {
         if let Some(minutes) = self.idle_lock_minutes {
             config.store.idle_lock_minutes = minutes;
         }
+        if let Some(days) = self.inactive_suspend_days {
+            config.store.inactive_suspend_days = days;
+        }
     }
 
     /// Which settings come from the database.
@@ -211,6 +229,7 @@ impl AdminSettings {
             self.allow_short_retention.is_some(),
             self.lockout_failures.is_some(),
             self.idle_lock_minutes.is_some(),
+            self.inactive_suspend_days.is_some(),
         ];
         Setting::ALL.into_iter().zip(set).filter(|(_, set)| *set).map(|(s, _)| s).collect()
     }
@@ -229,12 +248,11 @@ const SEEDED_MARKER: &str = "SELECT value FROM store_info WHERE key = 'security_
 
 /// Seeds the security settings from the settings file's values (`seeds`), each only where the
 /// store has none, marks the store as seeded and audits it, in one transaction. A second
-/// process seeding at the same moment finds the marker and leaves it.
+/// process seeding at the same moment inserts nothing and audits nothing. A store seeded by an
+/// older version gets the settings added since, the same way.
 fn seed_security_settings(store: &Store, seeds: Vec<(Setting, String)>, org: String) -> Result<(), StoreError> {
     store.write(move |conn| {
-        if conn.query_row(SEEDED_MARKER, [], |row| row.get::<_, String>(0)).optional()?.is_some() {
-            return Ok(());
-        }
+        let marked = conn.query_row(SEEDED_MARKER, [], |row| row.get::<_, String>(0)).optional()?.is_some();
         let now = Utc::now().timestamp_millis();
         let mut taken = Vec::new();
         for (setting, value) in &seeds {
@@ -246,7 +264,10 @@ fn seed_security_settings(store: &Store, seeds: Vec<(Setting, String)>, org: Str
                 taken.push(format!("{} = {value}", setting.file_key()));
             }
         }
-        conn.execute("INSERT INTO store_info (key, value) VALUES ('security_settings', 'in the database')", [])?;
+        if marked && taken.is_empty() {
+            return Ok(());
+        }
+        conn.execute("INSERT OR IGNORE INTO store_info (key, value) VALUES ('security_settings', 'in the database')", [])?;
         let outcome = format!("security settings kept in the database from now on; from the settings file: {}", taken.join(", "));
         append(conn, &AuditEvent::new("system", &org, AuditAction::Admin, "security settings", &outcome))?;
         Ok(())
@@ -261,14 +282,18 @@ pub fn secure_settings(store: &Store, file: &Config) -> Result<Vec<String>, Stor
     let seeds: Vec<(Setting, String)> = Setting::SECURITY.iter().map(|&s| (s, s.file_value(file))).collect();
     let org = store.organization().to_owned();
     // Read first: every command opens the store, and only the first use needs to write.
+    let read_stored = || {
+        store.read(|conn| {
+            Setting::SECURITY.iter().map(|&s| Ok((s, stored(conn, s)?))).collect::<Result<Vec<_>, StoreError>>()
+        })
+    };
     let seeded: Option<String> =
         store.read(|conn| Ok(conn.query_row(SEEDED_MARKER, [], |row| row.get(0)).optional()?))?;
-    if seeded.is_none() {
+    let mut stored = read_stored()?;
+    if seeded.is_none() || stored.iter().any(|(_, value)| value.is_none()) {
         seed_security_settings(store, seeds, org)?;
+        stored = read_stored()?;
     }
-    let stored = store.read(|conn| {
-        Setting::SECURITY.iter().map(|&s| Ok((s, stored(conn, s)?))).collect::<Result<Vec<_>, StoreError>>()
-    })?;
     Ok(stored
         .into_iter()
         .filter_map(|(setting, value)| {
@@ -302,6 +327,8 @@ pub struct SettingsView {
     pub lockout_failures: u32,
     /// Minutes without input before the console locks.
     pub idle_lock_minutes: u32,
+    /// Days without a log-on before an account is suspended (0: never).
+    pub inactive_suspend_days: u32,
     /// The settings whose value comes from the database (the rest from the settings file).
     pub administered: Vec<Setting>,
     /// The security settings still at the value the settings file gave at the store's first
@@ -418,6 +445,7 @@ impl<'a> Administration<'a> {
             allow_short_retention: config.store.allow_short_retention,
             lockout_failures: config.store.lockout_failures,
             idle_lock_minutes: config.store.idle_lock_minutes,
+            inactive_suspend_days: config.store.inactive_suspend_days,
             administered: settings.administered().into_iter().filter(|s| !seeded.contains(s)).collect(),
             seeded,
         })
@@ -587,6 +615,22 @@ impl<'a> Administration<'a> {
             1..=240,
             "idle minutes",
             "console locks after",
+        )
+    }
+
+    /// Sets the days without a log-on after which an account is suspended (0 never, else
+    /// 7-3650: a week at least, so that a holiday does not suspend a whole watch).
+    pub fn set_inactive_suspend_days(&self, actor: &User, days: u32) -> Result<u32, SessionError> {
+        let fallback = self.file.store.inactive_suspend_days;
+        let range = if days == 0 { 0..=0 } else { 7..=3650 };
+        self.set_count(
+            actor,
+            Setting::InactiveSuspendDays,
+            fallback,
+            days,
+            range,
+            "days without a log-on",
+            "suspend after",
         )
     }
 

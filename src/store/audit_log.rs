@@ -4,6 +4,11 @@
 //! with the sequence number and the previous row's hash), so changing any field of any row,
 //! deleting a row or slipping one in breaks the chain at that row, and `verify` names it.
 //! The first row's previous hash is 64 zeros.
+//!
+//! Times never go backwards along the chain: a row is stamped no earlier than the row before
+//! it, so a clock stepped back cannot file an access before one already written, and `verify`
+//! treats a backwards time as an edit. Whoever holds the database key can still rebuild the
+//! whole chain; the signed anchors in [`super::anchors`] are what catches that.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -83,17 +88,23 @@ fn digest(text: &str) -> String {
 /// Appends one event inside the caller's transaction, so a change and its audit row are
 /// committed together or not at all. Returns the new sequence number.
 pub fn append(conn: &Connection, event: &AuditEvent) -> Result<i64, StoreError> {
-    let last: Option<(i64, String)> = conn
-        .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |row| {
-            Ok((row.get(0)?, row.get(1)?))
+    let last: Option<(i64, String, String)> = conn
+        .query_row("SELECT seq, hash, time FROM audit_log ORDER BY seq DESC LIMIT 1", [], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         })
         .optional()?;
+    // Stored time is truncated to microseconds; hash the text that is stored. The fixed-width
+    // RFC 3339 text in UTC orders as the times do, so the later of two is the greater text.
+    let mut time = time_text(&event.time);
     let (seq, prev_hash) = match last {
-        Some((seq, hash)) => (seq + 1, hash),
+        Some((seq, hash, last_time)) => {
+            if last_time > time {
+                time = last_time;
+            }
+            (seq + 1, hash)
+        }
         None => (1, GENESIS_HASH.to_owned()),
     };
-    // Stored time is truncated to microseconds; hash the text that is stored.
-    let time = time_text(&event.time);
     let action = action_name(event.action);
     let mut row = RawRow {
         seq,
@@ -193,6 +204,7 @@ pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
     let mut rows = stmt.query([])?;
     let mut expected_seq = 1i64;
     let mut prev_hash = GENESIS_HASH.to_owned();
+    let mut prev_time = String::new();
     let mut count = 0u64;
     while let Some(row) = rows.next()? {
         let raw = raw_row(row)?;
@@ -213,11 +225,62 @@ pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
         if computed != raw.hash {
             return broken(format!("row {}: contents do not match its hash (altered)", raw.seq));
         }
+        if raw.time < prev_time {
+            return broken(format!(
+                "row {}: its time {} is before row {}'s {} (the log never writes that: rebuilt)",
+                raw.seq,
+                raw.time,
+                raw.seq - 1,
+                prev_time
+            ));
+        }
+        prev_time = raw.time;
         prev_hash = raw.hash;
         expected_seq += 1;
         count += 1;
     }
     Ok(Verification::Intact { rows: count })
+}
+
+/// The newest row of the chain: what a usage report prints and an anchor signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    /// Its sequence number (0 for an empty log).
+    pub seq: i64,
+    /// Its hash ([`GENESIS_HASH`] for an empty log).
+    pub hash: String,
+}
+
+impl AuditHead {
+    /// How a report prints it, and `audit verify --head` takes it back: `SEQ:HASH`.
+    pub fn token(&self) -> String {
+        format!("{}:{}", self.seq, self.hash)
+    }
+
+    /// Parses [`AuditHead::token`]'s form.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (seq, hash) = text.trim().split_once(':')?;
+        let seq = seq.trim().parse().ok().filter(|s: &i64| *s >= 0)?;
+        let hash = hash.trim().to_ascii_lowercase();
+        (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit())).then_some(Self { seq, hash })
+    }
+}
+
+/// The head of the chain, or of a prefix of it: the row `seq` (the newest row when `None`).
+pub fn head(conn: &Connection, seq: Option<i64>) -> Result<Option<AuditHead>, StoreError> {
+    let found = match seq {
+        Some(0) => return Ok(Some(AuditHead { seq: 0, hash: GENESIS_HASH.to_owned() })),
+        Some(seq) => conn.query_row("SELECT seq, hash FROM audit_log WHERE seq = ?1", [seq], |r| {
+            Ok(AuditHead { seq: r.get(0)?, hash: r.get(1)? })
+        }),
+        None => conn.query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| {
+            Ok(AuditHead { seq: r.get(0)?, hash: r.get(1)? })
+        }),
+    };
+    match found.optional()? {
+        None if seq.is_none() => Ok(Some(AuditHead { seq: 0, hash: GENESIS_HASH.to_owned() })),
+        other => Ok(other),
+    }
 }
 
 /// Rows with `from <= time < to`, optionally only some actions, in sequence order.
@@ -255,6 +318,17 @@ impl Store {
     /// Checks the chain (on the read connection, so it sees every committed row).
     pub fn verify_audit_log(&self) -> Result<Verification, StoreError> {
         self.read(verify)
+    }
+
+    /// The newest row's sequence number and hash.
+    pub fn audit_head(&self) -> Result<AuditHead, StoreError> {
+        self.read(|conn| head(conn, None))
+            .map(|head| head.unwrap_or_else(|| AuditHead { seq: 0, hash: GENESIS_HASH.into() }))
+    }
+
+    /// Row `seq`'s head, if the chain reaches it.
+    pub fn audit_head_at(&self, seq: i64) -> Result<Option<AuditHead>, StoreError> {
+        self.read(move |conn| head(conn, Some(seq)))
     }
 }
 
@@ -368,5 +442,69 @@ mod tests {
             "INSERT INTO audit_log VALUES (4, '2026-01-01T00:00:00.000000Z', 'x', 'y', 'search', 'z', NULL, NULL, 'ok', 'bad', 'bad')",
         );
         assert_eq!(broken_at(&store), 4);
+    }
+
+    #[test]
+    fn time_never_goes_back_along_the_chain() {
+        let (_dir, store) = temp_store();
+        fill(&store, 2);
+        let before = store.read(|c| row(c, 2)).unwrap().unwrap().event.time;
+        // A clock stepped back an hour: the row is stamped with the previous row's time.
+        let mut late = AuditEvent::new("u1", "Test PD", AuditAction::Search, "7ABC999", "ok");
+        late.time = before - chrono::Duration::hours(1);
+        store.audit(late).unwrap();
+        assert_eq!(store.read(|c| row(c, 3)).unwrap().unwrap().event.time, before);
+        assert_eq!(store.verify_audit_log().unwrap(), Verification::Intact { rows: 3 });
+        // A rebuilt row with an earlier time (and a hash to match) is caught.
+        let (_dir, store) = temp_store();
+        fill(&store, 3);
+        store
+            .write(|conn| {
+                conn.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")?;
+                conn.execute("DELETE FROM audit_log WHERE seq = 3", [])?;
+                Ok(())
+            })
+            .unwrap();
+        let mut back = AuditEvent::new("u1", "Test PD", AuditAction::Search, "7ABC999", "ok");
+        back.time = Utc::now() - chrono::Duration::days(1);
+        store
+            .write(move |conn| {
+                // What `append` would write without the clamp: its own hash over an earlier time.
+                let prev: String = conn.query_row("SELECT hash FROM audit_log WHERE seq = 2", [], |r| r.get(0))?;
+                let mut raw = RawRow {
+                    seq: 3,
+                    time: time_text(&back.time),
+                    user: back.user.clone(),
+                    organization: back.organization.clone(),
+                    action: action_name(back.action),
+                    object: back.object.clone(),
+                    purpose: None,
+                    case_number: None,
+                    outcome: back.outcome.clone(),
+                    prev_hash: prev,
+                    hash: String::new(),
+                };
+                raw.hash = digest(&canonical(&raw));
+                conn.execute(
+                    "INSERT INTO audit_log VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL, ?7, ?8, ?9)",
+                    params![
+                        raw.seq,
+                        raw.time,
+                        raw.user,
+                        raw.organization,
+                        raw.action,
+                        raw.object,
+                        raw.outcome,
+                        raw.prev_hash,
+                        raw.hash
+                    ],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(broken_at(&store), 3);
+        assert_eq!(store.audit_head().unwrap().seq, 3);
+        assert_eq!(AuditHead::parse(&store.audit_head().unwrap().token()), Some(store.audit_head().unwrap()));
+        assert_eq!(AuditHead::parse("3:xyz"), None);
     }
 }

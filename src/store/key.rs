@@ -191,7 +191,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// Refuses a key file that lives inside the data dir (after resolving links and `..`).
-fn check_outside(file: &Path, data_dir: &Path) -> Result<(), KeyError> {
+pub fn check_outside(file: &Path, data_dir: &Path) -> Result<(), KeyError> {
     let resolve = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let file_abs = resolve(file);
     let dir_abs = resolve(data_dir);

@@ -227,6 +227,15 @@ CREATE TABLE store_info (
     value  TEXT NOT NULL
 );
 "#,
+    // 5: signed checkpoints of the audit chain's head (see store/anchors.rs). The line is the
+    // anchor exactly as signed and as the supervisor carried it off the car.
+    r#"
+CREATE TABLE audit_anchors (
+    id    INTEGER PRIMARY KEY,
+    seq   INTEGER NOT NULL,
+    line  TEXT NOT NULL UNIQUE
+);
+"#,
 ];
 
 /// The schema version this program writes.

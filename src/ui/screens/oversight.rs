@@ -71,6 +71,11 @@ impl OversightScreen {
                         ui.label(format!("written to {path}"));
                     }
                 });
+                if let Some(head) = &data.usage_audit_head {
+                    // Written down off the car, it lets an auditor prove later that the log
+                    // was not rebuilt (`audit verify --head`).
+                    ui.label(RichText::new(format!("Audit chain head: {head}")).monospace().color(theme.muted));
+                }
                 if data.usage.is_empty() {
                     ui.label(
                         RichText::new("No shifts in the period (or the report has not been run).").color(theme.muted),
