@@ -108,7 +108,9 @@ impl Config {
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let r = &self.recognizer;
         let share = |x: f32| (0.0..=1.0).contains(&x);
-        let checks: [(&'static str, String, bool, &'static str); 8] = [
+        let quiet = self.console.realarm_quiet_minutes;
+        let checks: [(&'static str, String, bool, &'static str); 9] = [
+            ("console.realarm_quiet_minutes", quiet.to_string(), quiet <= 24 * 60, "0 to 1440"),
             (
                 "store.lockout_failures",
                 self.store.lockout_failures.to_string(),
@@ -315,11 +317,15 @@ pub struct ConsoleConfig {
     pub width: u32,
     /// Window height.
     pub height: u32,
+    /// Minutes after a hit is decided (rejected or closed) during which the same plate on
+    /// the same entry does not alarm again; a repeat read is recorded and shown on the hit.
+    /// 0 alarms again at once. At most 24 hours.
+    pub realarm_quiet_minutes: u32,
 }
 
 impl Default for ConsoleConfig {
     fn default() -> Self {
-        Self { theme: "auto".into(), volume: 0.8, kiosk: false, width: 1280, height: 800 }
+        Self { theme: "auto".into(), volume: 0.8, kiosk: false, width: 1280, height: 800, realarm_quiet_minutes: 30 }
     }
 }
 

@@ -81,9 +81,11 @@ impl Rig {
     }
 
     fn click(&mut self, label: &str) {
-        // As a finger would: bring it into view first if the page scrolls.
+        // As a finger would: bring it into view first if the page scrolls, and tap once it
+        // has stood still (a control that just appeared or moved ignores taps for 0.5 s;
+        // each step is 0.25 s).
         self.harness.get_by_label(label).scroll_to_me();
-        self.steps(1);
+        self.steps(3);
         self.harness.get_by_label(label).click();
         self.steps(2);
     }
@@ -300,7 +302,10 @@ fn a_hit_goes_from_alert_to_actionable_only_through_confirmation() {
     r.click("Confirmed active");
     r.click("RECORD CONFIRMATION");
     assert_eq!(r.console().hit(id).unwrap().state, HitState::Confirmed, "{:?}", r.harness.state().message);
+    // Defect 7: a disposition that means the officer acted is not offered before actionable.
+    assert!(r.has("Not located") && !r.has("Arrest") && !r.has("Stopped"));
     r.click("MARK ACTIONABLE");
+    assert!(r.has("Arrest"));
     let hit = r.console().hit(id).unwrap().clone();
     assert_eq!(hit.state, HitState::Actionable);
     assert_eq!(hit.dispatcher_id.as_deref(), Some("D12"));
@@ -531,4 +536,237 @@ fn the_console_uses_the_administered_sources() {
     r.wait_for("hot-list update", |c| !c.update_running() && c.update_report().is_some());
     let report = r.console().update_report().unwrap().clone();
     assert!(!report.ok && report.message.contains("no hot-list update source"), "{report:?}");
+}
+
+/// Issue 15: the touch layout's geometry, checked the way a finger meets it.
+mod geometry {
+    use super::*;
+    use egui_kittest::kittest::NodeT;
+    use patrol_alpr::ui::layout::Regions;
+
+    /// The screen the app lays out in: the harness's size less the panel's margin.
+    fn screen(width: f32, height: f32) -> egui::Rect {
+        egui::Rect::from_min_max(egui::pos2(8.0, 8.0), egui::pos2(width - 8.0, height - 8.0))
+    }
+
+    impl Rig {
+        /// Every button's label (disabled ones too: they are enabled in place) and the part of
+        /// it a finger can touch: clipped to the region it is drawn in. The action bar's and
+        /// the alert slot's buttons are known by their labels; every other button is the work
+        /// area's, and a part of it scrolled outside the work area is not touchable.
+        fn buttons(&self, screen: egui::Rect, regions: &Regions) -> Vec<(String, egui::Rect)> {
+            const BAR: [&str; 9] = [
+                "Patrol",
+                "History",
+                "Settings",
+                "Oversight",
+                "Administration",
+                "Deactivate ALPR",
+                "REACTIVATE ALPR",
+                "Lock screen",
+                "Log off",
+            ];
+            self.harness
+                .query_all_by_role(egui::accesskit::Role::Button)
+                .filter_map(|n| {
+                    let rect = n.rect();
+                    let label = n.accesskit_node().label().unwrap_or_default();
+                    let region = if BAR.contains(&label.as_str()) {
+                        regions.actions?
+                    } else if label == "ACKNOWLEDGE" || label.contains(" · ") {
+                        regions.alert?
+                    } else {
+                        regions.work
+                    };
+                    let touchable = rect.intersect(region).intersect(screen);
+                    (touchable.is_positive() && touchable.area() > 4.0).then_some((label, touchable))
+                })
+                .collect()
+        }
+
+        fn rect_of(&self, label: &str) -> egui::Rect {
+            self.harness.get_by_label(label).rect()
+        }
+    }
+
+    fn assert_no_overlap(buttons: &[(String, egui::Rect)], when: &str) {
+        for (i, (a, ra)) in buttons.iter().enumerate() {
+            for (b, rb) in &buttons[i + 1..] {
+                let shared = ra.intersect(*rb);
+                assert!(!(shared.is_positive() && shared.area() > 1.0), "{when}: '{a}' {ra:?} overlaps '{b}' {rb:?}");
+            }
+        }
+    }
+
+    /// Defect 2: with the open-hits row and the "deactivated" line showing, the bottom row used
+    /// to leave the screen, and Log off could not be reached.
+    #[test]
+    fn patrol_controls_stay_on_screen_and_do_not_overlap() {
+        for (w, h) in [(1280.0, 800.0), (1024.0, 768.0)] {
+            let mut r = rig_sized(15, w, h);
+            r.go_active();
+            // An open hit (acknowledged, not finished) and ALPR deactivated: both used to add rows.
+            r.read("DEMO001");
+            r.steps(1);
+            r.click("ACKNOWLEDGE");
+            r.click("Patrol");
+            r.click("Deactivate ALPR");
+            r.click("Meal break");
+            r.click("DEACTIVATE");
+            assert!(!r.console().is_active());
+            let screen = screen(w, h);
+            let regions = Regions::split(screen, true, true);
+            for label in ["History", "Settings", "REACTIVATE ALPR", "Lock screen", "Log off"] {
+                let rect = r.rect_of(label);
+                assert!(screen.contains_rect(rect), "{w}x{h}: {label} at {rect:?} is off the screen");
+                assert!(regions.actions.unwrap().contains_rect(rect), "{label} is in the action bar");
+            }
+            assert!(
+                r.harness.query_all_by_label_contains("DEMO001 · ").count() >= 1,
+                "the open hit is offered in the alert slot"
+            );
+            assert_no_overlap(&r.buttons(screen, &regions), &format!("patrol at {w}x{h}"));
+            r.click("Log off");
+            assert_eq!(r.console().stage(), Stage::Login, "{w}x{h}: Log off was reachable");
+        }
+    }
+
+    /// Defect 1: a new hit's banner pushed the page down 161 px, and a tap aimed at RECORD
+    /// MISREAD landed on PLATE MATCHES. The verify and confirm screens' controls now stay put.
+    #[test]
+    fn verify_and_confirm_controls_do_not_move_when_a_hit_arrives() {
+        for (w, h) in [(1280.0, 800.0), (1024.0, 768.0)] {
+            let mut r = rig_sized(15, w, h);
+            r.go_active();
+            r.read("DEMO001");
+            r.steps(1);
+            r.click("ACKNOWLEDGE");
+            r.click("MISREAD");
+            r.click("A character differs");
+            let screen = screen(w, h);
+            let regions = Regions::split(screen, true, true);
+            let before = r.buttons(screen, &regions);
+            assert!(before.iter().any(|(l, _)| l == "RECORD MISREAD"), "{before:?}");
+            assert_no_overlap(&before, "verify");
+            // A second hit arrives: its banner fills the alert slot.
+            r.read("TEST123");
+            r.steps(2);
+            assert!(r.has_text("HIT  TEST123"));
+            let after = r.buttons(screen, &regions);
+            // The alert slot's own content changes (the open hits give way to the banner);
+            // everything outside it must stay where it was.
+            let outside_slot = |list: &[(String, egui::Rect)]| -> Vec<(String, egui::Rect)> {
+                list.iter().filter(|(_, rect)| !regions.alert.unwrap().contains(rect.center())).cloned().collect()
+            };
+            for (label, rect) in &outside_slot(&before) {
+                let moved = after.iter().find(|(l, _)| l == label).map(|(_, r)| *r);
+                assert_eq!(moved, Some(*rect), "{w}x{h}: '{label}' moved when the hit arrived");
+            }
+            assert!(regions.alert.unwrap().contains_rect(r.rect_of("ACKNOWLEDGE")));
+            assert_no_overlap(&after, "verify with a banner");
+
+            // The same on the confirm screen.
+            let first = r.console().open_hits().iter().find(|h| h.plate == "DEMO001").unwrap().id;
+            r.harness.state_mut().apply(AppCommand::Ui(patrol_alpr::ui::UiCommand::Show(View::Hit(first))));
+            r.steps(2);
+            r.click("ACKNOWLEDGE");
+            let second = r.console().open_hits().iter().find(|h| h.plate == "TEST123").unwrap().id;
+            r.click("PLATE MATCHES");
+            assert_eq!(r.console().hit(second).unwrap().state, HitState::Verified);
+            // Let a new screen's first layout settle (egui sizes some rows on the next frame).
+            r.steps(4);
+            let before = r.buttons(screen, &regions);
+            if w >= 1280.0 {
+                // The whole step fits the 1280x800 screen, no scrolling.
+                for label in ["RECORD CONFIRMATION", "Exigent circumstances...", "Misread after all", "Del"] {
+                    assert!(before.iter().any(|(l, _)| l == label), "{label} is on screen: {before:?}");
+                }
+            }
+            r.read("7DMO123");
+            r.steps(2);
+            let after = r.buttons(screen, &regions);
+            for (label, rect) in &outside_slot(&before) {
+                let moved = after.iter().find(|(l, _)| l == label).map(|(_, r)| *r);
+                assert_eq!(moved, Some(*rect), "{w}x{h}: '{label}' moved when the hit arrived");
+            }
+            assert_no_overlap(&after, "confirm with a banner");
+        }
+    }
+
+    /// Defect 3: TEST123 closed as a misread raised a new banner 41 s later.
+    #[test]
+    fn a_decided_hit_does_not_alarm_again_after_a_decision() {
+        let mut r = rig(15);
+        r.go_active();
+        r.read("TEST123");
+        r.steps(1);
+        let id = r.console().open_hits()[0].id;
+        r.click("ACKNOWLEDGE");
+        r.click("MISREAD");
+        r.click("A character differs");
+        r.click("RECORD MISREAD");
+        assert_eq!(r.console().hit(id).unwrap().state, HitState::Rejected);
+        r.clock.advance(chrono::Duration::seconds(41));
+        r.read("TEST123");
+        r.steps(2);
+        assert!(r.console().alarming_hit().is_none(), "no new alarm");
+        assert!(r.console().open_hits().is_empty());
+        assert_eq!(r.console().shift_hits().count(), 1, "no second hit");
+        let repeats = r.console().history().filter(|read| read.hit_id == Some(id)).count();
+        assert_eq!(repeats, 2, "the repeat read is kept with the decided hit");
+        // After the quiet period (30 minutes by default) the plate alarms again.
+        r.clock.advance(chrono::Duration::minutes(31));
+        r.read("TEST123");
+        r.steps(1);
+        assert!(r.console().alarming_hit().is_some_and(|h| h.plate == "TEST123" && h.id != id));
+    }
+
+    /// Defect 4: the justification could not be typed on the touchscreen (the keypad typed
+    /// into Dispatcher id), and a physical keyboard typed into both fields.
+    #[test]
+    fn the_exigent_justification_is_typed_on_the_on_screen_keyboard_and_only_there() {
+        let mut r = rig(15);
+        r.go_active();
+        r.read("7DMO123");
+        r.steps(1);
+        r.click("ACKNOWLEDGE");
+        r.click("PLATE MATCHES");
+        let id = r.console().open_hits()[0].id;
+        r.click("Exigent circumstances...");
+        r.click("Fleeing, will be lost");
+        for key in ["s", "u", "v", "Space", "4"] {
+            r.click(key);
+        }
+        r.click("ACT UNDER EXIGENT CIRCUMSTANCES");
+        let hit = r.console().hit(id).unwrap().clone();
+        assert_eq!(hit.state, HitState::ActionableExigent, "{:?}", r.harness.state().message);
+        let events = r.console().store().hit_events(id).unwrap();
+        assert!(events.last().unwrap().detail.ends_with("before dispatch answers. suv 4"), "{events:?}");
+        // The confirmation form is next; nothing was typed into it.
+        assert!(r.has("RECORD CONFIRMATION"));
+        assert!(!r.has("SUV4") && !r.has("suv 4"));
+    }
+
+    /// Defect 6: checklist answers carried over to the next user who logged on in the car.
+    #[test]
+    fn checklist_answers_do_not_carry_over_to_the_next_user() {
+        let mut r = rig(15);
+        r.log_on("demo-officer", "111111");
+        r.wait_for("camera health", |c| {
+            c.cameras().first().is_some_and(|cam| matches!(cam.auto_check(), AutoCheck::Passed { .. }))
+        });
+        r.steps(2);
+        for i in 0..3 {
+            r.harness.get_all_by_label("OK").nth(i).unwrap().click();
+            r.steps(2);
+        }
+        assert!(!r.harness.get_by_label("Submit inspection").accesskit_node().is_disabled());
+        r.click("Log off");
+        r.log_on("demo-supervisor", "222222");
+        r.steps(2);
+        assert!(
+            r.harness.get_by_label("Submit inspection").accesskit_node().is_disabled(),
+            "the next user answers the inspection afresh"
+        );
+    }
 }

@@ -340,6 +340,7 @@ impl Console {
     /// cameras start at log-on.
     pub fn new(options: ConsoleOptions) -> Result<Self, ConsoleError> {
         let ConsoleOptions { paths, mut config, demo, sources, format, sim_plates, reader, clock } = options;
+        let quiet = chrono::Duration::minutes(i64::from(config.console.realarm_quiet_minutes));
         if demo {
             config.store.demo_key = true;
         }
@@ -407,7 +408,7 @@ impl Console {
             stale_acknowledged: false,
             active_since: None,
             active_before: chrono::Duration::zero(),
-            alerts: AlertQueue::default(),
+            alerts: AlertQueue::with_quiet_period(quiet),
             details: HashMap::new(),
             shift_hits: Vec::new(),
             history: VecDeque::new(),

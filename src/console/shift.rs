@@ -16,7 +16,7 @@ use crate::camera::CaptureFormat;
 use crate::camera::health::CameraStatus;
 use crate::camera::open::{SourceOptions, open_sources};
 use crate::config::Config;
-use crate::hits::{HitAction, HitRecord, Raised, apply as apply_hit};
+use crate::hits::{AlertQueue, HitAction, HitRecord, Raised, apply as apply_hit};
 use crate::hotlist::cache::HotlistCache;
 use crate::hotlist::load::{Actor, load_active};
 use crate::hotlist::update::{UpdateRequest, run_update};
@@ -357,8 +357,11 @@ pub(super) fn handle_read(c: &mut Console, event: ReadEvent) {
     if let Some(hit) = hit
         && let Some(top) = hit.top().cloned()
     {
-        match c.alerts.offer(&top.entry.plate) {
-            Raised::Repeat(open) => recent.hit_id = Some(open),
+        let entry = top.entry.fingerprint();
+        match c.alerts.offer(&top.entry.plate, &entry, c.now()) {
+            // Seen again while its hit is open, or soon after it was decided: recorded (the
+            // read is stored above) and shown on that hit, without a new alarm.
+            Raised::Repeat(known) | Raised::Quiet(known) => recent.hit_id = Some(known),
             Raised::New => {
                 let record = HitRecord::new(
                     (id > 0).then_some(id),
@@ -374,7 +377,7 @@ pub(super) fn handle_read(c: &mut Console, event: ReadEvent) {
                         recent.hit_id = Some(hit_id);
                         let frame = nearest_frame(c, event.camera, read.best_seq);
                         c.details.insert(hit_id, HitDetail { hit, read: recent.clone(), frame, received });
-                        c.alerts.push(record.clone());
+                        c.alerts.push_on(record.clone(), &entry);
                         c.shift_hits.push(record);
                     }
                     Err(err) => c.notice(true, format!("HIT on {} could not be stored: {err}", top.entry.plate)),
@@ -595,7 +598,10 @@ fn end_shift(c: &mut Console, reason: &str) {
     c.cameras.clear();
     c.frames.clear();
     c.latest.clear();
-    c.alerts = Default::default();
+    // The next officer's hits start afresh, quiet periods included: a decision was this
+    // officer's.
+    c.alerts =
+        AlertQueue::with_quiet_period(chrono::Duration::minutes(i64::from(c.config.console.realarm_quiet_minutes)));
     c.details.clear();
     c.shift_hits.clear();
     c.history.clear();
@@ -617,7 +623,7 @@ fn hit_step(c: &mut Console, id: i64, action: &HitAction) -> CommandResult {
     let event = apply_hit(&mut hit, action, &officer, c.now()).map_err(|e| e.to_string())?;
     // Stored first: the screen moves on only once the step is committed and audited.
     c.store.record_hit_transition(hit.clone(), event).map_err(|e| format!("cannot save the step: {e}"))?;
-    c.alerts.update(&hit);
+    c.alerts.update(&hit, c.now());
     if let Some(slot) = c.shift_hits.iter_mut().rev().find(|h| h.id == id) {
         *slot = hit;
     }

@@ -1,6 +1,9 @@
 //! The officer's queue of open hits: several hits wait in priority order, an unacknowledged
 //! hit keeps alarming, and a repeat read of a plate whose hit is still open does not raise a
-//! second alarm (field lesson: repeated hits on one plate within minutes are noise).
+//! second alarm (field lesson: repeated hits on one plate within minutes are noise). Nor does
+//! a read of a plate whose hit was just decided (rejected or closed), for a quiet period, as
+//! on the commercial consoles, unless the entry it matched changed: the repeat is recorded
+//! and shown on the decided hit instead.
 
 use chrono::{DateTime, Utc};
 
@@ -14,33 +17,74 @@ pub enum Raised {
     New,
     /// The plate already has an open hit (its id): no new alarm.
     Repeat(i64),
+    /// The plate's hit (its id) was decided within the quiet period and the entry has not
+    /// changed: no alarm, the read goes with the decided hit.
+    Quiet(i64),
 }
 
-/// The open hits of this shift.
+/// A decided hit, remembered for the quiet period.
+#[derive(Debug, Clone)]
+struct Decided {
+    plate: String,
+    entry: String,
+    hit_id: i64,
+    until: DateTime<Utc>,
+}
+
+/// The open hits of this shift, and the recently decided ones.
 #[derive(Debug, Default, Clone)]
 pub struct AlertQueue {
     hits: Vec<HitRecord>,
+    /// What each hit matched (its entry's fingerprint), for the quiet period.
+    entries: Vec<(i64, String)>,
+    decided: Vec<Decided>,
+    quiet: chrono::Duration,
 }
 
 impl AlertQueue {
-    /// Whether a match on `plate` is a new hit or a repeat of an open one.
-    pub fn offer(&self, plate: &str) -> Raised {
-        match self.hits.iter().find(|h| h.plate == plate && is_open(h.state)) {
-            Some(open) => Raised::Repeat(open.id),
+    /// A queue whose decided hits stay quiet for `quiet` (zero: they alarm again at once).
+    pub fn with_quiet_period(quiet: chrono::Duration) -> Self {
+        Self { quiet, ..Self::default() }
+    }
+
+    /// Whether a match of `plate` on the entry fingerprinted `entry` at `now` is a new hit,
+    /// a repeat of an open one, or a read of a hit decided in the quiet period.
+    pub fn offer(&self, plate: &str, entry: &str, now: DateTime<Utc>) -> Raised {
+        if let Some(open) = self.hits.iter().find(|h| h.plate == plate && is_open(h.state)) {
+            return Raised::Repeat(open.id);
+        }
+        match self.decided.iter().rev().find(|d| d.plate == plate && d.entry == entry && now < d.until) {
+            Some(decided) => Raised::Quiet(decided.hit_id),
             None => Raised::New,
         }
     }
 
-    /// Adds a stored hit (its id set).
-    pub fn push(&mut self, hit: HitRecord) {
+    /// Adds a stored hit (its id set) raised on the entry fingerprinted `entry`.
+    pub fn push_on(&mut self, hit: HitRecord, entry: &str) {
+        self.entries.push((hit.id, entry.to_owned()));
         self.hits.push(hit);
     }
 
-    /// Replaces a hit after a transition; finished hits leave the queue.
-    pub fn update(&mut self, hit: &HitRecord) {
+    /// Adds a stored hit (its id set) whose entry is not known apart.
+    pub fn push(&mut self, hit: HitRecord) {
+        let entry = format!("{}:{}", hit.list, hit.plate);
+        self.push_on(hit, &entry);
+    }
+
+    /// Replaces a hit after a transition; finished hits leave the queue and start their quiet
+    /// period from `now`.
+    pub fn update(&mut self, hit: &HitRecord, now: DateTime<Utc>) {
         self.hits.retain(|h| h.id != hit.id);
         if is_open(hit.state) {
             self.hits.push(hit.clone());
+            return;
+        }
+        self.decided.retain(|d| d.until > now);
+        if let Some(index) = self.entries.iter().position(|(id, _)| *id == hit.id) {
+            let (_, entry) = self.entries.swap_remove(index);
+            if self.quiet > chrono::Duration::zero() {
+                self.decided.push(Decided { plate: hit.plate.clone(), entry, hit_id: hit.id, until: now + self.quiet });
+            }
         }
     }
 
@@ -93,19 +137,40 @@ mod tests {
 
     #[test]
     fn repeats_of_an_open_hit_do_not_alarm_again() {
+        let now = Utc::now();
         let mut q = AlertQueue::default();
-        assert_eq!(q.offer("ABC123"), Raised::New);
-        q.push(hit(1, "ABC123", 3, 0));
-        assert_eq!(q.offer("ABC123"), Raised::Repeat(1));
-        assert_eq!(q.offer("XYZ999"), Raised::New);
+        assert_eq!(q.offer("ABC123", "e", now), Raised::New);
+        q.push_on(hit(1, "ABC123", 3, 0), "e");
+        assert_eq!(q.offer("ABC123", "e", now), Raised::Repeat(1));
+        assert_eq!(q.offer("XYZ999", "e", now), Raised::New);
         let mut h = q.get(1).cloned().unwrap();
-        apply(&mut h, &HitAction::Acknowledge, "o", Utc::now()).unwrap();
-        q.update(&h);
-        assert_eq!(q.offer("ABC123"), Raised::Repeat(1), "still open while the workflow runs");
-        apply(&mut h, &HitAction::Close { disposition: Disposition::NotLocated }, "o", Utc::now()).unwrap();
-        q.update(&h);
+        apply(&mut h, &HitAction::Acknowledge, "o", now).unwrap();
+        q.update(&h, now);
+        assert_eq!(q.offer("ABC123", "e", now), Raised::Repeat(1), "still open while the workflow runs");
+        apply(&mut h, &HitAction::Close { disposition: Disposition::NotLocated }, "o", now).unwrap();
+        q.update(&h, now);
         assert!(q.is_empty());
-        assert_eq!(q.offer("ABC123"), Raised::New, "a closed hit may alarm again");
+        assert_eq!(q.offer("ABC123", "e", now), Raised::New, "with no quiet period a closed hit alarms again");
+    }
+
+    #[test]
+    fn a_decided_hit_does_not_alarm_again_within_the_quiet_period() {
+        let now = Utc::now();
+        let minutes = chrono::Duration::minutes;
+        let mut q = AlertQueue::with_quiet_period(minutes(30));
+        q.push_on(hit(1, "TEST123", 3, 0), "svs:TEST123:v1");
+        let mut h = q.get(1).cloned().unwrap();
+        apply(&mut h, &HitAction::Acknowledge, "o", now).unwrap();
+        apply(&mut h, &HitAction::Misread { reason: "8 read as B".into() }, "o", now).unwrap();
+        q.update(&h, now);
+        assert!(q.is_empty() && q.alarming().is_none());
+        // Seconds later, and 29 minutes later: quiet, the read goes with hit 1.
+        assert_eq!(q.offer("TEST123", "svs:TEST123:v1", now + chrono::Duration::seconds(41)), Raised::Quiet(1));
+        assert_eq!(q.offer("TEST123", "svs:TEST123:v1", now + minutes(29)), Raised::Quiet(1));
+        // The entry changed (a new list version, another list): alarm at once.
+        assert_eq!(q.offer("TEST123", "svs:TEST123:v2", now + minutes(1)), Raised::New);
+        // After the quiet period: alarm again.
+        assert_eq!(q.offer("TEST123", "svs:TEST123:v1", now + minutes(31)), Raised::New);
     }
 
     #[test]
@@ -119,7 +184,7 @@ mod tests {
         assert_eq!(order, [2, 4, 3, 1]);
         let mut amber = q.get(2).cloned().unwrap();
         apply(&mut amber, &HitAction::Acknowledge, "o", Utc::now()).unwrap();
-        q.update(&amber);
+        q.update(&amber, Utc::now());
         assert_eq!(q.alarming().map(|h| h.id), Some(4), "the acknowledged hit stops alarming");
         let order: Vec<i64> = q.ordered().iter().map(|h| h.id).collect();
         assert_eq!(order, [4, 3, 1, 2]);

@@ -9,6 +9,9 @@
 //!                                            +-exigent + justification-> ActionableExigent
 //!                                                 (confirmation still recorded afterwards)
 //! any acknowledged, unfinished hit -close with a disposition-> Closed
+//!     (a disposition that says the officer acted, Stopped, Recovered or Arrest, only from
+//!      Actionable or ActionableExigent; Rejected is final, its disposition is the misread
+//!      or dispatch's answer)
 //! ```
 //!
 //! [`apply`] is the only way a [`HitRecord`] changes state; it fills the record's time stamps
@@ -87,6 +90,22 @@ impl Disposition {
             Self::Arrest => "arrest",
             Self::NoAction => "no_action",
         }
+    }
+
+    /// True for a disposition that says the officer acted on the hit: it needs a hit marked
+    /// actionable (confirmed with communications, or exigent), since a hit alone is not
+    /// probable cause.
+    pub fn implies_action(self) -> bool {
+        matches!(self, Self::Stopped | Self::Recovered | Self::Arrest)
+    }
+
+    /// The dispositions a hit in `state` may be closed with, for the screen to offer only
+    /// those (an exigent hit that still owes its confirmation has none yet).
+    pub fn allowed_in(state: HitState, exigent_confirmed: bool) -> Vec<Disposition> {
+        Self::ALL
+            .into_iter()
+            .filter(|&disposition| next_state(state, exigent_confirmed, &HitAction::Close { disposition }).is_ok())
+            .collect()
     }
 
     /// Words for the screen.
@@ -172,6 +191,9 @@ pub enum HitError {
     /// An exigent hit is closed only after the confirmation it still owes.
     #[error("an exigent hit still needs its confirmation with communications before it is closed")]
     ConfirmationOwed,
+    /// A disposition that says the officer acted, on a hit never marked actionable.
+    #[error("'{0}' means the hit was acted on: mark it actionable first (confirmed with communications, or exigent)")]
+    NotActionable(&'static str),
 }
 
 /// True for ids and numbers typed on the keypad: letters, digits and dashes.
@@ -222,9 +244,10 @@ pub fn next_state(state: HitState, exigent_confirmed: bool, action: &HitAction) 
             }
         }
         (ActionableExigent, HitAction::Close { .. }) if !exigent_confirmed => Err(HitError::ConfirmationOwed),
-        (Acknowledged | Verified | Confirmed | Actionable | ActionableExigent | Rejected, HitAction::Close { .. }) => {
-            Ok(Closed)
+        (Acknowledged | Verified | Confirmed, HitAction::Close { disposition }) if disposition.implies_action() => {
+            Err(HitError::NotActionable(disposition.label()))
         }
+        (Acknowledged | Verified | Confirmed | Actionable | ActionableExigent, HitAction::Close { .. }) => Ok(Closed),
         _ => Err(refuse(action, state)),
     }
 }
@@ -440,6 +463,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn arrest_is_refused_on_a_hit_never_marked_actionable() {
+        // Confirmed by dispatch but never marked actionable: no arrest, stop or recovery.
+        let confirmed = [HitAction::Acknowledge, HitAction::PlateMatches, confirm(ConfirmResult::ConfirmedActive)];
+        for disposition in [Disposition::Arrest, Disposition::Stopped, Disposition::Recovered] {
+            let err = run(&[&confirmed[..], &[HitAction::Close { disposition }]].concat()).unwrap_err();
+            assert_eq!(err, HitError::NotActionable(disposition.label()));
+        }
+        assert_eq!(
+            Disposition::allowed_in(HitState::Confirmed, false),
+            vec![Disposition::NotLocated, Disposition::LostSight, Disposition::NoAction]
+        );
+        let arrested =
+            run(&[&confirmed[..], &[HitAction::MarkActionable, HitAction::Close { disposition: Disposition::Arrest }]]
+                .concat())
+            .unwrap();
+        assert_eq!((arrested.state, arrested.disposition.as_deref()), (HitState::Closed, Some("arrest")));
+        assert_eq!(Disposition::allowed_in(HitState::Actionable, false), Disposition::ALL.to_vec());
+    }
+
+    #[test]
+    fn a_rejected_hit_is_final_and_offers_no_disposition() {
+        let h = run(&[HitAction::Acknowledge, HitAction::Misread { reason: "8 read as B".into() }]).unwrap();
+        assert_eq!(h.state, HitState::Rejected);
+        assert!(Disposition::allowed_in(HitState::Rejected, false).is_empty());
+        assert!(Disposition::allowed_in(HitState::ActionableExigent, false).is_empty(), "confirmation owed first");
+        let mut again = h.clone();
+        assert!(apply(&mut again, &HitAction::Close { disposition: Disposition::NoAction }, "o", Utc::now()).is_err());
+        assert_eq!(again, h);
+    }
+
     /// Explores every sequence of actions from a new hit (breadth first over the reachable
     /// records) and proves `Actionable` is only ever reached after dispatch confirmed the
     /// record, and `ActionableExigent` only with a justification: there is no other way in.
@@ -466,6 +520,15 @@ mod tests {
                         matches!(action, HitAction::Exigent { justification } if justification.len() >= MIN_JUSTIFICATION_CHARS)
                     );
                     assert!(next.exigent && event.detail.contains("exigent"));
+                }
+                if let HitAction::Close { disposition } = action
+                    && disposition.implies_action()
+                {
+                    assert!(
+                        matches!(h.state, HitState::Actionable | HitState::ActionableExigent),
+                        "{disposition:?} only after the hit was marked actionable, not from {:?}",
+                        h.state
+                    );
                 }
                 let key = (next.state, next.exigent, next.confirmed.is_some(), next.result.clone());
                 if seen.insert(key) {

@@ -126,6 +126,23 @@ pub struct Vehicle {
     pub colour: String,
 }
 
+impl Vehicle {
+    /// "2019 Toyota Camry white", leaving out what the list does not say; empty when it
+    /// says nothing.
+    pub fn describe(&self) -> String {
+        [
+            self.year.map(|y| y.to_string()).unwrap_or_default(),
+            self.make.clone(),
+            self.model.clone(),
+            self.colour.clone(),
+        ]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+}
+
 /// One hot-list entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HotlistEntry {
@@ -160,6 +177,24 @@ pub struct HotlistEntry {
 }
 
 impl HotlistEntry {
+    /// What the entry says, apart from where and when it was loaded: two loads of an unchanged
+    /// entry give the same text, a changed priority, reason or vehicle a different one (the
+    /// console alarms again at once on a changed entry, not on a reloaded one).
+    pub fn fingerprint(&self) -> String {
+        serde_json::json!([
+            self.plate,
+            self.state,
+            self.list,
+            self.category.as_str(),
+            self.priority,
+            self.record_number,
+            self.reason,
+            self.vehicle.describe(),
+            self.covert
+        ])
+        .to_string()
+    }
+
     /// A new entry with the category's default priority and nothing else known.
     pub fn new(plate: &str, category: Category, list: &str) -> Self {
         Self {

@@ -4,6 +4,7 @@
 
 pub mod feed;
 pub mod keypad;
+pub mod layout;
 pub mod screens;
 pub mod theme;
 pub mod tone;
@@ -16,7 +17,9 @@ use eframe::egui::{self, RichText};
 
 use crate::console::{Command, Console, Stage};
 use feed::{CropTextures, Feed};
-use screens::{admin, checklist, history, hit_alert, hit_workflow, lock, login, oversight, patrol, settings};
+use screens::{
+    action_bar, admin, checklist, history, hit_alert, hit_workflow, lock, login, oversight, patrol, settings,
+};
 use theme::{Theme, ThemeChoice};
 use tone::Tone;
 
@@ -115,6 +118,7 @@ pub struct ConsoleApp {
     history: history::HistoryScreen,
     settings: settings::SettingsScreen,
     lock: lock::LockScreen,
+    actions: action_bar::ActionBar,
     oversight: oversight::OversightScreen,
     admin: admin::AdminScreen,
     commands: Vec<AppCommand>,
@@ -147,11 +151,12 @@ impl ConsoleApp {
             crops: CropTextures::default(),
             login: login::LoginScreen::default(),
             checklist: checklist::ChecklistScreen::default(),
-            patrol: patrol::PatrolScreen::default(),
+            patrol: patrol::PatrolScreen,
             workflow: hit_workflow::HitWorkflowScreen::default(),
             history: history::HistoryScreen::default(),
             settings: settings::SettingsScreen,
             lock: lock::LockScreen::default(),
+            actions: action_bar::ActionBar::default(),
             oversight: oversight::OversightScreen::default(),
             admin: admin::AdminScreen::default(),
             commands: Vec::new(),
@@ -205,23 +210,38 @@ impl ConsoleApp {
         self.draw(ui);
     }
 
-    /// Draws the whole console into `ui`, then applies the commands the screens queued.
+    /// Draws the whole console into `ui` in the fixed regions of [`layout::Regions`], then
+    /// applies the commands the screens queued.
     pub fn draw(&mut self, ui: &mut egui::Ui) {
         if ui.input(|i| i.pointer.any_pressed() || !i.events.is_empty() && i.events.iter().any(is_touch)) {
             self.console.touch();
         }
         let mut commands = std::mem::take(&mut self.commands);
-        let mut banner = None;
+        let locked = self.console.is_locked();
+        let patrol = self.console.stage() == Stage::Patrol;
+        let screen = ui.available_rect_before_wrap();
+        let regions = layout::Regions::split(screen, locked || patrol, patrol && !locked);
+        // The whole screen is the regions' and nothing else's.
+        ui.allocate_rect(screen, egui::Sense::hover());
+        let banner = self.console.alarming_hit().map(|h| h.id);
         {
             let mut frame = Frame { theme: &self.theme, commands: &mut commands, message: self.message.as_deref() };
-            status_bar_ui(ui, &self.console, &self.tone, &mut frame);
-            if self.console.is_locked() {
-                if let Some(hit) = self.console.alarming_hit() {
-                    banner = Some(hit.id);
-                    hit_alert::banner_ui(ui, &self.console, hit, true, &mut frame);
+            in_region(ui, regions.status, "status", |ui| status_bar_ui(ui, &self.console, &self.tone, &mut frame));
+            in_region(ui, regions.message, "message", |ui| message_slot_ui(ui, &self.console, &frame));
+            if let Some(rect) = regions.alert {
+                in_region(ui, rect, "alert", |ui| {
+                    hit_alert::slot_ui(ui, &self.console, locked, &mut self.crops, &mut frame);
+                });
+            }
+            if let Some(rect) = regions.actions {
+                let view = self.view;
+                in_region(ui, rect, "actions", |ui| self.actions.ui(ui, &self.console, view, &mut frame));
+            }
+            in_region(ui, regions.work, "work", |ui| {
+                if locked {
+                    self.lock.ui(ui, &self.console, &mut frame);
+                    return;
                 }
-                self.lock.ui(ui, &self.console, &mut frame);
-            } else {
                 match self.console.stage() {
                     Stage::Login => self.login.ui(ui, &self.console, &mut frame),
                     _ if self.view == View::Oversight && self.console.may_oversee() => {
@@ -233,23 +253,17 @@ impl ConsoleApp {
                     Stage::Checklist | Stage::Unavailable => {
                         self.checklist.ui(ui, &self.console, &self.feeds, &mut frame);
                     }
-                    Stage::Patrol => {
-                        if let Some(hit) = self.console.alarming_hit() {
-                            banner = Some(hit.id);
-                            hit_alert::banner_ui(ui, &self.console, hit, false, &mut frame);
-                        }
-                        match self.view {
-                            View::Patrol => self.patrol.ui(ui, &self.console, &self.feeds, &mut self.crops, &mut frame),
-                            View::Hit(id) => self.workflow.ui(ui, &self.console, id, &mut self.crops, &mut frame),
-                            View::History => self.history.ui(ui, &self.console, &mut self.crops, &mut frame),
-                            View::Settings => self.settings.ui(ui, self.theme_choice, &self.tone, &mut frame),
-                            View::Oversight | View::Admin => self.view_fallback(ui, &mut frame),
-                        }
-                    }
+                    Stage::Patrol => match self.view {
+                        View::Patrol => self.patrol.ui(ui, &self.console, &self.feeds, &mut self.crops, &mut frame),
+                        View::Hit(id) => self.workflow.ui(ui, &self.console, id, &mut self.crops, &mut frame),
+                        View::History => self.history.ui(ui, &self.console, &mut self.crops, &mut frame),
+                        View::Settings => self.settings.ui(ui, self.theme_choice, &self.tone, &mut frame),
+                        View::Oversight | View::Admin => Self::view_fallback(ui, &mut frame),
+                    },
                 }
-            }
+            });
         }
-        if let Some(id) = banner {
+        if let Some(id) = banner.filter(|_| locked || patrol) {
             self.note_banner(id);
         }
         for command in commands {
@@ -257,12 +271,26 @@ impl ConsoleApp {
         }
     }
 
-    fn view_fallback(&self, ui: &mut egui::Ui, frame: &mut Frame<'_>) {
+    fn view_fallback(ui: &mut egui::Ui, frame: &mut Frame<'_>) {
         // Only reached when the role does not allow the view asked for.
         ui.label("Oversight is for supervisors and the ALPR Administrator; administration for the Administrator.");
         if theme::button(ui, "Back to patrol", true).clicked() {
             frame.show(View::Patrol);
         }
+    }
+
+    /// What one user typed or chose is never shown to the next: checklist answers, entries
+    /// in progress, dialogs.
+    fn forget_user_input(&mut self) {
+        self.view = View::Patrol;
+        self.login = login::LoginScreen::default();
+        self.checklist = checklist::ChecklistScreen::default();
+        self.workflow = hit_workflow::HitWorkflowScreen::default();
+        self.history = history::HistoryScreen::default();
+        self.lock = lock::LockScreen::default();
+        self.actions = action_bar::ActionBar::default();
+        self.oversight = oversight::OversightScreen::default();
+        self.admin = admin::AdminScreen::default();
     }
 
     fn note_banner(&mut self, id: i64) {
@@ -296,7 +324,7 @@ impl ConsoleApp {
                     Command::Hit { id, action: crate::hits::HitAction::Acknowledge } => Some(*id),
                     _ => None,
                 };
-                let logging_on = matches!(command, Command::LogOn { .. });
+                let changes_user = matches!(command, Command::LogOn { .. } | Command::LogOff);
                 match self.console.apply(command) {
                     Ok(()) => {
                         self.message = None;
@@ -304,9 +332,8 @@ impl ConsoleApp {
                             // Straight to the workflow of the hit just acknowledged.
                             self.view = View::Hit(id);
                         }
-                        if logging_on {
-                            self.view = View::Patrol;
-                            self.login = login::LoginScreen::default();
+                        if changes_user {
+                            self.forget_user_input();
                         }
                     }
                     Err(message) => self.message = Some(message),
@@ -357,9 +384,10 @@ impl eframe::App for ConsoleApp {
 /// The bar across the top: who, ALPR state, hot list, cameras, frame rate, sound, DEMO.
 fn status_bar_ui(ui: &mut egui::Ui, console: &Console, tone: &Tone, frame: &mut Frame<'_>) {
     let theme = frame.theme;
-    egui::Frame::NONE.fill(theme.panel).inner_margin(8.0).show(ui, |ui| {
+    egui::Frame::NONE.fill(theme.panel).inner_margin(egui::Margin::symmetric(8, 4)).show(ui, |ui| {
         ui.set_width(ui.available_width());
-        ui.horizontal_wrapped(|ui| {
+        // One line, never wrapped: a second line would push everything below it down.
+        ui.horizontal(|ui| {
             if console.is_demo() {
                 ui.label(
                     RichText::new(" DEMO ").strong().size(24.0).background_color(theme.demo).color(theme.on_colour),
@@ -403,7 +431,7 @@ fn status_bar_ui(ui: &mut egui::Ui, console: &Console, tone: &Tone, frame: &mut 
                 let short = camera.name.split(':').next().unwrap_or(&camera.name);
                 ui.label(RichText::new(format!("{short} {fps:.0} fps")).color(colour)).on_hover_text(&camera.name);
             }
-            if let Some(stats) = console.pipeline_stats() {
+            if let Some(stats) = console.pipeline_stats().filter(|_| console.is_active()) {
                 ui.label(RichText::new(format!("read {:.0}/s", stats.fps)).color(theme.muted));
             }
             match tone.unavailable() {
@@ -412,10 +440,23 @@ fn status_bar_ui(ui: &mut egui::Ui, console: &Console, tone: &Tone, frame: &mut 
             };
             ui.label(RichText::new(chrono::Local::now().format("%H:%M").to_string()).strong());
         });
-        if let Some(notice) =
-            console.notices().last().filter(|n| n.problem && (console.now() - n.time).num_seconds() < 30)
-        {
-            ui.label(RichText::new(&notice.text).color(theme.bad));
-        }
+    });
+}
+
+/// The message line: the last command's refusal, else a problem notice of the last 30 s.
+fn message_slot_ui(ui: &mut egui::Ui, console: &Console, frame: &Frame<'_>) {
+    let notice = console.notices().last().filter(|n| n.problem && (console.now() - n.time).num_seconds() < 30);
+    let text = frame.message.or(notice.map(|n| n.text.as_str()));
+    if let Some(text) = text {
+        ui.label(RichText::new(text).size(20.0).strong().color(frame.theme.bad)).on_hover_text(text);
+    }
+}
+
+/// Draws `add` inside `rect` only, clipped to it, so that what a region holds never spills
+/// into (or moves) another.
+fn in_region(ui: &mut egui::Ui, rect: egui::Rect, id: &str, add: impl FnOnce(&mut egui::Ui)) {
+    ui.scope_builder(egui::UiBuilder::new().max_rect(rect).id_salt(id), |ui| {
+        ui.set_clip_rect(rect.intersect(ui.clip_rect()));
+        add(ui);
     });
 }

@@ -168,6 +168,10 @@ impl Theme {
             style.spacing.interact_size = Vec2::new(TOUCH_MIN, TOUCH_MIN);
             style.spacing.button_padding = Vec2::new(16.0, 10.0);
             style.spacing.item_spacing = Vec2::new(10.0, 10.0);
+            // A solid scroll bar a finger can grab, not a 6-10 px line that appears on hover.
+            style.spacing.scroll = egui::style::ScrollStyle::solid();
+            style.spacing.scroll.bar_width = 20.0;
+            style.spacing.scroll.handle_min_length = TOUCH_MIN;
             style.text_styles.insert(egui::TextStyle::Body, FontId::proportional(20.0));
             style.text_styles.insert(egui::TextStyle::Button, FontId::proportional(22.0));
             style.text_styles.insert(egui::TextStyle::Heading, FontId::proportional(30.0));
@@ -177,15 +181,77 @@ impl Theme {
     }
 }
 
+/// Seconds a control must have stood still, at the same place with the same label, before a
+/// tap on it counts: a tap meant for what was there a moment ago must not land on what
+/// appeared or moved under the finger.
+pub const SETTLE_S: f64 = 0.5;
+
+/// A tap on a guarded control: it counts only once the control has settled.
+#[derive(Debug)]
+pub struct Tap {
+    /// The widget's response (its rect, hover...).
+    pub response: egui::Response,
+    settled: bool,
+}
+
+impl Tap {
+    /// Clicked, and the control had been there, unmoved, for [`SETTLE_S`].
+    pub fn clicked(&self) -> bool {
+        self.settled && self.response.clicked()
+    }
+
+    /// A hint shown while the control is disabled.
+    pub fn on_disabled_hover_text(self, text: &str) -> Self {
+        Self { response: self.response.on_disabled_hover_text(text), settled: self.settled }
+    }
+}
+
+/// Wraps `response` of the control labelled `label` into a [`Tap`]. A control counts as new
+/// when it was not drawn in the previous frame, or was drawn elsewhere or with another label
+/// (a step that replaced it at the same place).
+pub fn guard(ui: &egui::Ui, response: egui::Response, label: &str) -> Tap {
+    let key = response.id.with(("settle", label));
+    let (now, pass) = (ui.input(|i| i.time), ui.ctx().cumulative_pass_nr());
+    let rect = response.rect;
+    let since = ui.data_mut(|data| {
+        let entry: &mut (egui::Rect, f64, u64) = data.get_temp_mut_or_insert_with(key, || (rect, now, pass));
+        let moved = (entry.0.min - rect.min).length() > 0.5 || (entry.0.size() - rect.size()).length() > 0.5;
+        let reappeared = entry.2 + 1 < pass;
+        if moved || reappeared {
+            *entry = (rect, now, pass);
+        }
+        entry.2 = pass;
+        entry.1
+    });
+    Tap { response, settled: now - since >= SETTLE_S - 1e-9 }
+}
+
+/// A vertical scroll area a finger drags: in-car touchscreens often report touches as a
+/// mouse, and egui scrolls by dragging only on touch events unless told otherwise. Its bar is
+/// wide enough to grab (see [`Theme::apply`]).
+pub fn finger_scroll() -> egui::ScrollArea {
+    egui::ScrollArea::vertical().scroll_source(egui::scroll_area::ScrollSource::ALL)
+}
+
 /// A large button of at least the primary touch size, filled with `fill`.
-pub fn big_button(ui: &mut egui::Ui, theme: &Theme, label: &str, fill: Color32, enabled: bool) -> egui::Response {
+pub fn big_button(ui: &mut egui::Ui, theme: &Theme, label: &str, fill: Color32, enabled: bool) -> Tap {
     let text = egui::RichText::new(label).size(26.0).strong().color(theme.on_colour);
-    ui.add_enabled(enabled, egui::Button::new(text).fill(fill).min_size(Vec2::new(220.0, TOUCH_PRIMARY)))
+    let response =
+        ui.add_enabled(enabled, egui::Button::new(text).fill(fill).min_size(Vec2::new(220.0, TOUCH_PRIMARY)));
+    guard(ui, response, label)
+}
+
+/// A normal-height touch button filled with `fill` (REACTIVATE in the action bar).
+pub fn filled_button(ui: &mut egui::Ui, theme: &Theme, label: &str, fill: Color32) -> Tap {
+    let text = egui::RichText::new(label).strong().color(theme.on_colour);
+    let response = ui.add(egui::Button::new(text).fill(fill).min_size(Vec2::new(TOUCH_MIN * 2.0, TOUCH_MIN)));
+    guard(ui, response, label)
 }
 
 /// A normal touch button (at least 48 px high).
-pub fn button(ui: &mut egui::Ui, label: &str, enabled: bool) -> egui::Response {
-    ui.add_enabled(enabled, egui::Button::new(label).min_size(Vec2::new(TOUCH_MIN * 2.0, TOUCH_MIN)))
+pub fn button(ui: &mut egui::Ui, label: &str, enabled: bool) -> Tap {
+    let response = ui.add_enabled(enabled, egui::Button::new(label).min_size(Vec2::new(TOUCH_MIN * 2.0, TOUCH_MIN)));
+    guard(ui, response, label)
 }
 
 #[cfg(test)]

@@ -93,11 +93,10 @@ impl AdminScreen {
                 frame.show(View::Patrol);
             }
         });
-        super::message_ui(ui, frame);
         if let Some(done) = &data.done {
             ui.label(RichText::new(done).size(20.0).color(theme.ok));
         }
-        egui::ScrollArea::vertical().show(ui, |ui| match self.tab {
+        crate::ui::theme::finger_scroll().show(ui, |ui| match self.tab {
             Tab::Accounts => self.accounts_ui(ui, console, frame),
             Tab::Sources => self.sources_ui(ui, console, frame),
             Tab::Retention => self.retention_ui(ui, console, frame),

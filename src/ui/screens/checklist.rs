@@ -29,8 +29,7 @@ impl ChecklistScreen {
         self.answers.resize(cameras.len(), [None; 3]);
         self.notes.resize(cameras.len(), String::new());
         ui.heading("Shift-start checklist");
-        super::message_ui(ui, frame);
-        egui::ScrollArea::vertical().show(ui, |ui| {
+        crate::ui::theme::finger_scroll().show(ui, |ui| {
             if console.stage() == Stage::Unavailable {
                 egui::Frame::NONE.fill(theme.bad).inner_margin(16.0).show(ui, |ui| {
                     ui.label(RichText::new("ALPR UNAVAILABLE: no camera passed the inspection. An equipment report was filed for the ALPR Administrator.").size(24.0).strong().color(theme.on_colour));

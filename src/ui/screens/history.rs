@@ -29,11 +29,10 @@ impl HistoryScreen {
                 frame.show(View::Patrol);
             }
         });
-        super::message_ui(ui, frame);
         ui.columns(2, |cols| {
             let ui = &mut cols[0];
             ui.label(RichText::new("Hits").strong());
-            egui::ScrollArea::vertical().id_salt("hits").max_height(220.0).show(ui, |ui| {
+            crate::ui::theme::finger_scroll().id_salt("hits").max_height(220.0).show(ui, |ui| {
                 for hit in console.shift_hits() {
                     let text = format!(
                         "{} {} · {} · {}{}",
@@ -49,7 +48,7 @@ impl HistoryScreen {
                 }
             });
             ui.label(RichText::new("Reads").strong());
-            egui::ScrollArea::vertical().id_salt("reads").show(ui, |ui| {
+            crate::ui::theme::finger_scroll().id_salt("reads").show(ui, |ui| {
                 egui::Grid::new("reads-grid").striped(true).min_row_height(32.0).show(ui, |ui| {
                     for read in console.history().take(200) {
                         let texture = crops.get(ui.ctx(), super::patrol::crop_key(read), &read.crop);

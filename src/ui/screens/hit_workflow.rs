@@ -17,13 +17,23 @@ use crate::ui::{Frame, View};
 /// Misread reasons offered, so no typing is needed.
 const MISREADS: [&str; 4] = ["A character differs", "Different state", "Not a licence plate", "Plate partly hidden"];
 
-/// Which keypad field is active in the confirmation form.
+/// Which field the on-screen keyboard types into: one at a time, the one marked.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 enum Field {
     #[default]
     Dispatcher,
     Incident,
+    Justification,
 }
+
+/// Phrases an officer can start an exigent justification with (the button's words, the text
+/// it adds), then complete on the keyboard.
+const EXIGENT_PICKS: [(&str, &str); 4] = [
+    ("Fleeing, will be lost", "Vehicle is fleeing and will be lost before dispatch answers. "),
+    ("Threat to life", "Occupants pose an immediate threat to life. "),
+    ("AMBER alert vehicle in sight", "Matches an active AMBER alert vehicle in sight. "),
+    ("Radio down", "Communications cannot be reached (radio down). "),
+];
 
 /// What is being entered on the workflow screen.
 #[derive(Debug, Default)]
@@ -61,35 +71,28 @@ impl HitWorkflowScreen {
             if button(ui, "Back to patrol", true).clicked() {
                 frame.show(View::Patrol);
             }
+            // Last on the row, so that its appearing moves nothing: repeat reads of this
+            // plate while the hit is open or quiet after its decision.
+            let reads: Vec<_> = console.history().filter(|r| r.hit_id == Some(id)).collect();
+            if let Some(last) = reads.first().filter(|_| reads.len() > 1) {
+                let at = last.time.with_timezone(&chrono::Local).format("%H:%M:%S");
+                ui.label(
+                    RichText::new(format!("read again {} times, last {at} (no new alarm)", reads.len() - 1))
+                        .color(theme.muted),
+                );
+            }
         });
-        super::message_ui(ui, frame);
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            // The comparison the officer must make, side by side, above the steps.
-            ui.horizontal_top(|ui| {
-                if let Some(detail) = detail {
-                    ui.vertical(|ui| {
-                        ui.set_width(330.0);
-                        read_ui(ui, detail, crops, theme.muted);
-                    });
-                    if let Some(m) = detail.hit.top() {
-                        ui.vertical(|ui| {
-                            ui.set_width(if ui.available_width() >= 900.0 { 560.0 } else { 480.0 });
-                            entry_ui_panel(ui, m, theme.warn);
-                        });
-                    }
-                    // The frame goes beside the entry where there is room (1280 px and up).
-                    if let Some(image) = detail.frame.as_ref().filter(|_| ui.available_width() >= 300.0) {
-                        ui.vertical(|ui| {
-                            ui.label(RichText::new("Frame").strong());
-                            let texture = crops.get(ui.ctx(), -super::patrol::crop_key(&detail.read) - 1, image);
-                            ui.add(egui::Image::new(&texture).fit_to_exact_size(Vec2::new(340.0, 191.0)));
-                        });
-                    }
-                } else {
+        // Each hit opens at its top (the scroll position is the hit's own).
+        crate::ui::theme::finger_scroll().id_salt(("hit-workflow", id)).show(ui, |ui| {
+            match (detail, hit.state) {
+                // Step 1 is the comparison itself: shown in full, side by side.
+                (Some(detail), HitState::New | HitState::Acknowledged) => comparison_ui(ui, detail, crops, theme),
+                // Afterwards one line recalls what was compared, leaving the room to the step.
+                (Some(detail), _) => compact_ui(ui, detail, crops, theme.muted),
+                (None, _) => {
                     ui.label("The read's images are no longer held.");
                 }
-            });
-            ui.separator();
+            }
             self.steps_ui(ui, &hit, frame);
             ui.separator();
             timeline_ui(ui, &hit, theme.muted);
@@ -104,26 +107,31 @@ impl HitWorkflowScreen {
                 ui.label("Acknowledge the alert first.");
             }
             HitState::Acknowledged => {
-                ui.label(RichText::new("Step 1: compare the plate crop with the hot-list entry, character by character, and the state.").size(22.0));
-                ui.horizontal(|ui| {
-                    if big_button(ui, theme, "PLATE MATCHES", theme.ok, true).clicked() {
-                        frame.send(Command::Hit { id, action: HitAction::PlateMatches });
-                    }
-                    if big_button(ui, theme, "MISREAD", theme.bad, true).clicked() {
-                        self.misread = Some(String::new());
-                    }
-                });
-                self.misread_ui(ui, id, frame);
+                ui.label(RichText::new("Step 1: compare the plate crop with the hot-list entry, character by character, and the state.").size(20.0));
+                if self.misread.is_some() {
+                    self.misread_ui(ui, id, frame);
+                } else {
+                    ui.horizontal(|ui| {
+                        if big_button(ui, theme, "PLATE MATCHES", theme.ok, true).clicked() {
+                            frame.send(Command::Hit { id, action: HitAction::PlateMatches });
+                        }
+                        if big_button(ui, theme, "MISREAD", theme.bad, true).clicked() {
+                            self.misread = Some(String::new());
+                        }
+                    });
+                }
             }
             HitState::Verified => {
-                ui.label(RichText::new("Step 2: confirm the record with communications before any action.").size(22.0));
-                self.confirm_ui(ui, id, frame);
-                ui.add_space(8.0);
-                self.exigent_ui(ui, id, frame);
-                if button(ui, "Misread after all", true).clicked() {
-                    self.misread = Some(String::new());
+                ui.label(RichText::new("Step 2: confirm the record with communications before any action.").size(20.0));
+                // One task at a time in the same place: the confirmation, or the exigent
+                // justification, or the misread.
+                if self.misread.is_some() {
+                    self.misread_ui(ui, id, frame);
+                } else if self.exigent.is_some() {
+                    self.exigent_ui(ui, id, frame);
+                } else {
+                    self.confirm_ui(ui, id, true, frame);
                 }
-                self.misread_ui(ui, id, frame);
             }
             HitState::Confirmed => {
                 ui.label(
@@ -138,36 +146,29 @@ impl HitWorkflowScreen {
                 if big_button(ui, theme, "MARK ACTIONABLE", theme.ok, true).clicked() {
                     frame.send(Command::Hit { id, action: HitAction::MarkActionable });
                 }
-                disposition_ui(ui, id, frame);
+                disposition_ui(ui, hit, frame);
             }
             HitState::Actionable => {
                 ui.label(RichText::new("ACTIONABLE: confirmed by communications.").size(26.0).strong().color(theme.ok));
-                disposition_ui(ui, id, frame);
+                disposition_ui(ui, hit, frame);
             }
             HitState::ActionableExigent => {
                 ui.label(
                     RichText::new("ACTIONABLE UNDER EXIGENT CIRCUMSTANCES: flagged for supervisor review.")
-                        .size(26.0)
+                        .size(24.0)
                         .strong()
                         .color(theme.warn),
                 );
                 if hit.confirmed.is_none() {
                     ui.label("Record the confirmation with communications as soon as possible.");
-                    self.confirm_ui(ui, id, frame);
+                    self.confirm_ui(ui, id, false, frame);
                 } else {
-                    disposition_ui(ui, id, frame);
+                    disposition_ui(ui, hit, frame);
                 }
             }
-            HitState::Rejected => {
-                ui.label(
-                    RichText::new("Not actionable: misread, or not confirmed by communications.")
-                        .size(22.0)
-                        .color(theme.muted),
-                );
-                disposition_ui(ui, id, frame);
-            }
-            HitState::Closed => {
-                ui.label("Closed.");
+            // Final states: say how the hit ended; nothing more to do to it.
+            HitState::Rejected | HitState::Closed => {
+                ui.label(RichText::new(outcome_words(hit)).size(22.0).color(theme.muted));
             }
         }
     }
@@ -187,13 +188,24 @@ impl HitWorkflowScreen {
             }
         });
         let ready = !reason.trim().is_empty();
-        if big_button(ui, theme, "RECORD MISREAD", theme.bad, ready).clicked() {
-            frame.send(Command::Hit { id, action: HitAction::Misread { reason: reason.clone() } });
+        let mut cancel = false;
+        ui.horizontal(|ui| {
+            if big_button(ui, theme, "RECORD MISREAD", theme.bad, ready).clicked() {
+                frame.send(Command::Hit { id, action: HitAction::Misread { reason: reason.clone() } });
+                cancel = true;
+            }
+            if button(ui, "Cancel", true).clicked() {
+                cancel = true;
+            }
+        });
+        if cancel {
             self.misread = None;
         }
     }
 
-    fn confirm_ui(&mut self, ui: &mut egui::Ui, id: i64, frame: &mut Frame<'_>) {
+    /// The confirmation form beside its keyboard; with `alternatives`, the ways out of it
+    /// (exigent circumstances, a misread after all) under the form.
+    fn confirm_ui(&mut self, ui: &mut egui::Ui, id: i64, alternatives: bool, frame: &mut Frame<'_>) {
         let theme = frame.theme;
         // Side by side on wide screens; the keypad below the form on 1024-px ones.
         let layout = if ui.available_width() >= 1200.0 {
@@ -234,11 +246,24 @@ impl HitWorkflowScreen {
                         },
                     });
                 }
+                if alternatives {
+                    ui.horizontal(|ui| {
+                        if button(ui, "Exigent circumstances...", true).clicked() {
+                            self.exigent = Some(String::new());
+                            self.field = Field::Justification;
+                        }
+                        if button(ui, "Misread after all", true).clicked() {
+                            self.misread = Some(String::new());
+                        }
+                    });
+                }
             });
             ui.vertical(|ui| {
                 let text = match self.field {
                     Field::Dispatcher => &mut self.dispatcher,
                     Field::Incident => &mut self.incident,
+                    // The justification has its own keyboard in its panel.
+                    Field::Justification => return,
                 };
                 if keypad_ui(ui, "confirm-keypad", text, Keys::Alphanumeric, 20) {
                     self.field = Field::Incident;
@@ -247,34 +272,63 @@ impl HitWorkflowScreen {
         });
     }
 
+    /// The justification beside its keyboard (stacked on narrow screens), with quick picks
+    /// to start from; the hit is flagged and the confirmation still owed afterwards.
     fn exigent_ui(&mut self, ui: &mut egui::Ui, id: i64, frame: &mut Frame<'_>) {
         let theme = frame.theme;
-        match &mut self.exigent {
-            None => {
-                if button(ui, "Exigent circumstances...", true).clicked() {
-                    self.exigent = Some(String::new());
-                }
-            }
-            Some(text) => {
-                let mut cancel = false;
-                egui::Frame::group(ui.style()).stroke(egui::Stroke::new(2.0, theme.warn)).show(ui, |ui| {
-                    ui.label(RichText::new("Acting before confirmation needs a written justification. The hit is flagged for supervisor review and the confirmation is still required afterwards.").color(theme.warn));
-                    ui.add(egui::TextEdit::multiline(text).hint_text("Why waiting for communications is not possible").desired_width(ui.available_width()).desired_rows(3));
-                    let n = text.trim().chars().count();
-                    ui.label(RichText::new(format!("{n} / {MIN_JUSTIFICATION_CHARS} characters at least")).small());
-                    ui.horizontal(|ui| {
-                        if big_button(ui, theme, "ACT UNDER EXIGENT CIRCUMSTANCES", theme.warn, n >= MIN_JUSTIFICATION_CHARS).clicked() {
-                            frame.send(Command::Hit { id, action: HitAction::Exigent { justification: text.clone() } });
+        let Some(text) = &mut self.exigent else { return };
+        let mut cancel = false;
+        let layout = if ui.available_width() >= 1200.0 {
+            egui::Layout::left_to_right(egui::Align::Min)
+        } else {
+            egui::Layout::top_down(egui::Align::Min)
+        };
+        ui.with_layout(layout, |ui| {
+            ui.vertical(|ui| {
+                ui.set_max_width(620.0);
+                ui.label(RichText::new("Acting before confirmation needs a written justification. The hit is flagged for supervisor review, and the confirmation is still required afterwards.").color(theme.warn));
+                egui::Grid::new("exigent-picks").num_columns(2).show(ui, |ui| {
+                    for (n, (label, phrase)) in EXIGENT_PICKS.iter().enumerate() {
+                        let pick = egui::Button::new(*label).min_size(Vec2::new(300.0, TOUCH_MIN));
+                        if ui.add(pick).clicked() {
+                            text.push_str(phrase);
+                            self.field = Field::Justification;
                         }
-                        if button(ui, "Cancel", true).clicked() {
-                            cancel = true;
+                        if n % 2 == 1 {
+                            ui.end_row();
                         }
-                    });
+                    }
                 });
-                if cancel {
-                    self.exigent = None;
+                let edit = ui.add(
+                    egui::TextEdit::multiline(text)
+                        .id_salt("exigent-justification")
+                        .hint_text("Why waiting for communications is not possible")
+                        .desired_width(ui.available_width())
+                        .desired_rows(2),
+                );
+                if edit.clicked() || edit.gained_focus() {
+                    self.field = Field::Justification;
                 }
-            }
+                let n = text.trim().chars().count();
+                ui.label(RichText::new(format!("{n} / {MIN_JUSTIFICATION_CHARS} characters at least")).small());
+                ui.horizontal(|ui| {
+                    let ready = n >= MIN_JUSTIFICATION_CHARS;
+                    if big_button(ui, theme, "ACT UNDER EXIGENT CIRCUMSTANCES", theme.warn, ready).clicked() {
+                        frame.send(Command::Hit { id, action: HitAction::Exigent { justification: text.clone() } });
+                    }
+                    if button(ui, "Cancel", true).clicked() {
+                        cancel = true;
+                    }
+                });
+            });
+            // The on-screen keyboard types into the justification, and only there.
+            ui.vertical(|ui| {
+                keypad_ui(ui, "exigent-keypad", text, Keys::Text, 500);
+            });
+        });
+        if cancel {
+            self.exigent = None;
+            self.field = Field::Dispatcher;
         }
     }
 }
@@ -292,14 +346,76 @@ fn state_words(hit: &HitRecord) -> &'static str {
     }
 }
 
-fn disposition_ui(ui: &mut egui::Ui, id: i64, frame: &mut Frame<'_>) {
+/// The dispositions the lifecycle allows in the hit's state, and only those: a hit never
+/// marked actionable offers no Arrest, Stop or Recovery.
+fn disposition_ui(ui: &mut egui::Ui, hit: &HitRecord, frame: &mut Frame<'_>) {
+    let allowed = Disposition::allowed_in(hit.state, hit.exigent && hit.confirmed.is_some());
+    if allowed.is_empty() {
+        return;
+    }
     ui.label("Close the hit with its disposition:");
     ui.horizontal_wrapped(|ui| {
-        for disposition in Disposition::ALL {
+        for disposition in allowed {
             if button(ui, disposition.label(), true).clicked() {
-                frame.send(Command::Hit { id, action: HitAction::Close { disposition } });
+                frame.send(Command::Hit { id: hit.id, action: HitAction::Close { disposition } });
             }
         }
+    });
+}
+
+/// How a finished hit ended, in words: the misread, dispatch's answer, or the disposition.
+fn outcome_words(hit: &HitRecord) -> String {
+    let result = hit.result.as_deref().and_then(|r| ConfirmResult::ALL.into_iter().find(|c| c.as_str() == r));
+    let disposition = hit.disposition.as_deref().and_then(|d| Disposition::ALL.into_iter().find(|c| c.as_str() == d));
+    match (hit.state, hit.disposition.as_deref(), result, disposition) {
+        (HitState::Rejected, Some("misread"), _, _) => "Not actionable: recorded as a misread.".to_owned(),
+        (HitState::Rejected, _, Some(result), _) => format!("Not actionable: communications said {}.", result.label()),
+        (HitState::Rejected, ..) => "Not actionable.".to_owned(),
+        (_, _, _, Some(disposition)) => format!("Closed: {}.", disposition.label()),
+        _ => "Closed.".to_owned(),
+    }
+}
+
+/// Step 1's comparison: the read (crop, text) beside the entry, and the frame where there is
+/// room (1280 px and up).
+fn comparison_ui(ui: &mut egui::Ui, detail: &HitDetail, crops: &mut CropTextures, theme: &crate::ui::theme::Theme) {
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(330.0);
+            read_ui(ui, detail, crops, theme.muted);
+        });
+        if let Some(m) = detail.hit.top() {
+            ui.vertical(|ui| {
+                ui.set_width(if ui.available_width() >= 900.0 { 520.0 } else { 440.0 });
+                entry_ui_panel(ui, m, theme.warn);
+            });
+        }
+        if let Some(image) = detail.frame.as_ref().filter(|_| ui.available_width() >= 300.0) {
+            ui.vertical(|ui| {
+                ui.label(RichText::new("Frame").strong());
+                let texture = crops.get(ui.ctx(), -super::patrol::crop_key(&detail.read) - 1, image);
+                ui.add(egui::Image::new(&texture).fit_to_exact_size(Vec2::new(340.0, 191.0)));
+            });
+        }
+    });
+}
+
+/// After step 1: the crop and one line of what was compared.
+fn compact_ui(ui: &mut egui::Ui, detail: &HitDetail, crops: &mut CropTextures, muted: Color32) {
+    ui.horizontal(|ui| {
+        let texture = crops.get(ui.ctx(), super::patrol::crop_key(&detail.read), &detail.read.crop);
+        ui.add(egui::Image::new(&texture).fit_to_exact_size(Vec2::new(120.0, 38.0)));
+        let entry = detail.hit.top().map_or(String::new(), |m| {
+            let vehicle = m.entry.vehicle.describe();
+            format!(
+                " · entry {} {} · {}{}",
+                m.entry.plate,
+                m.entry.state.as_deref().unwrap_or("(no state)"),
+                m.entry.list,
+                if vehicle.is_empty() { String::new() } else { format!(" · {vehicle}") }
+            )
+        });
+        ui.label(RichText::new(format!("read {}{entry}", detail.read.text)).color(muted));
     });
 }
 
@@ -340,13 +456,7 @@ fn entry_ui_panel(ui: &mut egui::Ui, m: &EntryMatch, mark: Color32) {
         ui.label(RichText::new("The read's state differs from the entry's state").color(mark).strong());
     }
     egui::Grid::new("entry").spacing([16.0, 4.0]).min_row_height(26.0).show(ui, |ui| {
-        let v = &e.vehicle;
-        let vehicle =
-            [v.year.map(|y| y.to_string()).unwrap_or_default(), v.make.clone(), v.model.clone(), v.colour.clone()]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ");
+        let vehicle = e.vehicle.describe();
         let rows: [(&str, String); 6] = [
             ("State", e.state.clone().unwrap_or_else(|| "not listed".into())),
             ("List", format!("{} ({})", e.list, e.category.as_str().replace('_', " "))),

@@ -35,6 +35,5 @@ impl LockScreen {
         {
             frame.send(Command::Unlock { pin: std::mem::take(&mut self.pin) });
         }
-        super::message_ui(ui, frame);
     }
 }

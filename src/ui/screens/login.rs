@@ -54,7 +54,6 @@ impl LoginScreen {
                 } else if (submit || enter) && ready {
                     frame.send(Command::LogOn { officer: self.officer.clone(), pin: std::mem::take(&mut self.pin) });
                 }
-                super::message_ui(ui, frame);
             });
             if console.is_demo() {
                 ui.add_space(24.0);

@@ -1,6 +1,9 @@
 //! One file per screen. Each screen keeps only what is being typed or chosen on it, draws
-//! from the console, and queues commands through the shared `Frame`.
+//! from the console, and queues commands through the shared `Frame`. A screen draws in the
+//! work area the app gives it; refusals show in the app's fixed message line, not in the
+//! screen, so a refusal never moves a control.
 
+pub mod action_bar;
 pub mod admin;
 pub mod cannot_start;
 pub mod checklist;
@@ -12,14 +15,3 @@ pub mod login;
 pub mod oversight;
 pub mod patrol;
 pub mod settings;
-
-use eframe::egui::{self, RichText};
-
-use super::Frame;
-
-/// Shows the last refusal in the alert colour, where the officer is looking.
-pub fn message_ui(ui: &mut egui::Ui, frame: &Frame<'_>) {
-    if let Some(message) = frame.message {
-        ui.label(RichText::new(message).size(22.0).strong().color(frame.theme.bad));
-    }
-}

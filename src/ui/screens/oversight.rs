@@ -54,7 +54,6 @@ impl OversightScreen {
                 frame.show(View::Patrol);
             }
         });
-        super::message_ui(ui, frame);
         let data = console.oversight();
         match self.tab {
             Tab::Usage => {
@@ -101,7 +100,7 @@ impl OversightScreen {
                     .allow_drag(false)
                     .allow_scroll(false)
                     .show(ui, |plot| plot.bar_chart(BarChart::new("active share", bars)));
-                egui::ScrollArea::vertical().show(ui, |ui| {
+                crate::ui::theme::finger_scroll().show(ui, |ui| {
                     egui::Grid::new("usage").striped(true).min_row_height(26.0).show(ui, |ui| {
                         for h in [
                             "Officer",
@@ -172,7 +171,7 @@ impl OversightScreen {
                     sample.items.len(),
                     sample.population
                 ));
-                egui::ScrollArea::vertical().show(ui, |ui| {
+                crate::ui::theme::finger_scroll().show(ui, |ui| {
                     for item in &sample.items {
                         ui.horizontal_wrapped(|ui| {
                             ui.label(RichText::new(format!("#{}", item.item_no)).strong());

@@ -1,23 +1,17 @@
-//! Screen 3, patrol: the live feed(s) with plate boxes and texts, a strip of recent reads,
-//! the open hits, and the way to deactivate ALPR mid-shift (a reason is required and logged).
+//! Screen 3, patrol: the live feed(s) with plate boxes and texts, and a strip of recent reads.
+//! The open hits are in the alert slot and the shift's controls in the action bar, so that
+//! neither pushes anything here off the screen.
 
 use eframe::egui::{self, RichText, Vec2};
 
-use crate::console::{Command, Console};
+use crate::console::Console;
+use crate::ui::Frame;
 use crate::ui::feed::{CropTextures, Feed};
-use crate::ui::theme::{TOUCH_MIN, big_button, button};
-use crate::ui::{Frame, View};
 
-/// Reasons offered when deactivating, so no typing is needed.
-const REASONS: [&str; 5] =
-    ["Meal break", "At the station / court", "Camera obstructed", "Equipment problem", "Assisting on a call"];
-
-/// The patrol screen's state: the deactivation dialog.
+/// The patrol screen (it keeps no state of its own: the action bar holds the deactivation
+/// dialog).
 #[derive(Debug, Default)]
-pub struct PatrolScreen {
-    deactivating: bool,
-    reason: String,
-}
+pub struct PatrolScreen;
 
 impl PatrolScreen {
     /// Draws the screen.
@@ -30,13 +24,12 @@ impl PatrolScreen {
         frame: &mut Frame<'_>,
     ) {
         let theme = frame.theme;
-        super::message_ui(ui, frame);
         let cameras = console.cameras();
         let in_service: Vec<usize> = (0..cameras.len()).filter(|i| cameras[*i].in_service).collect();
         let columns = in_service.len().clamp(1, 2);
         let width = (ui.available_width() - 10.0 * (columns as f32 - 1.0)) / columns as f32;
-        // Leave room below for the recent-reads strip (~170 px) and the buttons (~70 px).
-        let height = (ui.available_height() - 270.0).max(160.0).min(width * 9.0 / 16.0);
+        // Leave room below for the recent-reads strip (~170 px).
+        let height = (ui.available_height() - 180.0).max(120.0).min(width * 9.0 / 16.0);
         ui.horizontal(|ui| {
             for &i in &in_service {
                 ui.vertical(|ui| {
@@ -58,34 +51,6 @@ impl PatrolScreen {
                 });
             }
         });
-        if !console.is_active() {
-            ui.label(
-                RichText::new("ALPR is deactivated: reads are not recorded or matched.")
-                    .size(22.0)
-                    .strong()
-                    .color(theme.warn),
-            );
-        }
-        let open: Vec<_> = console.open_hits().into_iter().filter(|h| h.state != crate::hits::HitState::New).collect();
-        if !open.is_empty() {
-            ui.horizontal_wrapped(|ui| {
-                ui.label(RichText::new("Open hits:").strong());
-                for hit in open {
-                    let text = RichText::new(format!("{} · {} · {}", hit.plate, hit.list, hit.state.as_str()))
-                        .color(theme.on_colour);
-                    if ui
-                        .add(
-                            egui::Button::new(text)
-                                .fill(theme.priority_colour(hit.priority))
-                                .min_size(Vec2::new(0.0, TOUCH_MIN)),
-                        )
-                        .clicked()
-                    {
-                        frame.show(View::Hit(hit.id));
-                    }
-                }
-            });
-        }
         ui.label(RichText::new("Recent reads").strong());
         egui::ScrollArea::horizontal().id_salt("recent-reads").show(ui, |ui| {
             ui.horizontal(|ui| {
@@ -113,76 +78,6 @@ impl PatrolScreen {
                 }
             });
         });
-        ui.add_space(8.0);
-        ui.horizontal(|ui| {
-            if button(ui, "History", true).clicked() {
-                frame.show(View::History);
-            }
-            if button(ui, "Settings", true).clicked() {
-                frame.show(View::Settings);
-            }
-            if console.may_oversee() && button(ui, "Oversight", true).clicked() {
-                frame.show(View::Oversight);
-                frame.commands.push(crate::ui::AppCommand::Oversee(
-                    crate::console::oversight::OversightCommand::Usage { days: 30 },
-                ));
-            }
-            if console.may_administer() && button(ui, "Administration", true).clicked() {
-                frame.show(View::Admin);
-                frame.commands.push(crate::ui::AppCommand::Administer(crate::console::admin::AdminCommand::Load));
-            }
-            if console.is_active() {
-                if button(ui, "Deactivate ALPR", true).clicked() {
-                    self.deactivating = true;
-                }
-            } else if big_button(ui, theme, "REACTIVATE ALPR", theme.ok, true).clicked() {
-                frame.send(Command::Reactivate);
-            }
-            if button(ui, "Lock screen", true).clicked() {
-                frame.send(Command::Lock);
-            }
-            if button(ui, "Log off", true).clicked() {
-                frame.send(Command::LogOff);
-            }
-        });
-        if self.deactivating {
-            self.deactivate_ui(ui, frame);
-        }
-    }
-
-    fn deactivate_ui(&mut self, ui: &mut egui::Ui, frame: &mut Frame<'_>) {
-        let theme = frame.theme;
-        egui::Window::new("Deactivate ALPR")
-            .collapsible(false)
-            .resizable(false)
-            .anchor(egui::Align2::CENTER_CENTER, Vec2::ZERO)
-            .show(ui.ctx(), |ui| {
-                ui.label("The order keeps ALPR active all shift. Why are you deactivating it? (logged)");
-                ui.horizontal_wrapped(|ui| {
-                    for reason in REASONS {
-                        if ui
-                            .add(
-                                egui::Button::selectable(self.reason == reason, reason)
-                                    .min_size(Vec2::new(0.0, TOUCH_MIN)),
-                            )
-                            .clicked()
-                        {
-                            self.reason = reason.to_owned();
-                        }
-                    }
-                });
-                ui.add(egui::TextEdit::singleline(&mut self.reason).hint_text("or type a reason").desired_width(420.0));
-                ui.horizontal(|ui| {
-                    if big_button(ui, theme, "DEACTIVATE", theme.warn, !self.reason.trim().is_empty()).clicked() {
-                        frame.send(Command::Deactivate { reason: std::mem::take(&mut self.reason) });
-                        self.deactivating = false;
-                    }
-                    if button(ui, "Cancel", true).clicked() {
-                        self.deactivating = false;
-                        self.reason.clear();
-                    }
-                });
-            });
     }
 }
 
