@@ -85,7 +85,19 @@ impl Rig {
         // has stood still (a control that just appeared or moved ignores taps for 0.5 s;
         // each step is 0.25 s).
         self.harness.get_by_label(label).scroll_to_me();
-        self.steps(3);
+        // Wait until it has stood still for three steps (background work, such as the
+        // camera check or the hot-list update, can still be moving it).
+        let mut still = 0;
+        let mut last = self.harness.get_by_label(label).rect();
+        for _ in 0..80 {
+            self.steps(1);
+            let now = self.harness.get_by_label(label).rect();
+            still = if now == last { still + 1 } else { 0 };
+            last = now;
+            if still >= 3 {
+                break;
+            }
+        }
         self.harness.get_by_label(label).click();
         self.steps(2);
     }
@@ -378,6 +390,10 @@ fn supervisors_open_oversight_and_officers_cannot() {
     r.log_on("demo-supervisor", "222222");
     r.click("Oversight");
     assert!(r.has("Usage report"));
+    assert!(!r.has("Equipment reports"), "a supervisor is not offered the administrator's tab");
+    r.click("Exigent hits");
+    assert!(r.has_text("No exigent hits"));
+    r.click("Usage report");
     assert!(r.has("demo-officer"), "the officer's shift is in the report");
     r.click("Export CSV");
     let exported = r.console().oversight().exported.clone().unwrap();

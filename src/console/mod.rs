@@ -305,6 +305,8 @@ pub struct Console {
     notices: Vec<Notice>,
     last_input: DateTime<Utc>,
     locked: bool,
+    /// The lock was the officer's own (Lock screen), not the idle timer's.
+    locked_by_hand: bool,
     search: Vec<SearchRow>,
     oversight: oversight::Oversight,
     admin: admin::AdminData,
@@ -418,6 +420,7 @@ impl Console {
             notices: Vec::new(),
             last_input: now,
             locked: false,
+            locked_by_hand: false,
             search: Vec::new(),
             oversight: oversight::Oversight::default(),
             admin: admin::AdminData::default(),
@@ -568,6 +571,11 @@ impl Console {
     /// The console is locked after idling: only the PIN opens it.
     pub fn is_locked(&self) -> bool {
         self.locked
+    }
+
+    /// True when the officer locked the console by hand (false for the idle lock).
+    pub fn locked_by_hand(&self) -> bool {
+        self.locked && self.locked_by_hand
     }
 
     /// Pipeline counters (frames, fps, latency), when it runs.

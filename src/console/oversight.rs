@@ -5,6 +5,7 @@
 use chrono::{Duration, Utc};
 
 use super::{Console, account_rules};
+use crate::reports::exigent::{ExigentItem, exigent_queue, review_exigent};
 use crate::reports::sample::{AuditSample, Verdict, draw_sample, review_item, show_sample};
 use crate::reports::usage::{ShiftUsage, to_csv, usage_report};
 use crate::session::{Accounts, Permission};
@@ -25,6 +26,8 @@ pub struct Oversight {
     pub sample: Option<AuditSample>,
     /// Open equipment reports.
     pub equipment: Vec<EquipmentReportRow>,
+    /// Exigent hits of the last 30 days and their reviews.
+    pub exigent: Vec<ExigentItem>,
 }
 
 /// What the oversight screen asks for.
@@ -55,12 +58,28 @@ pub enum OversightCommand {
     },
     /// Load the open equipment reports.
     Equipment,
+    /// Load the exigent hits of the last 30 days for review.
+    ExigentQueue,
+    /// Record the verdict on one exigent hit.
+    ReviewExigent {
+        /// The hit.
+        hit: i64,
+        /// Compliant or flagged.
+        verdict: Verdict,
+        /// Why.
+        note: String,
+    },
 }
 
 impl Console {
     /// True when the logged-on user may open the oversight screen.
     pub fn may_oversee(&self) -> bool {
         self.session.as_ref().is_some_and(|s| s.user.role.allows(Permission::ViewUsageReport))
+    }
+
+    /// True when the logged-on user runs random audits and reviews exigent hits (supervisors).
+    pub fn may_audit(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.user.role.allows(Permission::RunRandomAudit))
     }
 
     /// True when the logged-on user administers accounts.
@@ -104,6 +123,15 @@ impl Console {
                 let id = self.oversight.sample.as_ref().map(|s| s.id).ok_or("draw a sample first")?;
                 review_item(&self.store, &accounts, &user, id, item, verdict, &note).map_err(|e| err(&e))?;
                 self.oversight.sample = Some(show_sample(&self.store, &accounts, &user, id).map_err(|e| err(&e))?);
+            }
+            OversightCommand::ExigentQueue => {
+                self.oversight.exigent =
+                    exigent_queue(&self.store, &accounts, &user, now - Duration::days(30)).map_err(|e| err(&e))?;
+            }
+            OversightCommand::ReviewExigent { hit, verdict, note } => {
+                review_exigent(&self.store, &accounts, &user, hit, verdict, &note).map_err(|e| err(&e))?;
+                self.oversight.exigent =
+                    exigent_queue(&self.store, &accounts, &user, now - Duration::days(30)).map_err(|e| err(&e))?;
             }
             OversightCommand::Equipment => {
                 accounts

@@ -247,6 +247,7 @@ pub(super) fn poll(c: &mut Console) {
     let now = c.now();
     if c.session.is_some() && !c.locked && idle_locked(c.last_input, now, c.config.store.idle_lock_minutes) {
         c.locked = true;
+        c.locked_by_hand = false;
         c.audit(AuditAction::SessionLock, "console", "locked after idle time");
     }
 }
@@ -514,6 +515,7 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
                 return Err("nobody is logged on".into());
             }
             c.locked = true;
+            c.locked_by_hand = true;
             c.audit(AuditAction::SessionLock, "console", "locked by the officer");
             Ok(())
         }

@@ -3,6 +3,7 @@
 //! other agencies. Every function checks the actor's role first and audits what it shows.
 
 pub mod anchor;
+pub mod exigent;
 pub mod release;
 pub mod sample;
 pub mod search;

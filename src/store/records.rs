@@ -112,7 +112,7 @@ pub(crate) fn reads_between(conn: &Connection, from_ms: i64, to_ms: i64) -> Resu
     Ok(rows)
 }
 
-fn hit_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(HitRecord, String)> {
+pub(crate) fn hit_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(HitRecord, String)> {
     let opt = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> { Ok(row.get::<_, Option<i64>>(i)?.map(from_ms)) };
     let state_text: String = row.get(5)?;
     let hit = HitRecord {

@@ -236,6 +236,17 @@ CREATE TABLE audit_anchors (
     line  TEXT NOT NULL UNIQUE
 );
 "#,
+    // 6: a supervisor's review of each hit acted on under exigent circumstances (the policy
+    // flags every one for review); one review per hit.
+    r#"
+CREATE TABLE exigent_reviews (
+    hit_id     INTEGER PRIMARY KEY,
+    reviewer   TEXT NOT NULL,
+    verdict    TEXT NOT NULL,
+    note       TEXT NOT NULL,
+    time_ms    INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The schema version this program writes.

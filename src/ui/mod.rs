@@ -390,7 +390,11 @@ fn status_bar_ui(ui: &mut egui::Ui, console: &Console, tone: &Tone, frame: &mut 
         ui.horizontal(|ui| {
             if console.is_demo() {
                 ui.label(
-                    RichText::new(" DEMO ").strong().size(24.0).background_color(theme.demo).color(theme.on_colour),
+                    RichText::new(" DEMO ")
+                        .strong()
+                        .size(24.0)
+                        .background_color(theme.demo)
+                        .color(theme.text_on(theme.demo)),
                 )
                 .on_hover_text("Simulated traffic, fictitious hot list and demo users: not for patrol use");
             }
@@ -407,15 +411,23 @@ fn status_bar_ui(ui: &mut egui::Ui, console: &Console, tone: &Tone, frame: &mut 
                 };
                 ui.label(RichText::new(text).strong().color(colour));
             }
+            // The clock early on the line: the bar is one line and clips at the right edge.
+            ui.label(RichText::new(chrono::Local::now().format("%H:%M").to_string()).strong());
+            // No tone means no audible alert: said before anything the edge could clip.
+            match tone.unavailable() {
+                Some(_) => ui.label(RichText::new("NO SOUND").strong().color(theme.warn)),
+                None => ui.label(format!("Sound {:.0}%", tone.volume() * 100.0)),
+            };
             let status = console.list_status();
             let age = status.age(console.now());
             let list_text = match age {
                 Some(age) => {
-                    format!("Hot list {} · {} h {} min old", status.version, age.num_hours(), age.num_minutes() % 60)
+                    format!("List {} h {:02} min old", age.num_hours(), age.num_minutes() % 60)
                 }
                 None => "No hot list".to_owned(),
             };
-            ui.label(RichText::new(list_text).color(if console.list_is_stale() { theme.warn } else { theme.text }));
+            ui.label(RichText::new(list_text).color(if console.list_is_stale() { theme.warn } else { theme.text }))
+                .on_hover_text(format!("hot list {}", status.version));
             for camera in console.cameras() {
                 let (ok, fps) = (
                     camera.status.as_ref().is_some_and(|s| s.problems.is_empty()),
@@ -434,11 +446,6 @@ fn status_bar_ui(ui: &mut egui::Ui, console: &Console, tone: &Tone, frame: &mut 
             if let Some(stats) = console.pipeline_stats().filter(|_| console.is_active()) {
                 ui.label(RichText::new(format!("read {:.0}/s", stats.fps)).color(theme.muted));
             }
-            match tone.unavailable() {
-                Some(_) => ui.label(RichText::new("Sound unavailable").color(theme.warn)),
-                None => ui.label(format!("Sound {:.0}%", tone.volume() * 100.0)),
-            };
-            ui.label(RichText::new(chrono::Local::now().format("%H:%M").to_string()).strong());
         });
     });
 }

@@ -95,8 +95,8 @@ impl Theme {
                 panel: Color32::from_rgb(255, 255, 255),
                 text: Color32::from_rgb(20, 24, 30),
                 muted: Color32::from_rgb(90, 98, 110),
-                ok: Color32::from_rgb(24, 128, 56),
-                warn: Color32::from_rgb(196, 120, 0),
+                ok: Color32::from_rgb(23, 123, 54),
+                warn: Color32::from_rgb(153, 94, 0),
                 bad: Color32::from_rgb(190, 30, 30),
                 accent: Color32::from_rgb(20, 90, 180),
                 on_colour: Color32::WHITE,
@@ -108,50 +108,36 @@ impl Theme {
                 background: Color32::from_rgb(8, 10, 14),
                 panel: Color32::from_rgb(22, 26, 32),
                 text: Color32::from_rgb(200, 204, 210),
-                muted: Color32::from_rgb(120, 126, 136),
+                muted: Color32::from_rgb(130, 136, 146),
                 ok: Color32::from_rgb(60, 150, 90),
                 warn: Color32::from_rgb(190, 130, 40),
-                bad: Color32::from_rgb(190, 60, 60),
-                accent: Color32::from_rgb(50, 100, 170),
+                bad: Color32::from_rgb(204, 101, 101),
+                accent: Color32::from_rgb(93, 133, 188),
                 on_colour: Color32::from_rgb(235, 235, 235),
-                demo: Color32::from_rgb(150, 80, 160),
+                demo: Color32::from_rgb(140, 70, 150),
             },
         }
     }
 
-    /// The banner colour of a hit of priority `priority` (1 most urgent).
+    /// The banner colour of a hit of priority `priority` (1 most urgent): red, orange, amber,
+    /// blue, each dark enough that the banner's text reads at 7:1 (darker still at night).
     pub fn priority_colour(&self, priority: i32) -> Color32 {
         let day = self.palette == Palette::Day;
-        match priority {
-            ..=1 => {
-                if day {
-                    Color32::from_rgb(200, 0, 0)
-                } else {
-                    Color32::from_rgb(170, 20, 20)
-                }
-            }
-            2 => {
-                if day {
-                    Color32::from_rgb(215, 80, 0)
-                } else {
-                    Color32::from_rgb(175, 70, 10)
-                }
-            }
-            3 => {
-                if day {
-                    Color32::from_rgb(190, 140, 0)
-                } else {
-                    Color32::from_rgb(150, 110, 10)
-                }
-            }
-            _ => {
-                if day {
-                    Color32::from_rgb(30, 100, 190)
-                } else {
-                    Color32::from_rgb(40, 80, 150)
-                }
-            }
-        }
+        let (d, n) = match priority {
+            ..=1 => ((182, 0, 0), (156, 18, 18)),
+            2 => ((155, 58, 0), (133, 53, 8)),
+            3 => ((114, 84, 0), (99, 73, 7)),
+            _ => ((26, 88, 167), (38, 76, 142)),
+        };
+        let (r, g, b) = if day { d } else { n };
+        Color32::from_rgb(r, g, b)
+    }
+
+    /// The text colour for a label on `fill`: the light or the dark one, whichever reads
+    /// better on it.
+    pub fn text_on(&self, fill: Color32) -> Color32 {
+        let dark = if self.palette == Palette::Day { self.text } else { self.background };
+        if contrast_ratio(self.on_colour, fill) >= contrast_ratio(dark, fill) { self.on_colour } else { dark }
     }
 
     /// Applies the palette and touch sizes to egui's style.
@@ -233,9 +219,23 @@ pub fn finger_scroll() -> egui::ScrollArea {
     egui::ScrollArea::vertical().scroll_source(egui::scroll_area::ScrollSource::ALL)
 }
 
+/// The WCAG 2 contrast ratio of two colours (1 to 21): 4.5 is the least for normal text, 7
+/// what text an officer must read at a glance should have.
+pub fn contrast_ratio(a: Color32, b: Color32) -> f32 {
+    fn luminance(c: Color32) -> f32 {
+        let channel = |v: u8| {
+            let v = f32::from(v) / 255.0;
+            if v <= 0.039_28 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+        };
+        0.2126 * channel(c.r()) + 0.7152 * channel(c.g()) + 0.0722 * channel(c.b())
+    }
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
 /// A large button of at least the primary touch size, filled with `fill`.
 pub fn big_button(ui: &mut egui::Ui, theme: &Theme, label: &str, fill: Color32, enabled: bool) -> Tap {
-    let text = egui::RichText::new(label).size(26.0).strong().color(theme.on_colour);
+    let text = egui::RichText::new(label).size(26.0).strong().color(theme.text_on(fill));
     let response =
         ui.add_enabled(enabled, egui::Button::new(text).fill(fill).min_size(Vec2::new(220.0, TOUCH_PRIMARY)));
     guard(ui, response, label)
@@ -243,7 +243,7 @@ pub fn big_button(ui: &mut egui::Ui, theme: &Theme, label: &str, fill: Color32, 
 
 /// A normal-height touch button filled with `fill` (REACTIVATE in the action bar).
 pub fn filled_button(ui: &mut egui::Ui, theme: &Theme, label: &str, fill: Color32) -> Tap {
-    let text = egui::RichText::new(label).strong().color(theme.on_colour);
+    let text = egui::RichText::new(label).strong().color(theme.text_on(fill));
     let response = ui.add(egui::Button::new(text).fill(fill).min_size(Vec2::new(TOUCH_MIN * 2.0, TOUCH_MIN)));
     guard(ui, response, label)
 }
@@ -267,6 +267,33 @@ mod tests {
         check(ThemeChoice::Auto, 19, Palette::Night);
         check(ThemeChoice::Night, 12, Palette::Night);
         check(ThemeChoice::Day, 23, Palette::Day);
+    }
+
+    /// Every text and background pair the screens use reads: 4.5:1 at least, 7:1 for normal
+    /// text and for the banner an officer reads at a glance.
+    #[test]
+    fn text_contrast_meets_the_targets() {
+        for palette in [Palette::Day, Palette::Night] {
+            let t = Theme::new(palette);
+            let check = |what: &str, fg: Color32, bg: Color32, least: f32| {
+                let ratio = contrast_ratio(fg, bg);
+                assert!(ratio >= least, "{palette:?}: {what} is {ratio:.2}:1, under {least}:1");
+            };
+            for (name, bg) in [("background", t.background), ("panel", t.panel)] {
+                check(&format!("text on {name}"), t.text, bg, 7.0);
+                for (colour, fg) in [("muted", t.muted), ("ok", t.ok), ("warn", t.warn), ("bad", t.bad)] {
+                    check(&format!("{colour} text on {name}"), fg, bg, 4.5);
+                }
+            }
+            for (name, fill) in [("ok", t.ok), ("warn", t.warn), ("bad", t.bad), ("accent", t.accent), ("demo", t.demo)]
+            {
+                check(&format!("button label on {name}"), t.text_on(fill), fill, 4.5);
+            }
+            for priority in 1..=4 {
+                check(&format!("banner text on priority {priority}"), t.on_colour, t.priority_colour(priority), 7.0);
+            }
+        }
+        assert!((contrast_ratio(Color32::BLACK, Color32::WHITE) - 21.0).abs() < 0.01);
     }
 
     #[test]

@@ -37,12 +37,19 @@ fn always(_: &ConsoleApp) -> bool {
     true
 }
 
-fn first_open(app: &ConsoleApp) -> Option<i64> {
-    app.console.open_hits().first().map(|h| h.id)
+/// The hit a step acts on: the alarming one to acknowledge, then the one being worked (the
+/// demo keeps raising hits, and a new one must not take over the workflow shown).
+fn target(app: &ConsoleApp, action: &HitAction) -> Option<i64> {
+    let open = app.console.open_hits();
+    let worked = open.iter().find(|h| h.state != HitState::New);
+    match action {
+        HitAction::Acknowledge => app.console.alarming_hit().map(|h| h.id),
+        _ => worked.or(open.first()).map(|h| h.id),
+    }
 }
 
 fn hit_step(app: &ConsoleApp, action: HitAction) -> Vec<AppCommand> {
-    first_open(app).map_or_else(Vec::new, |id| {
+    target(app, &action).map_or_else(Vec::new, |id| {
         vec![AppCommand::Console(Command::Hit { id, action }), AppCommand::Ui(UiCommand::Show(View::Hit(id)))]
     })
 }
@@ -91,7 +98,7 @@ fn steps(theme: ThemeChoice, suffix: &'static [&'static str; 10]) -> Vec<Step> {
                     },
                 )
             },
-            ready: |app| app.console.open_hits().first().is_some_and(|h| h.state == HitState::Confirmed),
+            ready: |app| app.console.open_hits().iter().any(|h| h.state == HitState::Confirmed),
             shot: Some(suffix[6]),
         },
         Step {

@@ -11,6 +11,9 @@ use crate::ui::Frame;
 use crate::ui::feed::Feed;
 use crate::ui::theme::{TOUCH_MIN, big_button, button};
 
+/// The bottom bar's height: the reason line and the button row.
+const BAR_H: f32 = 28.0 + 10.0 + 66.0;
+
 /// Quick notes for common defects, so no typing is needed.
 const DEFECTS: [&str; 4] = ["Loose mount", "Cracked housing", "Dirty lens", "Damaged cable"];
 
@@ -24,10 +27,58 @@ pub struct ChecklistScreen {
 impl ChecklistScreen {
     /// Draws the screen.
     pub fn ui(&mut self, ui: &mut egui::Ui, console: &Console, feeds: &[Feed], frame: &mut Frame<'_>) {
-        let theme = frame.theme;
         let cameras = console.cameras();
         self.answers.resize(cameras.len(), [None; 3]);
         self.notes.resize(cameras.len(), String::new());
+        // The buttons sit in a fixed bar at the bottom of the work area: the checks above grow
+        // as the camera check and the hot-list update report, and must not move them.
+        let full = ui.available_rect_before_wrap();
+        let bar = egui::Rect::from_min_max(egui::pos2(full.min.x, full.max.y - BAR_H), full.max);
+        let body = egui::Rect::from_min_max(full.min, egui::pos2(full.max.x, bar.min.y - 4.0));
+        ui.scope_builder(egui::UiBuilder::new().max_rect(bar), |ui| self.bar_ui(ui, console, frame));
+        ui.scope_builder(egui::UiBuilder::new().max_rect(body), |ui| {
+            ui.set_clip_rect(body.intersect(ui.clip_rect()));
+            self.body_ui(ui, console, feeds, frame);
+        });
+    }
+
+    /// The reason GO ACTIVE waits, then the row: Log off and the oversight buttons at the
+    /// left, GO ACTIVE at the right.
+    fn bar_ui(&mut self, ui: &mut egui::Ui, console: &Console, frame: &mut Frame<'_>) {
+        let theme = frame.theme;
+        let ready = console.can_go_active();
+        let why = match (&ready, console.stage()) {
+            (Err(why), Stage::Checklist) => why.clone(),
+            _ => String::new(),
+        };
+        ui.add_sized([ui.available_width(), 28.0], egui::Label::new(RichText::new(why).color(theme.muted)).truncate());
+        ui.horizontal(|ui| {
+            if button(ui, "Log off", true).clicked() {
+                frame.send(Command::LogOff);
+            }
+            if console.may_oversee() && button(ui, "Oversight", true).clicked() {
+                frame.show(crate::ui::View::Oversight);
+                frame.commands.push(crate::ui::AppCommand::Oversee(
+                    crate::console::oversight::OversightCommand::Usage { days: 30 },
+                ));
+            }
+            if console.may_administer() && button(ui, "Administration", true).clicked() {
+                frame.show(crate::ui::View::Admin);
+                frame.commands.push(crate::ui::AppCommand::Administer(crate::console::admin::AdminCommand::Load));
+            }
+            if console.stage() == Stage::Checklist {
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if big_button(ui, theme, "GO ACTIVE", theme.ok, ready.is_ok()).clicked() {
+                        frame.send(Command::GoActive);
+                    }
+                });
+            }
+        });
+    }
+
+    fn body_ui(&mut self, ui: &mut egui::Ui, console: &Console, feeds: &[Feed], frame: &mut Frame<'_>) {
+        let theme = frame.theme;
+        let cameras = console.cameras();
         ui.heading("Shift-start checklist");
         crate::ui::theme::finger_scroll().show(ui, |ui| {
             if console.stage() == Stage::Unavailable {
@@ -87,29 +138,6 @@ impl ChecklistScreen {
             }
             ui.add_space(8.0);
             hotlist_ui(ui, console, frame);
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if console.stage() == Stage::Checklist {
-                    let ready = console.can_go_active();
-                    if big_button(ui, theme, "GO ACTIVE", theme.ok, ready.is_ok()).clicked() {
-                        frame.send(Command::GoActive);
-                    }
-                    if let Err(why) = ready {
-                        ui.label(RichText::new(why).color(theme.muted));
-                    }
-                }
-                if console.may_oversee() && button(ui, "Oversight", true).clicked() {
-                    frame.show(crate::ui::View::Oversight);
-                    frame.commands.push(crate::ui::AppCommand::Oversee(crate::console::oversight::OversightCommand::Usage { days: 30 }));
-                }
-                if console.may_administer() && button(ui, "Administration", true).clicked() {
-                    frame.show(crate::ui::View::Admin);
-                    frame.commands.push(crate::ui::AppCommand::Administer(crate::console::admin::AdminCommand::Load));
-                }
-                if button(ui, "Log off", true).clicked() {
-                    frame.send(Command::LogOff);
-                }
-            });
         });
     }
 

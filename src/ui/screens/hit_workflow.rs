@@ -473,23 +473,26 @@ fn entry_ui_panel(ui: &mut egui::Ui, m: &EntryMatch, mark: Color32) {
     });
 }
 
+/// The hit's steps in the order they happened (an exigent hit is actionable before
+/// communications confirm it).
 fn timeline_ui(ui: &mut egui::Ui, hit: &HitRecord, muted: Color32) {
-    let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| t.with_timezone(&chrono::Local).format("%H:%M:%S").to_string())
-    };
-    let steps = [
-        ("raised", Some(hit.raised.with_timezone(&chrono::Local).format("%H:%M:%S").to_string())),
-        ("acknowledged", fmt(hit.acknowledged)),
-        ("plate verified", fmt(hit.verified)),
-        ("communications", fmt(hit.confirmed)),
-        ("actionable", fmt(hit.actionable)),
-        ("closed", fmt(hit.closed)),
-    ];
+    let mut steps: Vec<(&str, chrono::DateTime<chrono::Utc>)> = [
+        ("raised", Some(hit.raised)),
+        ("acknowledged", hit.acknowledged),
+        ("plate verified", hit.verified),
+        ("communications", hit.confirmed),
+        (if hit.exigent { "actionable (exigent)" } else { "actionable" }, hit.actionable),
+        ("closed", hit.closed),
+    ]
+    .into_iter()
+    .filter_map(|(name, time)| time.map(|t| (name, t)))
+    .collect();
+    // Stable: steps recorded in the same instant keep the lifecycle's order.
+    steps.sort_by_key(|(_, time)| *time);
     ui.horizontal_wrapped(|ui| {
         for (name, time) in steps {
-            if let Some(time) = time {
-                ui.label(RichText::new(format!("{name} {time}")).color(muted));
-            }
+            let at = time.with_timezone(&chrono::Local).format("%H:%M:%S");
+            ui.label(RichText::new(format!("{name} {at}")).color(muted));
         }
     });
 }

@@ -18,22 +18,30 @@ impl LockScreen {
     /// Draws the screen.
     pub fn ui(&mut self, ui: &mut egui::Ui, console: &Console, frame: &mut Frame<'_>) {
         let theme = frame.theme;
-        ui.add_space(16.0);
         ui.heading("Console locked");
         let who = console.session().map_or(String::new(), |s| format!("{} ({})", s.user.name, s.user.id));
-        ui.label(
-            RichText::new(format!(
-                "Locked after {} min without a touch. ALPR keeps running. Enter the PIN of {who}.",
-                console.config().store.idle_lock_minutes
-            ))
-            .color(theme.muted),
-        );
-        entry_ui(ui, "PIN", &self.pin, true, true);
-        let enter = keypad_ui(ui, "unlock-keypad", &mut self.pin, Keys::Digits, 12);
-        if (big_button(ui, theme, "UNLOCK", theme.accent, !self.pin.is_empty()).clicked() || enter)
-            && !self.pin.is_empty()
-        {
-            frame.send(Command::Unlock { pin: std::mem::take(&mut self.pin) });
-        }
+        let why = if console.locked_by_hand() {
+            "Locked by hand".to_owned()
+        } else {
+            format!("Locked after {} min without a touch", console.config().store.idle_lock_minutes)
+        };
+        ui.label(RichText::new(format!("{why}. ALPR keeps running. Enter the PIN of {who}.")).color(theme.muted));
+        // The PIN and UNLOCK beside the keypad, so all of it fits the work area.
+        ui.horizontal_top(|ui| {
+            ui.vertical(|ui| {
+                entry_ui(ui, "PIN", &self.pin, true, true);
+                ui.add_space(8.0);
+                if big_button(ui, theme, "UNLOCK", theme.accent, !self.pin.is_empty()).clicked() && !self.pin.is_empty()
+                {
+                    frame.send(Command::Unlock { pin: std::mem::take(&mut self.pin) });
+                }
+            });
+            ui.add_space(24.0);
+            ui.vertical(|ui| {
+                if keypad_ui(ui, "unlock-keypad", &mut self.pin, Keys::Digits, 12) && !self.pin.is_empty() {
+                    frame.send(Command::Unlock { pin: std::mem::take(&mut self.pin) });
+                }
+            });
+        });
     }
 }

@@ -18,6 +18,7 @@ enum Tab {
     #[default]
     Usage,
     Audit,
+    Exigent,
     Equipment,
 }
 
@@ -38,14 +39,29 @@ impl OversightScreen {
         let theme = frame.theme;
         ui.horizontal(|ui| {
             ui.heading("Oversight");
-            for (tab, label) in
-                [(Tab::Usage, "Usage report"), (Tab::Audit, "Random audit"), (Tab::Equipment, "Equipment reports")]
-            {
+            // Equipment reports are the administrator's (cameras): a supervisor is not shown a
+            // tab that would only refuse them.
+            let tabs = [
+                (Tab::Usage, "Usage report"),
+                (Tab::Audit, "Random audit"),
+                (Tab::Exigent, "Exigent hits"),
+                (Tab::Equipment, "Equipment reports"),
+            ];
+            // Random audits and the exigent review are the supervisors' check on everyone;
+            // equipment reports the administrator's (cameras). Nobody is shown a tab that
+            // would only refuse them.
+            let shown = |tab: Tab| match tab {
+                Tab::Usage => true,
+                Tab::Audit | Tab::Exigent => console.may_audit(),
+                Tab::Equipment => console.may_administer(),
+            };
+            for (tab, label) in tabs.into_iter().filter(|(t, _)| shown(*t)) {
                 if ui.add(egui::Button::selectable(self.tab == tab, label).min_size(egui::vec2(0.0, 48.0))).clicked() {
                     self.tab = tab;
                     match tab {
                         Tab::Usage => oversee(frame, OversightCommand::Usage { days: 30 }),
                         Tab::Equipment => oversee(frame, OversightCommand::Equipment),
+                        Tab::Exigent => oversee(frame, OversightCommand::ExigentQueue),
                         Tab::Audit => {}
                     }
                 }
@@ -178,12 +194,12 @@ impl OversightScreen {
                             ui.label(&item.summary);
                             match item.verdict {
                                 Some(v) => {
+                                    let note = item.note.as_deref().filter(|n| !n.trim().is_empty());
                                     ui.label(
-                                        RichText::new(format!(
-                                            "{} ({})",
-                                            v.as_str(),
-                                            item.note.clone().unwrap_or_default()
-                                        ))
+                                        RichText::new(match note {
+                                            Some(note) => format!("{}: {note}", v.as_str()),
+                                            None => v.as_str().to_owned(),
+                                        })
                                         .color(if v == Verdict::Compliant {
                                             theme.ok
                                         } else {
@@ -222,6 +238,7 @@ impl OversightScreen {
                     }
                 });
             }
+            Tab::Exigent => self.exigent_ui(ui, &data.exigent, frame),
             Tab::Equipment => {
                 if data.equipment.is_empty() {
                     ui.label("No open equipment reports.");
@@ -234,5 +251,73 @@ impl OversightScreen {
                 }
             }
         }
+    }
+}
+
+impl OversightScreen {
+    /// Exigent hits, each with its justification, whether the confirmation came, and the
+    /// review (or the buttons to record one).
+    fn exigent_ui(&mut self, ui: &mut egui::Ui, items: &[crate::reports::exigent::ExigentItem], frame: &mut Frame<'_>) {
+        let theme = frame.theme;
+        ui.horizontal(|ui| {
+            ui.label("Hits acted on before communications confirmed them, last 30 days.");
+            ui.add(egui::TextEdit::singleline(&mut self.note).hint_text("Review note").desired_width(360.0));
+        });
+        if items.is_empty() {
+            ui.label(RichText::new("No exigent hits in the last 30 days.").color(theme.muted));
+            return;
+        }
+        crate::ui::theme::finger_scroll().id_salt("exigent").show(ui, |ui| {
+            for item in items {
+                let hit = &item.hit;
+                let when = hit.raised.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M");
+                let confirmation = match (&hit.confirmed, &hit.result) {
+                    (Some(_), Some(result)) => format!("confirmed afterwards: {}", result.replace('_', " ")),
+                    _ => "NO CONFIRMATION RECORDED".to_owned(),
+                };
+                ui.label(
+                    RichText::new(format!(
+                        "Hit {} · {} · {} · officer {} · {when}",
+                        hit.id,
+                        hit.plate,
+                        hit.list,
+                        hit.officer.as_deref().unwrap_or("?")
+                    ))
+                    .strong(),
+                );
+                ui.label(&item.justification);
+                let colour = if hit.confirmed.is_some() { theme.muted } else { theme.bad };
+                ui.label(RichText::new(confirmation).color(colour));
+                match &item.review {
+                    Some((who, verdict, note, at)) => {
+                        let at = at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M");
+                        let note = if note.is_empty() { String::new() } else { format!(": {note}") };
+                        let colour = if *verdict == Verdict::Compliant { theme.ok } else { theme.bad };
+                        ui.label(RichText::new(format!("{}{note} (by {who}, {at})", verdict.as_str())).color(colour));
+                    }
+                    None => {
+                        ui.horizontal(|ui| {
+                            if button(ui, &format!("Compliant #{}", hit.id), true).clicked() {
+                                let note = self.note.clone();
+                                oversee(
+                                    frame,
+                                    OversightCommand::ReviewExigent { hit: hit.id, verdict: Verdict::Compliant, note },
+                                );
+                            }
+                            let flag = button(ui, &format!("Flag #{}", hit.id), !self.note.trim().is_empty())
+                                .on_disabled_hover_text("write a note first");
+                            if flag.clicked() {
+                                let note = self.note.clone();
+                                oversee(
+                                    frame,
+                                    OversightCommand::ReviewExigent { hit: hit.id, verdict: Verdict::Flagged, note },
+                                );
+                            }
+                        });
+                    }
+                }
+                ui.separator();
+            }
+        });
     }
 }

@@ -28,8 +28,8 @@ impl PatrolScreen {
         let in_service: Vec<usize> = (0..cameras.len()).filter(|i| cameras[*i].in_service).collect();
         let columns = in_service.len().clamp(1, 2);
         let width = (ui.available_width() - 10.0 * (columns as f32 - 1.0)) / columns as f32;
-        // Leave room below for the recent-reads strip (~170 px).
-        let height = (ui.available_height() - 180.0).max(120.0).min(width * 9.0 / 16.0);
+        // Leave room below for the recent-reads strip (its label and cards, ~200 px).
+        let height = (ui.available_height() - 205.0).max(120.0).min(width * 9.0 / 16.0);
         ui.horizontal(|ui| {
             for &i in &in_service {
                 ui.vertical(|ui| {
