@@ -373,6 +373,9 @@ fn the_console_locks_when_idle_and_the_pin_unlocks_it() {
     assert!(r.has("Console locked"));
     r.enter_pin("123456", "UNLOCK");
     assert!(r.console().is_locked(), "a wrong PIN keeps it locked");
+    let refusal = r.harness.state().message.clone().expect("the refusal is kept");
+    assert!(r.has_text(&refusal), "and shown on the lock screen: {refusal}");
+    assert!(r.has_text("Locked after 1 min without a touch"));
     r.enter_pin("111111", "UNLOCK");
     assert!(!r.console().is_locked());
     assert_eq!(r.console().stage(), Stage::Checklist, "the shift carries on where it was");
@@ -722,6 +725,9 @@ mod geometry {
         r.click("A character differs");
         r.click("RECORD MISREAD");
         assert_eq!(r.console().hit(id).unwrap().state, HitState::Rejected);
+        // The decided hit says how it ended, and offers nothing more (no dispositions).
+        assert!(r.has_text("recorded as a misread") && r.has_text("misread: A character differs"));
+        assert!(!r.has("No action") && !r.has("Not located"));
         r.clock.advance(chrono::Duration::seconds(41));
         r.read("TEST123");
         r.steps(2);

@@ -184,6 +184,9 @@ pub struct HitDetail {
     pub frame: Option<Arc<RgbImage>>,
     /// When the console received the read (for the read-to-banner latency).
     pub received: Instant,
+    /// How the officer decided it, in the lifecycle's words ("misread: 8 read as B",
+    /// "disposition: not_located"), once decided.
+    pub decision: Option<String>,
 }
 
 /// What the screens ask the console to do.

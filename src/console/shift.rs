@@ -377,7 +377,8 @@ pub(super) fn handle_read(c: &mut Console, event: ReadEvent) {
                         let record = HitRecord { id: hit_id, ..record };
                         recent.hit_id = Some(hit_id);
                         let frame = nearest_frame(c, event.camera, read.best_seq);
-                        c.details.insert(hit_id, HitDetail { hit, read: recent.clone(), frame, received });
+                        c.details
+                            .insert(hit_id, HitDetail { hit, read: recent.clone(), frame, received, decision: None });
                         c.alerts.push_on(record.clone(), &entry);
                         c.shift_hits.push(record);
                     }
@@ -624,7 +625,13 @@ fn hit_step(c: &mut Console, id: i64, action: &HitAction) -> CommandResult {
     let mut hit = c.alerts.get(id).cloned().ok_or_else(|| format!("hit {id} is not open"))?;
     let event = apply_hit(&mut hit, action, &officer, c.now()).map_err(|e| e.to_string())?;
     // Stored first: the screen moves on only once the step is committed and audited.
+    let detail = event.detail.clone();
     c.store.record_hit_transition(hit.clone(), event).map_err(|e| format!("cannot save the step: {e}"))?;
+    if !crate::hits::is_open(hit.state)
+        && let Some(shown) = c.details.get_mut(&id)
+    {
+        shown.decision = Some(detail);
+    }
     c.alerts.update(&hit, c.now());
     if let Some(slot) = c.shift_hits.iter_mut().rev().find(|h| h.id == id) {
         *slot = hit;

@@ -85,6 +85,11 @@ impl Feed {
                 r.left_top() - Vec2::new(0.0, galley.size().y + 4.0),
                 galley.size() + Vec2::new(8.0, 4.0),
             );
+            // Kept inside the picture: a plate near an edge still shows its whole label.
+            let bg = bg.translate(Vec2::new(
+                (shown.max.x - bg.max.x).min(0.0).max(shown.min.x - bg.min.x),
+                (shown.min.y - bg.min.y).max(0.0).min(shown.max.y - bg.max.y),
+            ));
             painter.rect_filled(bg, 2.0, box_colour);
             painter.galley(bg.min + Vec2::new(4.0, 2.0), galley, Color32::WHITE);
         }

@@ -51,7 +51,10 @@ impl ChecklistScreen {
             (Err(why), Stage::Checklist) => why.clone(),
             _ => String::new(),
         };
-        ui.add_sized([ui.available_width(), 28.0], egui::Label::new(RichText::new(why).color(theme.muted)).truncate());
+        let line = egui::vec2(ui.available_width(), 28.0);
+        ui.allocate_ui_with_layout(line, egui::Layout::left_to_right(egui::Align::Center), |ui| {
+            ui.add(egui::Label::new(RichText::new(why).color(theme.muted)).truncate());
+        });
         ui.horizontal(|ui| {
             if button(ui, "Log off", true).clicked() {
                 frame.send(Command::LogOff);

@@ -93,13 +93,13 @@ impl HitWorkflowScreen {
                     ui.label("The read's images are no longer held.");
                 }
             }
-            self.steps_ui(ui, &hit, frame);
+            self.steps_ui(ui, &hit, detail.and_then(|d| d.decision.as_deref()), frame);
             ui.separator();
             timeline_ui(ui, &hit, theme.muted);
         });
     }
 
-    fn steps_ui(&mut self, ui: &mut egui::Ui, hit: &HitRecord, frame: &mut Frame<'_>) {
+    fn steps_ui(&mut self, ui: &mut egui::Ui, hit: &HitRecord, decision: Option<&str>, frame: &mut Frame<'_>) {
         let theme = frame.theme;
         let id = hit.id;
         match hit.state {
@@ -169,6 +169,9 @@ impl HitWorkflowScreen {
             // Final states: say how the hit ended; nothing more to do to it.
             HitState::Rejected | HitState::Closed => {
                 ui.label(RichText::new(outcome_words(hit)).size(22.0).color(theme.muted));
+                if let Some(decision) = decision {
+                    ui.label(RichText::new(decision).color(theme.muted));
+                }
             }
         }
     }

@@ -107,11 +107,21 @@ impl OversightScreen {
                             .fill(if row.active_share >= 0.9 { theme.ok } else { theme.warn })
                     })
                     .collect();
+                // The chart's title above it (an axis label overlapped the buttons), a percent
+                // axis that never prints "-0%", and each bar named by its officer and shift.
+                ui.label(RichText::new("ALPR active, % of each shift").strong());
+                let names: Vec<String> =
+                    data.usage.iter().map(|row| format!("{} #{}", row.officer, row.shift_id)).collect();
                 Plot::new("active-share")
                     .height(150.0)
                     .include_y(0.0)
                     .include_y(100.0)
-                    .y_axis_label("ALPR active, % of shift")
+                    .y_axis_formatter(|mark, _| format!("{:.0}%", mark.value.max(0.0).abs()))
+                    .x_axis_formatter(move |mark, _| {
+                        let index = mark.value.round();
+                        let whole = (mark.value - index).abs() < 1e-6 && index >= 0.0;
+                        names.get(index as usize).filter(|_| whole).cloned().unwrap_or_default()
+                    })
                     .allow_zoom(false)
                     .allow_drag(false)
                     .allow_scroll(false)

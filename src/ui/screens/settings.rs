@@ -39,11 +39,23 @@ impl SettingsScreen {
                 RichText::new(format!("Sound unavailable: {why}. Alerts are visual only.")).color(frame.theme.warn),
             );
         }
+        // Steps a gloved finger hits (the slider's handle alone is too small in a moving car),
+        // and the slider beside them for a mouse.
         let mut volume = tone.volume();
-        ui.spacing_mut().slider_width = 400.0;
-        if ui.add(egui::Slider::new(&mut volume, 0.1..=1.0).text("volume")).changed() {
-            frame.commands.push(crate::ui::AppCommand::Ui(UiCommand::Volume(volume)));
-        }
+        ui.horizontal(|ui| {
+            let step = |v: f32, by: f32| ((v + by) * 10.0).round().clamp(1.0, 10.0) / 10.0;
+            if button(ui, "Quieter", volume > 0.1 + 1e-3).clicked() {
+                frame.commands.push(crate::ui::AppCommand::Ui(UiCommand::Volume(step(volume, -0.1))));
+            }
+            ui.label(RichText::new(format!("{:.0}%", volume * 100.0)).size(24.0).strong());
+            if button(ui, "Louder", volume < 1.0 - 1e-3).clicked() {
+                frame.commands.push(crate::ui::AppCommand::Ui(UiCommand::Volume(step(volume, 0.1))));
+            }
+            ui.spacing_mut().slider_width = 300.0;
+            if ui.add(egui::Slider::new(&mut volume, 0.1..=1.0).show_value(false)).changed() {
+                frame.commands.push(crate::ui::AppCommand::Ui(UiCommand::Volume(volume)));
+            }
+        });
         ui.horizontal(|ui| {
             for (priority, label) in [(1, "Test tone: priority 1"), (2, "priority 2"), (3, "priority 3"), (4, "other")]
             {
