@@ -590,12 +590,11 @@ mod geometry {
                 .filter_map(|n| {
                     let rect = n.rect();
                     let label = n.accesskit_node().label().unwrap_or_default();
-                    let region = if BAR.contains(&label.as_str()) {
-                        regions.actions?
-                    } else if label == "ACKNOWLEDGE" || label.contains(" · ") {
-                        regions.alert?
-                    } else {
-                        regions.work
+                    // Screens without the bar or the slot draw those labels in the work area.
+                    let region = match (regions.actions, regions.alert) {
+                        (Some(bar), _) if BAR.contains(&label.as_str()) => bar,
+                        (_, Some(slot)) if label == "ACKNOWLEDGE" || label.contains(" · ") => slot,
+                        _ => regions.work,
                     };
                     let touchable = rect.intersect(region).intersect(screen);
                     (touchable.is_positive() && touchable.area() > 4.0).then_some((label, touchable))
@@ -790,5 +789,74 @@ mod geometry {
             r.harness.get_by_label("Submit inspection").accesskit_node().is_disabled(),
             "the next user answers the inspection afresh"
         );
+    }
+
+    /// On one screen: no two touchable rects overlap, and each of `visible` is wholly on the
+    /// screen, unclipped (reachable without scrolling).
+    fn check_screen(r: &Rig, w: f32, h: f32, regions: &Regions, name: &str, visible: &[&str]) {
+        let screen = screen(w, h);
+        let buttons = r.buttons(screen, regions);
+        assert_no_overlap(&buttons, &format!("{name} at {w}x{h}"));
+        for label in visible {
+            let full = r.rect_of(label);
+            let shown = buttons.iter().find(|(l, _)| l == label).map(|(_, rect)| *rect);
+            assert_eq!(shown, Some(full), "{name} at {w}x{h}: '{label}' {full:?} is not wholly on screen");
+        }
+    }
+
+    /// Every screen of a shift, at both sizes the console is laid out for: controls on screen,
+    /// none overlapping, each screen's own actions reachable without scrolling.
+    #[test]
+    fn every_screen_keeps_its_controls_on_screen_without_overlap() {
+        for (w, h) in [(1280.0, 800.0), (1024.0, 768.0)] {
+            let mut r = rig_sized(15, w, h);
+            let bare = Regions::split(screen(w, h), false, false);
+            let patrol = Regions::split(screen(w, h), true, true);
+            let locked = Regions::split(screen(w, h), true, false);
+            r.steps(2);
+            check_screen(&r, w, h, &bare, "log-on", &[]);
+            r.log_on("demo-officer", "111111");
+            r.wait_for("camera health", |c| {
+                c.cameras().first().is_some_and(|cam| matches!(cam.auto_check(), AutoCheck::Passed { .. }))
+            });
+            r.steps(2);
+            check_screen(&r, w, h, &bare, "checklist", &["GO ACTIVE", "Log off"]);
+            r.click("Log off");
+            r.go_active();
+            check_screen(&r, w, h, &patrol, "patrol", &["History", "Settings", "Lock screen", "Log off"]);
+            r.click("History");
+            check_screen(&r, w, h, &patrol, "history", &["Back to patrol", "Patrol"]);
+            r.click("Settings");
+            check_screen(&r, w, h, &patrol, "settings", &["Quieter", "Louder", "Patrol"]);
+            r.click("Lock screen");
+            check_screen(&r, w, h, &locked, "lock", &["UNLOCK", "Del", "0"]);
+            r.enter_pin("111111", "UNLOCK");
+            r.read("DEMO001");
+            r.steps(1);
+            check_screen(&r, w, h, &patrol, "banner", &["ACKNOWLEDGE", "Log off"]);
+            r.click("ACKNOWLEDGE");
+            check_screen(&r, w, h, &patrol, "verify", &["PLATE MATCHES", "MISREAD", "Back to patrol"]);
+            r.click("PLATE MATCHES");
+            r.steps(4);
+            let confirm: &[&str] = if w >= 1280.0 {
+                &["RECORD CONFIRMATION", "Confirmed active", "Exigent circumstances...", "Misread after all", "Del"]
+            } else {
+                &["Confirmed active", "Back to patrol"]
+            };
+            check_screen(&r, w, h, &patrol, "confirm", confirm);
+            r.click("Exigent circumstances...");
+            r.steps(4);
+            let exigent: &[&str] = if w >= 1280.0 {
+                &["ACT UNDER EXIGENT CIRCUMSTANCES", "Cancel", "Threat to life", "Space"]
+            } else {
+                &["Threat to life"]
+            };
+            check_screen(&r, w, h, &patrol, "exigent", exigent);
+            r.click("Cancel");
+            r.click("Log off");
+            r.log_on("demo-supervisor", "222222");
+            r.click("Oversight");
+            check_screen(&r, w, h, &bare, "oversight", &["Usage report", "Random audit", "Exigent hits"]);
+        }
     }
 }

@@ -5,11 +5,21 @@ use eframe::egui::{self, RichText};
 
 use crate::console::{Command, Console};
 use crate::ui::feed::CropTextures;
-use crate::ui::theme::{big_button, button};
+use crate::ui::keypad::{Keys, entry_ui, keypad_ui};
+use crate::ui::theme::{TOUCH_MIN, big_button, button};
 use crate::ui::{Frame, View};
 
 /// Purposes offered (order S1: official law-enforcement purposes only).
 const PURPOSES: [&str; 4] = ["Stolen vehicle investigation", "Suspect vehicle", "Missing person", "Wanted person"];
+
+/// Which search field the on-screen keyboard types into.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    #[default]
+    Plate,
+    Purpose,
+    Case,
+}
 
 /// The search form.
 #[derive(Debug, Default)]
@@ -17,6 +27,7 @@ pub struct HistoryScreen {
     plate: String,
     purpose: String,
     case_number: String,
+    field: Field,
 }
 
 impl HistoryScreen {
@@ -66,40 +77,63 @@ impl HistoryScreen {
                     }
                 });
             });
-            let ui = &mut cols[1];
-            ui.label(RichText::new("Search stored reads (logged with purpose and case number)").strong());
-            ui.add(egui::TextEdit::singleline(&mut self.plate).hint_text("Plate").desired_width(260.0));
-            ui.horizontal_wrapped(|ui| {
-                for purpose in PURPOSES {
-                    if ui.add(egui::Button::selectable(self.purpose == purpose, purpose)).clicked() {
-                        self.purpose = purpose.to_owned();
+            // The search column scrolls on its own (by a finger drag) where the screen is short.
+            crate::ui::theme::finger_scroll().id_salt("search").show(&mut cols[1], |ui| {
+                ui.label(RichText::new("Search stored reads (logged with purpose and case number)").strong());
+                // Typed on the on-screen keyboard below, into the field marked; purposes are picks.
+                ui.horizontal(|ui| {
+                    if entry_ui(ui, "Plate", &self.plate, false, self.field == Field::Plate).clicked() {
+                        self.field = Field::Plate;
                     }
-                }
-            });
-            ui.add(egui::TextEdit::singleline(&mut self.purpose).hint_text("Purpose").desired_width(360.0));
-            ui.add(
-                egui::TextEdit::singleline(&mut self.case_number)
-                    .hint_text("Case / incident number")
-                    .desired_width(260.0),
-            );
-            let ready =
-                !self.plate.trim().is_empty() && !self.purpose.trim().is_empty() && !self.case_number.trim().is_empty();
-            if big_button(ui, theme, "SEARCH", theme.accent, ready).clicked() {
-                frame.send(Command::Search {
-                    plate: self.plate.clone(),
-                    purpose: self.purpose.clone(),
-                    case_number: self.case_number.clone(),
+                    if entry_ui(ui, "Case / incident number", &self.case_number, false, self.field == Field::Case)
+                        .clicked()
+                    {
+                        self.field = Field::Case;
+                    }
                 });
-            }
-            egui::Grid::new("search-grid").striped(true).min_row_height(26.0).show(ui, |ui| {
-                for row in console.search_rows() {
-                    ui.label(row.time.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string());
-                    ui.label(RichText::new(&row.plate).monospace());
-                    ui.label(&row.camera);
-                    ui.label(&row.officer);
-                    ui.label(format!("{:.0}%", row.confidence * 100.0));
-                    ui.end_row();
+                ui.horizontal_wrapped(|ui| {
+                    for purpose in PURPOSES {
+                        let pick = egui::Button::selectable(self.purpose == purpose, purpose)
+                            .min_size(egui::vec2(0.0, TOUCH_MIN));
+                        if ui.add(pick).clicked() {
+                            self.purpose = purpose.to_owned();
+                        }
+                    }
+                });
+                if entry_ui(ui, "Other purpose", &self.purpose, false, self.field == Field::Purpose).clicked() {
+                    self.field = Field::Purpose;
                 }
+                let ready = !self.plate.trim().is_empty()
+                    && !self.purpose.trim().is_empty()
+                    && !self.case_number.trim().is_empty();
+                if big_button(ui, theme, "SEARCH", theme.accent, ready).clicked() {
+                    frame.send(Command::Search {
+                        plate: self.plate.clone(),
+                        purpose: self.purpose.clone(),
+                        case_number: self.case_number.clone(),
+                    });
+                }
+                let (text, keys) = match self.field {
+                    Field::Plate => (&mut self.plate, Keys::Alphanumeric),
+                    Field::Case => (&mut self.case_number, Keys::Alphanumeric),
+                    Field::Purpose => (&mut self.purpose, Keys::Text),
+                };
+                if keypad_ui(ui, "search-keypad", text, keys, 60) {
+                    self.field = match self.field {
+                        Field::Plate => Field::Case,
+                        other => other,
+                    };
+                }
+                egui::Grid::new("search-grid").striped(true).min_row_height(26.0).show(ui, |ui| {
+                    for row in console.search_rows() {
+                        ui.label(row.time.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string());
+                        ui.label(RichText::new(&row.plate).monospace());
+                        ui.label(&row.camera);
+                        ui.label(&row.officer);
+                        ui.label(format!("{:.0}%", row.confidence * 100.0));
+                        ui.end_row();
+                    }
+                });
             });
         });
     }

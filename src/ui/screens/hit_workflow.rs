@@ -313,7 +313,6 @@ impl HitWorkflowScreen {
                     self.field = Field::Justification;
                 }
                 let n = text.trim().chars().count();
-                ui.label(RichText::new(format!("{n} / {MIN_JUSTIFICATION_CHARS} characters at least")).small());
                 ui.horizontal(|ui| {
                     let ready = n >= MIN_JUSTIFICATION_CHARS;
                     if big_button(ui, theme, "ACT UNDER EXIGENT CIRCUMSTANCES", theme.warn, ready).clicked() {
@@ -322,6 +321,8 @@ impl HitWorkflowScreen {
                     if button(ui, "Cancel", true).clicked() {
                         cancel = true;
                     }
+                    // The count beside the button, not above it: the step fits the screen.
+                    ui.label(RichText::new(format!("{n}/{MIN_JUSTIFICATION_CHARS}+")).small());
                 });
             });
             // The on-screen keyboard types into the justification, and only there.
