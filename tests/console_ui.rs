@@ -193,7 +193,11 @@ impl Rig {
             frames: 5,
         };
         let event = ReadEvent { camera: 0, camera_name: "sim".into(), read, wall_time: SystemTime::now() };
+        let before = self.console().history().count();
         self.harness.state_mut().console.handle_read(event);
+        // The matcher stores and matches off the UI thread: the screen shows the read once
+        // it is committed.
+        self.wait_for("the matcher to commit the read", |c| c.history().count() > before);
     }
 }
 
@@ -262,23 +266,27 @@ fn a_failed_camera_goes_out_of_service_and_files_a_report() {
 }
 
 #[test]
-fn reads_are_stored_a_hit_read_at_once_and_the_others_without_holding_the_screen() {
+fn reads_are_shown_once_stored_and_a_hit_with_its_evidence() {
     let mut r = rig(15);
     r.go_active();
     r.read("NOHIT12");
-    // Queued: on the screen at once, its id filled in when the store answers.
-    assert_eq!(r.console().history().next().map(|read| read.text.as_str()), Some("NOHIT12"));
-    r.wait_for("the queued read's id", |c| c.history().next().is_some_and(|read| read.id > 0));
+    // Committed by the matcher before the screen shows it: its id is there.
+    let read = r.console().history().next().unwrap();
+    assert_eq!((read.text.as_str(), read.hit_id), ("NOHIT12", None));
+    assert!(read.id > 0);
     r.read("DEMO001");
-    // A hit's read is the hit's evidence: stored before the hit, so its id is there at once.
+    // A hit's read is the hit's evidence: stored before the hit, which points at it.
     let hit_read = r.console().history().next().unwrap();
     assert_eq!(hit_read.text, "DEMO001");
     assert!(hit_read.id > 0 && hit_read.hit_id.is_some());
+    let hit = r.console().store().hit(hit_read.hit_id.unwrap()).unwrap().unwrap();
+    assert_eq!(hit.read_id, Some(hit_read.id));
     for read in r.console().history() {
         let stored = r.console().store().read_by_id(read.id).unwrap().unwrap();
         assert_eq!(stored.read.plate, read.text);
         assert!(stored.read.crop_png.as_deref().is_some_and(|png| png.starts_with(b"\x89PNG")));
     }
+    assert!(r.console().hit_latency_ms().is_some(), "the hit's latency is measured");
 }
 
 #[test]

@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod demo;
+pub mod matcher;
 pub mod oversight;
 mod shift;
 
@@ -165,14 +166,6 @@ pub struct RecentRead {
     pub hit_id: Option<i64>,
 }
 
-/// A read queued to the store and not yet answered: its id goes to the history entry.
-#[derive(Debug)]
-struct UnsavedRead {
-    pending: crate::store::Pending<i64>,
-    time: DateTime<Utc>,
-    text: String,
-}
-
 /// Everything the hit screens show about one hit besides its record.
 #[derive(Debug, Clone)]
 pub struct HitDetail {
@@ -283,8 +276,14 @@ pub struct Console {
     format: CaptureFormat,
     sim_plates: Vec<String>,
     pipeline: Option<Pipeline>,
-    read_rx: Receiver<ReadEvent>,
-    read_tx: Sender<ReadEvent>,
+    /// Matches, stores and raises hits off the UI thread (started at the first read source).
+    matcher: Option<matcher::Matcher>,
+    matched_tx: Sender<matcher::Matched>,
+    matched_rx: Receiver<matcher::Matched>,
+    /// What the matcher was last told about recording (to tell it only changes).
+    recording_told: Option<Option<String>>,
+    /// Read's best frame to hit committed, ms, the last 200 hits (the health figures).
+    hit_latency_ms: VecDeque<f64>,
     status_rx: Receiver<CameraStatus>,
     status_tx: Sender<CameraStatus>,
     overlay: (Sender<FrameReads>, Receiver<FrameReads>),
@@ -302,7 +301,6 @@ pub struct Console {
     details: HashMap<i64, HitDetail>,
     shift_hits: Vec<HitRecord>,
     history: VecDeque<RecentRead>,
-    unsaved_reads: VecDeque<UnsavedRead>,
     frames: Vec<VecDeque<(u64, Arc<RgbImage>)>>,
     latest: Vec<Option<FrameReads>>,
     notices: Vec<Notice>,
@@ -383,7 +381,7 @@ impl Console {
                 Err(err) => (None, Some(format!("cannot start the recognizer thread: {err}"))),
             },
         };
-        let (read_tx, read_rx) = bounded(256);
+        let (matched_tx, matched_rx) = bounded(256);
         let (status_tx, status_rx) = bounded(64);
         let mut console = Self {
             paths,
@@ -398,8 +396,11 @@ impl Console {
             format,
             sim_plates,
             pipeline: None,
-            read_rx,
-            read_tx,
+            matcher: None,
+            matched_tx,
+            matched_rx,
+            recording_told: None,
+            hit_latency_ms: VecDeque::new(),
             status_rx,
             status_tx,
             overlay: bounded(1),
@@ -417,7 +418,6 @@ impl Console {
             details: HashMap::new(),
             shift_hits: Vec::new(),
             history: VecDeque::new(),
-            unsaved_reads: VecDeque::new(),
             frames: Vec::new(),
             latest: Vec::new(),
             notices: Vec::new(),
@@ -616,13 +616,70 @@ impl Console {
     /// Applies a command from a screen; an error is a message for that screen (and is also
     /// kept as a notice when it is a failure of the system rather than of the input).
     pub fn apply(&mut self, command: Command) -> CommandResult {
-        shift::apply(self, command)
+        let result = shift::apply(self, command);
+        self.sync_recording();
+        result
     }
 
-    /// Handles one vehicle-pass read: stores it, matches it, and raises a hit (or notes a
-    /// repeat of an open one). Public so tests and benchmarks can feed reads directly.
+    /// Hands one vehicle-pass read to the matcher, as the pipeline does: it is stored and
+    /// matched off this thread, and `poll` shows what came of it. Public so tests and
+    /// benchmarks can feed reads directly.
     pub fn handle_read(&mut self, event: ReadEvent) {
-        shift::handle_read(self, event);
+        if let Some(reads) = self.matcher().and_then(|m| m.reads())
+            && reads.send(event).is_err()
+        {
+            self.notice(true, "the matcher has stopped: reads are not recorded");
+        }
+    }
+
+    /// The matcher, started on first use with the screen's wake-up call.
+    fn matcher(&mut self) -> Option<&matcher::Matcher> {
+        if self.matcher.is_none() {
+            let quiet = chrono::Duration::minutes(i64::from(self.config.console.realarm_quiet_minutes));
+            match matcher::Matcher::start(
+                Arc::clone(&self.store),
+                Arc::clone(&self.hotlists),
+                self.clock.clone(),
+                quiet,
+                self.matched_tx.clone(),
+                self.wake.clone(),
+            ) {
+                Ok(started) => self.matcher = Some(started),
+                Err(err) => self.notice(true, format!("cannot start the matcher: {err}")),
+            }
+            self.recording_told = None;
+        }
+        self.sync_recording();
+        self.matcher.as_ref()
+    }
+
+    /// Tells the matcher whether ALPR records, and for whom, when that changed.
+    fn sync_recording(&mut self) {
+        let recording = self.is_active().then(|| self.officer()).flatten();
+        if self.recording_told.as_ref() != Some(&recording)
+            && let Some(matcher) = &self.matcher
+            && matcher.send(matcher::MatcherCommand::Recording(recording.clone()))
+        {
+            self.recording_told = Some(recording);
+        }
+    }
+
+    /// Tells the matcher something that changes what it raises (a decision, a new shift).
+    fn tell_matcher(&self, command: matcher::MatcherCommand) {
+        if let Some(matcher) = &self.matcher {
+            matcher.send(command);
+        }
+    }
+
+    /// Read's best frame to hit committed, ms: (median, 95th percentile) over the last 200
+    /// hits, for the health figures.
+    pub fn hit_latency_ms(&self) -> Option<(f64, f64)> {
+        let mut ms: Vec<f64> = self.hit_latency_ms.iter().copied().collect();
+        if ms.is_empty() {
+            return None;
+        }
+        ms.sort_by(f64::total_cmp);
+        Some((ms[ms.len() / 2], ms[(ms.len() * 95 / 100).min(ms.len() - 1)]))
     }
 }
 
@@ -632,6 +689,8 @@ impl Drop for Console {
         if let Some(pipeline) = self.pipeline.take() {
             pipeline.shutdown();
         }
+        // Then the matcher, which drains what the pipeline sent it.
+        self.matcher.take();
     }
 }
 

@@ -2,30 +2,24 @@
 //! into hits. Each step calls the policy core and writes the store before the screen moves on.
 
 use std::collections::VecDeque;
-use std::io::Cursor;
 use std::sync::Arc;
-use std::time::Instant;
 
-use chrono::Utc;
-
-use super::{
-    Command, CommandResult, Console, HitDetail, RecentRead, SearchRow, Stage, UnsavedRead, UpdateReport, account_rules,
-};
+use super::matcher::{Matched, MatcherCommand, NewHit};
+use super::{Command, CommandResult, Console, HitDetail, SearchRow, Stage, UpdateReport, account_rules};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::camera::CaptureFormat;
 use crate::camera::health::CameraStatus;
 use crate::camera::open::{SourceOptions, open_sources};
 use crate::config::Config;
-use crate::hits::{AlertQueue, HitAction, HitRecord, Raised, apply as apply_hit};
+use crate::hits::{AlertQueue, HitAction, apply as apply_hit};
+use crate::hotlist::BackgroundJob;
 use crate::hotlist::cache::HotlistCache;
 use crate::hotlist::load::{Actor, load_active};
 use crate::hotlist::update::{UpdateRequest, run_update};
-use crate::hotlist::{BackgroundJob, ReadCandidate, ReadQuery};
-use crate::pipeline::{Outputs, Pipeline, PipelineConfig, PlateReader, ReadEvent};
+use crate::pipeline::{Outputs, Pipeline, PipelineConfig, PlateReader};
 use crate::recognize::Recognizer;
 use crate::session::checklist::{equipment_report, judge};
 use crate::session::{Accounts, idle_locked};
-use crate::store::NewRead;
 
 use super::CameraState;
 
@@ -55,7 +49,7 @@ impl Console {
         HotlistCache::new(&self.paths.data_dir, self.store.keys().clone())
     }
 
-    fn officer(&self) -> Option<String> {
+    pub(super) fn officer(&self) -> Option<String> {
         self.session.as_ref().map(|s| s.user.id.clone())
     }
 
@@ -157,8 +151,9 @@ impl Console {
         if let Some(workers) = self.config.cameras.workers {
             config.workers = workers.max(1);
         }
+        let Some(reads) = self.matcher().and_then(|m| m.reads()) else { return };
         let outputs = Outputs {
-            reads: vec![self.read_tx.clone()],
+            reads: vec![reads],
             statuses: vec![self.status_tx.clone()],
             overlay: Some(self.overlay.clone()),
             wake: self.wake.clone(),
@@ -238,12 +233,11 @@ pub(super) fn poll(c: &mut Console) {
             *slot = Some(frame);
         }
     }
-    // A bounded drain: a burst of reads must not stall drawing; the rest wait a frame.
-    for _ in 0..32 {
-        let Ok(event) = c.read_rx.try_recv() else { break };
-        handle_read(c, event);
+    // What the matcher stored and raised. A bounded drain: a burst must not stall drawing.
+    for _ in 0..64 {
+        let Ok(matched) = c.matched_rx.try_recv() else { break };
+        matched_read(c, matched);
     }
-    saved_reads(c);
     let now = c.now();
     if c.session.is_some() && !c.locked && idle_locked(c.last_input, now, c.config.store.idle_lock_minutes) {
         c.locked = true;
@@ -296,117 +290,30 @@ fn camera_status(c: &mut Console, status: CameraStatus) {
     }
 }
 
-fn encode_png(image: &image::RgbImage) -> Option<Vec<u8>> {
-    let mut out = Cursor::new(Vec::new());
-    image.write_to(&mut out, image::ImageFormat::Png).ok()?;
-    Some(out.into_inner())
-}
-
-pub(super) fn handle_read(c: &mut Console, event: ReadEvent) {
-    let received = Instant::now();
-    // ALPR off (checklist, deactivated, logged off): the feed shows, nothing is kept.
-    if !c.is_active() {
-        return;
-    }
-    let read = &event.read;
-    let time = chrono::DateTime::<Utc>::from(event.wall_time);
-    let candidates: Vec<ReadCandidate<'_>> =
-        read.candidates.iter().map(|cand| ReadCandidate { text: &cand.text, confidence: cand.confidence }).collect();
-    let hit = c.hotlists.match_read(&ReadQuery { candidates: &candidates, state: None, now: time });
-    let candidates_json = serde_json::to_string(&read.candidates).unwrap_or_else(|_| "[]".into());
-    let new = NewRead {
-        time,
-        camera: event.camera_name.clone(),
-        officer: c.officer(),
-        plate: read.text.clone(),
-        confidence: read.confidence,
-        candidates_json,
-        state: None,
-        gps: None,
-        crop_png: None,
-    };
-    let crop = Arc::new(read.crop.clone());
-    let id = if hit.is_some() {
-        // A hit's read is its evidence: committed before the hit that points at it.
-        let new = NewRead { crop_png: encode_png(&crop), ..new };
-        match c.store.insert_read(new) {
-            Ok(id) => id,
-            Err(err) => {
-                c.notice(true, format!("cannot store the read of {}: {err}", read.text));
-                0
+/// Shows what the matcher committed: a read in the history, a new hit in the queue with the
+/// frame its read came from.
+fn matched_read(c: &mut Console, matched: Matched) {
+    let read = match matched {
+        Matched::Failed(message) => {
+            c.notice(true, message);
+            return;
+        }
+        Matched::Read(read) => read,
+        Matched::Hit(new) => {
+            let NewHit { record, entry, hit, read, camera, frame_seq, received, latency_ms } = *new;
+            let frame = nearest_frame(c, camera, frame_seq);
+            c.details.insert(record.id, HitDetail { hit, read: read.clone(), frame, received, decision: None });
+            c.alerts.push_on(record.clone(), &entry);
+            c.shift_hits.push(record);
+            c.hit_latency_ms.push_back(latency_ms);
+            if c.hit_latency_ms.len() > 200 {
+                c.hit_latency_ms.pop_front();
             }
+            read
         }
-    } else {
-        // Most reads raise nothing: queued, so the screen never waits on the disk for them;
-        // `poll` fills in the id, or shows the failure, once the write is answered.
-        let image = crop.clone();
-        match c.store.submit_read(move || NewRead { crop_png: encode_png(&image), ..new }) {
-            Ok(pending) => c.unsaved_reads.push_back(UnsavedRead { pending, time, text: read.text.clone() }),
-            Err(err) => c.notice(true, format!("cannot store the read of {}: {err}", read.text)),
-        }
-        0
     };
-    let mut recent = RecentRead {
-        id,
-        time,
-        text: read.text.clone(),
-        confidence: read.confidence,
-        camera: event.camera_name.clone(),
-        crop,
-        hit_id: None,
-    };
-    if let Some(hit) = hit
-        && let Some(top) = hit.top().cloned()
-    {
-        let entry = top.entry.fingerprint();
-        match c.alerts.offer(&top.entry.plate, &entry, c.now()) {
-            // Seen again while its hit is open, or soon after it was decided: recorded (the
-            // read is stored above) and shown on that hit, without a new alarm.
-            Raised::Repeat(known) | Raised::Quiet(known) => recent.hit_id = Some(known),
-            Raised::New => {
-                let record = HitRecord::new(
-                    (id > 0).then_some(id),
-                    &top.entry.plate,
-                    &top.entry.list,
-                    i32::from(top.entry.priority),
-                    c.officer().as_deref(),
-                    time.max(c.now() - chrono::Duration::seconds(5)),
-                );
-                match c.store.insert_hit(record.clone()) {
-                    Ok(hit_id) => {
-                        let record = HitRecord { id: hit_id, ..record };
-                        recent.hit_id = Some(hit_id);
-                        let frame = nearest_frame(c, event.camera, read.best_seq);
-                        c.details
-                            .insert(hit_id, HitDetail { hit, read: recent.clone(), frame, received, decision: None });
-                        c.alerts.push_on(record.clone(), &entry);
-                        c.shift_hits.push(record);
-                    }
-                    Err(err) => c.notice(true, format!("HIT on {} could not be stored: {err}", top.entry.plate)),
-                }
-            }
-        }
-    }
-    c.history.push_front(recent);
+    c.history.push_front(read);
     c.history.truncate(super::HISTORY_KEPT);
-}
-
-/// Takes the answers of queued reads, in order: the id goes to the read's history entry, a
-/// failure is shown (the read stays on screen, marked by its missing id).
-fn saved_reads(c: &mut Console) {
-    while let Some(answer) = c.unsaved_reads.front().and_then(|unsaved| unsaved.pending.try_take()) {
-        let Some(unsaved) = c.unsaved_reads.pop_front() else { break };
-        match answer {
-            Ok(id) => {
-                let entry =
-                    c.history.iter_mut().find(|r| r.id == 0 && r.time == unsaved.time && r.text == unsaved.text);
-                if let Some(entry) = entry {
-                    entry.id = id;
-                }
-            }
-            Err(err) => c.notice(true, format!("cannot store the read of {}: {err}", unsaved.text)),
-        }
-    }
 }
 
 fn nearest_frame(c: &Console, camera: usize, seq: u64) -> Option<Arc<image::RgbImage>> {
@@ -603,8 +510,9 @@ fn end_shift(c: &mut Console, reason: &str) {
     c.latest.clear();
     // The next officer's hits start afresh, quiet periods included: a decision was this
     // officer's.
-    c.alerts =
-        AlertQueue::with_quiet_period(chrono::Duration::minutes(i64::from(c.config.console.realarm_quiet_minutes)));
+    let quiet = chrono::Duration::minutes(i64::from(c.config.console.realarm_quiet_minutes));
+    c.alerts = AlertQueue::with_quiet_period(quiet);
+    c.tell_matcher(MatcherCommand::Reset(quiet));
     c.details.clear();
     c.shift_hits.clear();
     c.history.clear();
@@ -633,6 +541,7 @@ fn hit_step(c: &mut Console, id: i64, action: &HitAction) -> CommandResult {
         shown.decision = Some(detail);
     }
     c.alerts.update(&hit, c.now());
+    c.tell_matcher(MatcherCommand::Decided(Box::new(hit.clone())));
     if let Some(slot) = c.shift_hits.iter_mut().rev().find(|h| h.id == id) {
         *slot = hit;
     }

@@ -257,7 +257,10 @@ impl ConsoleApp {
                         View::Patrol => self.patrol.ui(ui, &self.console, &self.feeds, &mut self.crops, &mut frame),
                         View::Hit(id) => self.workflow.ui(ui, &self.console, id, &mut self.crops, &mut frame),
                         View::History => self.history.ui(ui, &self.console, &mut self.crops, &mut frame),
-                        View::Settings => self.settings.ui(ui, self.theme_choice, &self.tone, &mut frame),
+                        View::Settings => {
+                            let health = settings::Health { frame_ms: percentiles(&self.frame_ms) };
+                            self.settings.ui(ui, &self.console, &health, self.theme_choice, &self.tone, &mut frame);
+                        }
                         View::Oversight | View::Admin => Self::view_fallback(ui, &mut frame),
                     },
                 }
@@ -346,6 +349,13 @@ impl ConsoleApp {
     }
 }
 
+/// Median and 95th percentile of `values`.
+fn percentiles(values: &VecDeque<f32>) -> Option<(f32, f32)> {
+    let mut sorted: Vec<f32> = values.iter().copied().collect();
+    sorted.sort_by(f32::total_cmp);
+    (!sorted.is_empty()).then(|| (sorted[sorted.len() / 2], sorted[(sorted.len() * 95 / 100).min(sorted.len() - 1)]))
+}
+
 fn is_touch(event: &egui::Event) -> bool {
     matches!(event, egui::Event::Touch { .. } | egui::Event::Text(_) | egui::Event::Key { .. })
 }
@@ -368,15 +378,11 @@ impl eframe::App for ConsoleApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        let mut ms: Vec<f32> = self.frame_ms.iter().copied().collect();
-        ms.sort_by(f32::total_cmp);
-        if !ms.is_empty() {
-            tracing::info!(
-                frames = ms.len(),
-                median_ms = ms[ms.len() / 2],
-                p95_ms = ms[(ms.len() * 95 / 100).min(ms.len() - 1)],
-                "UI frame CPU time"
-            );
+        if let Some((median_ms, p95_ms)) = percentiles(&self.frame_ms) {
+            tracing::info!(frames = self.frame_ms.len(), median_ms, p95_ms, "UI frame CPU time");
+        }
+        if let Some((median_ms, p95_ms)) = self.console.hit_latency_ms() {
+            tracing::info!(median_ms, p95_ms, "frame to hit committed");
         }
     }
 }

@@ -1,7 +1,9 @@
-//! Screen 7, the officer's settings: day/night/automatic palette, alert volume, test tone.
+//! Screen 7, the officer's settings: day/night/automatic palette, alert volume, test tone,
+//! and the system's health figures (reading rate, latencies, frame time).
 
 use eframe::egui::{self, RichText};
 
+use crate::console::Console;
 use crate::ui::theme::{ThemeChoice, button};
 use crate::ui::tone::Tone;
 use crate::ui::{Frame, UiCommand, View};
@@ -12,7 +14,15 @@ pub struct SettingsScreen;
 
 impl SettingsScreen {
     /// Draws the screen.
-    pub fn ui(&mut self, ui: &mut egui::Ui, theme_choice: ThemeChoice, tone: &Tone, frame: &mut Frame<'_>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        console: &Console,
+        health: &Health,
+        theme_choice: ThemeChoice,
+        tone: &Tone,
+        frame: &mut Frame<'_>,
+    ) {
         ui.horizontal(|ui| {
             ui.heading("Settings");
             if button(ui, "Back to patrol", true).clicked() {
@@ -64,5 +74,42 @@ impl SettingsScreen {
                 }
             }
         });
+        health_ui(ui, console, health, frame);
+    }
+}
+
+/// The UI thread's own figures, which the console cannot know.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Health {
+    /// CPU time per UI frame, ms: median and 95th percentile of the last 600 frames.
+    pub frame_ms: Option<(f32, f32)>,
+}
+
+/// Reading rate and frame losses, the latencies from a frame to its read and to its hit
+/// committed, and the UI's frame time: what the ALPR Administrator asks for when a car
+/// reports trouble.
+fn health_ui(ui: &mut egui::Ui, console: &Console, health: &Health, frame: &Frame<'_>) {
+    ui.add_space(12.0);
+    ui.label(RichText::new("Health").strong());
+    let muted = frame.theme.muted;
+    let line = |ui: &mut egui::Ui, text: String| {
+        ui.label(RichText::new(text).color(muted));
+    };
+    match console.pipeline_stats() {
+        Some(s) => line(
+            ui,
+            format!(
+                "reading {:.1} frames/s · {} dropped, {} corrupt · frame to read {:.0} ms median, {:.0} ms p95",
+                s.fps, s.dropped, s.corrupt, s.latency_ms_p50, s.latency_ms_p95
+            ),
+        ),
+        None => line(ui, "cameras not running".to_owned()),
+    }
+    match console.hit_latency_ms() {
+        Some((p50, p95)) => line(ui, format!("frame to hit committed {p50:.0} ms median, {p95:.0} ms p95")),
+        None => line(ui, "no hit yet this shift".to_owned()),
+    }
+    if let Some((p50, p95)) = health.frame_ms {
+        line(ui, format!("screen frame time {p50:.1} ms median, {p95:.1} ms p95"));
     }
 }

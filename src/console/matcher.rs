@@ -1,0 +1,271 @@
+//! The matcher: the worker between the pipeline's tracker and the console. It takes each
+//! published read, matches it against the hot lists in force, commits the read and, for a new
+//! hit, the hit with its evidence through the store's writer, and only then tells the console
+//! (`Matched`). Hits are raised and stored whether or not the screen is drawing: a minimized,
+//! occluded or stalled window no longer holds up a hit or loses a read.
+//!
+//! The console tells it what changes the rules (`MatcherCommand`): whether ALPR is recording
+//! and for whom, each hit decision (so the same plate does not alarm again while its hit is
+//! open or quiet after a decision), and a new shift. Commands are taken before each read, so a
+//! read that arrives after "deactivate" is never recorded.
+
+use std::io::Cursor;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use crossbeam_channel::{Receiver, Sender, bounded, select};
+
+use super::{Clock, RecentRead};
+use crate::hits::{AlertQueue, HitRecord, Raised};
+use crate::hotlist::{Hit, Hotlists, ReadCandidate, ReadQuery};
+use crate::pipeline::{ReadEvent, Wake};
+use crate::store::{NewRead, Store};
+
+/// What the console tells the matcher.
+#[derive(Debug, Clone)]
+pub enum MatcherCommand {
+    /// ALPR records reads for this officer (`None`: off: logged off, checklist, deactivated).
+    Recording(Option<String>),
+    /// A hit changed state (a decision starts its quiet period).
+    Decided(Box<HitRecord>),
+    /// A new shift: no open hits, no quiet periods, with this quiet period after a decision.
+    Reset(chrono::Duration),
+}
+
+/// What the matcher tells the console, after the store committed it.
+#[derive(Debug)]
+pub enum Matched {
+    /// A read that raised no new hit (`hit_id` set when it repeats an open or decided hit).
+    Read(RecentRead),
+    /// A new hit, its read stored first as evidence.
+    Hit(Box<NewHit>),
+    /// A read or hit that could not be stored (shown as a notice; the read stays on screen).
+    Failed(String),
+}
+
+/// A hit the matcher raised and the store committed.
+#[derive(Debug)]
+pub struct NewHit {
+    /// The stored hit.
+    pub record: HitRecord,
+    /// Its hot-list entry fingerprint (the quiet period's key).
+    pub entry: String,
+    /// The matches.
+    pub hit: Hit,
+    /// The read, with its store id.
+    pub read: RecentRead,
+    /// Which camera and frame it came from (to find the frame to show).
+    pub camera: usize,
+    /// The frame's sequence number.
+    pub frame_seq: u64,
+    /// When the matcher received the read.
+    pub received: Instant,
+    /// From the read's best frame to the hit committed, in ms.
+    pub latency_ms: f64,
+}
+
+/// The running matcher: a named thread, stopped and joined on drop.
+pub struct Matcher {
+    reads: Option<Sender<ReadEvent>>,
+    commands: Option<Sender<MatcherCommand>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher").field("running", &self.handle.is_some()).finish()
+    }
+}
+
+/// Everything the worker owns.
+struct Worker {
+    store: Arc<Store>,
+    hotlists: Arc<Hotlists>,
+    clock: Clock,
+    recording: Option<String>,
+    queue: AlertQueue,
+    out: Sender<Matched>,
+    wake: Option<Wake>,
+}
+
+impl Matcher {
+    /// Starts the worker. `out` carries what it matched to the console (bounded: when the
+    /// console falls far behind, the worker waits rather than drop a hit); `wake` asks the
+    /// screen to draw.
+    pub fn start(
+        store: Arc<Store>,
+        hotlists: Arc<Hotlists>,
+        clock: Clock,
+        quiet: chrono::Duration,
+        out: Sender<Matched>,
+        wake: Option<Wake>,
+    ) -> std::io::Result<Self> {
+        let (reads_tx, reads_rx) = bounded::<ReadEvent>(256);
+        let (commands_tx, commands_rx) = bounded::<MatcherCommand>(256);
+        let worker =
+            Worker { store, hotlists, clock, recording: None, queue: AlertQueue::with_quiet_period(quiet), out, wake };
+        let handle =
+            std::thread::Builder::new().name("matcher".into()).spawn(move || worker.run(&reads_rx, &commands_rx))?;
+        Ok(Self { reads: Some(reads_tx), commands: Some(commands_tx), handle: Some(handle) })
+    }
+
+    /// Where the pipeline sends its reads.
+    pub fn reads(&self) -> Option<Sender<ReadEvent>> {
+        self.reads.clone()
+    }
+
+    /// Tells the worker; false when it has stopped.
+    pub fn send(&self, command: MatcherCommand) -> bool {
+        self.commands.as_ref().is_some_and(|tx| tx.send(command).is_ok())
+    }
+}
+
+impl Drop for Matcher {
+    fn drop(&mut self) {
+        // Closing both inputs ends the worker's loop once it has drained what it holds.
+        self.reads.take();
+        self.commands.take();
+        if let Some(handle) = self.handle.take()
+            && handle.join().is_err()
+        {
+            tracing::error!("the matcher thread panicked");
+        }
+    }
+}
+
+impl Worker {
+    fn run(mut self, reads: &Receiver<ReadEvent>, commands: &Receiver<MatcherCommand>) {
+        loop {
+            // Commands first: a read never overtakes the command sent before it.
+            while let Ok(command) = commands.try_recv() {
+                self.command(command);
+            }
+            select! {
+                recv(commands) -> command => match command {
+                    Ok(command) => self.command(command),
+                    Err(_) => break,
+                },
+                recv(reads) -> read => match read {
+                    Ok(read) => {
+                        while let Ok(command) = commands.try_recv() {
+                            self.command(command);
+                        }
+                        self.read(read);
+                    }
+                    Err(_) => break,
+                },
+            }
+        }
+    }
+
+    fn command(&mut self, command: MatcherCommand) {
+        match command {
+            MatcherCommand::Recording(officer) => self.recording = officer,
+            MatcherCommand::Decided(hit) => self.queue.update(&hit, self.clock.now()),
+            MatcherCommand::Reset(quiet) => self.queue = AlertQueue::with_quiet_period(quiet),
+        }
+    }
+
+    fn send(&self, matched: Matched) {
+        // The console gone (shutting down) is the only way this fails; nothing to tell then.
+        if self.out.send_timeout(matched, Duration::from_secs(5)).is_ok()
+            && let Some(wake) = &self.wake
+        {
+            wake();
+        }
+    }
+
+    fn read(&mut self, event: ReadEvent) {
+        let received = Instant::now();
+        // ALPR off (checklist, deactivated, logged off): nothing is kept.
+        let Some(officer) = self.recording.clone() else { return };
+        let read = &event.read;
+        let time = DateTime::<Utc>::from(event.wall_time);
+        let candidates: Vec<ReadCandidate<'_>> =
+            read.candidates.iter().map(|c| ReadCandidate { text: &c.text, confidence: c.confidence }).collect();
+        let hit = self.hotlists.match_read(&ReadQuery { candidates: &candidates, state: None, now: time });
+        let crop = Arc::new(read.crop.clone());
+        let new = NewRead {
+            time,
+            camera: event.camera_name.clone(),
+            officer: Some(officer.clone()),
+            plate: read.text.clone(),
+            confidence: read.confidence,
+            candidates_json: serde_json::to_string(&read.candidates).unwrap_or_else(|_| "[]".into()),
+            state: None,
+            gps: None,
+            crop_png: encode_png(&crop),
+        };
+        // Committed before anything is said about it: a hit's read is its evidence.
+        let id = match self.store.insert_read(new) {
+            Ok(id) => id,
+            Err(err) => {
+                self.send(Matched::Failed(format!("cannot store the read of {}: {err}", read.text)));
+                0
+            }
+        };
+        let mut recent = RecentRead {
+            id,
+            time,
+            text: read.text.clone(),
+            confidence: read.confidence,
+            camera: event.camera_name.clone(),
+            crop,
+            hit_id: None,
+        };
+        let Some((hit, top)) = hit.and_then(|h| h.top().cloned().map(|top| (h, top))) else {
+            self.send(Matched::Read(recent));
+            return;
+        };
+        let now = self.clock.now();
+        let entry = top.entry.fingerprint();
+        match self.queue.offer(&top.entry.plate, &entry, now) {
+            // Seen again while its hit is open, or soon after it was decided: stored above and
+            // shown on that hit, without a new alarm.
+            Raised::Repeat(known) | Raised::Quiet(known) => {
+                recent.hit_id = Some(known);
+                self.send(Matched::Read(recent));
+            }
+            Raised::New => {
+                let record = HitRecord::new(
+                    (id > 0).then_some(id),
+                    &top.entry.plate,
+                    &top.entry.list,
+                    i32::from(top.entry.priority),
+                    Some(&officer),
+                    time.max(now - chrono::Duration::seconds(5)),
+                );
+                match self.store.insert_hit(record.clone()) {
+                    Ok(hit_id) => {
+                        let record = HitRecord { id: hit_id, ..record };
+                        self.queue.push_on(record.clone(), &entry);
+                        recent.hit_id = Some(hit_id);
+                        let latency_ms = read.best_at.elapsed().as_secs_f64() * 1000.0;
+                        self.send(Matched::Hit(Box::new(NewHit {
+                            record,
+                            entry,
+                            hit,
+                            read: recent,
+                            camera: event.camera,
+                            frame_seq: read.best_seq,
+                            received,
+                            latency_ms,
+                        })));
+                    }
+                    Err(err) => {
+                        self.send(Matched::Failed(format!("HIT on {} could not be stored: {err}", top.entry.plate)));
+                        self.send(Matched::Read(recent));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn encode_png(image: &image::RgbImage) -> Option<Vec<u8>> {
+    let mut out = Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).ok()?;
+    Some(out.into_inner())
+}
