@@ -62,8 +62,12 @@ pub struct NewHit {
     pub frame_seq: u64,
     /// When the matcher received the read.
     pub received: Instant,
-    /// From the read's best frame to the hit committed, in ms.
+    /// From the last frame of the vehicle's pass (the tracker publishes a pass once it
+    /// ends) to the hit committed, in ms.
     pub latency_ms: f64,
+    /// From the tracker publishing the read to the hit committed (the matcher's own time),
+    /// in ms.
+    pub commit_ms: f64,
 }
 
 /// The running matcher: a named thread, stopped and joined on drop.
@@ -242,7 +246,8 @@ impl Worker {
                         let record = HitRecord { id: hit_id, ..record };
                         self.queue.push_on(record.clone(), &entry);
                         recent.hit_id = Some(hit_id);
-                        let latency_ms = read.best_at.elapsed().as_secs_f64() * 1000.0;
+                        let latency_ms = read.last_seen.elapsed().as_secs_f64() * 1000.0;
+                        let commit_ms = received.elapsed().as_secs_f64() * 1000.0;
                         self.send(Matched::Hit(Box::new(NewHit {
                             record,
                             entry,
@@ -252,6 +257,7 @@ impl Worker {
                             frame_seq: read.best_seq,
                             received,
                             latency_ms,
+                            commit_ms,
                         })));
                     }
                     Err(err) => {

@@ -282,8 +282,9 @@ pub struct Console {
     matched_rx: Receiver<matcher::Matched>,
     /// What the matcher was last told about recording (to tell it only changes).
     recording_told: Option<Option<String>>,
-    /// Read's best frame to hit committed, ms, the last 200 hits (the health figures).
-    hit_latency_ms: VecDeque<f64>,
+    /// Per hit, the last 200: (last frame of the pass to hit committed, read published to
+    /// hit committed), ms (the health figures).
+    hit_latency_ms: VecDeque<(f64, f64)>,
     status_rx: Receiver<CameraStatus>,
     status_tx: Sender<CameraStatus>,
     overlay: (Sender<FrameReads>, Receiver<FrameReads>),
@@ -671,15 +672,17 @@ impl Console {
         }
     }
 
-    /// Read's best frame to hit committed, ms: (median, 95th percentile) over the last 200
-    /// hits, for the health figures.
+    /// From the last frame of a vehicle's pass to its hit committed, ms: (median, 95th
+    /// percentile) over the last 200 hits. The tracker publishes a pass once the vehicle has
+    /// left, so this includes that wait.
     pub fn hit_latency_ms(&self) -> Option<(f64, f64)> {
-        let mut ms: Vec<f64> = self.hit_latency_ms.iter().copied().collect();
-        if ms.is_empty() {
-            return None;
-        }
-        ms.sort_by(f64::total_cmp);
-        Some((ms[ms.len() / 2], ms[(ms.len() * 95 / 100).min(ms.len() - 1)]))
+        percentiles(self.hit_latency_ms.iter().map(|(pass, _)| *pass))
+    }
+
+    /// From the tracker publishing a read to its hit committed (the matcher's own time), ms:
+    /// (median, 95th percentile) over the last 200 hits.
+    pub fn hit_commit_ms(&self) -> Option<(f64, f64)> {
+        percentiles(self.hit_latency_ms.iter().map(|(_, commit)| *commit))
     }
 }
 
@@ -706,6 +709,13 @@ fn start_purge(store: &Arc<Store>, config: &Config) -> Result<crate::store::rete
         std::time::Duration::from_secs(24 * 60 * 60),
     )
     .map_err(|e| format!("cannot start the purge thread: {e}"))
+}
+
+/// Median and 95th percentile.
+fn percentiles(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    let mut ms: Vec<f64> = values.collect();
+    ms.sort_by(f64::total_cmp);
+    (!ms.is_empty()).then(|| (ms[ms.len() / 2], ms[(ms.len() * 95 / 100).min(ms.len() - 1)]))
 }
 
 /// The account rules from the settings.

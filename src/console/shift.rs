@@ -300,12 +300,12 @@ fn matched_read(c: &mut Console, matched: Matched) {
         }
         Matched::Read(read) => read,
         Matched::Hit(new) => {
-            let NewHit { record, entry, hit, read, camera, frame_seq, received, latency_ms } = *new;
+            let NewHit { record, entry, hit, read, camera, frame_seq, received, latency_ms, commit_ms } = *new;
             let frame = nearest_frame(c, camera, frame_seq);
             c.details.insert(record.id, HitDetail { hit, read: read.clone(), frame, received, decision: None });
             c.alerts.push_on(record.clone(), &entry);
             c.shift_hits.push(record);
-            c.hit_latency_ms.push_back(latency_ms);
+            c.hit_latency_ms.push_back((latency_ms, commit_ms));
             if c.hit_latency_ms.len() > 200 {
                 c.hit_latency_ms.pop_front();
             }

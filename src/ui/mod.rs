@@ -382,7 +382,10 @@ impl eframe::App for ConsoleApp {
             tracing::info!(frames = self.frame_ms.len(), median_ms, p95_ms, "UI frame CPU time");
         }
         if let Some((median_ms, p95_ms)) = self.console.hit_latency_ms() {
-            tracing::info!(median_ms, p95_ms, "frame to hit committed");
+            tracing::info!(median_ms, p95_ms, "end of pass to hit committed");
+        }
+        if let Some((median_ms, p95_ms)) = self.console.hit_commit_ms() {
+            tracing::info!(median_ms, p95_ms, "read published to hit committed (matcher)");
         }
     }
 }

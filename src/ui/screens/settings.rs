@@ -105,9 +105,14 @@ fn health_ui(ui: &mut egui::Ui, console: &Console, health: &Health, frame: &Fram
         ),
         None => line(ui, "cameras not running".to_owned()),
     }
-    match console.hit_latency_ms() {
-        Some((p50, p95)) => line(ui, format!("frame to hit committed {p50:.0} ms median, {p95:.0} ms p95")),
-        None => line(ui, "no hit yet this shift".to_owned()),
+    match (console.hit_latency_ms(), console.hit_commit_ms()) {
+        (Some((p50, p95)), Some((c50, c95))) => line(
+            ui,
+            format!(
+                "end of pass to hit committed {p50:.0} ms median, {p95:.0} ms p95 (matcher {c50:.0} / {c95:.0} ms)"
+            ),
+        ),
+        _ => line(ui, "no hit yet this shift".to_owned()),
     }
     if let Some((p50, p95)) = health.frame_ms {
         line(ui, format!("screen frame time {p50:.1} ms median, {p95:.1} ms p95"));
