@@ -300,6 +300,10 @@ fn a_hit_goes_from_alert_to_actionable_only_through_confirmation() {
     let banner_ms = start.elapsed().as_secs_f64() * 1000.0;
     assert!(r.has_text("HIT  DEMO001"), "the banner is up");
     assert!(r.has_text("NOT probable cause"));
+    // Issue 16: the recognizer reads no state yet, so the banner never shows the entry's state
+    // as if it had been read, nor calls the hit exact.
+    assert!(r.has_text("STATE NOT READ: verify the state (list: CA)"));
+    assert!(!r.has_text("exact match"));
     println!("read-to-banner (console + one UI frame, debug build): {banner_ms:.1} ms");
     assert!(!r.has("MARK ACTIONABLE"), "not offered before confirmation");
     // A repeat read of the open hit does not raise a second one.

@@ -313,7 +313,11 @@ fn print_hit(hit: &Hit) {
             }
         };
         let state = e.state.as_deref().unwrap_or("--");
-        let mismatch = if m.state_mismatch { " STATE DIFFERS" } else { "" };
+        let mismatch = match m.state_check {
+            crate::hotlist::StateCheck::Differs => " STATE DIFFERS",
+            crate::hotlist::StateCheck::NotRead => " STATE NOT READ",
+            crate::hotlist::StateCheck::Agrees | crate::hotlist::StateCheck::NotListed => "",
+        };
         let vehicle = [
             e.vehicle.year.map(|y| y.to_string()).unwrap_or_default(),
             e.vehicle.make.clone(),

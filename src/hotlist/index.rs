@@ -91,8 +91,37 @@ pub struct EntryMatch {
     pub confidence: f32,
     /// The equivalent characters substituted (empty unless approximate).
     pub substitutions: Vec<Substitution>,
-    /// The read's state is known, the entry's too, and they differ: the officer must check.
-    pub state_mismatch: bool,
+    /// The read's state against the entry's: a plate text is unique only within its state,
+    /// so a hit is exact only when they agree (or the entry names no state).
+    pub state_check: StateCheck,
+}
+
+/// How the read's state compares with the entry's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateCheck {
+    /// Both are known and the same.
+    Agrees,
+    /// The entry names no state (a BOLO on a plate alone): the text is all there is.
+    NotListed,
+    /// The entry names a state, the read has none: the officer must verify the state.
+    NotRead,
+    /// Both are known and differ: likely another vehicle; the officer must check.
+    Differs,
+}
+
+impl StateCheck {
+    /// What the officer is told, with the entry's state where it has one: never the entry's
+    /// state as if it had been read.
+    pub fn words(self, listed: Option<&str>) -> String {
+        let listed = listed.unwrap_or("--");
+        match self {
+            Self::Agrees => format!("state {listed} read"),
+            Self::NotListed => "no state on the list".to_owned(),
+            Self::NotRead => format!("STATE NOT READ: verify the state (list: {listed})"),
+            Self::Differs => format!("DIFFERENT STATE (list: {listed})"),
+        }
+    }
 }
 
 /// Everything one read matched, most urgent entry first.
@@ -104,9 +133,12 @@ pub struct Hit {
 }
 
 impl Hit {
-    /// True when the first (most urgent) match is exact and its state does not differ.
+    /// True when the first (most urgent) match is exact in text and in state: the state
+    /// read agrees with the entry's, or the entry names none. A state not read is not exact.
     pub fn is_exact(&self) -> bool {
-        self.matches.first().is_some_and(|m| m.kind == MatchKind::Exact && !m.state_mismatch)
+        self.matches.first().is_some_and(|m| {
+            m.kind == MatchKind::Exact && matches!(m.state_check, StateCheck::Agrees | StateCheck::NotListed)
+        })
     }
 
     /// The most urgent match.
@@ -876,9 +908,11 @@ impl HotlistIndex {
                     }
                     _ => Vec::new(),
                 };
-                let state_mismatch = match (&read_state, &entry.state) {
-                    (Some(read), Some(listed)) => read != listed,
-                    _ => false,
+                let state_check = match (&read_state, &entry.state) {
+                    (_, None) => StateCheck::NotListed,
+                    (None, Some(_)) => StateCheck::NotRead,
+                    (Some(read), Some(listed)) if read == listed => StateCheck::Agrees,
+                    (Some(_), Some(_)) => StateCheck::Differs,
                 };
                 EntryMatch {
                     entry,
@@ -886,7 +920,7 @@ impl HotlistIndex {
                     read_text: read_key.map(PlateKey::text).unwrap_or_default(),
                     confidence: candidate.map_or(0.0, |c| c.confidence),
                     substitutions,
-                    state_mismatch,
+                    state_check,
                 }
             })
             .collect();
@@ -895,7 +929,7 @@ impl HotlistIndex {
                 .priority
                 .cmp(&b.entry.priority)
                 .then(a.kind.cmp(&b.kind))
-                .then(a.state_mismatch.cmp(&b.state_mismatch))
+                .then(a.state_check.cmp(&b.state_check))
                 .then(a.substitutions.len().cmp(&b.substitutions.len()))
                 .then(a.entry.list.cmp(&b.entry.list))
         });
@@ -1062,7 +1096,7 @@ mod tests {
                     .into_iter()
                     .map(|m| {
                         let positions = m.substitutions.iter().map(|s| s.position).collect();
-                        (m.entry.plate, m.entry.category, m.kind, positions, m.state_mismatch)
+                        (m.entry.plate, m.entry.category, m.kind, positions, m.state_check == StateCheck::Differs)
                     })
                     .collect()
             })
@@ -1074,6 +1108,35 @@ mod tests {
 
     use Category::*;
     use MatchKind::*;
+
+    /// Issue 16: a plate text is unique only within its state. A hit is exact only when the
+    /// state read agrees with the entry's (or the entry names none); a state not read is
+    /// "not read", never taken as the entry's.
+    #[test]
+    fn a_hit_is_exact_only_when_the_state_agrees() {
+        let index = HotlistIndex::build(
+            MatchConfig::default(),
+            &[entry("8XYZ999", Some("NV"), StolenPlate), entry("5BOLO55", None, FelonyVehicle)],
+        )
+        .unwrap();
+        let hit = |plate: &str, state: Option<&str>| {
+            let candidates = [ReadCandidate { text: plate, confidence: 0.9 }];
+            index.match_read(&ReadQuery { candidates: &candidates, state, now: now() }).unwrap()
+        };
+        let cases = [
+            ("8XYZ999", Some("NV"), StateCheck::Agrees, true),
+            ("8XYZ999", None, StateCheck::NotRead, false),
+            ("8XYZ999", Some("CA"), StateCheck::Differs, false),
+            ("5BOLO55", None, StateCheck::NotListed, true),
+            ("5BOLO55", Some("TX"), StateCheck::NotListed, true),
+        ];
+        for (plate, state, check, exact) in cases {
+            let h = hit(plate, state);
+            assert_eq!((h.matches[0].state_check, h.is_exact()), (check, exact), "{plate} {state:?}");
+        }
+        let words = StateCheck::NotRead.words(Some("NV"));
+        assert!(words.contains("NOT READ") && words.contains("list: NV"), "{words}");
+    }
 
     #[test]
     fn exact_and_state() {

@@ -35,7 +35,9 @@ use serde::{Deserialize, Serialize};
 
 pub use entry::{Category, HotlistEntry, Vehicle};
 pub use equivalence::EquivalenceClasses;
-pub use index::{EntryMatch, Hit, HotlistIndex, MatchConfig, MatchKind, ReadCandidate, ReadQuery, Substitution};
+pub use index::{
+    EntryMatch, Hit, HotlistIndex, MatchConfig, MatchKind, ReadCandidate, ReadQuery, StateCheck, Substitution,
+};
 
 /// The `[hotlist]` settings.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

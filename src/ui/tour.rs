@@ -295,5 +295,21 @@ fn oversight_steps() -> Vec<Step> {
             ready: |app| !app.console.admin().users.is_empty(),
             shot: Some("admin-day"),
         },
+        Step {
+            commands: |_| vec![AppCommand::Ui(UiCommand::Theme(ThemeChoice::Night))],
+            ready: always,
+            shot: Some("admin-night"),
+        },
+        Step {
+            commands: |_| {
+                let mut c = console(Command::LogOff);
+                c.extend(console(Command::LogOn { officer: "demo-supervisor".into(), pin: "222222".into() }));
+                c.push(AppCommand::Ui(UiCommand::Show(View::Oversight)));
+                c.push(AppCommand::Oversee(crate::console::oversight::OversightCommand::Usage { days: 1 }));
+                c
+            },
+            ready: |app| !app.console.oversight().usage.is_empty(),
+            shot: Some("oversight-night"),
+        },
     ]
 }

@@ -9,7 +9,7 @@ use eframe::egui::{self, RichText, Vec2};
 
 use crate::console::{Command, Console};
 use crate::hits::{HitAction, HitRecord, HitState};
-use crate::hotlist::MatchKind;
+use crate::hotlist::{MatchKind, StateCheck};
 use crate::ui::feed::CropTextures;
 use crate::ui::theme::{Palette, TOUCH_MIN, TOUCH_PRIMARY, guard};
 use crate::ui::{Frame, View};
@@ -68,12 +68,13 @@ fn banner_ui(
         ui.label(RichText::new(format!("HIT  {}  ·  {}", hit.plate, what)).size(32.0).strong().color(theme.on_colour));
         if let Some(m) = top {
             let kind = match m.kind {
-                MatchKind::Exact if !m.state_mismatch => "exact match".to_owned(),
-                MatchKind::Exact => "exact plate, DIFFERENT STATE".to_owned(),
+                MatchKind::Exact if hit_is_exact(m) => "exact match".to_owned(),
+                MatchKind::Exact => "exact plate".to_owned(),
                 MatchKind::Approximate => format!("APPROXIMATE match: read {}", m.read_text),
                 MatchKind::Wildcard => format!("partial-plate match: read {}", m.read_text),
             };
-            let state = m.entry.state.as_deref().unwrap_or("state unknown");
+            // The state as compared, never the entry's state as if it had been read.
+            let state = m.state_check.words(m.entry.state.as_deref());
             let vehicle = m.entry.vehicle.describe();
             let vehicle = if vehicle.is_empty() { String::new() } else { format!(" · {vehicle}") };
             ui.label(
@@ -115,6 +116,10 @@ fn banner_ui(
             }
         });
     });
+}
+
+fn hit_is_exact(m: &crate::hotlist::EntryMatch) -> bool {
+    matches!(m.state_check, StateCheck::Agrees | StateCheck::NotListed)
 }
 
 /// No hit alarming: ALPR's state and the hits still open, each a way back to its workflow.

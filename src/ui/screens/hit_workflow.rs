@@ -456,13 +456,12 @@ fn entry_ui_panel(ui: &mut egui::Ui, m: &EntryMatch, mark: Color32) {
             .color(mark),
         );
     }
-    if m.state_mismatch {
-        ui.label(RichText::new("The read's state differs from the entry's state").color(mark).strong());
-    }
+
     egui::Grid::new("entry").spacing([16.0, 4.0]).min_row_height(26.0).show(ui, |ui| {
         let vehicle = e.vehicle.describe();
         let rows: [(&str, String); 6] = [
-            ("State", e.state.clone().unwrap_or_else(|| "not listed".into())),
+            // In the State row itself (a line of its own would push the step's buttons down).
+            ("State", m.state_check.words(e.state.as_deref())),
             ("List", format!("{} ({})", e.list, e.category.as_str().replace('_', " "))),
             ("Vehicle", if vehicle.is_empty() { "not described".into() } else { vehicle }),
             ("NCIC / record", e.record_number.clone()),
