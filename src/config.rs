@@ -88,6 +88,8 @@ pub struct Config {
     pub agency: AgencyConfig,
     /// The `[console]` section.
     pub console: ConsoleConfig,
+    /// Where the car's position comes from.
+    pub location: LocationConfig,
 }
 
 impl Config {
@@ -109,7 +111,17 @@ impl Config {
         let r = &self.recognizer;
         let share = |x: f32| (0.0..=1.0).contains(&x);
         let quiet = self.console.realarm_quiet_minutes;
-        let checks: [(&'static str, String, bool, &'static str); 9] = [
+        let age = self.location.max_fix_age_ms;
+        if self.location.setting(false).is_err() {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: "location.source",
+                value: self.location.source.clone(),
+                reason: "auto, none, sim, gpsd, gpsd:HOST:PORT or nmea:PATH",
+            });
+        }
+        let checks: [(&'static str, String, bool, &'static str); 10] = [
+            ("location.max_fix_age_ms", age.to_string(), (100..=60_000).contains(&age), "100 to 60000"),
             ("console.realarm_quiet_minutes", quiet.to_string(), quiet <= 24 * 60, "0 to 1440"),
             (
                 "store.lockout_failures",
@@ -299,6 +311,37 @@ impl Default for CamerasConfig {
             simulator_seed: 1,
             simulator_plates: Vec::new(),
             simulator_night: false,
+        }
+    }
+}
+
+/// The `[location]` settings: the GPS.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LocationConfig {
+    /// `auto` (the simulated route with the demo or the simulator camera, else gpsd on
+    /// localhost:2947), `none`, `sim`, `gpsd`, `gpsd:HOST:PORT` or `nmea:PATH` (a serial
+    /// device or a recorded file).
+    pub source: String,
+    /// A read more than this many milliseconds after the newest fix says "no fix" rather than
+    /// a stale place.
+    pub max_fix_age_ms: u32,
+}
+
+impl Default for LocationConfig {
+    fn default() -> Self {
+        Self { source: "auto".into(), max_fix_age_ms: 3000 }
+    }
+}
+
+impl LocationConfig {
+    /// The source to start: `auto` resolved with whether the cameras are simulated (or the
+    /// console runs the demo).
+    pub fn setting(&self, simulated: bool) -> Result<crate::location::SourceSetting, String> {
+        match self.source.trim() {
+            "auto" if simulated => Ok(crate::location::SourceSetting::Simulated),
+            "auto" => Ok(crate::location::SourceSetting::Gpsd("localhost:2947".into())),
+            other => other.parse().map_err(|e| format!("[location] source: {e}")),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod console;
 pub mod hits;
 pub mod hotlist;
+pub mod location;
 pub mod pipeline;
 pub mod plate;
 pub mod recognize;

@@ -114,6 +114,9 @@ fn hits_are_stored_audited_and_alarm_with_no_screen_drawing() {
     until(&mut console, "every read on screen", |c| c.history().count() == 41);
     for read in console.history() {
         assert!(read.id > 0, "{} was stored", read.text);
+        // The demo drives the simulated route: every read has the car's position (issue 18).
+        let stored = console.store().read_by_id(read.id).unwrap().unwrap();
+        assert!(stored.read.gps.is_some_and(|g| (33.74..33.79).contains(&g.lat)), "{}", read.text);
     }
     let (p50, p95) = console.hit_latency_ms().unwrap();
     assert!(p50 <= p95 && p95 < 5_000.0, "{p50} {p95}");

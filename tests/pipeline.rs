@@ -75,8 +75,14 @@ fn a_short_simulator_run_reads_exactly_the_simulators_truth() {
     let sim = small_sim(7, Some(240));
     let truth = sim.truth();
     let reader = Arc::new(GroundTruthReader { truth: truth.clone(), seen: Mutex::new(BTreeSet::new()) });
-    let options =
-        HeadlessOptions { duration: Some(Duration::from_secs(60)), sim_truth: Some(truth.clone()), hotlists: None };
+    // The simulated route: every read carries the car's position (issue 18).
+    let route = patrol_alpr::location::Locator::start(&patrol_alpr::location::SourceSetting::Simulated, 3000).unwrap();
+    let options = HeadlessOptions {
+        duration: Some(Duration::from_secs(60)),
+        sim_truth: Some(truth.clone()),
+        hotlists: None,
+        locator: Some(Arc::new(route)),
+    };
     let mut out = Vec::new();
     let summary = run_headless(config(2), vec![Box::new(sim)], reader.clone(), options, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
@@ -92,6 +98,9 @@ fn a_short_simulator_run_reads_exactly_the_simulators_truth() {
         let vehicle = read["sim_vehicle"].as_u64().expect("every read matches a vehicle");
         assert_eq!(read["text"].as_str(), Some(vehicles[&vehicle].text.as_str()));
         assert_eq!(read["sim_correct"], true);
+        let (lat, lon) = (read["lat"].as_f64().unwrap(), read["lon"].as_f64().unwrap());
+        assert!((33.74..33.79).contains(&lat) && (-118.25..-118.19).contains(&lon), "{read}");
+        assert_eq!(read["fix_age_ms"].as_i64(), Some(0));
         *read_vehicles.entry(vehicle).or_insert(0) += 1;
     }
     assert_eq!(read_vehicles.keys().copied().collect::<BTreeSet<_>>(), seen, "one read per vehicle seen");
@@ -102,6 +111,10 @@ fn a_short_simulator_run_reads_exactly_the_simulators_truth() {
     assert_eq!(last["reads"].as_u64(), Some(reads.len() as u64));
     assert_eq!(last["sim_duplicate_reads"].as_u64(), Some(0));
     assert_eq!(last["sim_false_reads"].as_u64(), Some(0));
+    assert_eq!(
+        (last["reads_with_fix"].as_u64(), last["reads_without_fix"].as_u64()),
+        (Some(reads.len() as u64), Some(0))
+    );
     assert!(last["frames"].as_u64().unwrap() >= last["processed"].as_u64().unwrap());
     assert!(summary.processed > 20, "{summary:?}");
     assert!(summary.latency_ms_p95 >= summary.latency_ms_p50);

@@ -184,7 +184,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let options = HeadlessOptions { duration, sim_truth: opened.sim_truth, hotlists };
+    // The simulated route goes with the simulator; a real camera with the configured GPS.
+    let location = ctx.config.location.setting(opened.synthetic).map_err(anyhow::Error::msg)?;
+    let locator = crate::location::Locator::start(&location, i64::from(ctx.config.location.max_fix_age_ms))
+        .context("starting the position source")?;
+    let options = HeadlessOptions { duration, sim_truth: opened.sim_truth, hotlists, locator: Some(Arc::new(locator)) };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let summary = run_headless(config, opened.sources, reader, options, &mut out);

@@ -234,7 +234,7 @@ fn synthetic_read(i: usize, time: DateTime<Utc>, officer: Option<String>) -> New
         confidence: 0.8 + (i % 20) as f32 / 100.0,
         candidates_json: "[]".into(),
         state: Some("CA".into()),
-        gps: Some((33.75 + (i % 100) as f64 * 1e-4, -118.2)),
+        gps: Some(crate::location::Fix::at(time, 33.75 + (i % 100) as f64 * 1e-4, -118.2)),
         crop_png: None,
     }
 }

@@ -20,6 +20,7 @@ use crossbeam_channel::{Receiver, Sender, bounded, select};
 use super::{Clock, RecentRead};
 use crate::hits::{AlertQueue, HitRecord, Raised};
 use crate::hotlist::{Hit, Hotlists, ReadCandidate, ReadQuery};
+use crate::location::Locator;
 use crate::pipeline::{ReadEvent, Wake};
 use crate::store::{NewRead, Store};
 
@@ -87,6 +88,7 @@ impl std::fmt::Debug for Matcher {
 struct Worker {
     store: Arc<Store>,
     hotlists: Arc<Hotlists>,
+    locator: Option<Arc<Locator>>,
     clock: Clock,
     recording: Option<String>,
     queue: AlertQueue,
@@ -101,6 +103,7 @@ impl Matcher {
     pub fn start(
         store: Arc<Store>,
         hotlists: Arc<Hotlists>,
+        locator: Option<Arc<Locator>>,
         clock: Clock,
         quiet: chrono::Duration,
         out: Sender<Matched>,
@@ -108,8 +111,8 @@ impl Matcher {
     ) -> std::io::Result<Self> {
         let (reads_tx, reads_rx) = bounded::<ReadEvent>(256);
         let (commands_tx, commands_rx) = bounded::<MatcherCommand>(256);
-        let worker =
-            Worker { store, hotlists, clock, recording: None, queue: AlertQueue::with_quiet_period(quiet), out, wake };
+        let queue = AlertQueue::with_quiet_period(quiet);
+        let worker = Worker { store, hotlists, locator, clock, recording: None, queue, out, wake };
         let handle =
             std::thread::Builder::new().name("matcher".into()).spawn(move || worker.run(&reads_rx, &commands_rx))?;
         Ok(Self { reads: Some(reads_tx), commands: Some(commands_tx), handle: Some(handle) })
@@ -191,6 +194,8 @@ impl Worker {
             read.candidates.iter().map(|c| ReadCandidate { text: &c.text, confidence: c.confidence }).collect();
         let hit = self.hotlists.match_read(&ReadQuery { candidates: &candidates, state: None, now: time });
         let crop = Arc::new(read.crop.clone());
+        // Where the car was at the read's time: interpolated between fixes, or none.
+        let gps = self.locator.as_ref().and_then(|l| l.at(time)).map(|stamp| stamp.fix);
         let new = NewRead {
             time,
             camera: event.camera_name.clone(),
@@ -199,7 +204,7 @@ impl Worker {
             confidence: read.confidence,
             candidates_json: serde_json::to_string(&read.candidates).unwrap_or_else(|_| "[]".into()),
             state: None,
-            gps: None,
+            gps,
             crop_png: encode_png(&crop),
         };
         // Committed before anything is said about it: a hit's read is its evidence.
@@ -218,6 +223,7 @@ impl Worker {
             camera: event.camera_name.clone(),
             crop,
             hit_id: None,
+            gps,
         };
         let Some((hit, top)) = hit.and_then(|h| h.top().cloned().map(|top| (h, top))) else {
             self.send(Matched::Read(recent));

@@ -164,6 +164,8 @@ pub struct RecentRead {
     pub crop: Arc<RgbImage>,
     /// The hit it raised or repeated, if any.
     pub hit_id: Option<i64>,
+    /// Where the car was when it was read; `None`: no fix.
+    pub gps: Option<crate::location::Fix>,
 }
 
 /// Everything the hit screens show about one hit besides its record.
@@ -278,6 +280,8 @@ pub struct Console {
     pipeline: Option<Pipeline>,
     /// Matches, stores and raises hits off the UI thread (started at the first read source).
     matcher: Option<matcher::Matcher>,
+    /// The car's position: stamps every read, shown in the status bar.
+    locator: Option<Arc<crate::location::Locator>>,
     matched_tx: Sender<matcher::Matched>,
     matched_rx: Receiver<matcher::Matched>,
     /// What the matcher was last told about recording (to tell it only changes).
@@ -383,6 +387,18 @@ impl Console {
             },
         };
         let (matched_tx, matched_rx) = bounded(256);
+        // The simulated route with the demo or the simulator camera, else the configured GPS;
+        // a source that cannot start leaves reads without a position, and says so.
+        let simulated = demo || sources.iter().all(|s| matches!(s, SourceSpec::Simulator));
+        let max_age = i64::from(config.location.max_fix_age_ms);
+        let located = config
+            .location
+            .setting(simulated)
+            .and_then(|setting| crate::location::Locator::start(&setting, max_age).map_err(|e| e.to_string()));
+        let (locator, location_problem) = match located {
+            Ok(locator) => (Some(Arc::new(locator)), None),
+            Err(err) => (None, Some(format!("no position for reads: {err}"))),
+        };
         let (status_tx, status_rx) = bounded(64);
         let mut console = Self {
             paths,
@@ -398,6 +414,7 @@ impl Console {
             sim_plates,
             pipeline: None,
             matcher: None,
+            locator,
             matched_tx,
             matched_rx,
             recording_told: None,
@@ -437,6 +454,9 @@ impl Console {
         }
         if !idle.is_empty() {
             console.notice(false, format!("suspended for inactivity: {}", idle.join(", ")));
+        }
+        if let Some(problem) = location_problem {
+            console.notice(true, problem);
         }
         console.load_cached_list();
         Ok(console)
@@ -640,6 +660,7 @@ impl Console {
             match matcher::Matcher::start(
                 Arc::clone(&self.store),
                 Arc::clone(&self.hotlists),
+                self.locator.clone(),
                 self.clock.clone(),
                 quiet,
                 self.matched_tx.clone(),
@@ -670,6 +691,16 @@ impl Console {
         if let Some(matcher) = &self.matcher {
             matcher.send(command);
         }
+    }
+
+    /// The position source's state (for the status bar); `None` when there is none.
+    pub fn gps_health(&self) -> Option<crate::location::Health> {
+        self.locator.as_ref().map(|l| l.health())
+    }
+
+    /// Where the car is now, if there is a fix.
+    pub fn position_now(&self) -> Option<crate::location::Fix> {
+        self.locator.as_ref().and_then(|l| l.at(self.now())).map(|s| s.fix)
     }
 
     /// From the last frame of a vehicle's pass to its hit committed, ms: (median, 95th

@@ -36,6 +36,8 @@ pub struct HeadlessOptions {
     pub sim_truth: Option<SimTruth>,
     /// Match every read against these hot lists and write a `hit` line for each match.
     pub hotlists: Option<Arc<Hotlists>>,
+    /// Stamp every read with the car's position at its time (`lat`, `lon`, `fix_age_ms`).
+    pub locator: Option<Arc<crate::location::Locator>>,
 }
 
 /// The last line of a headless run.
@@ -67,6 +69,12 @@ pub struct Summary {
     /// Reads matching no vehicle.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sim_false_reads: Option<u64>,
+    /// Reads stamped with a position (with a position source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reads_with_fix: Option<u64>,
+    /// Reads with no fix within the age limit (with a position source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reads_without_fix: Option<u64>,
     /// Corrupt frames skipped.
     pub corrupt: u64,
     /// Worker panics (each worker restarted).
@@ -93,6 +101,10 @@ struct ReadLine<'a> {
     sim_vehicle: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sim_correct: Option<bool>,
+    /// The car's position at the read's time; null without a fix.
+    lat: Option<f64>,
+    lon: Option<f64>,
+    fix_age_ms: Option<i64>,
 }
 
 /// A simulated vehicle never read right, listed before the summary.
@@ -136,20 +148,22 @@ pub fn run_headless(
     let outputs = Outputs { reads: vec![read_tx], statuses: vec![status_tx], overlay: None, wake: None };
     let pipeline = Pipeline::start(config, sources, reader, outputs)?;
     let mut scorer = options.sim_truth.clone().map(SimScorer::new);
+    // Reads stamped with a position, and without (no fix within the age limit).
+    let mut fixes = FixCounts::default();
     let deadline = options.duration.map(|d| Instant::now() + d);
     loop {
         if deadline.is_some_and(|d| Instant::now() >= d) || pipeline.is_finished() {
             break;
         }
         select! {
-            recv(read_rx) -> event => if let Ok(event) = event { write_read(out, &event, scorer.as_mut(), options.hotlists.as_deref())? },
+            recv(read_rx) -> event => if let Ok(event) = event { write_read(out, &event, scorer.as_mut(), &options, &mut fixes)? },
             recv(status_rx) -> status => if let Ok(status) = status { write_status(out, &status)? },
             default(Duration::from_millis(100)) => {}
         }
     }
     // Stopping flushes the tracker's open tracks as final reads; they wait in the channel.
     let stats = pipeline.shutdown();
-    drain(out, &read_rx, &status_rx, scorer.as_mut(), options.hotlists.as_deref())?;
+    drain(out, &read_rx, &status_rx, scorer.as_mut(), &options, &mut fixes)?;
     if let Some(scorer) = &scorer {
         for miss in scorer.misses() {
             let line = MissLine { r#type: "sim_miss", miss: &miss };
@@ -169,6 +183,8 @@ pub fn run_headless(
         sim_read_correct: score.map(|s| s.correct),
         sim_duplicate_reads: score.map(|s| s.duplicates),
         sim_false_reads: score.map(|s| s.false_reads),
+        reads_with_fix: options.locator.as_ref().map(|_| fixes.with),
+        reads_without_fix: options.locator.as_ref().map(|_| fixes.without),
         corrupt: stats.corrupt,
         worker_panics: stats.worker_panics,
         rss_kib_start,
@@ -184,31 +200,46 @@ fn drain(
     reads: &Receiver<ReadEvent>,
     statuses: &Receiver<CameraStatus>,
     mut scorer: Option<&mut SimScorer>,
-    hotlists: Option<&Hotlists>,
+    options: &HeadlessOptions,
+    fixes: &mut FixCounts,
 ) -> Result<(), HeadlessError> {
     while let Ok(status) = statuses.try_recv() {
         write_status(out, &status)?;
     }
     while let Ok(event) = reads.try_recv() {
-        write_read(out, &event, scorer.as_deref_mut(), hotlists)?;
+        write_read(out, &event, scorer.as_deref_mut(), options, fixes)?;
     }
     Ok(())
+}
+
+/// Reads with and without a position.
+#[derive(Debug, Default)]
+struct FixCounts {
+    with: u64,
+    without: u64,
 }
 
 fn write_read(
     out: &mut dyn Write,
     event: &ReadEvent,
     scorer: Option<&mut SimScorer>,
-    hotlists: Option<&Hotlists>,
+    options: &HeadlessOptions,
+    fixes: &mut FixCounts,
 ) -> Result<(), HeadlessError> {
+    let hotlists = options.hotlists.as_deref();
     let read = &event.read;
+    let time = chrono::DateTime::<chrono::Utc>::from(event.wall_time);
+    let stamp = options.locator.as_ref().and_then(|l| l.at(time));
+    match stamp {
+        Some(_) => fixes.with += 1,
+        None => fixes.without += 1,
+    }
     let judged = scorer.and_then(|s| s.observe(read.best_seq, &read.bbox, &read.text));
     let line = ReadLine {
         r#type: "read",
         camera: event.camera,
         camera_name: &event.camera_name,
-        time: chrono::DateTime::<chrono::Utc>::from(event.wall_time)
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        time: time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         text: &read.text,
         confidence: (read.confidence * 1000.0).round() / 1000.0,
         frames: read.frames,
@@ -217,6 +248,9 @@ fn write_read(
         candidates: &read.candidates,
         sim_vehicle: judged.map(|j| j.0),
         sim_correct: judged.map(|j| j.1),
+        lat: stamp.map(|s| (s.fix.lat * 1e7).round() / 1e7),
+        lon: stamp.map(|s| (s.fix.lon * 1e7).round() / 1e7),
+        fix_age_ms: stamp.map(|s| s.fix_age_ms),
     };
     writeln!(out, "{}", serde_json::to_string(&line).map_err(std::io::Error::other)?)?;
     if let Some(hit) = hotlists.and_then(|h| match_tracked(h, event)) {

@@ -148,8 +148,8 @@ pub fn export_reads(
             read.plate.clone(),
             read.state.clone().unwrap_or_default(),
             format!("{:.3}", read.confidence),
-            read.gps.map(|g| g.0.to_string()).unwrap_or_default(),
-            read.gps.map(|g| g.1.to_string()).unwrap_or_default(),
+            read.gps.map(|g| g.lat.to_string()).unwrap_or_default(),
+            read.gps.map(|g| g.lon.to_string()).unwrap_or_default(),
             image,
         ]));
     }
@@ -230,7 +230,7 @@ mod tests {
                 confidence: 0.9,
                 candidates_json: "[]".into(),
                 state: Some("CA".into()),
-                gps: Some((33.7, -118.2)),
+                gps: Some(crate::location::Fix::at(now, 33.7, -118.2)),
                 crop_png: crop,
             };
             store.insert_read(read).unwrap();

@@ -7,7 +7,7 @@ use super::{ReportError, require_purpose};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::session::{Accounts, Permission, User};
 use crate::store::audit_log::append;
-use crate::store::records::{place_hold, release_holds, stored_read};
+use crate::store::records::{READ_COLUMNS, place_hold, release_holds, stored_read};
 use crate::store::{Store, StoredRead};
 
 /// Finds stored reads of a plate (normalized first). Audited as a search with the plate,
@@ -26,10 +26,7 @@ pub fn search_reads(
     let event = AuditEvent::new(&actor.id, &actor.organization, AuditAction::Search, &plate, "")
         .with_purpose(purpose, case_number);
     let rows = store.write(move |conn| {
-        let mut stmt = conn.prepare(
-            "SELECT id, time_ms, camera, officer, plate, confidence, candidates, state, lat, lon, crop_png, protected
-             FROM reads WHERE plate = ?1 ORDER BY time_ms",
-        )?;
+        let mut stmt = conn.prepare(&format!("SELECT {READ_COLUMNS} FROM reads WHERE plate = ?1 ORDER BY time_ms"))?;
         let rows = stmt.query_map([&plate], stored_read)?.collect::<Result<Vec<_>, _>>()?;
         append(conn, &AuditEvent { outcome: format!("{} reads shown", rows.len()), ..event })?;
         Ok(rows)

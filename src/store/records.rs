@@ -12,6 +12,7 @@ use super::audit_log::append;
 use super::{Pending, Store, StoreError};
 use crate::audit::{AuditAction, AuditEvent};
 pub use crate::hits::{HitEventRecord, HitRecord, HitState};
+use crate::location::Fix;
 
 /// Converts stored milliseconds to a time.
 pub fn from_ms(ms: i64) -> DateTime<Utc> {
@@ -38,8 +39,9 @@ pub struct NewRead {
     pub candidates_json: String,
     /// Issuing state, if recognized.
     pub state: Option<String>,
-    /// GPS position (latitude, longitude), if known.
-    pub gps: Option<(f64, f64)>,
+    /// Where the car was at the read's time (interpolated between GPS fixes; its `time` is
+    /// the newest fix's), or `None`: no fix within the age limit.
+    pub gps: Option<Fix>,
     /// The plate crop as PNG bytes, if kept.
     pub crop_png: Option<Vec<u8>>,
 }
@@ -61,8 +63,9 @@ fn ms(time: Option<DateTime<Utc>>) -> Option<i64> {
 
 fn insert_read_row(conn: &Connection, read: &NewRead) -> Result<i64, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO reads (time_ms, camera, officer, plate, confidence, candidates, state, lat, lon, crop_png)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO reads (time_ms, camera, officer, plate, confidence, candidates, state, lat, lon, crop_png,
+                            gps_accuracy_m, gps_speed_mps, gps_heading_deg, gps_fix_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
     stmt.execute(params![
         read.time.timestamp_millis(),
@@ -72,31 +75,50 @@ fn insert_read_row(conn: &Connection, read: &NewRead) -> Result<i64, StoreError>
         f64::from(read.confidence),
         read.candidates_json,
         read.state,
-        read.gps.map(|g| g.0),
-        read.gps.map(|g| g.1),
+        read.gps.map(|g| g.lat),
+        read.gps.map(|g| g.lon),
         read.crop_png,
+        read.gps.and_then(|g| g.accuracy_m).map(f64::from),
+        read.gps.and_then(|g| g.speed_mps).map(f64::from),
+        read.gps.and_then(|g| g.heading_deg).map(f64::from),
+        read.gps.map(|g| g.time.timestamp_millis()),
     ])?;
     Ok(conn.last_insert_rowid())
 }
 
-const READ_COLUMNS: &str =
-    "id, time_ms, camera, officer, plate, confidence, candidates, state, lat, lon, crop_png, protected";
+pub(crate) const READ_COLUMNS: &str =
+    "id, time_ms, camera, officer, plate, confidence, candidates, state, lat, lon, crop_png, protected,
+     gps_accuracy_m, gps_speed_mps, gps_heading_deg, gps_fix_ms";
 
 /// Maps a row selected with [`READ_COLUMNS`].
 pub(crate) fn stored_read(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRead> {
+    let read_ms: i64 = row.get(1)?;
     let lat: Option<f64> = row.get(8)?;
     let lon: Option<f64> = row.get(9)?;
+    let narrow = |v: Option<f64>| v.map(|x| x as f32);
+    let (accuracy, speed, heading): (Option<f64>, Option<f64>, Option<f64>) =
+        (row.get(12)?, row.get(13)?, row.get(14)?);
+    // Rows stored before fixes kept their own time: the read's.
+    let fix_ms: i64 = row.get::<_, Option<i64>>(15)?.unwrap_or(read_ms);
+    let gps = lat.zip(lon).map(|(lat, lon)| Fix {
+        time: from_ms(fix_ms),
+        lat,
+        lon,
+        accuracy_m: narrow(accuracy),
+        speed_mps: narrow(speed),
+        heading_deg: narrow(heading),
+    });
     Ok(StoredRead {
         id: row.get(0)?,
         read: NewRead {
-            time: from_ms(row.get(1)?),
+            time: from_ms(read_ms),
             camera: row.get(2)?,
             officer: row.get(3)?,
             plate: row.get(4)?,
             confidence: row.get::<_, f64>(5)? as f32,
             candidates_json: row.get(6)?,
             state: row.get(7)?,
-            gps: lat.zip(lon),
+            gps,
             crop_png: row.get(10)?,
         },
         protected: row.get::<_, i64>(11)? != 0,
@@ -471,7 +493,12 @@ mod tests {
             confidence: 0.93,
             candidates_json: r#"[{"text":"7ABC123","confidence":0.93}]"#.into(),
             state: Some("CA".into()),
-            gps: Some((33.75, -118.2)),
+            gps: Some(Fix {
+                accuracy_m: Some(4.5),
+                speed_mps: Some(11.0),
+                heading_deg: Some(87.5),
+                ..Fix::at(time - chrono::Duration::milliseconds(400), 33.75, -118.2)
+            }),
             crop_png: Some(vec![0x89, b'P', b'N', b'G']),
         }
     }

@@ -247,6 +247,15 @@ CREATE TABLE exigent_reviews (
     time_ms    INTEGER NOT NULL
 );
 "#,
+    // 7: the rest of each read's position (lat and lon were there from the start): the
+    // receiver's accuracy, the car's speed and heading, and the fix's own time, so that a read
+    // says how good and how fresh its place was.
+    r#"
+ALTER TABLE reads ADD COLUMN gps_accuracy_m REAL;
+ALTER TABLE reads ADD COLUMN gps_speed_mps REAL;
+ALTER TABLE reads ADD COLUMN gps_heading_deg REAL;
+ALTER TABLE reads ADD COLUMN gps_fix_ms INTEGER;
+"#,
 ];
 
 /// The schema version this program writes.

@@ -435,6 +435,7 @@ fn status_bar_ui(ui: &mut egui::Ui, console: &Console, tone: &Tone, frame: &mut 
                 }
                 None => "No hot list".to_owned(),
             };
+            gps_ui(ui, console, theme);
             ui.label(RichText::new(list_text).color(if console.list_is_stale() { theme.warn } else { theme.text }))
                 .on_hover_text(format!("hot list {}", status.version));
             for camera in console.cameras() {
@@ -457,6 +458,24 @@ fn status_bar_ui(ui: &mut egui::Ui, console: &Console, tone: &Tone, frame: &mut 
             }
         });
     });
+}
+
+/// The GPS in the status bar: the fix's age and satellites, or why there is none.
+fn gps_ui(ui: &mut egui::Ui, console: &Console, theme: &Theme) {
+    let Some(health) = console.gps_health() else { return };
+    let max_age = i64::from(console.config().location.max_fix_age_ms);
+    let age = health.latest.map(|fix| (console.now() - fix.time).num_milliseconds());
+    let (text, colour) = match age {
+        Some(age) if age <= max_age => {
+            let sats = health.satellites.map(|n| format!(" · {n} sat")).unwrap_or_default();
+            (format!("GPS {:.0} s{sats}", (age.max(0) as f64) / 1000.0), theme.ok)
+        }
+        Some(age) => (format!("NO GPS FIX ({} s)", age / 1000), theme.warn),
+        None => ("NO GPS FIX".to_owned(), theme.warn),
+    };
+    let detail =
+        health.problem.clone().unwrap_or_else(|| format!("{}; {} bad reports skipped", health.source, health.bad));
+    ui.label(RichText::new(text).color(colour)).on_hover_text(detail);
 }
 
 /// The message line: the last command's refusal, else a problem notice of the last 30 s.

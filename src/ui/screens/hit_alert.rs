@@ -52,10 +52,15 @@ fn banner_ui(
     );
     if let Some(detail) = detail {
         ui.scope_builder(egui::UiBuilder::new().max_rect(crop_rect), |ui| {
+            ui.set_clip_rect(crop_rect.intersect(ui.clip_rect()));
+            ui.spacing_mut().item_spacing.y = 2.0;
             let texture = crops.get(ui.ctx(), super::patrol::crop_key(&detail.read), &detail.read.crop);
             ui.add(egui::Image::new(&texture).fit_to_exact_size(Vec2::new(CROP_W, CROP_W * 0.32)));
             ui.label(RichText::new(format!("read {}", detail.read.text)).size(18.0).color(theme.on_colour));
             ui.label(RichText::new(format!("camera {}", detail.read.camera)).size(16.0).color(theme.on_colour));
+            // Where it was read, in words an officer reads to dispatch.
+            let place = super::place_words(detail.read.gps, console.position_now());
+            ui.label(RichText::new(place).size(16.0).color(theme.on_colour));
         });
     }
     ui.scope_builder(egui::UiBuilder::new().max_rect(text_rect), |ui| {

@@ -88,7 +88,7 @@ impl HitWorkflowScreen {
                 // Step 1 is the comparison itself: shown in full, side by side.
                 (Some(detail), HitState::New | HitState::Acknowledged) => comparison_ui(ui, detail, crops, theme),
                 // Afterwards one line recalls what was compared, leaving the room to the step.
-                (Some(detail), _) => compact_ui(ui, detail, crops, theme.muted),
+                (Some(detail), _) => compact_ui(ui, detail, console.position_now(), crops, theme.muted),
                 (None, _) => {
                     ui.label("The read's images are no longer held.");
                 }
@@ -405,7 +405,13 @@ fn comparison_ui(ui: &mut egui::Ui, detail: &HitDetail, crops: &mut CropTextures
 }
 
 /// After step 1: the crop and one line of what was compared.
-fn compact_ui(ui: &mut egui::Ui, detail: &HitDetail, crops: &mut CropTextures, muted: Color32) {
+fn compact_ui(
+    ui: &mut egui::Ui,
+    detail: &HitDetail,
+    now: Option<crate::location::Fix>,
+    crops: &mut CropTextures,
+    muted: Color32,
+) {
     ui.horizontal(|ui| {
         let texture = crops.get(ui.ctx(), super::patrol::crop_key(&detail.read), &detail.read.crop);
         ui.add(egui::Image::new(&texture).fit_to_exact_size(Vec2::new(120.0, 38.0)));
@@ -421,6 +427,8 @@ fn compact_ui(ui: &mut egui::Ui, detail: &HitDetail, crops: &mut CropTextures, m
         });
         ui.label(RichText::new(format!("read {}{entry}", detail.read.text)).color(muted));
     });
+    // Where it was read, for dispatch (the confirmation step asks for it).
+    ui.label(RichText::new(format!("read at {}", super::place_words(detail.read.gps, now))).color(muted));
 }
 
 fn read_ui(ui: &mut egui::Ui, detail: &HitDetail, crops: &mut CropTextures, muted: Color32) {
@@ -431,6 +439,7 @@ fn read_ui(ui: &mut egui::Ui, detail: &HitDetail, crops: &mut CropTextures, mute
     let when = detail.read.time.with_timezone(&chrono::Local).format("%H:%M:%S");
     ui.label(RichText::new(format!("{:.0}% · {when}", detail.read.confidence * 100.0)).color(muted));
     ui.label(RichText::new(format!("camera {}", detail.read.camera)).color(muted));
+    ui.label(RichText::new(format!("at {}", super::place_words(detail.read.gps, None))).color(muted));
 }
 
 /// The hot-list entry, with the substituted characters of an approximate match marked.

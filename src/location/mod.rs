@@ -1,0 +1,337 @@
+//! Where the car is: GPS fixes from gpsd or an NMEA 0183 device, or the simulated patrol
+//! route, kept as a short track so that each read is stamped with the position at its frame's
+//! capture time (interpolated between fixes), and never with a fix older than the configured
+//! age: beyond it a read says "no fix", not a stale place.
+//!
+//! California's ALPR law counts a read's coordinates as ALPR information: they are stored,
+//! purged, exported and access-logged with the read (`store`, `reports`).
+
+pub mod gpsd;
+pub mod nmea;
+pub mod sim;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One position: a GPS fix, or the position a read was stamped with.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Fix {
+    /// The fix's own time (for a stamp: the time of the newest fix it was taken from).
+    pub time: DateTime<Utc>,
+    /// Latitude, degrees north.
+    pub lat: f64,
+    /// Longitude, degrees east.
+    pub lon: f64,
+    /// Horizontal accuracy, metres, when the receiver says.
+    pub accuracy_m: Option<f32>,
+    /// Ground speed, metres per second.
+    pub speed_mps: Option<f32>,
+    /// Course over ground, degrees from true north.
+    pub heading_deg: Option<f32>,
+}
+
+impl Fix {
+    /// A bare fix at `lat`, `lon`.
+    pub fn at(time: DateTime<Utc>, lat: f64, lon: f64) -> Self {
+        Self { time, lat, lon, accuracy_m: None, speed_mps: None, heading_deg: None }
+    }
+
+    /// True for coordinates on Earth (and not the 0,0 of a receiver with no fix).
+    pub fn is_plausible(&self) -> bool {
+        self.lat.is_finite()
+            && self.lon.is_finite()
+            && (-90.0..=90.0).contains(&self.lat)
+            && (-180.0..=180.0).contains(&self.lon)
+            && !(self.lat == 0.0 && self.lon == 0.0)
+    }
+
+    /// Great-circle distance to `other`, metres.
+    pub fn distance_m(&self, other: &Fix) -> f64 {
+        distance_m((self.lat, self.lon), (other.lat, other.lon))
+    }
+}
+
+/// Great-circle (haversine) distance between two points in degrees, metres.
+pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    const EARTH_RADIUS_M: f64 = 6_371_008.8;
+    let (lat1, lat2) = (a.0.to_radians(), b.0.to_radians());
+    let (dlat, dlon) = ((b.0 - a.0).to_radians(), (b.1 - a.1).to_radians());
+    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
+}
+
+/// The position a read is stamped with, and how old the newest fix behind it was.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Stamp {
+    /// The position at the read's time.
+    pub fix: Fix,
+    /// Milliseconds from the newest fix used to the read's time (0 or more).
+    pub fix_age_ms: i64,
+}
+
+/// The recent fixes, oldest first.
+#[derive(Debug, Default)]
+pub struct Track {
+    fixes: VecDeque<Fix>,
+}
+
+/// Fixes kept: a few minutes at 1 Hz, more than any read waits.
+const TRACK_KEPT: usize = 300;
+
+impl Track {
+    /// Adds a fix; an implausible one, or one older than the newest, is dropped.
+    pub fn push(&mut self, fix: Fix) -> bool {
+        if !fix.is_plausible() || self.fixes.back().is_some_and(|last| fix.time <= last.time) {
+            return false;
+        }
+        self.fixes.push_back(fix);
+        while self.fixes.len() > TRACK_KEPT {
+            self.fixes.pop_front();
+        }
+        true
+    }
+
+    /// Adds a fix, or completes the newest one when it is of the same instant (GGA and RMC
+    /// of one second): what either sentence lacks, the other gives.
+    pub fn merge(&mut self, fix: Fix) -> bool {
+        if let Some(last) = self.fixes.back_mut()
+            && last.time == fix.time
+            && fix.is_plausible()
+        {
+            last.accuracy_m = last.accuracy_m.or(fix.accuracy_m);
+            last.speed_mps = last.speed_mps.or(fix.speed_mps);
+            last.heading_deg = last.heading_deg.or(fix.heading_deg);
+            return true;
+        }
+        self.push(fix)
+    }
+
+    /// The newest fix.
+    pub fn latest(&self) -> Option<&Fix> {
+        self.fixes.back()
+    }
+
+    /// The position at `time`: between two fixes, interpolated along the line between them;
+    /// after the newest, that fix's position while it is at most `max_age_ms` old; `None`
+    /// beyond (no fix, never a stale place), or before the oldest fix kept.
+    pub fn at(&self, time: DateTime<Utc>, max_age_ms: i64) -> Option<Stamp> {
+        let after = self.fixes.iter().position(|f| f.time >= time);
+        match after {
+            Some(0) => {
+                let first = self.fixes[0];
+                (first.time == time).then_some(Stamp { fix: first, fix_age_ms: 0 })
+            }
+            Some(i) => {
+                let (a, b) = (self.fixes[i - 1], self.fixes[i]);
+                let age = (time - a.time).num_milliseconds();
+                // A gap longer than the age limit is no track: the receiver had lost its fix.
+                if (b.time - a.time).num_milliseconds() > max_age_ms.saturating_mul(2) && age > max_age_ms {
+                    return None;
+                }
+                let span = (b.time - a.time).num_milliseconds().max(1) as f64;
+                let t = age as f64 / span;
+                let mix = |x: f64, y: f64| x + (y - x) * t;
+                let fix = Fix {
+                    time: a.time,
+                    lat: mix(a.lat, b.lat),
+                    lon: mix(a.lon, b.lon),
+                    // The worse of the two: an interpolated place is no better than either end.
+                    accuracy_m: match (a.accuracy_m, b.accuracy_m) {
+                        (Some(x), Some(y)) => Some(x.max(y)),
+                        (x, y) => x.or(y),
+                    },
+                    speed_mps: a.speed_mps.zip(b.speed_mps).map(|(x, y)| x + (y - x) * t as f32).or(a.speed_mps),
+                    heading_deg: if t < 0.5 {
+                        a.heading_deg.or(b.heading_deg)
+                    } else {
+                        b.heading_deg.or(a.heading_deg)
+                    },
+                };
+                Some(Stamp { fix, fix_age_ms: age })
+            }
+            None => {
+                let last = *self.fixes.back()?;
+                let age = (time - last.time).num_milliseconds();
+                (age <= max_age_ms).then_some(Stamp { fix: last, fix_age_ms: age })
+            }
+        }
+    }
+}
+
+/// A receiver's state, for the status bar.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Health {
+    /// The source, in words ("gpsd localhost:2947", "NMEA /dev/ttyUSB0", "simulated route").
+    pub source: String,
+    /// Connected to gpsd or the device.
+    pub connected: bool,
+    /// The newest fix.
+    pub latest: Option<Fix>,
+    /// Satellites used in the newest fix, when known.
+    pub satellites: Option<u8>,
+    /// Sentences or reports that could not be used (bad checksum, garbage, impossible
+    /// coordinates), skipped and counted.
+    pub bad: u64,
+    /// The last connection problem, if any.
+    pub problem: Option<String>,
+}
+
+/// What the receivers write and the matcher reads.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// The track.
+    pub track: Track,
+    /// The receiver's state.
+    pub health: Health,
+}
+
+/// The shared track and health, locked briefly by the receiver thread and the readers.
+pub type SharedTrack = Arc<Mutex<Shared>>;
+
+/// Where positions come from, as the settings file names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSetting {
+    /// No position: reads say "no fix".
+    None,
+    /// The simulated patrol route (demo, simulator).
+    Simulated,
+    /// gpsd's JSON protocol at host:port.
+    Gpsd(String),
+    /// NMEA 0183 sentences from a serial device or a file.
+    Nmea(std::path::PathBuf),
+}
+
+impl std::str::FromStr for SourceSetting {
+    type Err = String;
+
+    /// `none`, `sim`, `gpsd` (localhost:2947), `gpsd:HOST:PORT`, `nmea:PATH`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "none" => Ok(Self::None),
+            "sim" | "simulated" => Ok(Self::Simulated),
+            "gpsd" => Ok(Self::Gpsd("localhost:2947".into())),
+            other => match other.split_once(':') {
+                Some(("gpsd", addr)) if !addr.is_empty() => Ok(Self::Gpsd(addr.to_owned())),
+                Some(("nmea", path)) if !path.is_empty() => Ok(Self::Nmea(path.into())),
+                _ => Err(format!("{other:?}: give none, sim, gpsd, gpsd:HOST:PORT or nmea:PATH")),
+            },
+        }
+    }
+}
+
+/// The running position source: stamps reads and reports its health. Receiver threads
+/// stop and join when it is dropped.
+pub struct Locator {
+    kind: Kind,
+    max_age_ms: i64,
+}
+
+enum Kind {
+    None,
+    Simulated(sim::Route),
+    Receiver { shared: SharedTrack, _worker: Box<dyn Send + Sync> },
+}
+
+impl std::fmt::Debug for Locator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Locator").field("health", &self.health()).finish()
+    }
+}
+
+impl Locator {
+    /// Starts the source the setting names; a fix older than `max_age_ms` is no fix.
+    pub fn start(setting: &SourceSetting, max_age_ms: i64) -> std::io::Result<Self> {
+        let kind = match setting {
+            SourceSetting::None => Kind::None,
+            SourceSetting::Simulated => Kind::Simulated(sim::Route::port()),
+            SourceSetting::Gpsd(addr) => {
+                let shared = SharedTrack::default();
+                let worker = gpsd::GpsdClient::start(addr, Arc::clone(&shared))?;
+                Kind::Receiver { shared, _worker: Box::new(worker) }
+            }
+            SourceSetting::Nmea(path) => {
+                let shared = SharedTrack::default();
+                let worker = nmea::NmeaReader::start(path, Arc::clone(&shared))?;
+                Kind::Receiver { shared, _worker: Box::new(worker) }
+            }
+        };
+        Ok(Self { kind, max_age_ms })
+    }
+
+    /// The position at `time`, or `None` (no fix within the age limit).
+    pub fn at(&self, time: DateTime<Utc>) -> Option<Stamp> {
+        match &self.kind {
+            Kind::None => None,
+            Kind::Simulated(route) => Some(Stamp { fix: route.at(time), fix_age_ms: 0 }),
+            Kind::Receiver { shared, .. } => {
+                shared.lock().unwrap_or_else(PoisonError::into_inner).track.at(time, self.max_age_ms)
+            }
+        }
+    }
+
+    /// The receiver's state now.
+    pub fn health(&self) -> Health {
+        match &self.kind {
+            Kind::None => Health { source: "no GPS configured".into(), ..Health::default() },
+            Kind::Simulated(route) => Health {
+                source: "simulated route".into(),
+                connected: true,
+                latest: Some(route.at(Utc::now())),
+                satellites: Some(9),
+                ..Health::default()
+            },
+            Kind::Receiver { shared, .. } => shared.lock().unwrap_or_else(PoisonError::into_inner).health.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(ms: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::from_timestamp_millis(1_800_000_000_000 + ms).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_read_between_fixes_is_interpolated_and_a_stale_fix_is_no_fix() {
+        let mut track = Track::default();
+        assert!(track.at(t(0), 2_000).is_none(), "no fix yet");
+        assert!(track.push(Fix { speed_mps: Some(10.0), ..Fix::at(t(0), 33.75, -118.20) }));
+        assert!(track.push(Fix { speed_mps: Some(12.0), ..Fix::at(t(1_000), 33.76, -118.22) }));
+        assert!(!track.push(Fix::at(t(500), 33.0, -118.0)), "older than the newest: dropped");
+        assert!(!track.push(Fix::at(t(2_000), 0.0, 0.0)), "0,0 is no fix");
+        assert!(!track.push(Fix::at(t(2_000), 91.0, 0.0)), "impossible latitude");
+        let mid = track.at(t(250), 2_000).unwrap();
+        assert!((mid.fix.lat - 33.7525).abs() < 1e-9 && (mid.fix.lon + 118.205).abs() < 1e-9, "{mid:?}");
+        assert_eq!(mid.fix_age_ms, 250);
+        assert!((mid.fix.speed_mps.unwrap() - 10.5).abs() < 1e-6);
+        // After the newest fix: its position while young enough, then no fix.
+        assert_eq!(track.at(t(2_900), 2_000).unwrap().fix_age_ms, 1_900);
+        assert!(track.at(t(3_100), 2_000).is_none());
+        // Before the oldest fix kept: nothing to say.
+        assert!(track.at(t(-10), 2_000).is_none());
+    }
+
+    #[test]
+    fn distances_are_great_circle_metres() {
+        // One degree of latitude is about 111.2 km anywhere.
+        assert!((distance_m((33.0, -118.0), (34.0, -118.0)) - 111_195.0).abs() < 50.0);
+        // Across the antimeridian the short way round.
+        assert!(distance_m((0.0, 179.999), (0.0, -179.999)) < 300.0);
+        // Near the pole, meridians converge.
+        assert!(distance_m((89.999, 0.0), (89.999, 180.0)) < 300.0);
+    }
+
+    #[test]
+    fn source_settings_parse_or_say_what_is_wrong() {
+        assert_eq!("gpsd".parse::<SourceSetting>().unwrap(), SourceSetting::Gpsd("localhost:2947".into()));
+        assert_eq!("gpsd:10.0.0.2:2948".parse::<SourceSetting>().unwrap(), SourceSetting::Gpsd("10.0.0.2:2948".into()));
+        assert_eq!("nmea:/dev/ttyUSB0".parse::<SourceSetting>().unwrap(), SourceSetting::Nmea("/dev/ttyUSB0".into()));
+        assert_eq!("sim".parse::<SourceSetting>().unwrap(), SourceSetting::Simulated);
+        assert!("serial".parse::<SourceSetting>().unwrap_err().contains("gpsd:HOST:PORT"));
+    }
+}
