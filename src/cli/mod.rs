@@ -11,6 +11,7 @@ mod purge;
 mod read;
 mod report;
 mod run;
+mod search;
 mod store;
 mod users;
 
@@ -76,6 +77,9 @@ pub enum Command {
     Purge(purge::PurgeArgs),
     /// Release stored reads (CSV plus images) to a California public agency.
     Export(export::ExportArgs),
+    /// Search stored reads by plate, or by place and time (purpose and case required; audited).
+    #[command(subcommand)]
+    Search(search::SearchCommand),
     /// Storage maintenance and measurement.
     #[command(subcommand)]
     Store(store::StoreCommand),
@@ -157,6 +161,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Report(command)) => report::run(&ctx, command),
         Some(Command::Purge(args)) => purge::run(&ctx, &args),
         Some(Command::Export(args)) => export::run(&ctx, &args),
+        Some(Command::Search(command)) => search::run(&ctx, command),
         Some(Command::Store(command)) => store::run(&ctx, command),
         Some(Command::Cameras(args)) => cameras::run(&ctx, &args),
         Some(Command::Run(args)) if args.headless => run::run(&ctx, &args),

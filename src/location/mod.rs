@@ -63,6 +63,50 @@ pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
 }
 
+/// A circle on the Earth: a search area.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Area {
+    /// Centre latitude, degrees.
+    pub lat: f64,
+    /// Centre longitude, degrees.
+    pub lon: f64,
+    /// Radius, metres.
+    pub radius_m: f64,
+}
+
+impl Area {
+    /// True when `(lat, lon)` lies within the circle (great-circle distance).
+    pub fn contains(&self, lat: f64, lon: f64) -> bool {
+        distance_m((self.lat, self.lon), (lat, lon)) <= self.radius_m
+    }
+
+    /// A box of latitude and longitude ranges that holds the whole circle, for an index scan
+    /// before the exact test: the latitude range, and one longitude range or two where the box
+    /// crosses the antimeridian; every longitude where it reaches a pole.
+    pub fn bounds(&self) -> ((f64, f64), Vec<(f64, f64)>) {
+        const METRES_PER_DEGREE: f64 = 111_194.9;
+        let dlat = self.radius_m / METRES_PER_DEGREE;
+        let (south, north) = (self.lat - dlat, self.lat + dlat);
+        if south <= -90.0 || north >= 90.0 {
+            return ((south.max(-90.0), north.min(90.0)), vec![(-180.0, 180.0)]);
+        }
+        // The widest the circle gets in longitude is at the latitude nearest a pole.
+        let widest = self.lat.abs() + dlat;
+        let dlon = (dlat / widest.to_radians().cos()).min(180.0);
+        let (west, east) = (self.lon - dlon, self.lon + dlon);
+        let lons = if dlon >= 180.0 {
+            vec![(-180.0, 180.0)]
+        } else if west < -180.0 {
+            vec![(west + 360.0, 180.0), (-180.0, east)]
+        } else if east > 180.0 {
+            vec![(west, 180.0), (-180.0, east - 360.0)]
+        } else {
+            vec![(west, east)]
+        };
+        ((south, north), lons)
+    }
+}
+
 /// The position a read is stamped with, and how old the newest fix behind it was.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Stamp {
@@ -324,6 +368,43 @@ mod tests {
         assert!(distance_m((0.0, 179.999), (0.0, -179.999)) < 300.0);
         // Near the pole, meridians converge.
         assert!(distance_m((89.999, 0.0), (89.999, 180.0)) < 300.0);
+    }
+
+    /// The box never leaves out a point of the circle, across the antimeridian and near the
+    /// poles too.
+    #[test]
+    fn an_area_box_holds_its_whole_circle() {
+        let areas = [
+            Area { lat: 33.76, lon: -118.2, radius_m: 500.0 },
+            Area { lat: 0.0, lon: 179.999, radius_m: 2_000.0 },
+            Area { lat: -10.0, lon: -179.99, radius_m: 5_000.0 },
+            Area { lat: 89.99, lon: 40.0, radius_m: 3_000.0 },
+            Area { lat: -89.5, lon: 0.0, radius_m: 100_000.0 },
+        ];
+        for area in areas {
+            let ((south, north), lons) = area.bounds();
+            for i in 0..720 {
+                // Points on the circle's edge, 0.5 degrees apart.
+                let bearing = f64::from(i) * 0.5;
+                let (lat, lon) = destination((area.lat, area.lon), bearing, area.radius_m * 0.999);
+                assert!(area.contains(lat, lon), "{area:?} {lat} {lon}");
+                assert!((south..=north).contains(&lat), "{area:?}: latitude {lat} outside {south}..{north}");
+                assert!(
+                    lons.iter().any(|(w, e)| (*w..=*e).contains(&lon)),
+                    "{area:?}: longitude {lon} outside {lons:?}"
+                );
+            }
+        }
+        assert!(!Area { lat: 33.76, lon: -118.2, radius_m: 500.0 }.contains(33.77, -118.2), "1.1 km away");
+    }
+
+    /// The point `metres` from `from` on `bearing` (degrees).
+    fn destination(from: (f64, f64), bearing: f64, metres: f64) -> (f64, f64) {
+        let d = metres / 6_371_008.8;
+        let (lat1, lon1, b) = (from.0.to_radians(), from.1.to_radians(), bearing.to_radians());
+        let lat2 = (lat1.sin() * d.cos() + lat1.cos() * d.sin() * b.cos()).asin();
+        let lon2 = lon1 + (b.sin() * d.sin() * lat1.cos()).atan2(d.cos() - lat1.sin() * lat2.sin());
+        (lat2.to_degrees(), (lon2.to_degrees() + 540.0).rem_euclid(360.0) - 180.0)
     }
 
     #[test]

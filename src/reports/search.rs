@@ -1,10 +1,12 @@
 //! Searches of stored reads and case holds: each needs a purpose and a case number, and each
 //! is written to the audit log with the plate or query terms (Civ. Code 1798.90.52).
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use rusqlite::params;
 
 use super::{ReportError, require_purpose};
 use crate::audit::{AuditAction, AuditEvent};
+use crate::location::Area;
 use crate::session::{Accounts, Permission, User};
 use crate::store::audit_log::append;
 use crate::store::records::{READ_COLUMNS, place_hold, release_holds, stored_read};
@@ -59,6 +61,68 @@ pub fn hold_read(
         Ok(())
     })?;
     Ok(())
+}
+
+/// Finds stored reads made within `area` between `from` and `to` (the place of a crime, a
+/// route): a purpose and a case number are required, and the search is audited with the area
+/// and period as its terms, like a plate search. Returns the reads oldest first.
+#[allow(clippy::too_many_arguments)]
+pub fn search_reads_near(
+    store: &Store,
+    accounts: &Accounts<'_>,
+    actor: &User,
+    area: Area,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    purpose: &str,
+    case_number: &str,
+) -> Result<Vec<StoredRead>, ReportError> {
+    let terms = format!(
+        "reads within {:.0} m of {:.5},{:.5} from {} to {}",
+        area.radius_m,
+        area.lat,
+        area.lon,
+        from.to_rfc3339(),
+        to.to_rfc3339()
+    );
+    accounts.authorize(actor, Permission::SearchReads, AuditAction::Search, &terms)?;
+    require_purpose(store, actor, AuditAction::Search, &terms, purpose, case_number)?;
+    let on_earth = (-90.0..=90.0).contains(&area.lat) && (-180.0..=180.0).contains(&area.lon);
+    if !(on_earth && area.radius_m > 0.0 && area.radius_m <= 100_000.0) {
+        return Err(ReportError::Invalid("give a point on Earth and a radius of 1 m to 100 km".into()));
+    }
+    if to <= from {
+        return Err(ReportError::Invalid("the period is empty (--to must be after --from)".into()));
+    }
+    let event = AuditEvent::new(&actor.id, &actor.organization, AuditAction::Search, &terms, "")
+        .with_purpose(purpose, case_number);
+    let ((south, north), lons) = area.bounds();
+    let rows = store.write(move |conn| {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {READ_COLUMNS} FROM reads WHERE time_ms >= ?1 AND time_ms < ?2 AND lat BETWEEN ?3 AND ?4
+             AND lon BETWEEN ?5 AND ?6 ORDER BY time_ms, id"
+        ))?;
+        let mut found = Vec::new();
+        // The box first (one or two longitude ranges), then the exact distance.
+        for (west, east) in lons {
+            let rows = stmt.query_map(
+                params![from.timestamp_millis(), to.timestamp_millis(), south, north, west, east],
+                stored_read,
+            )?;
+            for row in rows {
+                let row = row?;
+                if row.read.gps.is_some_and(|g| area.contains(g.lat, g.lon))
+                    && !found.iter().any(|r: &StoredRead| r.id == row.id)
+                {
+                    found.push(row);
+                }
+            }
+        }
+        found.sort_by_key(|r| (r.read.time, r.id));
+        append(conn, &AuditEvent { outcome: format!("{} reads shown", found.len()), ..event })?;
+        Ok(found)
+    })?;
+    Ok(rows)
 }
 
 /// Releases the holds of a case; returns how many were released.
@@ -131,5 +195,58 @@ mod tests {
         assert!(store.read_by_id(id).unwrap().unwrap().protected);
         assert_eq!(release_case(&store, &accounts, &sup, "C-1").unwrap(), 1);
         assert!(!store.read_by_id(id).unwrap().unwrap().protected);
+    }
+
+    #[test]
+    fn a_place_search_returns_exactly_the_reads_inside_the_circle_and_is_audited() {
+        let (_dir, store) = temp_store();
+        let (_admin, sup, _off) = users(&store);
+        let accounts = Accounts::new(&store, AccountRules::default());
+        let now = Utc::now();
+        // Reads every 100 m north of the gate, and one on the far side of the antimeridian's
+        // box (a different longitude entirely).
+        let gate = (33.7600, -118.2000);
+        let mut inside = Vec::new();
+        for i in 0..10 {
+            let lat = gate.0 + f64::from(i) * 0.000_9; // about 100 m a step
+            let read = NewRead {
+                time: now - chrono::Duration::minutes(30),
+                camera: "front".into(),
+                officer: Some("o1".into()),
+                plate: format!("7NEAR{i:02}"),
+                confidence: 0.9,
+                candidates_json: "[]".into(),
+                state: None,
+                gps: Some(crate::location::Fix::at(now, lat, gate.1)),
+                crop_png: None,
+            };
+            let id = store.insert_read(read).unwrap();
+            if crate::location::distance_m(gate, (lat, gate.1)) <= 450.0 {
+                inside.push(id);
+            }
+        }
+        let area = Area { lat: gate.0, lon: gate.1, radius_m: 450.0 };
+        let (from, to) = (now - chrono::Duration::hours(1), now);
+        assert!(matches!(
+            search_reads_near(&store, &accounts, &sup, area, from, to, "", "C-9"),
+            Err(ReportError::Invalid(_))
+        ));
+        let found = search_reads_near(&store, &accounts, &sup, area, from, to, "robbery at the gate", "C-9").unwrap();
+        assert_eq!(found.iter().map(|r| r.id).collect::<Vec<_>>(), inside);
+        assert_eq!(inside.len(), 5, "0 to 400 m");
+        // Outside the period: nothing.
+        let earlier = search_reads_near(
+            &store,
+            &accounts,
+            &sup,
+            area,
+            from - chrono::Duration::hours(5),
+            from - chrono::Duration::hours(2),
+            "robbery",
+            "C-9",
+        );
+        assert!(earlier.unwrap().is_empty());
+        assert_eq!(store.count_audit_rows("action = 'search' AND object LIKE 'reads within 450 m%' AND outcome = '5 reads shown' AND case_number = 'C-9'"), 1);
+        assert_eq!(store.count_audit_rows("action = 'search' AND outcome LIKE 'refused: a purpose%'"), 1);
     }
 }

@@ -28,7 +28,12 @@ pub struct HistoryScreen {
     purpose: String,
     case_number: String,
     field: Field,
+    /// Show only the reads within [`NEAR_M`] of the car.
+    near_only: bool,
 }
+
+/// The radius of the "near the car" filter, metres.
+const NEAR_M: f64 = 500.0;
 
 impl HistoryScreen {
     /// Draws the screen.
@@ -58,10 +63,27 @@ impl HistoryScreen {
                     }
                 }
             });
-            ui.label(RichText::new("Reads").strong());
+            let here = console.position_now();
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("Reads").strong());
+                let near = egui::Button::selectable(self.near_only, format!("Within {NEAR_M:.0} m of the car"))
+                    .min_size(egui::vec2(0.0, TOUCH_MIN));
+                if ui.add_enabled(here.is_some(), near).clicked() {
+                    self.near_only = !self.near_only;
+                }
+            });
+            let shown: Vec<&crate::console::RecentRead> = console
+                .history()
+                .filter(|read| match (self.near_only, here, read.gps) {
+                    (false, ..) => true,
+                    (true, Some(here), Some(at)) => here.distance_m(&at) <= NEAR_M,
+                    (true, ..) => false,
+                })
+                .take(200)
+                .collect();
             crate::ui::theme::finger_scroll().id_salt("reads").show(ui, |ui| {
                 egui::Grid::new("reads-grid").striped(true).min_row_height(32.0).show(ui, |ui| {
-                    for read in console.history().take(200) {
+                    for read in shown {
                         let texture = crops.get(ui.ctx(), super::patrol::crop_key(read), &read.crop);
                         ui.add(egui::Image::new(&texture).fit_to_exact_size(egui::vec2(96.0, 30.0)));
                         ui.label(RichText::new(&read.text).monospace().strong());
@@ -79,6 +101,7 @@ impl HistoryScreen {
             });
             // The search column scrolls on its own (by a finger drag) where the screen is short.
             crate::ui::theme::finger_scroll().id_salt("search").show(&mut cols[1], |ui| {
+                map_ui(ui, console, frame);
                 ui.label(RichText::new("Search stored reads (logged with purpose and case number)").strong());
                 // Typed on the on-screen keyboard below, into the field marked; purposes are picks.
                 ui.horizontal(|ui| {
@@ -137,4 +160,33 @@ impl HistoryScreen {
             });
         });
     }
+}
+
+/// This shift's reads where they were made, hits in the alert colour, and the car now: drawn
+/// in metres around the car (no map tiles: the car may be offline).
+fn map_ui(ui: &mut egui::Ui, console: &Console, frame: &Frame<'_>) {
+    let theme = frame.theme;
+    let reads: Vec<&crate::console::RecentRead> = console.history().filter(|r| r.gps.is_some()).collect();
+    let here = console.position_now();
+    let Some(origin) = here.or_else(|| reads.first().and_then(|r| r.gps)) else {
+        ui.label(RichText::new("Map: no position yet (no GPS fix)").color(theme.muted));
+        return;
+    };
+    // A local flat projection: fine over the few kilometres of a shift.
+    let metres = |fix: &crate::location::Fix| {
+        let x = (fix.lon - origin.lon) * origin.lat.to_radians().cos() * 111_195.0;
+        [x, (fix.lat - origin.lat) * 111_195.0]
+    };
+    let plain: Vec<[f64; 2]> =
+        reads.iter().filter(|r| r.hit_id.is_none()).filter_map(|r| r.gps.as_ref().map(metres)).collect();
+    let hits: Vec<[f64; 2]> =
+        reads.iter().filter(|r| r.hit_id.is_some()).filter_map(|r| r.gps.as_ref().map(metres)).collect();
+    ui.label(RichText::new("Map of this shift's reads (metres from the car)").strong());
+    egui_plot::Plot::new("shift-map").height(180.0).data_aspect(1.0).allow_scroll(false).show(ui, |plot| {
+        plot.points(egui_plot::Points::new("reads", plain).radius(3.0).color(theme.muted));
+        plot.points(egui_plot::Points::new("hits", hits).radius(5.0).color(theme.bad));
+        if let Some(here) = here.as_ref() {
+            plot.points(egui_plot::Points::new("car", vec![metres(here)]).radius(6.0).color(theme.accent));
+        }
+    });
 }

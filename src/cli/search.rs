@@ -1,0 +1,87 @@
+//! The `search` command: stored reads by plate, or by place and time, each with a purpose and
+//! a case number, audited as the console's searches are.
+
+use std::process::ExitCode;
+
+use super::Context;
+use super::store::{Secrets, actor, open_store, parse_time, rules};
+use crate::location::Area;
+use crate::reports::search::{search_reads, search_reads_near};
+use crate::session::Accounts;
+use crate::store::StoredRead;
+
+/// Subcommands of `search`.
+#[derive(Debug, clap::Subcommand)]
+pub enum SearchCommand {
+    /// Reads of one plate.
+    Plate {
+        /// The plate (normalized: spaces and dashes ignored).
+        plate: String,
+        /// Why (a law-enforcement purpose).
+        #[arg(long)]
+        purpose: String,
+        /// The case or incident number.
+        #[arg(long = "case")]
+        case_number: String,
+        /// The user searching.
+        #[arg(long = "as", value_name = "ID")]
+        as_user: String,
+    },
+    /// Reads made within a radius of a point in a period.
+    Near {
+        /// The point, `LAT,LON` in degrees.
+        point: String,
+        /// Radius in metres (1 to 100000).
+        #[arg(long, default_value_t = 500.0)]
+        radius: f64,
+        /// Period start (YYYY-MM-DD or RFC 3339).
+        #[arg(long)]
+        from: String,
+        /// Period end (a date includes that day).
+        #[arg(long)]
+        to: String,
+        /// Why (a law-enforcement purpose).
+        #[arg(long)]
+        purpose: String,
+        /// The case or incident number.
+        #[arg(long = "case")]
+        case_number: String,
+        /// The user searching.
+        #[arg(long = "as", value_name = "ID")]
+        as_user: String,
+    },
+}
+
+/// Runs `search`: one line per read, `id time camera plate confidence lat lon`.
+pub fn run(ctx: &Context, command: SearchCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(ctx)?;
+    let accounts = Accounts::new(&store, rules(ctx));
+    let mut secrets = Secrets::new();
+    let rows = match command {
+        SearchCommand::Plate { plate, purpose, case_number, as_user } => {
+            let user = actor(&store, ctx, &as_user, &mut secrets)?;
+            search_reads(&store, &accounts, &user, &plate, &purpose, &case_number)?
+        }
+        SearchCommand::Near { point, radius, from, to, purpose, case_number, as_user } => {
+            let (lat, lon) = point
+                .split_once(',')
+                .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)))
+                .ok_or_else(|| anyhow::anyhow!("{point:?}: give the point as LAT,LON in degrees"))?;
+            let user = actor(&store, ctx, &as_user, &mut secrets)?;
+            let area = Area { lat, lon, radius_m: radius };
+            let (from, to) = (parse_time(&from, false)?, parse_time(&to, true)?);
+            search_reads_near(&store, &accounts, &user, area, from, to, &purpose, &case_number)?
+        }
+    };
+    for row in &rows {
+        println!("{}", line(row));
+    }
+    println!("{} reads", rows.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn line(row: &StoredRead) -> String {
+    let read = &row.read;
+    let place = read.gps.map_or_else(|| "no-fix".to_owned(), |g| format!("{:.6} {:.6}", g.lat, g.lon));
+    format!("{}\t{}\t{}\t{}\t{:.2}\t{place}", row.id, read.time.to_rfc3339(), read.camera, read.plate, read.confidence)
+}
