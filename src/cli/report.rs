@@ -46,13 +46,25 @@ pub fn run(ctx: &Context, command: ReportCommand) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<12} {:>6} {:<17} {:<17} {:>7} {:>7} {:>6} {:>7} {:>6} {:>5} {:>5} {:>5}",
-        "officer", "shift", "log-on", "log-off", "minutes", "active", "share", "down", "reads", "hits", "conf", "exig"
+        "{:<12} {:>6} {:<17} {:<17} {:>7} {:>7} {:>6} {:>7} {:>6} {:>5} {:>5} {:>5} {:>6}",
+        "officer",
+        "shift",
+        "log-on",
+        "log-off",
+        "minutes",
+        "active",
+        "share",
+        "down",
+        "reads",
+        "hits",
+        "conf",
+        "exig",
+        "km"
     );
     for r in &rows {
         let hits: i64 = r.hits_by_list.values().sum();
         println!(
-            "{:<12} {:>6} {:<17} {:<17} {:>7.0} {:>7.0} {:>5.0}% {:>7.0} {:>6} {:>5} {:>5} {:>5}",
+            "{:<12} {:>6} {:<17} {:<17} {:>7.0} {:>7.0} {:>5.0}% {:>7.0} {:>6} {:>5} {:>5} {:>5} {:>6.1}",
             r.officer,
             r.shift_id,
             r.logon.format("%Y-%m-%d %H:%M"),
@@ -64,7 +76,8 @@ pub fn run(ctx: &Context, command: ReportCommand) -> anyhow::Result<ExitCode> {
             r.reads,
             hits,
             r.confirmations,
-            r.exigent_overrides
+            r.exigent_overrides,
+            r.distance_km
         );
         if !r.deactivation_reasons.is_empty() {
             println!("{:<12} deactivated: {}", "", r.deactivation_reasons.join("; "));

@@ -24,11 +24,15 @@ use crate::location::Locator;
 use crate::pipeline::{ReadEvent, Wake};
 use crate::store::{NewRead, Store};
 
+/// How often the patrol track gets a point.
+const TRACK_EVERY: Duration = Duration::from_secs(5);
+
 /// What the console tells the matcher.
 #[derive(Debug, Clone)]
 pub enum MatcherCommand {
-    /// ALPR records reads for this officer (`None`: off: logged off, checklist, deactivated).
-    Recording(Option<String>),
+    /// ALPR records reads for this officer in this shift (`None`: off: logged off,
+    /// checklist, deactivated).
+    Recording(Option<(String, i64)>),
     /// A hit changed state (a decision starts its quiet period).
     Decided(Box<HitRecord>),
     /// A new shift: no open hits, no quiet periods, with this quiet period after a decision.
@@ -90,7 +94,7 @@ struct Worker {
     hotlists: Arc<Hotlists>,
     locator: Option<Arc<Locator>>,
     clock: Clock,
-    recording: Option<String>,
+    recording: Option<(String, i64)>,
     queue: AlertQueue,
     out: Sender<Matched>,
     wake: Option<Wake>,
@@ -144,6 +148,8 @@ impl Drop for Matcher {
 
 impl Worker {
     fn run(mut self, reads: &Receiver<ReadEvent>, commands: &Receiver<MatcherCommand>) {
+        // The patrol track: where the car is, every few seconds while ALPR records.
+        let track_tick = crossbeam_channel::tick(TRACK_EVERY);
         loop {
             // Commands first: a read never overtakes the command sent before it.
             while let Ok(command) = commands.try_recv() {
@@ -163,6 +169,7 @@ impl Worker {
                     }
                     Err(_) => break,
                 },
+                recv(track_tick) -> _ => self.track_point(),
             }
         }
     }
@@ -172,6 +179,14 @@ impl Worker {
             MatcherCommand::Recording(officer) => self.recording = officer,
             MatcherCommand::Decided(hit) => self.queue.update(&hit, self.clock.now()),
             MatcherCommand::Reset(quiet) => self.queue = AlertQueue::with_quiet_period(quiet),
+        }
+    }
+
+    fn track_point(&self) {
+        let (Some((_, shift_id)), Some(locator)) = (&self.recording, &self.locator) else { return };
+        let Some(stamp) = locator.at(self.clock.now()) else { return };
+        if let Err(err) = self.store.record_track_point(*shift_id, stamp.fix) {
+            self.send(Matched::Failed(format!("cannot store the patrol track: {err}")));
         }
     }
 
@@ -187,7 +202,7 @@ impl Worker {
     fn read(&mut self, event: ReadEvent) {
         let received = Instant::now();
         // ALPR off (checklist, deactivated, logged off): nothing is kept.
-        let Some(officer) = self.recording.clone() else { return };
+        let Some((officer, _)) = self.recording.clone() else { return };
         let read = &event.read;
         let time = DateTime::<Utc>::from(event.wall_time);
         let candidates: Vec<ReadCandidate<'_>> =

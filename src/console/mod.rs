@@ -285,7 +285,7 @@ pub struct Console {
     matched_tx: Sender<matcher::Matched>,
     matched_rx: Receiver<matcher::Matched>,
     /// What the matcher was last told about recording (to tell it only changes).
-    recording_told: Option<Option<String>>,
+    recording_told: Option<Option<(String, i64)>>,
     /// Per hit, the last 200: (last frame of the pass to hit committed, read published to
     /// hit committed), ms (the health figures).
     hit_latency_ms: VecDeque<(f64, f64)>,
@@ -677,7 +677,7 @@ impl Console {
 
     /// Tells the matcher whether ALPR records, and for whom, when that changed.
     fn sync_recording(&mut self) {
-        let recording = self.is_active().then(|| self.officer()).flatten();
+        let recording = self.session.as_ref().filter(|_| self.is_active()).map(|s| (s.user.id.clone(), s.shift_id));
         if self.recording_told.as_ref() != Some(&recording)
             && let Some(matcher) = &self.matcher
             && matcher.send(matcher::MatcherCommand::Recording(recording.clone()))

@@ -50,6 +50,9 @@ pub struct ShiftUsage {
     pub exigent_overrides: i64,
     /// Mean seconds from a hit to its acknowledgement.
     pub mean_secs_to_acknowledge: Option<f64>,
+    /// Kilometres driven while ALPR was active, from the patrol track (gaps of more than two
+    /// minutes without a fix are not counted as driven).
+    pub distance_km: f64,
 }
 
 fn minutes(from_ms: i64, to_ms: i64) -> f64 {
@@ -125,6 +128,7 @@ pub fn compute(
                 "SELECT count(confirmed_ms), coalesce(sum(exigent), 0), avg(time_to_ack_ms) {hit_range}"
             ))?
             .query_row(params![officer, start, stop], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let distance_km = patrol_km(conn, shift_id)?;
         out.push(ShiftUsage {
             officer,
             shift_id,
@@ -141,6 +145,7 @@ pub fn compute(
             confirmations,
             exigent_overrides,
             mean_secs_to_acknowledge: mean_ack_ms.map(|ms| ms / 1000.0),
+            distance_km,
         });
     }
     Ok(out)
@@ -196,6 +201,21 @@ fn map_text(map: &BTreeMap<String, i64>) -> String {
     map.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(";")
 }
 
+/// The length of a shift's patrol track, km: the great-circle steps between consecutive points,
+/// leaving out a step across a gap of more than two minutes (no fix, or ALPR off).
+fn patrol_km(conn: &Connection, shift_id: i64) -> Result<f64, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT time_ms, lat, lon FROM patrol_track WHERE shift_id = ?1 ORDER BY time_ms")?;
+    let points: Vec<(i64, f64, f64)> =
+        stmt.query_map([shift_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+    let metres: f64 = points
+        .windows(2)
+        .filter(|w| w[1].0 - w[0].0 <= 120_000)
+        .map(|w| crate::location::distance_m((w[0].1, w[0].2), (w[1].1, w[1].2)))
+        .sum();
+    Ok(metres / 1000.0)
+}
+
 /// The report as CSV, one line per shift, with a header.
 pub fn to_csv(rows: &[ShiftUsage]) -> String {
     let mut out = csv_line(&[
@@ -214,6 +234,7 @@ pub fn to_csv(rows: &[ShiftUsage]) -> String {
         "confirmations",
         "exigent_overrides",
         "mean_secs_to_acknowledge",
+        "distance_km",
     ]);
     for r in rows {
         out.push_str(&csv_line(&[
@@ -232,6 +253,7 @@ pub fn to_csv(rows: &[ShiftUsage]) -> String {
             r.confirmations.to_string(),
             r.exigent_overrides.to_string(),
             r.mean_secs_to_acknowledge.map(|s| format!("{s:.1}")).unwrap_or_default(),
+            format!("{:.2}", r.distance_km),
         ]));
     }
     out
@@ -303,6 +325,13 @@ mod tests {
                 },
             )
             .unwrap();
+        // The patrol track: 1.1 km north in 10 one-minute steps, then a 30-minute gap (no fix)
+        // across which the car "moved" 5 km that is not counted.
+        for i in 0..=10 {
+            let fix = crate::location::Fix::at(at(20 + i), 33.75 + f64::from(i as i32) * 0.001, -118.2);
+            store.record_track_point(shift, fix).unwrap();
+        }
+        store.record_track_point(shift, crate::location::Fix::at(at(60), 33.80, -118.2)).unwrap();
         store.end_shift(shift, at(600)).unwrap();
 
         assert!(matches!(usage_report(&store, &accounts, &off, at(-1), at(700), None), Err(ReportError::Session(_))));
@@ -314,6 +343,7 @@ mod tests {
         assert_eq!((r.shift_minutes, r.active_minutes, r.camera_downtime_minutes), (600.0, 540.0, 30.0));
         assert!((r.active_share - 0.9).abs() < 1e-9);
         assert_eq!(r.deactivation_reasons, vec!["lunch".to_owned()]);
+        assert!((r.distance_km - 1.112).abs() < 0.01, "{}", r.distance_km);
         assert_eq!(r.reads, 5);
         assert_eq!(r.hits_by_list, BTreeMap::from([("BOLO".to_owned(), 1), ("SVS".to_owned(), 1)]));
         assert_eq!(r.dispositions, BTreeMap::from([("arrest".to_owned(), 1), ("new".to_owned(), 1)]));

@@ -257,6 +257,18 @@ impl Store {
         })
     }
 
+    /// Adds a point of the car's patrol track for `shift_id` (a repeat of an instant is
+    /// ignored).
+    pub fn record_track_point(&self, shift_id: i64, fix: Fix) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT OR IGNORE INTO patrol_track (shift_id, time_ms, lat, lon) VALUES (?1, ?2, ?3, ?4)",
+                params![shift_id, fix.time.timestamp_millis(), fix.lat, fix.lon],
+            )?;
+            Ok(())
+        })
+    }
+
     /// One hit.
     pub fn hit(&self, id: i64) -> Result<Option<HitRecord>, StoreError> {
         self.read(|conn| {

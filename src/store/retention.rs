@@ -62,6 +62,8 @@ pub struct PurgeCounts {
     pub hit_events: u64,
     /// Reads past retention kept because they are protected.
     pub protected_kept: u64,
+    /// Points of the car's patrol track deleted (or that would be).
+    pub track_points: u64,
     /// True when nothing was deleted (a dry run).
     pub dry_run: bool,
 }
@@ -101,6 +103,7 @@ pub(crate) fn purge_in(
             &format!("SELECT count(*) FROM hit_events WHERE hit_id IN (SELECT id {finished_hits})"),
             cutoff_ms,
         )?;
+        counts.track_points = count(conn, "SELECT count(*) FROM patrol_track WHERE time_ms < ?1", cutoff_ms)?;
     } else {
         // Hits first: once their reads are gone the protection test above would change.
         counts.hit_events = conn
@@ -110,14 +113,16 @@ pub(crate) fn purge_in(
         counts.reads =
             conn.execute(&format!("DELETE FROM reads WHERE time_ms < ?1 AND NOT {PROTECTED}"), [cutoff_ms])? as u64;
         conn.execute("DELETE FROM holds WHERE released_ms IS NOT NULL AND read_id NOT IN (SELECT id FROM reads)", [])?;
+        counts.track_points = conn.execute("DELETE FROM patrol_track WHERE time_ms < ?1", [cutoff_ms])? as u64;
     }
     let outcome = format!(
-        "{}reads {}, hits {}, hit events {}, protected kept {}",
+        "{}reads {}, hits {}, hit events {}, protected kept {}, track points {}",
         if dry_run { "dry run: would delete " } else { "deleted " },
         counts.reads,
         counts.hits,
         counts.hit_events,
-        counts.protected_kept
+        counts.protected_kept,
+        counts.track_points
     );
     let object = format!("older than {}", cutoff.to_rfc3339());
     append(conn, &AuditEvent::new(user, organization, AuditAction::Purge, &object, &outcome))?;

@@ -256,6 +256,18 @@ ALTER TABLE reads ADD COLUMN gps_speed_mps REAL;
 ALTER TABLE reads ADD COLUMN gps_heading_deg REAL;
 ALTER TABLE reads ADD COLUMN gps_fix_ms INTEGER;
 "#,
+    // 8: where the car went while ALPR was active, a point every few seconds, for the
+    // supervisors' distance patrolled; purged with the reads.
+    r#"
+CREATE TABLE patrol_track (
+    shift_id  INTEGER NOT NULL,
+    time_ms   INTEGER NOT NULL,
+    lat       REAL NOT NULL,
+    lon       REAL NOT NULL,
+    PRIMARY KEY (shift_id, time_ms)
+);
+CREATE INDEX patrol_track_time ON patrol_track(time_ms);
+"#,
 ];
 
 /// The schema version this program writes.

@@ -141,6 +141,7 @@ impl OversightScreen {
                             "Confirmed",
                             "Exigent",
                             "Ack (s)",
+                            "Driven",
                         ] {
                             ui.label(RichText::new(h).strong());
                         }
@@ -169,6 +170,7 @@ impl OversightScreen {
                             ui.label(row.confirmations.to_string());
                             ui.label(row.exigent_overrides.to_string());
                             ui.label(row.mean_secs_to_acknowledge.map_or("-".into(), |s| format!("{s:.1}")));
+                            ui.label(format!("{:.1} km", row.distance_km));
                             ui.end_row();
                         }
                     });
