@@ -79,6 +79,11 @@ pub fn run(ctx: &Context, command: ReportCommand) -> anyhow::Result<ExitCode> {
             r.exigent_overrides,
             r.distance_km
         );
+        if !r.minutes_by_area.is_empty() {
+            let areas: Vec<String> =
+                r.minutes_by_area.iter().take(5).map(|(cell, m)| format!("{cell} {m:.0} min")).collect();
+            println!("{:<12} active by area: {}", "", areas.join(", "));
+        }
         if !r.deactivation_reasons.is_empty() {
             println!("{:<12} deactivated: {}", "", r.deactivation_reasons.join("; "));
         }

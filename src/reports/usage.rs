@@ -53,6 +53,9 @@ pub struct ShiftUsage {
     /// Kilometres driven while ALPR was active, from the patrol track (gaps of more than two
     /// minutes without a fix are not counted as driven).
     pub distance_km: f64,
+    /// Minutes active per area (a cell of 0.01 degree, about 1.1 km, named by its centre),
+    /// most first.
+    pub minutes_by_area: Vec<(String, f64)>,
 }
 
 fn minutes(from_ms: i64, to_ms: i64) -> f64 {
@@ -128,7 +131,7 @@ pub fn compute(
                 "SELECT count(confirmed_ms), coalesce(sum(exigent), 0), avg(time_to_ack_ms) {hit_range}"
             ))?
             .query_row(params![officer, start, stop], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        let distance_km = patrol_km(conn, shift_id)?;
+        let (distance_km, minutes_by_area) = patrol_track(conn, shift_id)?;
         out.push(ShiftUsage {
             officer,
             shift_id,
@@ -146,6 +149,7 @@ pub fn compute(
             exigent_overrides,
             mean_secs_to_acknowledge: mean_ack_ms.map(|ms| ms / 1000.0),
             distance_km,
+            minutes_by_area,
         });
     }
     Ok(out)
@@ -201,19 +205,25 @@ fn map_text(map: &BTreeMap<String, i64>) -> String {
     map.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(";")
 }
 
-/// The length of a shift's patrol track, km: the great-circle steps between consecutive points,
-/// leaving out a step across a gap of more than two minutes (no fix, or ALPR off).
-fn patrol_km(conn: &Connection, shift_id: i64) -> Result<f64, StoreError> {
+/// A shift's patrol track: its length, km (the great-circle steps between consecutive points,
+/// leaving out a step across a gap of more than two minutes: no fix, or ALPR off), and the
+/// minutes spent in each area (each step's time counted in the cell it started in).
+fn patrol_track(conn: &Connection, shift_id: i64) -> Result<(f64, Vec<(String, f64)>), StoreError> {
     let mut stmt =
         conn.prepare_cached("SELECT time_ms, lat, lon FROM patrol_track WHERE shift_id = ?1 ORDER BY time_ms")?;
     let points: Vec<(i64, f64, f64)> =
         stmt.query_map([shift_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
-    let metres: f64 = points
-        .windows(2)
-        .filter(|w| w[1].0 - w[0].0 <= 120_000)
-        .map(|w| crate::location::distance_m((w[0].1, w[0].2), (w[1].1, w[1].2)))
-        .sum();
-    Ok(metres / 1000.0)
+    let mut metres = 0.0;
+    let mut areas: BTreeMap<String, f64> = BTreeMap::new();
+    for w in points.windows(2).filter(|w| w[1].0 - w[0].0 <= 120_000) {
+        metres += crate::location::distance_m((w[0].1, w[0].2), (w[1].1, w[1].2));
+        let centre = |x: f64| (x * 100.0).floor() / 100.0 + 0.005;
+        let cell = format!("{:.3},{:.3}", centre(w[0].1), centre(w[0].2));
+        *areas.entry(cell).or_default() += (w[1].0 - w[0].0) as f64 / 60_000.0;
+    }
+    let mut areas: Vec<(String, f64)> = areas.into_iter().collect();
+    areas.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok((metres / 1000.0, areas))
 }
 
 /// The report as CSV, one line per shift, with a header.
@@ -235,6 +245,7 @@ pub fn to_csv(rows: &[ShiftUsage]) -> String {
         "exigent_overrides",
         "mean_secs_to_acknowledge",
         "distance_km",
+        "active_minutes_by_area",
     ]);
     for r in rows {
         out.push_str(&csv_line(&[
@@ -254,6 +265,7 @@ pub fn to_csv(rows: &[ShiftUsage]) -> String {
             r.exigent_overrides.to_string(),
             r.mean_secs_to_acknowledge.map(|s| format!("{s:.1}")).unwrap_or_default(),
             format!("{:.2}", r.distance_km),
+            r.minutes_by_area.iter().map(|(cell, m)| format!("{cell}:{m:.1}")).collect::<Vec<_>>().join(";"),
         ]));
     }
     out
@@ -344,6 +356,10 @@ mod tests {
         assert!((r.active_share - 0.9).abs() < 1e-9);
         assert_eq!(r.deactivation_reasons, vec!["lunch".to_owned()]);
         assert!((r.distance_km - 1.112).abs() < 0.01, "{}", r.distance_km);
+        // 10 minutes driven: 33.75x for the first 10 steps... cells of 0.01 degree.
+        let total: f64 = r.minutes_by_area.iter().map(|(_, m)| m).sum();
+        assert!((total - 10.0).abs() < 1e-9, "{:?}", r.minutes_by_area);
+        assert_eq!(r.minutes_by_area[0].0, "33.755,-118.195");
         assert_eq!(r.reads, 5);
         assert_eq!(r.hits_by_list, BTreeMap::from([("BOLO".to_owned(), 1), ("SVS".to_owned(), 1)]));
         assert_eq!(r.dispositions, BTreeMap::from([("arrest".to_owned(), 1), ("new".to_owned(), 1)]));

@@ -30,6 +30,8 @@ pub struct HistoryScreen {
     field: Field,
     /// Show only the reads within [`NEAR_M`] of the car.
     near_only: bool,
+    /// Show only the reads of the last this many minutes (`None`: the whole shift).
+    last_minutes: Option<i64>,
 }
 
 /// The radius of the "near the car" filter, metres.
@@ -71,9 +73,18 @@ impl HistoryScreen {
                 if ui.add_enabled(here.is_some(), near).clicked() {
                     self.near_only = !self.near_only;
                 }
+                for (minutes, label) in [(Some(15), "15 min"), (Some(60), "1 h"), (None, "Shift")] {
+                    let pick = egui::Button::selectable(self.last_minutes == minutes, label)
+                        .min_size(egui::vec2(0.0, TOUCH_MIN));
+                    if ui.add(pick).clicked() {
+                        self.last_minutes = minutes;
+                    }
+                }
             });
+            let since = self.last_minutes.map(|m| console.now() - chrono::Duration::minutes(m));
             let shown: Vec<&crate::console::RecentRead> = console
                 .history()
+                .filter(|read| since.is_none_or(|since| read.time >= since))
                 .filter(|read| match (self.near_only, here, read.gps) {
                     (false, ..) => true,
                     (true, Some(here), Some(at)) => here.distance_m(&at) <= NEAR_M,
