@@ -266,17 +266,64 @@ impl std::str::FromStr for SourceSetting {
     }
 }
 
-/// The running position source: stamps reads and reports its health. Receiver threads
-/// stop and join when it is dropped.
-pub struct Locator {
-    kind: Kind,
-    max_age_ms: i64,
+/// A source of positions: the simulated route, or a receiver's track (gpsd, NMEA).
+pub trait PositionSource: Send + Sync {
+    /// The position at `time`, or `None` (no fix within `max_age_ms`).
+    fn at(&self, time: DateTime<Utc>, max_age_ms: i64) -> Option<Stamp>;
+    /// The source's state now.
+    fn health(&self) -> Health;
 }
 
-enum Kind {
-    None,
-    Simulated(sim::Route),
-    Receiver { shared: SharedTrack, _worker: Box<dyn Send + Sync> },
+impl PositionSource for sim::Route {
+    fn at(&self, time: DateTime<Utc>, _max_age_ms: i64) -> Option<Stamp> {
+        Some(Stamp { fix: sim::Route::at(self, time), fix_age_ms: 0 })
+    }
+
+    fn health(&self) -> Health {
+        Health {
+            source: "simulated route".into(),
+            connected: true,
+            latest: Some(sim::Route::at(self, Utc::now())),
+            satellites: Some(9),
+            ..Health::default()
+        }
+    }
+}
+
+/// A receiver thread (gpsd or NMEA) and the track it fills; the thread stops with it.
+struct Receiver {
+    shared: SharedTrack,
+    _worker: Box<dyn Send + Sync>,
+}
+
+impl PositionSource for Receiver {
+    fn at(&self, time: DateTime<Utc>, max_age_ms: i64) -> Option<Stamp> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner).track.at(time, max_age_ms)
+    }
+
+    fn health(&self) -> Health {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner).health.clone()
+    }
+}
+
+/// No position source configured.
+struct NoSource;
+
+impl PositionSource for NoSource {
+    fn at(&self, _time: DateTime<Utc>, _max_age_ms: i64) -> Option<Stamp> {
+        None
+    }
+
+    fn health(&self) -> Health {
+        Health { source: "no GPS configured".into(), ..Health::default() }
+    }
+}
+
+/// The running position source the settings name, with its age limit: stamps reads and
+/// reports its health. Receiver threads stop and join when it is dropped.
+pub struct Locator {
+    source: Box<dyn PositionSource>,
+    max_age_ms: i64,
 }
 
 impl std::fmt::Debug for Locator {
@@ -288,47 +335,36 @@ impl std::fmt::Debug for Locator {
 impl Locator {
     /// Starts the source the setting names; a fix older than `max_age_ms` is no fix.
     pub fn start(setting: &SourceSetting, max_age_ms: i64) -> std::io::Result<Self> {
-        let kind = match setting {
-            SourceSetting::None => Kind::None,
-            SourceSetting::Simulated => Kind::Simulated(sim::Route::port()),
+        let source: Box<dyn PositionSource> = match setting {
+            SourceSetting::None => Box::new(NoSource),
+            SourceSetting::Simulated => Box::new(sim::Route::port()),
             SourceSetting::Gpsd(addr) => {
                 let shared = SharedTrack::default();
                 let worker = gpsd::GpsdClient::start(addr, Arc::clone(&shared))?;
-                Kind::Receiver { shared, _worker: Box::new(worker) }
+                Box::new(Receiver { shared, _worker: Box::new(worker) })
             }
             SourceSetting::Nmea(path) => {
                 let shared = SharedTrack::default();
                 let worker = nmea::NmeaReader::start(path, Arc::clone(&shared))?;
-                Kind::Receiver { shared, _worker: Box::new(worker) }
+                Box::new(Receiver { shared, _worker: Box::new(worker) })
             }
         };
-        Ok(Self { kind, max_age_ms })
+        Ok(Self::with_source(source, max_age_ms))
+    }
+
+    /// A locator over any source (tests, other receivers).
+    pub fn with_source(source: Box<dyn PositionSource>, max_age_ms: i64) -> Self {
+        Self { source, max_age_ms }
     }
 
     /// The position at `time`, or `None` (no fix within the age limit).
     pub fn at(&self, time: DateTime<Utc>) -> Option<Stamp> {
-        match &self.kind {
-            Kind::None => None,
-            Kind::Simulated(route) => Some(Stamp { fix: route.at(time), fix_age_ms: 0 }),
-            Kind::Receiver { shared, .. } => {
-                shared.lock().unwrap_or_else(PoisonError::into_inner).track.at(time, self.max_age_ms)
-            }
-        }
+        self.source.at(time, self.max_age_ms)
     }
 
-    /// The receiver's state now.
+    /// The source's state now.
     pub fn health(&self) -> Health {
-        match &self.kind {
-            Kind::None => Health { source: "no GPS configured".into(), ..Health::default() },
-            Kind::Simulated(route) => Health {
-                source: "simulated route".into(),
-                connected: true,
-                latest: Some(route.at(Utc::now())),
-                satellites: Some(9),
-                ..Health::default()
-            },
-            Kind::Receiver { shared, .. } => shared.lock().unwrap_or_else(PoisonError::into_inner).health.clone(),
-        }
+        self.source.health()
     }
 }
 
