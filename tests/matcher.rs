@@ -118,6 +118,7 @@ fn hits_are_stored_audited_and_alarm_with_no_screen_drawing() {
         let stored = console.store().read_by_id(read.id).unwrap().unwrap();
         assert!(stored.read.gps.is_some_and(|g| (33.74..33.79).contains(&g.lat)), "{}", read.text);
     }
+    assert!(console.trail().count() >= 1, "the map's trail has the car");
     let (p50, p95) = console.hit_latency_ms().unwrap();
     assert!(p50 <= p95 && p95 < 5_000.0, "{p50} {p95}");
 

@@ -282,6 +282,8 @@ pub struct Console {
     matcher: Option<matcher::Matcher>,
     /// The car's position: stamps every read, shown in the status bar.
     locator: Option<Arc<crate::location::Locator>>,
+    /// Where the car went this shift while active, for the map (a point per 20 m moved).
+    trail: VecDeque<crate::location::Fix>,
     matched_tx: Sender<matcher::Matched>,
     matched_rx: Receiver<matcher::Matched>,
     /// What the matcher was last told about recording (to tell it only changes).
@@ -415,6 +417,7 @@ impl Console {
             pipeline: None,
             matcher: None,
             locator,
+            trail: VecDeque::new(),
             matched_tx,
             matched_rx,
             recording_told: None,
@@ -632,6 +635,7 @@ impl Console {
     /// the idle-lock rule. Call once per UI frame; it never blocks.
     pub fn poll(&mut self) {
         shift::poll(self);
+        self.extend_trail();
     }
 
     /// Applies a command from a screen; an error is a message for that screen (and is also
@@ -696,6 +700,25 @@ impl Console {
     /// The position source's state (for the status bar); `None` when there is none.
     pub fn gps_health(&self) -> Option<crate::location::Health> {
         self.locator.as_ref().map(|l| l.health())
+    }
+
+    /// Where the car went this shift while ALPR was active (the map's line).
+    pub fn trail(&self) -> impl Iterator<Item = &crate::location::Fix> {
+        self.trail.iter()
+    }
+
+    /// Adds the car's position to the trail when it has moved 20 m since the last point.
+    fn extend_trail(&mut self) {
+        if !self.is_active() {
+            return;
+        }
+        let Some(here) = self.position_now() else { return };
+        if self.trail.back().is_none_or(|last| last.distance_m(&here) >= 20.0) {
+            self.trail.push_back(here);
+            if self.trail.len() > 5_000 {
+                self.trail.pop_front();
+            }
+        }
     }
 
     /// Where the car is now, if there is a fix.

@@ -516,6 +516,7 @@ fn end_shift(c: &mut Console, reason: &str) {
     c.details.clear();
     c.shift_hits.clear();
     c.history.clear();
+    c.trail.clear();
     c.search.clear();
     c.oversight = Default::default();
     c.admin = Default::default();
