@@ -174,8 +174,8 @@ impl HistoryScreen {
 }
 
 /// This shift's patrol (the car's trail), its reads where they were made, hits in the alert
-/// colour, and the car now: drawn
-/// in metres around the car (no map tiles: the car may be offline).
+/// colour, and the car now: drawn in metres around the car (no map tiles: the car may be
+/// offline).
 fn map_ui(ui: &mut egui::Ui, console: &Console, frame: &Frame<'_>) {
     let theme = frame.theme;
     let reads: Vec<&crate::console::RecentRead> = console.history().filter(|r| r.gps.is_some()).collect();
@@ -194,7 +194,9 @@ fn map_ui(ui: &mut egui::Ui, console: &Console, frame: &Frame<'_>) {
     let hits: Vec<[f64; 2]> =
         reads.iter().filter(|r| r.hit_id.is_some()).filter_map(|r| r.gps.as_ref().map(metres)).collect();
     ui.label(RichText::new("Map of this shift (metres from the car)").strong());
+    let trail: Vec<[f64; 2]> = console.trail().map(metres).collect();
     egui_plot::Plot::new("shift-map").height(180.0).data_aspect(1.0).allow_scroll(false).show(ui, |plot| {
+        plot.line(egui_plot::Line::new("patrol", trail).color(theme.accent).width(2.0));
         plot.points(egui_plot::Points::new("reads", plain).radius(3.0).color(theme.muted));
         plot.points(egui_plot::Points::new("hits", hits).radius(5.0).color(theme.bad));
         if let Some(here) = here.as_ref() {

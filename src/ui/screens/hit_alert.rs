@@ -15,7 +15,7 @@ use crate::ui::theme::{Palette, TOUCH_MIN, TOUCH_PRIMARY, guard};
 use crate::ui::{Frame, View};
 
 /// Width of the ACKNOWLEDGE column.
-const ACK_W: f32 = 250.0;
+const ACK_W: f32 = 280.0;
 /// Width of the plate crop.
 const CROP_W: f32 = 190.0;
 
@@ -55,12 +55,14 @@ fn banner_ui(
             ui.set_clip_rect(crop_rect.intersect(ui.clip_rect()));
             ui.spacing_mut().item_spacing.y = 2.0;
             let texture = crops.get(ui.ctx(), super::patrol::crop_key(&detail.read), &detail.read.crop);
-            ui.add(egui::Image::new(&texture).fit_to_exact_size(Vec2::new(CROP_W, CROP_W * 0.32)));
+            ui.add(egui::Image::new(&texture).fit_to_exact_size(Vec2::new(CROP_W, CROP_W * 0.3)));
             ui.label(RichText::new(format!("read {}", detail.read.text)).size(18.0).color(theme.on_colour));
-            ui.label(RichText::new(format!("camera {}", detail.read.camera)).size(16.0).color(theme.on_colour));
-            // Where it was read, in words an officer reads to dispatch.
+            // Where it was read, in words an officer reads to dispatch: the coordinates, then
+            // how far and which way from the car now (the camera is on the workflow screen).
             let place = super::place_words(detail.read.gps, console.position_now());
-            ui.label(RichText::new(place).size(16.0).color(theme.on_colour));
+            for part in place.split(" · ") {
+                ui.label(RichText::new(part).size(15.0).color(theme.on_colour));
+            }
         });
     }
     ui.scope_builder(egui::UiBuilder::new().max_rect(text_rect), |ui| {
