@@ -112,6 +112,15 @@ impl Config {
         let share = |x: f32| (0.0..=1.0).contains(&x);
         let quiet = self.console.realarm_quiet_minutes;
         let age = self.location.max_fix_age_ms;
+        // A bad pixel format used to fall back to "any" silently: the camera then chose.
+        if self.cameras.pixel_format.parse::<crate::camera::live::PixelFormat>().is_err() {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: "cameras.pixel_format",
+                value: self.cameras.pixel_format.clone(),
+                reason: "mjpeg, yuyv or any",
+            });
+        }
         if self.location.setting(false).is_err() {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -402,6 +411,10 @@ mod tests {
             ("[recognizer]\nread_views = 0\n", "recognizer.read_views = 0: 1 to 5"),
             ("[recognizer]\nslot_views = 4\n", "recognizer.slot_views = 4: 1 to 3"),
             ("[recognizer]\nmin_confidence = 1.5\n", "recognizer.min_confidence = 1.5: 0 to 1"),
+            ("[cameras]\npixel_format = \"h264\"\n", "cameras.pixel_format = h264: mjpeg, yuyv or any"),
+            ("[location]\nsource = \"serial\"\n", "location.source = serial"),
+            ("[location]\nmax_fix_age_ms = 5\n", "location.max_fix_age_ms = 5: 100 to 60000"),
+            ("[console]\nrealarm_quiet_minutes = 5000\n", "console.realarm_quiet_minutes = 5000: 0 to 1440"),
         ] {
             std::fs::write(&file, text).unwrap();
             let err = Config::load(&file).unwrap_err().to_string();

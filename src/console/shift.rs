@@ -122,6 +122,7 @@ impl Console {
             &SourceOptions {
                 settings: &self.config.cameras,
                 format: self.format,
+                // Checked when the settings were loaded (a bad value refuses to start).
                 pixel_format: self.config.cameras.pixel_format.parse().unwrap_or(crate::camera::live::PixelFormat::Any),
                 looping: true,
                 seed: None,

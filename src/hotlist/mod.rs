@@ -46,8 +46,9 @@ pub struct HotlistConfig {
     /// The agency's ed25519 public key (base64) that signs shift-start updates. Without it
     /// every update is refused: an unsigned list is never loaded.
     pub public_key: Option<String>,
-    /// Where updates come from, tried in order: folder paths (mounted media) or `https://`
-    /// URLs.
+    /// Where updates come from, tried in order: absolute folder paths (mounted media or a
+    /// synchronized folder). `http(s)://` sources are refused in this build (see
+    /// `update::fetch`).
     pub sources: Vec<String>,
     /// A list older than this (from its creation by the publisher) is stale: a warning the
     /// officer must acknowledge.
