@@ -619,6 +619,16 @@ mod geometry {
         }
     }
 
+    /// Every button outside the alert slot is where it was (the slot's own content changes:
+    /// the open hits give way to the banner).
+    fn assert_stayed(before: &[(String, egui::Rect)], after: &[(String, egui::Rect)], regions: &Regions, when: &str) {
+        let slot = regions.alert.unwrap();
+        for (label, rect) in before.iter().filter(|(_, rect)| !slot.contains(rect.center())) {
+            let now = after.iter().find(|(l, _)| l == label).map(|(_, r)| *r);
+            assert_eq!(now, Some(*rect), "{when}: '{label}' moved when the hit arrived");
+        }
+    }
+
     fn assert_no_overlap(buttons: &[(String, egui::Rect)], when: &str) {
         for (i, (a, ra)) in buttons.iter().enumerate() {
             for (b, rb) in &buttons[i + 1..] {
@@ -683,15 +693,7 @@ mod geometry {
             r.steps(2);
             assert!(r.has_text("HIT  TEST123"));
             let after = r.buttons(screen, &regions);
-            // The alert slot's own content changes (the open hits give way to the banner);
-            // everything outside it must stay where it was.
-            let outside_slot = |list: &[(String, egui::Rect)]| -> Vec<(String, egui::Rect)> {
-                list.iter().filter(|(_, rect)| !regions.alert.unwrap().contains(rect.center())).cloned().collect()
-            };
-            for (label, rect) in &outside_slot(&before) {
-                let moved = after.iter().find(|(l, _)| l == label).map(|(_, r)| *r);
-                assert_eq!(moved, Some(*rect), "{w}x{h}: '{label}' moved when the hit arrived");
-            }
+            assert_stayed(&before, &after, &regions, &format!("verify at {w}x{h}"));
             assert!(regions.alert.unwrap().contains_rect(r.rect_of("ACKNOWLEDGE")));
             assert_no_overlap(&after, "verify with a banner");
 
@@ -715,10 +717,7 @@ mod geometry {
             r.read("7DMO123");
             r.steps(2);
             let after = r.buttons(screen, &regions);
-            for (label, rect) in &outside_slot(&before) {
-                let moved = after.iter().find(|(l, _)| l == label).map(|(_, r)| *r);
-                assert_eq!(moved, Some(*rect), "{w}x{h}: '{label}' moved when the hit arrived");
-            }
+            assert_stayed(&before, &after, &regions, &format!("confirm at {w}x{h}"));
             assert_no_overlap(&after, "confirm with a banner");
         }
     }

@@ -107,6 +107,10 @@ pub enum AuditCommand {
 
 /// Runs `audit`.
 pub fn run(ctx: &Context, command: AuditCommand) -> anyhow::Result<ExitCode> {
+    // The anchor key is made off the car, where there is no database (nor its key) to open.
+    if let AuditCommand::AnchorKey { out } = &command {
+        return anchor_key(ctx, out);
+    }
     let store = open_store(ctx)?;
     let accounts = Accounts::new(&store, rules(ctx));
     let mut secrets = Secrets::new();
@@ -150,19 +154,7 @@ pub fn run(ctx: &Context, command: AuditCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(if broken { ExitCode::from(2) } else { ExitCode::SUCCESS })
         }
-        AuditCommand::AnchorKey { out } => {
-            // Made wherever the supervisor runs it; refused inside the car's data dir, since a
-            // key that sits beside the log could re-sign a rebuilt one.
-            check_outside(&out, &ctx.paths.data_dir)?;
-            let public = generate_key(&out)?;
-            println!("{public}");
-            eprintln!(
-                "anchor key written to {} (keep it off the car); its public key is above and in {}.pub",
-                out.display(),
-                out.display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        AuditCommand::AnchorKey { .. } => unreachable!("handled before the store opens"),
         AuditCommand::Anchor { signing_key, out, as_user } => {
             check_outside(&signing_key, &ctx.paths.data_dir)?;
             let key = read_private_key(&signing_key)?;
@@ -302,4 +294,18 @@ fn verify_lines(
         });
     }
     Ok(lines)
+}
+
+/// `audit anchor-key`: refused inside the car's data dir, since a key that sits beside the
+/// log could re-sign a rebuilt one.
+fn anchor_key(ctx: &Context, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    check_outside(out, &ctx.paths.data_dir)?;
+    let public = generate_key(out)?;
+    println!("{public}");
+    eprintln!(
+        "anchor key written to {} (keep it off the car); its public key is above and in {}.pub",
+        out.display(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -17,15 +17,8 @@ pub enum SearchCommand {
     Plate {
         /// The plate (normalized: spaces and dashes ignored).
         plate: String,
-        /// Why (a law-enforcement purpose).
-        #[arg(long)]
-        purpose: String,
-        /// The case or incident number.
-        #[arg(long = "case")]
-        case_number: String,
-        /// The user searching.
-        #[arg(long = "as", value_name = "ID")]
-        as_user: String,
+        #[command(flatten)]
+        why: Why,
     },
     /// Reads made within a radius of a point in a period.
     Near {
@@ -40,16 +33,23 @@ pub enum SearchCommand {
         /// Period end (a date includes that day).
         #[arg(long)]
         to: String,
-        /// Why (a law-enforcement purpose).
-        #[arg(long)]
-        purpose: String,
-        /// The case or incident number.
-        #[arg(long = "case")]
-        case_number: String,
-        /// The user searching.
-        #[arg(long = "as", value_name = "ID")]
-        as_user: String,
+        #[command(flatten)]
+        why: Why,
     },
+}
+
+/// Who searches, and why: every search of stored reads needs all three.
+#[derive(Debug, clap::Args)]
+pub struct Why {
+    /// Why (a law-enforcement purpose).
+    #[arg(long)]
+    purpose: String,
+    /// The case or incident number.
+    #[arg(long = "case")]
+    case_number: String,
+    /// The user searching.
+    #[arg(long = "as", value_name = "ID")]
+    as_user: String,
 }
 
 /// Runs `search`: one line per read, `id time camera plate confidence lat lon`.
@@ -58,19 +58,19 @@ pub fn run(ctx: &Context, command: SearchCommand) -> anyhow::Result<ExitCode> {
     let accounts = Accounts::new(&store, rules(ctx));
     let mut secrets = Secrets::new();
     let rows = match command {
-        SearchCommand::Plate { plate, purpose, case_number, as_user } => {
-            let user = actor(&store, ctx, &as_user, &mut secrets)?;
-            search_reads(&store, &accounts, &user, &plate, &purpose, &case_number)?
+        SearchCommand::Plate { plate, why } => {
+            let user = actor(&store, ctx, &why.as_user, &mut secrets)?;
+            search_reads(&store, &accounts, &user, &plate, &why.purpose, &why.case_number)?
         }
-        SearchCommand::Near { point, radius, from, to, purpose, case_number, as_user } => {
+        SearchCommand::Near { point, radius, from, to, why } => {
             let (lat, lon) = point
                 .split_once(',')
                 .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)))
                 .ok_or_else(|| anyhow::anyhow!("{point:?}: give the point as LAT,LON in degrees"))?;
-            let user = actor(&store, ctx, &as_user, &mut secrets)?;
+            let user = actor(&store, ctx, &why.as_user, &mut secrets)?;
             let area = Area { lat, lon, radius_m: radius };
             let (from, to) = (parse_time(&from, false)?, parse_time(&to, true)?);
-            search_reads_near(&store, &accounts, &user, area, from, to, &purpose, &case_number)?
+            search_reads_near(&store, &accounts, &user, area, from, to, &why.purpose, &why.case_number)?
         }
     };
     for row in &rows {

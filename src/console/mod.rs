@@ -765,8 +765,8 @@ fn start_purge(store: &Arc<Store>, config: &Config) -> Result<crate::store::rete
     .map_err(|e| format!("cannot start the purge thread: {e}"))
 }
 
-/// Median and 95th percentile.
-fn percentiles(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+/// Median and 95th percentile (the health figures of the console and the screen).
+pub fn percentiles(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     let mut ms: Vec<f64> = values.collect();
     ms.sort_by(f64::total_cmp);
     (!ms.is_empty()).then(|| (ms[ms.len() / 2], ms[(ms.len() * 95 / 100).min(ms.len() - 1)]))

@@ -5,15 +5,14 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::PoisonError;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{Fix, SharedTrack};
+use super::{Fix, ReceiverThread, SharedTrack};
 
 /// One gpsd report, the fields used.
 #[derive(Debug, Deserialize)]
@@ -91,33 +90,13 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
     }
 }
 
-/// The client thread, stopped and joined on drop.
-pub struct GpsdClient {
-    stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl GpsdClient {
-    /// Connects to gpsd at `addr` (`host:port`) on a named thread and keeps `shared` up to
-    /// date, reconnecting (1 s, 2 s, ... up to 10 s apart) whenever gpsd is away.
-    pub fn start(addr: &str, shared: SharedTrack) -> std::io::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (flag, addr) = (Arc::clone(&stop), addr.to_owned());
-        shared.lock().unwrap_or_else(PoisonError::into_inner).health.source = format!("gpsd {addr}");
-        let handle = std::thread::Builder::new().name("gps-gpsd".into()).spawn(move || run(&addr, &shared, &flag))?;
-        Ok(Self { stop, handle: Some(handle) })
-    }
-}
-
-impl Drop for GpsdClient {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(handle) = self.handle.take()
-            && handle.join().is_err()
-        {
-            tracing::error!("the gpsd client panicked");
-        }
-    }
+/// Connects to gpsd at `addr` (`host:port`) on a named thread and keeps `shared` up to date,
+/// reconnecting (1 s, 2 s, ... up to 10 s apart) whenever gpsd is away; the thread stops and
+/// joins when the returned handle is dropped.
+pub fn start(addr: &str, shared: SharedTrack) -> std::io::Result<ReceiverThread> {
+    let addr = addr.to_owned();
+    shared.lock().unwrap_or_else(PoisonError::into_inner).health.source = format!("gpsd {addr}");
+    ReceiverThread::spawn("gps-gpsd", move |stop| run(&addr, &shared, stop))
 }
 
 fn set_problem(shared: &SharedTrack, problem: Option<String>) {
@@ -208,7 +187,7 @@ mod tests {
         let addr = free.local_addr().unwrap().to_string();
         drop(free);
         let shared = SharedTrack::default();
-        let client = GpsdClient::start(&addr, Arc::clone(&shared)).unwrap();
+        let client = start(&addr, std::sync::Arc::clone(&shared)).unwrap();
         let start = std::time::Instant::now();
         while shared.lock().unwrap().health.problem.is_none() {
             assert!(start.elapsed() < Duration::from_secs(5));

@@ -11,6 +11,7 @@ pub mod nmea;
 pub mod sim;
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -290,10 +291,37 @@ impl PositionSource for sim::Route {
     }
 }
 
+/// A receiver's thread (gpsd, NMEA): named, told to stop and joined when dropped.
+pub struct ReceiverThread {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ReceiverThread {
+    /// Runs `work` on a thread called `name`; `work` returns once the flag it is given is set.
+    pub fn spawn(name: &str, work: impl FnOnce(&AtomicBool) + Send + 'static) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::Builder::new().name(name.to_owned()).spawn(move || work(&flag))?;
+        Ok(Self { stop, handle: Some(handle) })
+    }
+}
+
+impl Drop for ReceiverThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.handle.take()
+            && handle.join().is_err()
+        {
+            tracing::error!("a GPS receiver thread panicked");
+        }
+    }
+}
+
 /// A receiver thread (gpsd or NMEA) and the track it fills; the thread stops with it.
 struct Receiver {
     shared: SharedTrack,
-    _worker: Box<dyn Send + Sync>,
+    _worker: ReceiverThread,
 }
 
 impl PositionSource for Receiver {
@@ -340,13 +368,13 @@ impl Locator {
             SourceSetting::Simulated => Box::new(sim::Route::port()),
             SourceSetting::Gpsd(addr) => {
                 let shared = SharedTrack::default();
-                let worker = gpsd::GpsdClient::start(addr, Arc::clone(&shared))?;
-                Box::new(Receiver { shared, _worker: Box::new(worker) })
+                let worker = gpsd::start(addr, Arc::clone(&shared))?;
+                Box::new(Receiver { shared, _worker: worker })
             }
             SourceSetting::Nmea(path) => {
                 let shared = SharedTrack::default();
-                let worker = nmea::NmeaReader::start(path, Arc::clone(&shared))?;
-                Box::new(Receiver { shared, _worker: Box::new(worker) })
+                let worker = nmea::start(path, Arc::clone(&shared))?;
+                Box::new(Receiver { shared, _worker: worker })
             }
         };
         Ok(Self::with_source(source, max_age_ms))

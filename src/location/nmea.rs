@@ -5,14 +5,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::PoisonError;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
-use super::{Fix, SharedTrack};
+use super::{Fix, ReceiverThread, SharedTrack};
 
 /// What one sentence gave.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,23 +171,14 @@ impl Assembler {
     }
 }
 
-/// Reads NMEA lines from a device or file on a named thread until dropped.
-pub struct NmeaReader {
-    stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl NmeaReader {
-    /// Starts reading `path` into `shared`. A device that cannot be opened is retried every
-    /// 2 s (a puck plugged in later); a file ends at its end.
-    pub fn start(path: &Path, shared: SharedTrack) -> std::io::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (flag, path) = (Arc::clone(&stop), path.to_path_buf());
-        shared.lock().unwrap_or_else(PoisonError::into_inner).health.source = format!("NMEA {}", path.display());
-        let handle =
-            std::thread::Builder::new().name("gps-nmea".into()).spawn(move || read_loop(&path, &shared, &flag))?;
-        Ok(Self { stop, handle: Some(handle) })
-    }
+/// Reads `path` (a device or a recorded file) into `shared` on a named thread until the
+/// returned handle is dropped. A device that cannot be opened is retried every 2 s (a puck
+/// plugged in later); a file ends at its end. A blocked device read ends with the next
+/// sentence (once a second), so stopping waits at most that.
+pub fn start(path: &Path, shared: SharedTrack) -> std::io::Result<ReceiverThread> {
+    let path = path.to_path_buf();
+    shared.lock().unwrap_or_else(PoisonError::into_inner).health.source = format!("NMEA {}", path.display());
+    ReceiverThread::spawn("gps-nmea", move |stop| read_loop(&path, &shared, stop))
 }
 
 fn read_loop(path: &PathBuf, shared: &SharedTrack, stop: &AtomicBool) {
@@ -231,18 +221,6 @@ fn read_loop(path: &PathBuf, shared: &SharedTrack, stop: &AtomicBool) {
             return;
         }
         std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
-impl Drop for NmeaReader {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        // A blocked device read ends with the next sentence (once a second); a file at once.
-        if let Some(handle) = self.handle.take()
-            && handle.join().is_err()
-        {
-            tracing::error!("the NMEA reader panicked");
-        }
     }
 }
 
@@ -331,7 +309,7 @@ mod tests {
             .collect();
         std::fs::write(&path, format!("{}\nnot nmea\n", lines.join("\n"))).unwrap();
         let shared = SharedTrack::default();
-        drop(NmeaReader::start(&path, Arc::clone(&shared)).unwrap());
+        drop(start(&path, std::sync::Arc::clone(&shared)).unwrap());
         // Dropping joins; the file may not have been read in full yet, so read it again to
         // the end with the reader's own loop.
         let stop = AtomicBool::new(false);

@@ -258,7 +258,7 @@ impl ConsoleApp {
                         View::Hit(id) => self.workflow.ui(ui, &self.console, id, &mut self.crops, &mut frame),
                         View::History => self.history.ui(ui, &self.console, &mut self.crops, &mut frame),
                         View::Settings => {
-                            let health = settings::Health { frame_ms: percentiles(&self.frame_ms) };
+                            let health = settings::Health { frame_ms: frame_percentiles(&self.frame_ms) };
                             self.settings.ui(ui, &self.console, &health, self.theme_choice, &self.tone, &mut frame);
                         }
                         View::Oversight | View::Admin => Self::view_fallback(ui, &mut frame),
@@ -349,11 +349,9 @@ impl ConsoleApp {
     }
 }
 
-/// Median and 95th percentile of `values`.
-fn percentiles(values: &VecDeque<f32>) -> Option<(f32, f32)> {
-    let mut sorted: Vec<f32> = values.iter().copied().collect();
-    sorted.sort_by(f32::total_cmp);
-    (!sorted.is_empty()).then(|| (sorted[sorted.len() / 2], sorted[(sorted.len() * 95 / 100).min(sorted.len() - 1)]))
+/// The frame times' median and 95th percentile, ms.
+fn frame_percentiles(frame_ms: &VecDeque<f32>) -> Option<(f64, f64)> {
+    crate::console::percentiles(frame_ms.iter().map(|&ms| f64::from(ms)))
 }
 
 fn is_touch(event: &egui::Event) -> bool {
@@ -378,7 +376,7 @@ impl eframe::App for ConsoleApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        if let Some((median_ms, p95_ms)) = percentiles(&self.frame_ms) {
+        if let Some((median_ms, p95_ms)) = frame_percentiles(&self.frame_ms) {
             tracing::info!(frames = self.frame_ms.len(), median_ms, p95_ms, "UI frame CPU time");
         }
         if let Some((median_ms, p95_ms)) = self.console.hit_latency_ms() {

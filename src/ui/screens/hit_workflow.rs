@@ -210,13 +210,7 @@ impl HitWorkflowScreen {
     /// (exigent circumstances, a misread after all) under the form.
     fn confirm_ui(&mut self, ui: &mut egui::Ui, id: i64, alternatives: bool, frame: &mut Frame<'_>) {
         let theme = frame.theme;
-        // Side by side on wide screens; the keypad below the form on 1024-px ones.
-        let layout = if ui.available_width() >= 1200.0 {
-            egui::Layout::left_to_right(egui::Align::Min)
-        } else {
-            egui::Layout::top_down(egui::Align::Min)
-        };
-        ui.with_layout(layout, |ui| {
+        ui.with_layout(beside_or_below(ui), |ui| {
             ui.vertical(|ui| {
                 ui.horizontal(|ui| {
                     if entry_ui(ui, "Dispatcher id", &self.dispatcher, false, self.field == Field::Dispatcher).clicked()
@@ -281,12 +275,7 @@ impl HitWorkflowScreen {
         let theme = frame.theme;
         let Some(text) = &mut self.exigent else { return };
         let mut cancel = false;
-        let layout = if ui.available_width() >= 1200.0 {
-            egui::Layout::left_to_right(egui::Align::Min)
-        } else {
-            egui::Layout::top_down(egui::Align::Min)
-        };
-        ui.with_layout(layout, |ui| {
+        ui.with_layout(beside_or_below(ui), |ui| {
             ui.vertical(|ui| {
                 ui.set_max_width(620.0);
                 ui.label(RichText::new("Acting before confirmation needs a written justification. The hit is flagged for supervisor review, and the confirmation is still required afterwards.").color(theme.warn));
@@ -334,6 +323,16 @@ impl HitWorkflowScreen {
             self.exigent = None;
             self.field = Field::Dispatcher;
         }
+    }
+}
+
+/// A form and its keyboard side by side on wide screens (1280 px), the keyboard below the form
+/// on 1024-px ones.
+fn beside_or_below(ui: &egui::Ui) -> egui::Layout {
+    if ui.available_width() >= 1200.0 {
+        egui::Layout::left_to_right(egui::Align::Min)
+    } else {
+        egui::Layout::top_down(egui::Align::Min)
     }
 }
 

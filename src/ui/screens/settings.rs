@@ -82,7 +82,7 @@ impl SettingsScreen {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Health {
     /// CPU time per UI frame, ms: median and 95th percentile of the last 600 frames.
-    pub frame_ms: Option<(f32, f32)>,
+    pub frame_ms: Option<(f64, f64)>,
 }
 
 /// Reading rate and frame losses, the latencies from a frame to its read and to its hit
