@@ -129,7 +129,7 @@ impl Config {
                 reason: "auto, none, sim, gpsd, gpsd:HOST:PORT or nmea:PATH",
             });
         }
-        let checks: [(&'static str, String, bool, &'static str); 10] = [
+        let checks: [(&'static str, String, bool, &'static str); 11] = [
             ("location.max_fix_age_ms", age.to_string(), (100..=60_000).contains(&age), "100 to 60000"),
             ("console.realarm_quiet_minutes", quiet.to_string(), quiet <= 24 * 60, "0 to 1440"),
             (
@@ -155,6 +155,12 @@ impl Config {
                 "0 to 1",
             ),
             ("recognizer.coarse_accept", r.coarse_accept.to_string(), share(r.coarse_accept), "0 to 1"),
+            (
+                "recognizer.state_min_confidence",
+                r.state_min_confidence.to_string(),
+                share(r.state_min_confidence),
+                "0 to 1",
+            ),
         ];
         match checks.into_iter().find(|(_, _, ok, _)| !ok) {
             Some((key, value, _, reason)) => Err(ConfigError::Invalid { path: path.to_path_buf(), key, value, reason }),
@@ -162,6 +168,10 @@ impl Config {
         }
     }
 }
+
+/// The state classifier's default confidence floor, chosen on the choosing half of the
+/// held-out US crops (docs/recognition.md, "Plate state").
+pub const STATE_MIN_CONFIDENCE: f32 = 0.3;
 
 /// Settings of the plate recognizer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -209,6 +219,11 @@ pub struct RecognizerConfig {
     /// reads every character as the networks see it; `us` reads the letter O as the digit 0,
     /// for fleets whose plates come from states that do not issue the letter O.
     pub region: crate::recognize::region::Region,
+    /// Read each plate's issuing state (`recognize::state`; needs `plate_state.onnx`).
+    pub read_state: bool,
+    /// The state classifier names a state only when at least this sure of it; below, the
+    /// state is "unknown" and a hit says "state not read: verify the state".
+    pub state_min_confidence: f32,
 }
 
 impl Default for RecognizerConfig {
@@ -228,6 +243,8 @@ impl Default for RecognizerConfig {
             video_slot_views: 1,
             second_opinion_below: 0.9,
             region: crate::recognize::region::Region::None,
+            read_state: true,
+            state_min_confidence: STATE_MIN_CONFIDENCE,
         }
     }
 }

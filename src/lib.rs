@@ -1,14 +1,17 @@
 //! patrol-alpr: an in-car Automated License Plate Recognition console.
 //!
-//! The crate is layered (see `docs/architecture.md`): a policy core with no GUI, camera or
-//! audio dependency (`plate`, and later the hot lists, hit lifecycle and session rules),
-//! recognition and capture around it, and the command line and screens at the edge.
+//! The crate is layered (see `docs/architecture.md`; `tests/layering.rs` checks it): a
+//! policy core with no GUI, camera, audio or storage dependency (`plate`, `audit`, `hits`,
+//! hot-list matching, the session's role rules), shared `geometry` beneath capture, rendering
+//! and recognition, the pipeline and store around them, and the command line and screens at
+//! the edge.
 
 pub mod audit;
 pub mod camera;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod geometry;
 pub mod hits;
 pub mod hotlist;
 pub mod location;

@@ -191,6 +191,7 @@ impl Rig {
             first_seen: now,
             last_seen: now,
             frames: 5,
+            state: None,
         };
         let event = ReadEvent { camera: 0, camera_name: "sim".into(), read, wall_time: SystemTime::now() };
         let before = self.console().history().count();
@@ -316,7 +317,7 @@ fn a_hit_goes_from_alert_to_actionable_only_through_confirmation() {
     assert!(!r.has_text("HIT  DEMO001"), "the banner is gone once acknowledged");
     assert!(!r.has("MARK ACTIONABLE"));
     r.click("PLATE MATCHES");
-    assert_eq!(r.console().hit(id).unwrap().state, HitState::Verified);
+    assert_eq!(r.console().hit(id).unwrap().state(), HitState::Verified);
     assert!(!r.has("MARK ACTIONABLE"), "still not offered: communications have not confirmed");
     r.type_text("D12");
     r.enter();
@@ -325,20 +326,20 @@ fn a_hit_goes_from_alert_to_actionable_only_through_confirmation() {
     assert!(r.harness.get_by_label("RECORD CONFIRMATION").rect().max.y <= 800.0, "the form fits a 1280x800 screen");
     r.click("Confirmed active");
     r.click("RECORD CONFIRMATION");
-    assert_eq!(r.console().hit(id).unwrap().state, HitState::Confirmed, "{:?}", r.harness.state().message);
+    assert_eq!(r.console().hit(id).unwrap().state(), HitState::Confirmed, "{:?}", r.harness.state().message);
     // Defect 7: a disposition that means the officer acted is not offered before actionable.
     assert!(r.has("Not located") && !r.has("Arrest") && !r.has("Stopped"));
     r.click("MARK ACTIONABLE");
     assert!(r.has("Arrest"));
     let hit = r.console().hit(id).unwrap().clone();
-    assert_eq!(hit.state, HitState::Actionable);
+    assert_eq!(hit.state(), HitState::Actionable);
     assert_eq!(hit.dispatcher_id.as_deref(), Some("D12"));
     assert_eq!(hit.incident_number.as_deref(), Some("26-1044"));
     let events = r.console().store().hit_events(id).unwrap();
     let path: Vec<HitState> = events.iter().map(|e| e.to).collect();
     assert_eq!(path, [HitState::Acknowledged, HitState::Verified, HitState::Confirmed, HitState::Actionable]);
     r.click("Stopped");
-    assert_eq!(r.console().store().hit(id).unwrap().unwrap().state, HitState::Closed);
+    assert_eq!(r.console().store().hit(id).unwrap().unwrap().state(), HitState::Closed);
 }
 
 #[test]
@@ -353,7 +354,7 @@ fn the_exigent_path_demands_a_written_justification() {
     r.click("Exigent circumstances...");
     // Without text the button is disabled: clicking it does nothing.
     r.click("ACT UNDER EXIGENT CIRCUMSTANCES");
-    assert_eq!(r.console().hit(id).unwrap().state, HitState::Verified);
+    assert_eq!(r.console().hit(id).unwrap().state(), HitState::Verified);
     let short = Command::Hit { id, action: HitAction::Exigent { justification: "hurry".into() } };
     assert!(r.harness.state_mut().console.apply(short).is_err());
     let good = "Vehicle matches the AMBER alert and is leaving toward the freeway";
@@ -362,7 +363,7 @@ fn the_exigent_path_demands_a_written_justification() {
         .apply(AppCommand::Console(Command::Hit { id, action: HitAction::Exigent { justification: good.into() } }));
     r.steps(2);
     let hit = r.console().hit(id).unwrap().clone();
-    assert_eq!(hit.state, HitState::ActionableExigent);
+    assert_eq!(hit.state(), HitState::ActionableExigent);
     assert!(hit.exigent, "flagged for review");
     assert!(r.has("RECORD CONFIRMATION"), "the confirmation is still asked for");
     let confirm = HitAction::Confirm {
@@ -442,7 +443,7 @@ fn the_hit_workflow_fits_a_1024x768_screen() {
     r.click("Not on file");
     r.click("RECORD CONFIRMATION");
     let id = r.console().shift_hits().next().unwrap().id;
-    assert_eq!(r.console().hit(id).unwrap().state, HitState::Rejected, "not on file: not actionable");
+    assert_eq!(r.console().hit(id).unwrap().state(), HitState::Rejected, "not on file: not actionable");
 }
 
 impl Rig {
@@ -704,7 +705,7 @@ mod geometry {
             r.click("ACKNOWLEDGE");
             let second = r.console().open_hits().iter().find(|h| h.plate == "TEST123").unwrap().id;
             r.click("PLATE MATCHES");
-            assert_eq!(r.console().hit(second).unwrap().state, HitState::Verified);
+            assert_eq!(r.console().hit(second).unwrap().state(), HitState::Verified);
             // Let a new screen's first layout settle (egui sizes some rows on the next frame).
             r.steps(4);
             let before = r.buttons(screen, &regions);
@@ -734,7 +735,7 @@ mod geometry {
         r.click("MISREAD");
         r.click("A character differs");
         r.click("RECORD MISREAD");
-        assert_eq!(r.console().hit(id).unwrap().state, HitState::Rejected);
+        assert_eq!(r.console().hit(id).unwrap().state(), HitState::Rejected);
         // The decided hit says how it ended, and offers nothing more (no dispositions).
         assert!(r.has_text("recorded as a misread") && r.has_text("misread: A character differs"));
         assert!(!r.has("No action") && !r.has("Not located"));
@@ -771,7 +772,7 @@ mod geometry {
         }
         r.click("ACT UNDER EXIGENT CIRCUMSTANCES");
         let hit = r.console().hit(id).unwrap().clone();
-        assert_eq!(hit.state, HitState::ActionableExigent, "{:?}", r.harness.state().message);
+        assert_eq!(hit.state(), HitState::ActionableExigent, "{:?}", r.harness.state().message);
         let events = r.console().store().hit_events(id).unwrap();
         assert!(events.last().unwrap().detail.ends_with("before dispatch answers. suv 4"), "{events:?}");
         // The confirmation form is next; nothing was typed into it.

@@ -14,7 +14,9 @@ use patrol_alpr::camera::{CaptureFormat, Frame, SourceSpec};
 use patrol_alpr::config::{AppPaths, Config};
 use patrol_alpr::console::{Clock, Command, Console, ConsoleOptions, Stage};
 use patrol_alpr::hits::{HitAction, HitState};
+use patrol_alpr::hotlist::StateCheck;
 use patrol_alpr::pipeline::{PlateReader, ReadEvent};
+use patrol_alpr::recognize::state::StateProbs;
 use patrol_alpr::recognize::tracker::TrackedRead;
 use patrol_alpr::recognize::{BBox, Candidate, PlateRead};
 use patrol_alpr::session::checklist::{AutoCheck, Inspection, InspectionItem};
@@ -39,6 +41,11 @@ fn until(console: &mut Console, what: &str, done: impl Fn(&Console) -> bool) {
 }
 
 fn read_event(plate: &str) -> ReadEvent {
+    read_event_in(plate, None)
+}
+
+/// A read of `plate` with the state classifier sure of `state` (`None`: it was not sure).
+fn read_event_in(plate: &str, state: Option<&str>) -> ReadEvent {
     let now = Instant::now();
     let read = TrackedRead {
         track_id: 1,
@@ -53,6 +60,7 @@ fn read_event(plate: &str) -> ReadEvent {
         first_seen: now,
         last_seen: now,
         frames: 5,
+        state: Some(StateProbs::certain(state).decide(0.5)),
     };
     ReadEvent { camera: 0, camera_name: "sim".into(), read, wall_time: SystemTime::now() }
 }
@@ -103,7 +111,7 @@ fn hits_are_stored_audited_and_alarm_with_no_screen_drawing() {
     console.handle_read(read_event("DEMO001"));
     until(&mut console, "the hit", |c| c.alarming_hit().is_some());
     let hit = console.alarming_hit().unwrap().clone();
-    assert_eq!((hit.plate.as_str(), hit.state), ("DEMO001", HitState::New));
+    assert_eq!((hit.plate.as_str(), hit.state()), ("DEMO001", HitState::New));
     let stored = console.store().hit(hit.id).unwrap().unwrap();
     assert_eq!(stored.plate, "DEMO001");
     let evidence = console.store().read_by_id(stored.read_id.unwrap()).unwrap().unwrap();
@@ -149,4 +157,35 @@ fn hits_are_stored_audited_and_alarm_with_no_screen_drawing() {
     assert!(console.alarming_hit().is_none());
     let raised = console.store().read(|c| Ok(c.query_row("SELECT count(*) FROM hits", [], |r| r.get::<_, i64>(0))?));
     assert_eq!(raised.unwrap(), 1);
+}
+
+/// Issue 16: the state read goes with the read into the store and into the match: a
+/// Texas plate on the (California) demo list raises a hit that says the state differs and is
+/// never exact; read as California it agrees; not read, the officer is told to verify it.
+#[test]
+fn the_state_read_is_stored_and_decides_whether_a_hit_is_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut console, _clock) = active_console(&dir);
+    // Three California entries of the demo list, each read once.
+    let cases = [
+        ("DEMO001", Some("TX"), StateCheck::Differs, false),
+        ("DEMO002", Some("CA"), StateCheck::Agrees, true),
+        ("TEST123", None, StateCheck::NotRead, false),
+    ];
+    for (plate, state, check, exact) in cases {
+        console.handle_read(read_event_in(plate, state));
+        until(&mut console, "the hit", |c| c.alarming_hit().is_some());
+        let hit = console.alarming_hit().unwrap().clone();
+        let detail = console.hit_detail(hit.id).unwrap();
+        assert_eq!(detail.read.state.as_deref(), state);
+        let top = detail.hit.top().unwrap();
+        assert_eq!(top.entry.state.as_deref(), Some("CA"), "the demo list's entry");
+        assert_eq!((top.state_check, detail.hit.is_exact()), (check, exact), "{state:?}");
+        let stored = console.store().read_by_id(detail.read.id).unwrap().unwrap();
+        assert_eq!(stored.read.state.as_deref(), state, "the state is stored with the read");
+        assert_eq!(hit.plate, plate);
+        // Decided, so the next case's alert is the one alarming.
+        console.apply(Command::Hit { id: hit.id, action: HitAction::Acknowledge }).unwrap();
+        console.apply(Command::Hit { id: hit.id, action: HitAction::Misread { reason: "test".into() } }).unwrap();
+    }
 }

@@ -46,6 +46,7 @@ impl PlateReader for GroundTruthReader {
                 corners: Some(plate.corners),
                 candidates: vec![Candidate { text: plate.text.clone(), confidence: 0.9 }],
                 crop,
+                state: None,
             });
         }
         Ok(reads)

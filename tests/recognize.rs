@@ -111,3 +111,75 @@ fn tiny_and_odd_images_do_not_fail() {
         assert!(recognizer().recognize(&img).unwrap().is_empty(), "{w}x{h}");
     }
 }
+
+/// Issue 16: each built-in state style, read in a scene through the detector, is read with
+/// its state; the state's confidence and runners-up come with it.
+#[test]
+fn reads_the_state_of_every_state_style() {
+    assert!(recognizer().reads_state(), "plate_state.onnx missing: {:?}", recognizer().missing_readers());
+    let texts = ["8KDF204", "RTW3318", "5MNP772"];
+    for (i, style) in PlateStyle::all().iter().enumerate() {
+        for (j, text) in texts.iter().enumerate() {
+            let placement = Placement::new(560.0 + 40.0 * j as f32, 400.0, 180.0 + 20.0 * j as f32);
+            let read = read_rendered(style, text, placement, 100 + (i * 3 + j) as u64)
+                .unwrap_or_else(|why| panic!("{} {text}: {why}", style.code));
+            let state = read.state.expect("the state classifier is loaded");
+            assert_eq!(state.state, Some(style.code.as_str()), "{} {text}: {:?}", style.code, state.candidates);
+            assert_eq!(state.candidates[0].state, style.code);
+            assert!(state.candidates.len() == 3 && state.confidence >= state.candidates[1].confidence);
+        }
+    }
+}
+
+/// A plate whose state name and slogan are covered (a plate frame, mud) is "unknown", not a
+/// guess from the colours.
+#[test]
+fn a_plate_with_its_state_words_covered_reads_unknown() {
+    use patrol_alpr::render::render_plate;
+    let mut named = 0;
+    for style in PlateStyle::all() {
+        let plate = render_plate(&style, "4HJK219", 256).unwrap();
+        let read = recognizer().read_crop_state(&plate).unwrap().unwrap();
+        named += usize::from(read.state == Some(style.code.as_str()));
+        let mut covered = plate.clone();
+        let (w, h) = covered.dimensions();
+        let paint = *plate.get_pixel(w / 2, h * 3 / 10);
+        for y in (0..h * 26 / 100).chain(h * 78 / 100..h) {
+            for x in 0..w {
+                covered.put_pixel(x, y, paint);
+            }
+        }
+        let read = recognizer().read_crop_state(&covered).unwrap().unwrap();
+        assert_eq!(read.state, None, "{} covered: {:?}", style.code, read.candidates);
+    }
+    assert_eq!(named, PlateStyle::all().len(), "the same plates uncovered are read with their state");
+}
+
+/// A Texas plate whose text is on a California list is a hit, but never exact: the banner
+/// says the state differs; a BOLO entry without a state matches it exact.
+#[test]
+fn a_texas_plate_on_a_california_list_is_a_state_mismatch() {
+    use patrol_alpr::hotlist::{
+        Category, HotlistEntry, HotlistIndex, MatchConfig, ReadCandidate, ReadQuery, StateCheck,
+    };
+    let read = read_rendered(&PlateStyle::texas(), "6TRK415", Placement::new(640.0, 420.0, 220.0), 7).unwrap();
+    let state = read.state.as_ref().and_then(|s| s.state);
+    assert_eq!(state, Some("TX"));
+    let entry = |plate: &str, state: Option<&str>| {
+        let mut e = HotlistEntry::new(plate, Category::StolenVehicle, "SVS");
+        e.state = state.map(str::to_owned);
+        e
+    };
+    let index = HotlistIndex::build(MatchConfig::default(), &[entry("6TRK415", Some("CA"))]).unwrap();
+    let candidates: Vec<ReadCandidate<'_>> =
+        read.candidates.iter().map(|c| ReadCandidate { text: &c.text, confidence: c.confidence }).collect();
+    let now = chrono::Utc::now();
+    let hit = index.match_read(&ReadQuery { candidates: &candidates, state, now }).unwrap();
+    assert_eq!(hit.matches[0].state_check, StateCheck::Differs);
+    assert!(!hit.is_exact());
+    assert_eq!(hit.matches[0].state_words(), "DIFFERENT STATE: read TX, list CA");
+    let bolo = HotlistIndex::build(MatchConfig::default(), &[entry("6TRK415", None)]).unwrap();
+    let hit = bolo.match_read(&ReadQuery { candidates: &candidates, state, now }).unwrap();
+    assert_eq!(hit.matches[0].state_check, StateCheck::NotListed);
+    assert!(hit.is_exact(), "a BOLO without a state matches any state");
+}

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from export_slots import BASE, OUT, load_base, write_back
-from synth import Fonts, random_plate_text, render_eu_plate, render_us_plate
+from synth import Fonts, photometric, random_plate_text, render_eu_plate, render_us_plate
 from train import box_quad, load_crops, load_photos
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,31 +51,6 @@ def warp(img, quad):
 
 def quad_of(w, h, mx, my):
     return np.float32([[-mx * w, -my * h], [w + mx * w, -my * h], [w + mx * w, h + my * h], [-mx * w, h + my * h]])
-
-
-def photometric(rng, img):
-    """Light, focus, noise and compression, as a dash camera sees plates."""
-    x = img.astype(np.float32)
-    if rng.random() < 0.12:  # IR: near-monochrome
-        x = np.repeat(x.mean(axis=2, keepdims=True), 3, axis=2)
-    x = x * rng.uniform(0.55, 1.3) + rng.uniform(-45, 35)
-    x = x * rng.uniform(0.85, 1.15, 3)
-    x = np.clip(x, 0, 255).astype(np.uint8)
-    r = rng.random()
-    if r < 0.3:
-        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.3, 1.2))
-    elif r < 0.45:
-        k = int(rng.integers(2, 5))
-        kern = np.zeros((k, k), np.float32)
-        kern[k // 2, :] = 1.0 / k
-        x = cv2.filter2D(x, -1, kern)
-    if rng.random() < 0.5:
-        x = np.clip(x.astype(np.float32) + rng.normal(0, rng.uniform(1, 9), x.shape), 0, 255).astype(np.uint8)
-    if rng.random() < 0.6:
-        ok, enc = cv2.imencode(".jpg", x, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(20, 90))])
-        if ok:
-            x = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED)
-    return x
 
 
 def jitter(rng, quad, scale):

@@ -217,8 +217,12 @@ def _emblem(draw, rng, cx, cy, r, fill):
         draw.rectangle((cx - r * 0.9, cy - r * 0.3, cx + r * 0.9, cy + r * 0.3), fill=fill)
 
 
-def render_us_plate(rng, fonts, text):
-    """A US plate image (RGB uint8, 160x320 plus random aspect variation)."""
+def render_us_plate(rng, fonts, text, state=None, slogan=None):
+    """A US plate image (RGB uint8, 160x320 plus random aspect variation).
+
+    `state` and `slogan` force the printed state name and slogan ('' prints none); left
+    `None`, both are random (the random stream is then the same as before they existed, so
+    the text recognizer's synthetic shards are reproduced exactly)."""
     h, w = 160, int(320 * rng.uniform(0.95, 1.08))
     light = rng.random() < 0.85
     bg = _background(rng, w, h, light)
@@ -232,15 +236,17 @@ def render_us_plate(rng, fonts, text):
         draw.rounded_rectangle((t, t, w - t, h - t), radius=int(rng.integers(4, 16)), outline=bc, width=t)
     # State name at the top, slogan at the bottom.
     top_h = rng.uniform(0.14, 0.24) * h
-    if rng.random() < 0.9:
-        state = str(rng.choice(STATES))
+    if (rng.random() < 0.9 or state) and state != "":
+        drawn = str(rng.choice(STATES))
+        state = drawn if state is None else state
         sc = _text_colour(rng, light) if rng.random() < 0.5 else (170, 20, 20) if light else (250, 250, 250)
         tw = rng.uniform(0.4, 0.85) * w
         _draw_text_fit(draw, fonts, str(rng.choice(fonts.script)), state,
                        ((w - tw) / 2, 0.06 * h, (w + tw) / 2, 0.06 * h + top_h), sc, rng,
                        spacing_frac=rng.uniform(0, 0.15))
-    if rng.random() < 0.75:
-        slogan = str(rng.choice(SLOGANS))
+    if (rng.random() < 0.75 or slogan) and slogan != "":
+        drawn = str(rng.choice(SLOGANS))
+        slogan = drawn if slogan is None else slogan
         sc = _text_colour(rng, light)
         tw = rng.uniform(0.35, 0.8) * w
         sh = rng.uniform(0.08, 0.14) * h
@@ -458,6 +464,38 @@ def capture(rng, image: np.ndarray, quad: np.ndarray, out_h=OCR_H, out_w=OCR_W) 
         if ok:
             img = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED)
     return rectify(img, quad, out_h, out_w)
+
+
+def photometric(rng, img, ir=0.12, gain=(0.55, 1.3), offset=(-45, 35), cast=0.15, shadow=0.0,
+                blur=(0.3, 1.2), motion_max=4, noise_max=9, jpeg_share=0.6, jpeg_min=20):
+    """Light, focus, noise and compression, as a dash camera sees plates (RGB uint8 in and
+    out). The defaults are `finetune_slots.py`'s; `train_state.py` passes its own. `shadow`:
+    the share of images with a shadow across part of them (0 draws nothing, so callers
+    without shadows keep their random stream)."""
+    x = img.astype(np.float32)
+    if rng.random() < ir:  # IR: near-monochrome
+        x = np.repeat(x.mean(axis=2, keepdims=True), 3, axis=2)
+    x = x * rng.uniform(*gain) + rng.uniform(*offset)
+    x = x * rng.uniform(1 - cast, 1 + cast, 3)
+    if shadow and rng.random() < shadow:
+        col = int(rng.integers(0, x.shape[1]))
+        x[:, col:] *= rng.uniform(0.5, 0.85)
+    x = np.clip(x, 0, 255).astype(np.uint8)
+    r = rng.random()
+    if r < 0.3:
+        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(*blur))
+    elif r < 0.45:
+        k = int(rng.integers(2, motion_max + 1))
+        kern = np.zeros((k, k), np.float32)
+        kern[k // 2, :] = 1.0 / k
+        x = cv2.filter2D(x, -1, kern)
+    if rng.random() < 0.5:
+        x = np.clip(x.astype(np.float32) + rng.normal(0, rng.uniform(1, noise_max), x.shape), 0, 255).astype(np.uint8)
+    if rng.random() < jpeg_share:
+        ok, enc = cv2.imencode(".jpg", x, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(jpeg_min, 90))])
+        if ok:
+            x = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED)
+    return x
 
 
 def rectify(img: np.ndarray, quad: np.ndarray, out_h=OCR_H, out_w=OCR_W) -> np.ndarray:

@@ -26,7 +26,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{Frame, FrameSource, SourceError};
-use crate::recognize::BBox;
+use crate::geometry::BBox;
 use crate::render::effects::NoiseField;
 use crate::render::plate::fill_rect;
 use crate::render::scene::draw_plate;
@@ -108,6 +108,8 @@ pub struct TruthPlate {
     pub vehicle_id: u64,
     /// Its text, A-Z0-9.
     pub text: String,
+    /// The state that issued it (USPS code of its style).
+    pub state: String,
     /// Where it is.
     pub bbox: BBox,
     /// Its corners (top-left, top-right, bottom-right, bottom-left).
@@ -130,6 +132,8 @@ pub struct FrameTruth {
 pub struct VehicleTruth {
     /// Its plate text.
     pub text: String,
+    /// The state that issued its plate.
+    pub state: String,
     /// Frames in which its plate was readable.
     pub readable_frames: u32,
     /// The widest its plate was drawn, px.
@@ -162,6 +166,7 @@ impl SimTruth {
         for plate in &truth.plates {
             let entry = log.vehicles.entry(plate.vehicle_id).or_insert_with(|| VehicleTruth {
                 text: plate.text.clone(),
+                state: plate.state.clone(),
                 readable_frames: 0,
                 max_width_px: 0.0,
             });
@@ -226,6 +231,20 @@ pub struct SimScore {
     pub duplicates: u64,
     /// Reads that match no vehicle's plate.
     pub false_reads: u64,
+    /// Of the counted vehicles, those read at least once with their plate's state.
+    pub state_correct: u64,
+    /// Of the counted vehicles, those read at least once with another state named (not
+    /// "unknown", which is no error).
+    pub state_wrong: u64,
+}
+
+/// What was read of one vehicle.
+#[derive(Debug, Default)]
+struct VehicleReads {
+    texts: Vec<String>,
+    right: bool,
+    state_right: bool,
+    state_wrong: bool,
 }
 
 /// Scores reads against a [`SimTruth`] as they arrive (the truth of a frame is kept for a
@@ -233,8 +252,8 @@ pub struct SimScore {
 #[derive(Debug, Default)]
 pub struct SimScorer {
     truth: SimTruth,
-    /// Per vehicle: the texts of the reads attributed to it, and whether one was right.
-    reads: BTreeMap<u64, (Vec<String>, bool)>,
+    /// Per vehicle: what was read of it.
+    reads: BTreeMap<u64, VehicleReads>,
     false_reads: u64,
 }
 
@@ -247,17 +266,24 @@ impl SimScorer {
         Self { truth, reads: BTreeMap::new(), false_reads: 0 }
     }
 
-    /// Attributes a read (text, and its box in frame `seq`) to a vehicle; returns the vehicle
-    /// and whether the text was right.
-    pub fn observe(&mut self, seq: u64, bbox: &BBox, text: &str) -> Option<(u64, bool)> {
+    /// Attributes a read (text, the state it named if any, and its box in frame `seq`) to a
+    /// vehicle; returns the vehicle and whether the text was right.
+    pub fn observe(&mut self, seq: u64, bbox: &BBox, text: &str, state: Option<&str>) -> Option<(u64, bool)> {
         let Some(vehicle) = self.truth.vehicle_at(seq, bbox) else {
             self.false_reads += 1;
             return None;
         };
-        let right = self.truth.vehicles().get(&vehicle).is_some_and(|v| v.text == crate::plate::normalize(text));
+        let truth = self.truth.vehicles().get(&vehicle).cloned();
+        let right = truth.as_ref().is_some_and(|v| v.text == crate::plate::normalize(text));
+        let state_right = match (state, &truth) {
+            (Some(read), Some(v)) => Some(read.eq_ignore_ascii_case(&v.state)),
+            _ => None,
+        };
         let entry = self.reads.entry(vehicle).or_default();
-        entry.0.push(text.to_owned());
-        entry.1 |= right;
+        entry.texts.push(text.to_owned());
+        entry.right |= right;
+        entry.state_right |= state_right == Some(true);
+        entry.state_wrong |= state_right == Some(false);
         Some((vehicle, right))
     }
 
@@ -268,14 +294,14 @@ impl SimScorer {
             .vehicles()
             .into_iter()
             .filter(|(id, v)| {
-                v.readable_frames >= Self::MIN_READABLE_FRAMES && !self.reads.get(id).is_some_and(|r| r.1)
+                v.readable_frames >= Self::MIN_READABLE_FRAMES && !self.reads.get(id).is_some_and(|r| r.right)
             })
             .map(|(id, v)| SimMiss {
                 vehicle: id,
                 text: v.text,
                 readable_frames: v.readable_frames,
                 max_width_px: v.max_width_px.round(),
-                reads: self.reads.get(&id).map(|r| r.0.clone()).unwrap_or_default(),
+                reads: self.reads.get(&id).map(|r| r.texts.clone()).unwrap_or_default(),
             })
             .collect()
     }
@@ -288,11 +314,16 @@ impl SimScorer {
             .filter(|(_, v)| v.readable_frames >= Self::MIN_READABLE_FRAMES)
             .map(|(id, _)| *id)
             .collect();
+        let count = |pick: fn(&VehicleReads) -> bool| {
+            counted.iter().filter(|id| self.reads.get(id).is_some_and(pick)).count() as u64
+        };
         SimScore {
             vehicles: counted.len() as u64,
-            correct: counted.iter().filter(|id| self.reads.get(id).is_some_and(|r| r.1)).count() as u64,
-            duplicates: self.reads.values().map(|r| r.0.len().saturating_sub(1) as u64).sum(),
+            correct: count(|r| r.right),
+            duplicates: self.reads.values().map(|r| r.texts.len().saturating_sub(1) as u64).sum(),
             false_reads: self.false_reads,
+            state_correct: count(|r| r.state_right),
+            state_wrong: count(|r| r.state_wrong),
         }
     }
 }
@@ -350,6 +381,8 @@ const BODY_WIDTH_M: f32 = 1.8;
 struct Vehicle {
     id: u64,
     text: String,
+    /// The issuing state of its plate (its style's code).
+    state: String,
     lane: Lane,
     /// Distance at the spawn time and speed away from us (negative: approaching), m and m/s.
     z0: f32,
@@ -456,7 +489,17 @@ impl Simulator {
             let moved = (placement.centre.0 - before.centre.0, placement.centre.1 - before.centre.1);
             let (corners, bbox) = draw_plate(&mut img, &v.mips, &placement.moving(moved.0, moved.1));
             bodies.push((z, body));
-            plates.push((z, TruthPlate { vehicle_id: v.id, text: v.text.clone(), bbox, corners, readable: false }));
+            plates.push((
+                z,
+                TruthPlate {
+                    vehicle_id: v.id,
+                    text: v.text.clone(),
+                    state: v.state.clone(),
+                    bbox,
+                    corners,
+                    readable: false,
+                },
+            ));
         }
         // Readable: large enough, wholly inside the frame, and not covered by a nearer body.
         let min_width = self.config.readable_width_px * self.config.width as f32 / 1280.0;
@@ -585,7 +628,7 @@ impl Simulator {
         ];
         let body = Rgb(palette[self.rng.random_range(0..palette.len())]);
         let plate_offset_m = (self.rng.random::<f32>() - 0.5) * 0.2;
-        Vehicle { id, text, lane, z0, speed, spawned_at: t, body, plate_offset_m, mips }
+        Vehicle { id, text, state: style.code.clone(), lane, z0, speed, spawned_at: t, body, plate_offset_m, mips }
     }
 }
 
@@ -793,13 +836,15 @@ mod tests {
         let recent: Vec<(u64, TruthPlate)> = seen.into_values().filter(|(seq, _)| *seq >= 300 - 200).collect();
         assert!(recent.len() >= 2, "{}", recent.len());
         let (seq, first) = &recent[0];
-        assert_eq!(scorer.observe(*seq, &first.bbox, &first.text), Some((first.vehicle_id, true)));
-        assert_eq!(scorer.observe(*seq, &first.bbox, "WRONG1"), Some((first.vehicle_id, false)));
         let (seq2, second) = &recent[1];
-        assert_eq!(scorer.observe(*seq2, &second.bbox, "WRONG1"), Some((second.vehicle_id, false)));
-        assert_eq!(scorer.observe(*seq2, &BBox { x: -100.0, y: -100.0, w: 5.0, h: 2.0 }, "X"), None);
+        let other_state = if second.state == "CA" { "TX" } else { "CA" };
+        assert_eq!(scorer.observe(*seq, &first.bbox, &first.text, Some(&first.state)), Some((first.vehicle_id, true)));
+        assert_eq!(scorer.observe(*seq, &first.bbox, "WRONG1", None), Some((first.vehicle_id, false)));
+        assert_eq!(scorer.observe(*seq2, &second.bbox, "WRONG1", Some(other_state)), Some((second.vehicle_id, false)));
+        assert_eq!(scorer.observe(*seq2, &BBox { x: -100.0, y: -100.0, w: 5.0, h: 2.0 }, "X", None), None);
         let score = scorer.score();
         assert_eq!((score.correct, score.duplicates, score.false_reads), (1, 1, 1));
+        assert_eq!((score.state_correct, score.state_wrong), (1, 1), "an unknown state is neither");
         assert!(score.vehicles >= 2);
         // Every counted vehicle but the one read right is a miss, with what was read of it.
         let misses = scorer.misses();

@@ -40,6 +40,36 @@ pub struct BenchArgs {
     /// that choices are made on. Files are split by their name's SHA-256, as training does.
     #[arg(long, value_name = "SHARE")]
     pub held_out_of: Option<f64>,
+    /// With `--crops`: which crops the state figures are measured on. The crops training
+    /// leaves out (`--held-out-of 0.8`) are halved by another hash: `choose` (what the state
+    /// classifier's checkpoint and threshold were chosen on) and `report` (read only for the
+    /// report); `all` takes every crop, training's included.
+    #[arg(long, value_name = "SPLIT", default_value = "report")]
+    pub state_split: StateSplit,
+}
+
+/// Which crops `bench --crops` measures the state classifier on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StateSplit {
+    /// The half of the held-out crops that choices are made on.
+    Choose,
+    /// The other half, read only for the report.
+    Report,
+    /// Every crop.
+    All,
+}
+
+impl StateSplit {
+    /// True when the crop `name` belongs to this split (`crop_split` in
+    /// `training/train_state.py`).
+    fn contains(self, name: &str) -> bool {
+        let held = held_out(name, 0.8);
+        match self {
+            Self::All => true,
+            Self::Choose => held && !held_out(&format!("state:{name}"), 0.5),
+            Self::Report => held && held_out(&format!("state:{name}"), 0.5),
+        }
+    }
 }
 
 /// True when training on `train_share` of a folder leaves `name` out (`training/train.py`'s
@@ -61,7 +91,7 @@ pub fn run(ctx: &Context, args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let threads = args.threads.max(1);
     let hits = ctx.config.hotlist.match_config();
     match &args.crops {
-        Some(csv) => bench_crops(&recognizer, csv, &args.dir, threads, hits, args.held_out_of),
+        Some(csv) => bench_crops(&recognizer, csv, &args.dir, threads, hits, (args.held_out_of, args.state_split)),
         None => bench_photos(&recognizer, &args.dir, threads, hits, args.held_out_of),
     }
 }
@@ -173,16 +203,21 @@ fn bench_crops(
     dir: &Path,
     threads: usize,
     hits: MatchConfig,
-    held_out_of: Option<f64>,
+    (held_out_of, state_split): (Option<f64>, StateSplit),
 ) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(csv).with_context(|| format!("reading {}", csv.display()))?;
     let mut items = Vec::new();
+    // (file, state) of the crops the state figures are measured on.
+    let mut state_items = Vec::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         match fields.as_slice() {
-            [file, _state, plate, ..] if !normalize(plate).is_empty() => {
+            [file, state, plate, ..] if !normalize(plate).is_empty() => {
                 if held_out_of.is_none_or(|share| held_out(file, share)) {
                     items.push((dir.join(file), normalize(plate)));
+                }
+                if recognizer.reads_state() && state_split.contains(file) && !state.is_empty() {
+                    state_items.push((dir.join(file), state.to_ascii_uppercase()));
                 }
             }
             _ => eprintln!("warning: {}:{}: expected file,state,PLATE", csv.display(), n + 1),
@@ -220,7 +255,7 @@ fn bench_crops(
     }
     ms.sort_by(f64::total_cmp);
     let n = results.len();
-    let summary = json!({
+    let mut summary = json!({
         "images": n,
         "exact": exact,
         "exact_rate": exact as f64 / n as f64,
@@ -230,8 +265,67 @@ fn bench_crops(
         "threads": threads,
         "readers": recognizer.reader_names(),
     });
+    if !state_items.is_empty() {
+        let states = bench_states(recognizer, &state_items, threads, state_split)?;
+        if let (Some(all), serde_json::Value::Object(add)) = (summary.as_object_mut(), states) {
+            all.extend(add);
+        }
+    }
     println!("{summary}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The state classifier on labelled crops: top-1 and top-3 of its ranking, and what it
+/// said: the right state, "unknown", or a wrong state named with confidence (the error
+/// that matters: it would make a hit look like another vehicle's).
+fn bench_states(
+    recognizer: &Recognizer,
+    items: &[(PathBuf, String)],
+    threads: usize,
+    split: StateSplit,
+) -> anyhow::Result<serde_json::Value> {
+    let results = parallel_map(items, threads, |(path, _)| {
+        let img = image_io::load_rgb(path).map_err(|e| format!("{e:#}"))?;
+        let started = ThreadTime::now();
+        let read = recognizer.read_crop_state(&img).map_err(|e| format!("{e:#}"))?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok::<_, String>((read, ms))
+    });
+    let (mut top1, mut top3, mut named_right, mut wrong, mut unknown) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    let mut ms = Vec::with_capacity(results.len());
+    for (result, (path, truth)) in results.iter().zip(items) {
+        let (read, t) = match result {
+            Ok((Some(read), t)) => (read, t),
+            Ok((None, ..)) => bail!("the state classifier is not loaded"),
+            Err(err) => bail!("{}: {err}", path.display()),
+        };
+        ms.push(*t);
+        let ranked: Vec<&str> = read.candidates.iter().map(|c| c.state).collect();
+        top1 += usize::from(ranked.first() == Some(&truth.as_str()));
+        top3 += usize::from(ranked.contains(&truth.as_str()));
+        match read.state {
+            Some(state) if state == truth.as_str() => named_right += 1,
+            Some(state) => {
+                wrong += 1;
+                println!("{:<40} state {truth:<4} read {state} ({:.2})", path.display(), read.confidence);
+            }
+            None => unknown += 1,
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    let n = items.len() as f64;
+    let split = format!("{split:?}").to_ascii_lowercase();
+    Ok(json!({
+        "state_split": split,
+        "state_crops": items.len(),
+        "state_rate": top1 as f64 / n,
+        "state_rate_ci95": wilson_interval(top1, items.len()),
+        "state_top3_rate": top3 as f64 / n,
+        "state_named_right_rate": named_right as f64 / n,
+        "state_unknown_rate": unknown as f64 / n,
+        "state_wrong_rate": wrong as f64 / n,
+        "state_cpu_ms_median": percentile(&ms, 0.5),
+    }))
 }
 
 #[cfg(test)]
@@ -246,5 +340,13 @@ mod tests {
         assert!(!held_out("ca1.jpg", 0.8) && held_out("ca1.jpg", 0.5));
         assert!(!held_out("wa2.jpg", 0.8) && held_out("wa2.jpg", 0.798));
         assert!(!held_out("ak10.jpg", 0.5) && held_out("ak10.jpg", 0.0));
+        // The state splits halve the crops training leaves out, and share nothing.
+        let names: Vec<String> = (0..400).map(|i| format!("ca{i}.png")).collect();
+        let count = |split: StateSplit| names.iter().filter(|n| split.contains(n)).count();
+        let (choose, report) = (count(StateSplit::Choose), count(StateSplit::Report));
+        let held = names.iter().filter(|n| held_out(n, 0.8)).count();
+        assert_eq!(choose + report, held);
+        assert!(choose > held / 4 && report > held / 4, "{choose} {report} of {held}");
+        assert!(names.iter().all(|n| !(StateSplit::Choose.contains(n) && StateSplit::Report.contains(n))));
     }
 }

@@ -316,6 +316,7 @@ fn print_hit(hit: &Hit) {
         let mismatch = match m.state_check {
             crate::hotlist::StateCheck::Differs => " STATE DIFFERS",
             crate::hotlist::StateCheck::NotRead => " STATE NOT READ",
+            crate::hotlist::StateCheck::IgnoredByList => " STATE NOT CHECKED (list)",
             crate::hotlist::StateCheck::Agrees | crate::hotlist::StateCheck::NotListed => "",
         };
         let vehicle = [

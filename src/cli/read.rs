@@ -57,6 +57,10 @@ pub fn plate_json(p: &PlateRead) -> serde_json::Value {
         "box": [p.bbox.x.round(), p.bbox.y.round(), p.bbox.w.round(), p.bbox.h.round()],
         "corners": p.corners.map(|c| c.iter().map(|&(x, y)| [x.round(), y.round()]).collect::<Vec<_>>()),
         "candidates": p.candidates.iter().map(|c| json!({"text": c.text, "confidence": round3(c.confidence)})).collect::<Vec<_>>(),
+        "state": p.state.as_ref().and_then(|s| s.state),
+        "state_confidence": p.state.as_ref().map(|s| round3(s.confidence)),
+        "state_candidates": p.state.as_ref().map(|s| s.candidates.iter()
+            .map(|c| json!({"state": c.state, "confidence": round3(c.confidence)})).collect::<Vec<_>>()),
     })
 }
 

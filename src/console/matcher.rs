@@ -207,7 +207,10 @@ impl Worker {
         let time = DateTime::<Utc>::from(event.wall_time);
         let candidates: Vec<ReadCandidate<'_>> =
             read.candidates.iter().map(|c| ReadCandidate { text: &c.text, confidence: c.confidence }).collect();
-        let hit = self.hotlists.match_read(&ReadQuery { candidates: &candidates, state: None, now: time });
+        // The state as read (never the entry's): `None` is "unknown" and no hit on an entry
+        // with a state is then called exact.
+        let state = read.state.as_ref().and_then(|s| s.state);
+        let hit = self.hotlists.match_read(&ReadQuery { candidates: &candidates, state, now: time });
         let crop = Arc::new(read.crop.clone());
         // Where the car was at the read's time: interpolated between fixes, or none.
         let gps = self.locator.as_ref().and_then(|l| l.at(time)).map(|stamp| stamp.fix);
@@ -218,7 +221,7 @@ impl Worker {
             plate: read.text.clone(),
             confidence: read.confidence,
             candidates_json: serde_json::to_string(&read.candidates).unwrap_or_else(|_| "[]".into()),
-            state: None,
+            state: state.map(str::to_owned),
             gps,
             crop_png: encode_png(&crop),
         };
@@ -239,6 +242,7 @@ impl Worker {
             crop,
             hit_id: None,
             gps,
+            state: state.map(str::to_owned),
         };
         let Some((hit, top)) = hit.and_then(|h| h.top().cloned().map(|top| (h, top))) else {
             self.send(Matched::Read(recent));
@@ -264,7 +268,8 @@ impl Worker {
                 );
                 match self.store.insert_hit(record.clone()) {
                     Ok(hit_id) => {
-                        let record = HitRecord { id: hit_id, ..record };
+                        let mut record = record;
+                        record.id = hit_id;
                         self.queue.push_on(record.clone(), &entry);
                         recent.hit_id = Some(hit_id);
                         let latency_ms = read.last_seen.elapsed().as_secs_f64() * 1000.0;

@@ -9,11 +9,12 @@
 
 pub mod admin;
 pub mod demo;
+mod hit_desk;
 pub mod matcher;
 pub mod oversight;
 mod shift;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -24,7 +25,7 @@ use image::RgbImage;
 use crate::camera::health::CameraStatus;
 use crate::camera::{CaptureFormat, SourceSpec};
 use crate::config::{AppPaths, Config};
-use crate::hits::{AlertQueue, HitAction, HitRecord};
+use crate::hits::{HitAction, HitRecord};
 use crate::hotlist::{BackgroundJob, Hit, Hotlists, ListStatus};
 use crate::pipeline::{FrameReads, Pipeline, PlateReader, ReadEvent, StatsSnapshot, Wake};
 use crate::session::checklist::{AutoCheck, Verdict};
@@ -166,6 +167,15 @@ pub struct RecentRead {
     pub hit_id: Option<i64>,
     /// Where the car was when it was read; `None`: no fix.
     pub gps: Option<crate::location::Fix>,
+    /// The issuing state read (USPS code); `None`: not read with confidence.
+    pub state: Option<String>,
+}
+
+impl RecentRead {
+    /// The state as the screens show it: the code, or "state ?" when it was not read.
+    pub fn state_label(&self) -> &str {
+        self.state.as_deref().unwrap_or("state ?")
+    }
 }
 
 /// Everything the hit screens show about one hit besides its record.
@@ -241,8 +251,50 @@ pub enum Command {
     LogOff,
 }
 
+/// Why a command did not happen. A refusal is the rules working (wrong step, no reason
+/// given, a wrong PIN): the screen says why and nothing is wrong. A failure is the car's
+/// equipment letting the officer down (a write the store could not make): shown, and logged
+/// as an error for the ALPR Administrator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// Refused by a rule; nothing was changed.
+    #[error("{0}")]
+    Refused(String),
+    /// Allowed, but it could not be done.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CommandError {
+    /// True for a failure (not a refusal).
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Self::Failed(_))
+    }
+}
+
+impl From<String> for CommandError {
+    fn from(reason: String) -> Self {
+        Self::Refused(reason)
+    }
+}
+
+impl From<&str> for CommandError {
+    fn from(reason: &str) -> Self {
+        Self::Refused(reason.to_owned())
+    }
+}
+
+impl From<crate::session::SessionError> for CommandError {
+    fn from(err: crate::session::SessionError) -> Self {
+        match err {
+            crate::session::SessionError::Store(_) => Self::Failed(err.to_string()),
+            other => Self::Refused(other.to_string()),
+        }
+    }
+}
+
 /// What a command did, for the screen that sent it.
-pub type CommandResult = Result<(), String>;
+pub type CommandResult = Result<(), CommandError>;
 
 /// A search result row.
 #[derive(Debug, Clone, PartialEq)]
@@ -288,9 +340,6 @@ pub struct Console {
     matched_rx: Receiver<matcher::Matched>,
     /// What the matcher was last told about recording (to tell it only changes).
     recording_told: Option<Option<(String, i64)>>,
-    /// Per hit, the last 200: (last frame of the pass to hit committed, read published to
-    /// hit committed), ms (the health figures).
-    hit_latency_ms: VecDeque<(f64, f64)>,
     status_rx: Receiver<CameraStatus>,
     status_tx: Sender<CameraStatus>,
     overlay: (Sender<FrameReads>, Receiver<FrameReads>),
@@ -304,9 +353,8 @@ pub struct Console {
     stale_acknowledged: bool,
     active_since: Option<DateTime<Utc>>,
     active_before: chrono::Duration,
-    alerts: AlertQueue,
-    details: HashMap<i64, HitDetail>,
-    shift_hits: Vec<HitRecord>,
+    /// This shift's hits: the open ones in alert order, all of them, their screens' details.
+    hits: hit_desk::HitDesk,
     history: VecDeque<RecentRead>,
     frames: Vec<VecDeque<(u64, Arc<RgbImage>)>>,
     latest: Vec<Option<FrameReads>>,
@@ -421,7 +469,6 @@ impl Console {
             matched_tx,
             matched_rx,
             recording_told: None,
-            hit_latency_ms: VecDeque::new(),
             status_rx,
             status_tx,
             overlay: bounded(1),
@@ -435,9 +482,7 @@ impl Console {
             stale_acknowledged: false,
             active_since: None,
             active_before: chrono::Duration::zero(),
-            alerts: AlertQueue::with_quiet_period(quiet),
-            details: HashMap::new(),
-            shift_hits: Vec::new(),
+            hits: hit_desk::HitDesk::new(quiet),
             history: VecDeque::new(),
             frames: Vec::new(),
             latest: Vec::new(),
@@ -557,27 +602,27 @@ impl Console {
 
     /// The open hits, most urgent first.
     pub fn open_hits(&self) -> Vec<&HitRecord> {
-        self.alerts.ordered()
+        self.hits.open_hits()
     }
 
     /// The hit that should be alarming (tone and banner), if any.
     pub fn alarming_hit(&self) -> Option<&HitRecord> {
-        self.alerts.alarming()
+        self.hits.alarming()
     }
 
     /// A hit of this shift (open or finished).
     pub fn hit(&self, id: i64) -> Option<&HitRecord> {
-        self.alerts.get(id).or_else(|| self.shift_hits.iter().rev().find(|h| h.id == id))
+        self.hits.hit(id)
     }
 
     /// What the hit screens show besides the record.
     pub fn hit_detail(&self, id: i64) -> Option<&HitDetail> {
-        self.details.get(&id)
+        self.hits.detail(id)
     }
 
     /// This shift's hits, newest first.
     pub fn shift_hits(&self) -> impl Iterator<Item = &HitRecord> {
-        self.shift_hits.iter().rev()
+        self.hits.shift_hits()
     }
 
     /// This shift's reads, newest first.
@@ -730,13 +775,13 @@ impl Console {
     /// percentile) over the last 200 hits. The tracker publishes a pass once the vehicle has
     /// left, so this includes that wait.
     pub fn hit_latency_ms(&self) -> Option<(f64, f64)> {
-        percentiles(self.hit_latency_ms.iter().map(|(pass, _)| *pass))
+        percentiles(self.hits.latencies().map(|(pass, _)| pass))
     }
 
     /// From the tracker publishing a read to its hit committed (the matcher's own time), ms:
     /// (median, 95th percentile) over the last 200 hits.
     pub fn hit_commit_ms(&self) -> Option<(f64, f64)> {
-        percentiles(self.hit_latency_ms.iter().map(|(_, commit)| *commit))
+        percentiles(self.hits.latencies().map(|(_, commit)| commit))
     }
 }
 
@@ -775,4 +820,22 @@ pub fn percentiles(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 /// The account rules from the settings.
 pub(crate) fn account_rules(config: &Config) -> AccountRules {
     AccountRules::from_settings(&config.store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{LoginRefusal, SessionError};
+    use crate::store::StoreError;
+
+    #[test]
+    fn a_refusal_is_not_a_failure() {
+        let refused: CommandError = "give a reason for deactivating ALPR".into();
+        assert!(!refused.is_failure());
+        let wrong_pin: CommandError = SessionError::Refused(LoginRefusal::Locked).into();
+        assert!(!wrong_pin.is_failure(), "a locked account is the rules working");
+        let disk: CommandError = SessionError::Store(StoreError::WriterGone).into();
+        assert!(disk.is_failure(), "a write the store could not make is a failure");
+        assert_eq!(disk.to_string(), SessionError::Store(StoreError::WriterGone).to_string());
+    }
 }

@@ -5,13 +5,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::matcher::{Matched, MatcherCommand, NewHit};
-use super::{Command, CommandResult, Console, HitDetail, SearchRow, Stage, UpdateReport, account_rules};
+use super::{Command, CommandError, CommandResult, Console, HitDetail, SearchRow, Stage, UpdateReport, account_rules};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::camera::CaptureFormat;
 use crate::camera::health::CameraStatus;
 use crate::camera::open::{SourceOptions, open_sources};
 use crate::config::Config;
-use crate::hits::{AlertQueue, HitAction, apply as apply_hit};
+use crate::hits::{HitAction, apply as apply_hit};
 use crate::hotlist::BackgroundJob;
 use crate::hotlist::cache::HotlistCache;
 use crate::hotlist::load::{Actor, load_active};
@@ -303,13 +303,8 @@ fn matched_read(c: &mut Console, matched: Matched) {
         Matched::Hit(new) => {
             let NewHit { record, entry, hit, read, camera, frame_seq, received, latency_ms, commit_ms } = *new;
             let frame = nearest_frame(c, camera, frame_seq);
-            c.details.insert(record.id, HitDetail { hit, read: read.clone(), frame, received, decision: None });
-            c.alerts.push_on(record.clone(), &entry);
-            c.shift_hits.push(record);
-            c.hit_latency_ms.push_back((latency_ms, commit_ms));
-            if c.hit_latency_ms.len() > 200 {
-                c.hit_latency_ms.pop_front();
-            }
+            let detail = HitDetail { hit, read: read.clone(), frame, received, decision: None };
+            c.hits.raised(record, &entry, detail, (latency_ms, commit_ms));
             read
         }
     };
@@ -331,7 +326,7 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
                 return Err("someone is logged on already".into());
             }
             let accounts = Accounts::new(&c.store, account_rules(&c.config));
-            let session = accounts.log_on(officer.trim(), &pin, now).map_err(|e| e.to_string())?;
+            let session = accounts.log_on(officer.trim(), &pin, now)?;
             c.session = Some(session);
             c.stage = Stage::Checklist;
             c.stale_acknowledged = false;
@@ -347,17 +342,17 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
                 return Err("the checklist is done for this shift".into());
             }
             let (shift_id, officer) = session_ids(c)?;
-            let Some(cam) = c.cameras.get(camera) else { return Err(format!("no camera {camera}")) };
+            let Some(cam) = c.cameras.get(camera) else { return Err(format!("no camera {camera}").into()) };
             let name = cam.name.clone();
             let verdict = judge(&cam.auto_check(), &inspection);
             c.store
                 .record_checklist(shift_id, &officer, &name, verdict.in_service, &verdict.items_json, &inspection.notes)
-                .map_err(|e| format!("cannot save the checklist: {e}"))?;
+                .map_err(|e| CommandError::Failed(format!("cannot save the checklist: {e}")))?;
             if !verdict.in_service {
                 let report = equipment_report(&name, &verdict, &inspection.notes);
                 c.store
                     .file_equipment_report(&officer, &name, &report)
-                    .map_err(|e| format!("cannot file the report: {e}"))?;
+                    .map_err(|e| CommandError::Failed(format!("cannot file the report: {e}")))?;
                 c.notice(true, format!("camera {name} out of service: equipment report filed"));
             }
             if let Some(cam) = c.cameras.get_mut(camera) {
@@ -391,7 +386,9 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
         Command::GoActive => {
             can_go_active(c)?;
             let (shift_id, officer) = session_ids(c)?;
-            c.store.activate(shift_id, &officer, now).map_err(|e| format!("cannot start ALPR: {e}"))?;
+            c.store
+                .activate(shift_id, &officer, now)
+                .map_err(|e| CommandError::Failed(format!("cannot start ALPR: {e}")))?;
             c.active_since = Some(now);
             c.stage = Stage::Patrol;
             Ok(())
@@ -404,7 +401,7 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
             let (shift_id, officer) = session_ids(c)?;
             c.store
                 .deactivate(shift_id, &officer, now, reason.trim())
-                .map_err(|e| format!("cannot deactivate: {e}"))?;
+                .map_err(|e| CommandError::Failed(format!("cannot deactivate: {e}")))?;
             c.active_before += now - since;
             c.active_since = None;
             Ok(())
@@ -414,7 +411,9 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
                 return Err("ALPR is already active".into());
             }
             let (shift_id, officer) = session_ids(c)?;
-            c.store.activate(shift_id, &officer, now).map_err(|e| format!("cannot start ALPR: {e}"))?;
+            c.store
+                .activate(shift_id, &officer, now)
+                .map_err(|e| CommandError::Failed(format!("cannot start ALPR: {e}")))?;
             c.active_since = Some(now);
             Ok(())
         }
@@ -443,7 +442,7 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
                         // The account locked itself: the shift ends here.
                         end_shift(c, "account locked at the idle lock");
                     }
-                    Err(err.to_string())
+                    Err(err.into())
                 }
             }
         }
@@ -475,7 +474,7 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
             if c.session.is_none() {
                 return Err("nobody is logged on".into());
             }
-            if c.alerts.alarming().is_some() {
+            if c.hits.alarming().is_some() {
                 return Err("acknowledge the open hit first".into());
             }
             end_shift(c, "end of shift");
@@ -512,10 +511,8 @@ fn end_shift(c: &mut Console, reason: &str) {
     // The next officer's hits start afresh, quiet periods included: a decision was this
     // officer's.
     let quiet = chrono::Duration::minutes(i64::from(c.config.console.realarm_quiet_minutes));
-    c.alerts = AlertQueue::with_quiet_period(quiet);
+    c.hits = super::hit_desk::HitDesk::new(quiet);
     c.tell_matcher(MatcherCommand::Reset(quiet));
-    c.details.clear();
-    c.shift_hits.clear();
     c.history.clear();
     c.trail.clear();
     c.search.clear();
@@ -532,20 +529,14 @@ fn hit_step(c: &mut Console, id: i64, action: &HitAction) -> CommandResult {
     if c.locked {
         return Err("unlock the console first".into());
     }
-    let mut hit = c.alerts.get(id).cloned().ok_or_else(|| format!("hit {id} is not open"))?;
+    let mut hit = c.hits.open(id).cloned().ok_or_else(|| format!("hit {id} is not open"))?;
     let event = apply_hit(&mut hit, action, &officer, c.now()).map_err(|e| e.to_string())?;
     // Stored first: the screen moves on only once the step is committed and audited.
     let detail = event.detail.clone();
-    c.store.record_hit_transition(hit.clone(), event).map_err(|e| format!("cannot save the step: {e}"))?;
-    if !crate::hits::is_open(hit.state)
-        && let Some(shown) = c.details.get_mut(&id)
-    {
-        shown.decision = Some(detail);
-    }
-    c.alerts.update(&hit, c.now());
-    c.tell_matcher(MatcherCommand::Decided(Box::new(hit.clone())));
-    if let Some(slot) = c.shift_hits.iter_mut().rev().find(|h| h.id == id) {
-        *slot = hit;
-    }
+    c.store
+        .record_hit_transition(hit.clone(), event)
+        .map_err(|e| CommandError::Failed(format!("cannot save the step: {e}")))?;
+    c.hits.stepped(&hit, detail, c.now());
+    c.tell_matcher(MatcherCommand::Decided(Box::new(hit)));
     Ok(())
 }

@@ -50,7 +50,7 @@ impl AlertQueue {
     /// Whether a match of `plate` on the entry fingerprinted `entry` at `now` is a new hit,
     /// a repeat of an open one, or a read of a hit decided in the quiet period.
     pub fn offer(&self, plate: &str, entry: &str, now: DateTime<Utc>) -> Raised {
-        if let Some(open) = self.hits.iter().find(|h| h.plate == plate && is_open(h.state)) {
+        if let Some(open) = self.hits.iter().find(|h| h.plate == plate && is_open(h.state())) {
             return Raised::Repeat(open.id);
         }
         match self.decided.iter().rev().find(|d| d.plate == plate && d.entry == entry && now < d.until) {
@@ -75,7 +75,7 @@ impl AlertQueue {
     /// period from `now`.
     pub fn update(&mut self, hit: &HitRecord, now: DateTime<Utc>) {
         self.hits.retain(|h| h.id != hit.id);
-        if is_open(hit.state) {
+        if is_open(hit.state()) {
             self.hits.push(hit.clone());
             return;
         }
@@ -97,13 +97,13 @@ impl AlertQueue {
     /// (1 first), then oldest first.
     pub fn ordered(&self) -> Vec<&HitRecord> {
         let mut out: Vec<&HitRecord> = self.hits.iter().collect();
-        out.sort_by_key(|h| (h.state != HitState::New, h.priority, h.raised, h.id));
+        out.sort_by_key(|h| (h.state() != HitState::New, h.priority, h.raised, h.id));
         out
     }
 
     /// The hit the alarm is for: the most urgent unacknowledged one.
     pub fn alarming(&self) -> Option<&HitRecord> {
-        self.ordered().into_iter().find(|h| h.state == HitState::New)
+        self.ordered().into_iter().find(|h| h.state() == HitState::New)
     }
 
     /// Number of open hits.
@@ -118,7 +118,7 @@ impl AlertQueue {
 
     /// Milliseconds the oldest unacknowledged hit has waited, for the status bar.
     pub fn oldest_unacknowledged_millis(&self, now: DateTime<Utc>) -> Option<i64> {
-        self.hits.iter().filter(|h| h.state == HitState::New).map(|h| (now - h.raised).num_milliseconds()).max()
+        self.hits.iter().filter(|h| h.state() == HitState::New).map(|h| (now - h.raised).num_milliseconds()).max()
     }
 }
 
@@ -129,10 +129,9 @@ mod tests {
 
     fn hit(id: i64, plate: &str, priority: i32, secs: i64) -> HitRecord {
         let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
-        HitRecord {
-            id,
-            ..HitRecord::new(None, plate, "svs", priority, Some("o"), t0 + chrono::Duration::seconds(secs))
-        }
+        let mut hit = HitRecord::new(None, plate, "svs", priority, Some("o"), t0 + chrono::Duration::seconds(secs));
+        hit.id = id;
+        hit
     }
 
     #[test]

@@ -48,6 +48,11 @@ impl ConfirmResult {
         }
     }
 
+    /// The result stored as `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
     /// Words for the screen.
     pub fn label(self) -> &'static str {
         match self {
@@ -117,6 +122,43 @@ impl Disposition {
             Self::Recovered => "Recovered",
             Self::Arrest => "Arrest",
             Self::NoAction => "No action",
+        }
+    }
+
+    /// The disposition stored as `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+}
+
+/// How a finished hit ended: recorded as a misread, or closed with a disposition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HitEnding {
+    /// The read was wrong (the hit is rejected).
+    Misread,
+    /// The hit was closed this way.
+    Disposition(Disposition),
+}
+
+impl HitEnding {
+    /// The stored text: `misread`, or the disposition's.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Misread => "misread",
+            Self::Disposition(d) => d.as_str(),
+        }
+    }
+
+    /// The ending stored as `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text == "misread" { Some(Self::Misread) } else { Disposition::parse(text).map(Self::Disposition) }
+    }
+
+    /// Words for the screen.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Misread => "Misread",
+            Self::Disposition(d) => d.label(),
         }
     }
 }
@@ -262,7 +304,7 @@ pub fn apply(
     now: DateTime<Utc>,
 ) -> Result<HitEventRecord, HitError> {
     let exigent_confirmed = hit.exigent && hit.confirmed.is_some();
-    let from = hit.state;
+    let from = hit.state();
     let to = next_state(from, exigent_confirmed, action)?;
     let detail = match action {
         HitAction::Acknowledge => {
@@ -276,14 +318,14 @@ pub fn apply(
         }
         HitAction::Misread { reason } => {
             hit.closed = Some(now);
-            hit.disposition = Some("misread".to_owned());
+            hit.disposition = Some(HitEnding::Misread);
             format!("misread: {}", reason.trim())
         }
         HitAction::Confirm { dispatcher_id, incident_number, result } => {
             hit.confirmed = Some(now);
             hit.dispatcher_id = Some(dispatcher_id.trim().to_owned());
             hit.incident_number = Some(incident_number.trim().to_owned());
-            hit.result = Some(result.as_str().to_owned());
+            hit.result = Some(*result);
             if to == HitState::Rejected {
                 hit.closed = Some(now);
             }
@@ -300,11 +342,11 @@ pub fn apply(
         }
         HitAction::Close { disposition } => {
             hit.closed = Some(now);
-            hit.disposition = Some(disposition.as_str().to_owned());
+            hit.disposition = Some(HitEnding::Disposition(*disposition));
             format!("disposition: {}", disposition.as_str())
         }
     };
-    hit.state = to;
+    hit.set_state(to);
     Ok(HitEventRecord { hit_id: hit.id, time: now, user: user.to_owned(), from, to, detail })
 }
 
@@ -369,7 +411,7 @@ mod tests {
             HitAction::MarkActionable,
         ])
         .unwrap();
-        assert_eq!(h.state, HitState::Actionable);
+        assert_eq!(h.state(), HitState::Actionable);
         assert_eq!(h.dispatcher_id.as_deref(), Some("D12"));
         assert!(h.acknowledged.is_some() && h.verified.is_some() && h.confirmed.is_some() && h.actionable.is_some());
         assert!(!h.exigent);
@@ -390,7 +432,7 @@ mod tests {
     fn dispatch_not_confirming_rejects() {
         for result in [ConfirmResult::NotOnFile, ConfirmResult::ClearedOrRecovered] {
             let h = run(&[HitAction::Acknowledge, HitAction::PlateMatches, confirm(result)]).unwrap();
-            assert_eq!(h.state, HitState::Rejected);
+            assert_eq!(h.state(), HitState::Rejected);
             let err =
                 run(&[HitAction::Acknowledge, HitAction::PlateMatches, confirm(result), HitAction::MarkActionable]);
             assert!(err.is_err());
@@ -403,20 +445,20 @@ mod tests {
         for short in ["", "   ", "hurry", "                         x"] {
             let mut h = run(&base).unwrap();
             assert_eq!(apply(&mut h, &exigent(short), "o", Utc::now()), Err(HitError::JustificationTooShort));
-            assert_eq!(h.state, HitState::Verified);
+            assert_eq!(h.state(), HitState::Verified);
         }
         let mut h = run(&base).unwrap();
         apply(&mut h, &exigent("vehicle fleeing with a child inside, no time"), "o", Utc::now()).unwrap();
-        assert_eq!(h.state, HitState::ActionableExigent);
+        assert_eq!(h.state(), HitState::ActionableExigent);
         assert!(h.exigent, "flagged for supervisor review");
         let close = HitAction::Close { disposition: Disposition::Stopped };
         assert_eq!(apply(&mut h, &close, "o", Utc::now()), Err(HitError::ConfirmationOwed));
         apply(&mut h, &confirm(ConfirmResult::ConfirmedActive), "o", Utc::now()).unwrap();
-        assert_eq!(h.state, HitState::ActionableExigent);
+        assert_eq!(h.state(), HitState::ActionableExigent);
         assert!(apply(&mut h, &confirm(ConfirmResult::ConfirmedActive), "o", Utc::now()).is_err(), "confirmed once");
         apply(&mut h, &close, "o", Utc::now()).unwrap();
-        assert_eq!(h.state, HitState::Closed);
-        assert_eq!(h.disposition.as_deref(), Some("stopped"));
+        assert_eq!(h.state(), HitState::Closed);
+        assert_eq!(h.disposition, Some(HitEnding::Disposition(Disposition::Stopped)));
     }
 
     #[test]
@@ -479,14 +521,17 @@ mod tests {
             run(&[&confirmed[..], &[HitAction::MarkActionable, HitAction::Close { disposition: Disposition::Arrest }]]
                 .concat())
             .unwrap();
-        assert_eq!((arrested.state, arrested.disposition.as_deref()), (HitState::Closed, Some("arrest")));
+        assert_eq!(
+            (arrested.state(), arrested.disposition),
+            (HitState::Closed, Some(HitEnding::Disposition(Disposition::Arrest)))
+        );
         assert_eq!(Disposition::allowed_in(HitState::Actionable, false), Disposition::ALL.to_vec());
     }
 
     #[test]
     fn a_rejected_hit_is_final_and_offers_no_disposition() {
         let h = run(&[HitAction::Acknowledge, HitAction::Misread { reason: "8 read as B".into() }]).unwrap();
-        assert_eq!(h.state, HitState::Rejected);
+        assert_eq!(h.state(), HitState::Rejected);
         assert!(Disposition::allowed_in(HitState::Rejected, false).is_empty());
         assert!(Disposition::allowed_in(HitState::ActionableExigent, false).is_empty(), "confirmation owed first");
         let mut again = h.clone();
@@ -500,7 +545,7 @@ mod tests {
     #[test]
     fn actionable_is_unreachable_without_confirmation_or_justification() {
         let actions = all_actions();
-        let mut seen: HashSet<(HitState, bool, bool, Option<String>)> = HashSet::new();
+        let mut seen: HashSet<(HitState, bool, bool, Option<ConfirmResult>)> = HashSet::new();
         let mut queue: VecDeque<HitRecord> = VecDeque::from([hit()]);
         let mut reached_actionable = false;
         let mut reached_exigent = false;
@@ -508,13 +553,13 @@ mod tests {
             for action in &actions {
                 let mut next = h.clone();
                 let Ok(event) = apply(&mut next, action, "o", Utc::now()) else { continue };
-                if next.state == HitState::Actionable {
+                if next.state() == HitState::Actionable {
                     reached_actionable = true;
-                    assert_eq!(h.state, HitState::Confirmed, "Actionable only from Confirmed");
-                    assert_eq!(next.result.as_deref(), Some("confirmed_active"));
+                    assert_eq!(h.state(), HitState::Confirmed, "Actionable only from Confirmed");
+                    assert_eq!(next.result, Some(ConfirmResult::ConfirmedActive));
                     assert!(next.dispatcher_id.is_some() && next.incident_number.is_some());
                 }
-                if next.state == HitState::ActionableExigent && h.state != HitState::ActionableExigent {
+                if next.state() == HitState::ActionableExigent && h.state() != HitState::ActionableExigent {
                     reached_exigent = true;
                     assert!(
                         matches!(action, HitAction::Exigent { justification } if justification.len() >= MIN_JUSTIFICATION_CHARS)
@@ -525,12 +570,12 @@ mod tests {
                     && disposition.implies_action()
                 {
                     assert!(
-                        matches!(h.state, HitState::Actionable | HitState::ActionableExigent),
+                        matches!(h.state(), HitState::Actionable | HitState::ActionableExigent),
                         "{disposition:?} only after the hit was marked actionable, not from {:?}",
-                        h.state
+                        h.state()
                     );
                 }
-                let key = (next.state, next.exigent, next.confirmed.is_some(), next.result.clone());
+                let key = (next.state(), next.exigent, next.confirmed.is_some(), next.result);
                 if seen.insert(key) {
                     queue.push_back(next);
                 }

@@ -9,6 +9,6 @@ pub mod record;
 
 pub use alerts::{AlertQueue, Raised};
 pub use lifecycle::{
-    ConfirmResult, Disposition, HitAction, HitError, MIN_JUSTIFICATION_CHARS, apply, is_open, next_state,
+    ConfirmResult, Disposition, HitAction, HitEnding, HitError, MIN_JUSTIFICATION_CHARS, apply, is_open, next_state,
 };
 pub use record::{HitEventRecord, HitRecord, HitState};

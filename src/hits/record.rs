@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::lifecycle::{ConfirmResult, HitEnding};
+
 /// The states of a hit's lifecycle (the rules that move between them are in `lifecycle`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,8 +80,9 @@ pub struct HitRecord {
     pub list: String,
     /// The list's priority.
     pub priority: i32,
-    /// Current state.
-    pub state: HitState,
+    /// Current state: private, so `lifecycle::apply` is the only way to change it (and the
+    /// store the only way to read one back); read it with [`HitRecord::state`].
+    state: HitState,
     /// Officer in the car.
     pub officer: Option<String>,
     /// When it was raised.
@@ -99,11 +102,11 @@ pub struct HitRecord {
     /// Incident number from dispatch.
     pub incident_number: Option<String>,
     /// Result of the confirmation.
-    pub result: Option<String>,
+    pub result: Option<ConfirmResult>,
     /// Acted on under exigent circumstances.
     pub exigent: bool,
-    /// Final disposition (arrest, recovered, misread...).
-    pub disposition: Option<String>,
+    /// How it ended: a misread, or its disposition.
+    pub disposition: Option<HitEnding>,
     /// Milliseconds from raise to acknowledgement.
     pub time_to_ack_ms: Option<i64>,
 }
@@ -139,6 +142,24 @@ impl HitRecord {
             disposition: None,
             time_to_ack_ms: None,
         }
+    }
+
+    /// Where the hit stands in its lifecycle.
+    pub fn state(&self) -> HitState {
+        self.state
+    }
+
+    /// Sets the state a lifecycle step decided (`lifecycle::apply` only).
+    pub(super) fn set_state(&mut self, state: HitState) {
+        self.state = state;
+    }
+
+    /// The hit as the store holds it: the state a lifecycle step wrote to its row. Only the
+    /// store's row reader calls this; everything else changes a hit through
+    /// `lifecycle::apply`.
+    pub(crate) fn with_stored_state(mut self, state: HitState) -> Self {
+        self.state = state;
+        self
     }
 }
 

@@ -27,11 +27,21 @@ pub struct MatchConfig {
     pub classes: EquivalenceClasses,
     /// The most equivalent-character substitutions an approximate match may need.
     pub max_substitutions: u8,
+    /// Lists whose entries are matched on the plate text whatever state is read (upper case):
+    /// a list kept without reliable states, such as an agency's own BOLOs.
+    pub ignore_state_lists: Vec<String>,
 }
 
 impl Default for MatchConfig {
     fn default() -> Self {
-        Self { classes: EquivalenceClasses::default(), max_substitutions: 1 }
+        Self { classes: EquivalenceClasses::default(), max_substitutions: 1, ignore_state_lists: Vec::new() }
+    }
+}
+
+impl MatchConfig {
+    /// True when entries of `list` are matched whatever state is read.
+    pub fn ignores_state_of(&self, list: &str) -> bool {
+        self.ignore_state_lists.iter().any(|l| l.eq_ignore_ascii_case(list))
     }
 }
 
@@ -94,6 +104,16 @@ pub struct EntryMatch {
     /// The read's state against the entry's: a plate text is unique only within its state,
     /// so a hit is exact only when they agree (or the entry names no state).
     pub state_check: StateCheck,
+    /// The state read (USPS code), `None` when it was not read with confidence.
+    pub read_state: Option<String>,
+}
+
+impl EntryMatch {
+    /// The state as compared, in the officer's words: what was read and what the list says,
+    /// never the entry's state as if it had been read.
+    pub fn state_words(&self) -> String {
+        self.state_check.words(self.entry.state.as_deref(), self.read_state.as_deref())
+    }
 }
 
 /// How the read's state compares with the entry's.
@@ -108,19 +128,28 @@ pub enum StateCheck {
     NotRead,
     /// Both are known and differ: likely another vehicle; the officer must check.
     Differs,
+    /// The entry's list is set to be matched on the text alone (`ignore_state_lists`).
+    IgnoredByList,
 }
 
 impl StateCheck {
-    /// What the officer is told, with the entry's state where it has one: never the entry's
-    /// state as if it had been read.
-    pub fn words(self, listed: Option<&str>) -> String {
-        let listed = listed.unwrap_or("--");
+    /// What the officer is told, with the entry's state (`listed`) and the state read
+    /// (`read`) where there are: never the entry's state as if it had been read.
+    pub fn words(self, listed: Option<&str>, read: Option<&str>) -> String {
+        let (listed, read) = (listed.unwrap_or("--"), read.unwrap_or("not read"));
         match self {
             Self::Agrees => format!("state {listed} read"),
-            Self::NotListed => "no state on the list".to_owned(),
+            Self::NotListed => format!("no state on the list (read: {read})"),
             Self::NotRead => format!("STATE NOT READ: verify the state (list: {listed})"),
-            Self::Differs => format!("DIFFERENT STATE (list: {listed})"),
+            Self::Differs => format!("DIFFERENT STATE: read {read}, list {listed}"),
+            Self::IgnoredByList => format!("state not checked for this list (read: {read}, list: {listed})"),
         }
+    }
+
+    /// True when the state does not stand in the way of an exact hit: it agrees, the entry
+    /// names none, or its list is matched on the text alone.
+    pub fn allows_exact(self) -> bool {
+        matches!(self, Self::Agrees | Self::NotListed | Self::IgnoredByList)
     }
 }
 
@@ -136,9 +165,7 @@ impl Hit {
     /// True when the first (most urgent) match is exact in text and in state: the state
     /// read agrees with the entry's, or the entry names none. A state not read is not exact.
     pub fn is_exact(&self) -> bool {
-        self.matches.first().is_some_and(|m| {
-            m.kind == MatchKind::Exact && matches!(m.state_check, StateCheck::Agrees | StateCheck::NotListed)
-        })
+        self.matches.first().is_some_and(|m| m.kind == MatchKind::Exact && m.state_check.allows_exact())
     }
 
     /// The most urgent match.
@@ -910,6 +937,7 @@ impl HotlistIndex {
                 };
                 let state_check = match (&read_state, &entry.state) {
                     (_, None) => StateCheck::NotListed,
+                    _ if self.config.ignores_state_of(&entry.list) => StateCheck::IgnoredByList,
                     (None, Some(_)) => StateCheck::NotRead,
                     (Some(read), Some(listed)) if read == listed => StateCheck::Agrees,
                     (Some(_), Some(_)) => StateCheck::Differs,
@@ -921,6 +949,7 @@ impl HotlistIndex {
                     confidence: candidate.map_or(0.0, |c| c.confidence),
                     substitutions,
                     state_check,
+                    read_state: read_state.clone(),
                 }
             })
             .collect();
@@ -1134,8 +1163,33 @@ mod tests {
             let h = hit(plate, state);
             assert_eq!((h.matches[0].state_check, h.is_exact()), (check, exact), "{plate} {state:?}");
         }
-        let words = StateCheck::NotRead.words(Some("NV"));
+        let words = StateCheck::NotRead.words(Some("NV"), None);
         assert!(words.contains("NOT READ") && words.contains("list: NV"), "{words}");
+        let differs = hit("8XYZ999", Some("CA"));
+        assert_eq!(differs.matches[0].state_words(), "DIFFERENT STATE: read CA, list NV");
+        assert_eq!(hit("8XYZ999", Some("NV")).matches[0].state_words(), "state NV read");
+    }
+
+    /// A list set to be matched on the text alone (a BOLO list kept without reliable
+    /// states) matches a plate of any state, exact; other lists still check the state.
+    #[test]
+    fn a_list_that_ignores_the_state_matches_any_state() {
+        let mut bolo = entry("7BOLO77", Some("CA"), FelonyVehicle);
+        bolo.list = "Local BOLO".into();
+        let config = MatchConfig { ignore_state_lists: vec!["LOCAL BOLO".into()], ..MatchConfig::default() };
+        let index = HotlistIndex::build(config, &[bolo, entry("8XYZ999", Some("CA"), StolenPlate)]).unwrap();
+        let hit = |plate: &str, state: Option<&str>| {
+            let candidates = [ReadCandidate { text: plate, confidence: 0.9 }];
+            index.match_read(&ReadQuery { candidates: &candidates, state, now: now() }).unwrap()
+        };
+        for state in [Some("TX"), None, Some("CA")] {
+            let h = hit("7BOLO77", state);
+            assert_eq!(h.matches[0].state_check, StateCheck::IgnoredByList, "{state:?}");
+            assert!(h.is_exact());
+        }
+        let texas = hit("8XYZ999", Some("TX"));
+        assert_eq!(texas.matches[0].state_check, StateCheck::Differs);
+        assert!(!texas.is_exact(), "a Texas plate on a California list is never exact");
     }
 
     #[test]
@@ -1311,8 +1365,10 @@ mod tests {
         let mut first = IndexBuilder::with_capacity(MatchConfig::default(), 2);
         first.push(&a).unwrap();
         first.push(&b).unwrap();
-        let mut second =
-            IndexBuilder::with_capacity(MatchConfig { classes: EquivalenceClasses::none(), max_substitutions: 0 }, 2);
+        let mut second = IndexBuilder::with_capacity(
+            MatchConfig { classes: EquivalenceClasses::none(), max_substitutions: 0, ..MatchConfig::default() },
+            2,
+        );
         second.push(&c).unwrap();
         second.push(&d).unwrap();
         assert_eq!(second.len(), 2);

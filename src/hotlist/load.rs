@@ -8,35 +8,15 @@ use std::io::BufReader;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
+pub use super::actor::Actor;
 use super::cache::{CacheError, CacheState, CachedFile, HashingReader, HotlistCache, PendingFile, SealedWriter};
 use super::entry::HotlistEntry;
 use super::index::{IndexBuilder, IndexError};
 use super::manual::{BOLO_NAME, BoloError, BoloStore};
 use super::parse::{self, ErrorLog, Format, ImportReport, ParseContext, ParsedFile};
 use super::{ActiveList, HotlistConfig, ListStatus};
-use crate::audit::{AuditAction, AuditError, AuditEvent, AuditSink};
-
-/// Who is acting, for the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Actor {
-    /// User id, or `system` for scheduled work.
-    pub user: String,
-    /// The user's organization.
-    pub organization: String,
-}
-
-impl Actor {
-    /// An actor.
-    pub fn new(user: &str, organization: &str) -> Self {
-        Self { user: user.to_owned(), organization: organization.to_owned() }
-    }
-
-    pub(crate) fn event(&self, action: AuditAction, object: &str, outcome: &str) -> AuditEvent {
-        AuditEvent::new(&self.user, &self.organization, action, object, outcome)
-    }
-}
+use crate::audit::{AuditAction, AuditError, AuditSink};
 
 /// Why the list could not be loaded or a file imported.
 #[derive(Debug, thiserror::Error)]

@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::actor::Actor;
 use super::cache::{CacheError, HotlistCache};
 use super::entry::{
     Category, HotlistEntry, PRIORITY_HIGHEST, PRIORITY_LOWEST, Vehicle, normalize_list_plate, parse_state,
 };
-use super::load::Actor;
 use crate::audit::{AuditAction, AuditError, AuditSink};
 
 /// The file manual entries live in, inside the cache.

@@ -14,6 +14,7 @@
 //! - [`cache`]: the one place the hot-list cache is read and written;
 //! - [`synthetic`]: seeded synthetic lists and reads for benchmarks.
 
+pub mod actor;
 pub mod cache;
 pub mod entry;
 pub mod equivalence;
@@ -61,6 +62,10 @@ pub struct HotlistConfig {
     pub bolo_max_days: u32,
     /// How far back new entries are checked against stored reads, in hours.
     pub past_reads_window_hours: u32,
+    /// Lists (by name) whose entries are matched on the plate text whatever state is read,
+    /// for lists kept without reliable states. Every other list's hits are exact only when
+    /// the state read agrees with the entry's.
+    pub ignore_state_lists: Vec<String>,
 }
 
 impl Default for HotlistConfig {
@@ -73,6 +78,7 @@ impl Default for HotlistConfig {
             max_substitutions: 1,
             bolo_max_days: 30,
             past_reads_window_hours: 72,
+            ignore_state_lists: Vec::new(),
         }
     }
 }
@@ -80,7 +86,11 @@ impl Default for HotlistConfig {
 impl HotlistConfig {
     /// The matching rules these settings describe.
     pub fn match_config(&self) -> MatchConfig {
-        MatchConfig { classes: self.equivalence_classes.clone(), max_substitutions: self.max_substitutions }
+        MatchConfig {
+            classes: self.equivalence_classes.clone(),
+            max_substitutions: self.max_substitutions,
+            ignore_state_lists: self.ignore_state_lists.clone(),
+        }
     }
 
     /// The staleness limit.

@@ -231,7 +231,7 @@ mod tests {
             (first.read_id, first.plate.as_str(), first.list.as_str(), first.priority),
             (Some(ids[0]), "7AMB123", "ncic", 1)
         );
-        assert_eq!(first.state, crate::store::HitState::New);
+        assert_eq!(first.state(), crate::store::HitState::New);
     }
 
     #[test]

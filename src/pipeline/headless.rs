@@ -69,6 +69,12 @@ pub struct Summary {
     /// Reads matching no vehicle.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sim_false_reads: Option<u64>,
+    /// Simulated vehicles read with their plate's state (with the state classifier).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sim_state_correct: Option<u64>,
+    /// Simulated vehicles read with another state named ("unknown" is not counted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sim_state_wrong: Option<u64>,
     /// Reads stamped with a position (with a position source).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reads_with_fix: Option<u64>,
@@ -97,6 +103,9 @@ struct ReadLine<'a> {
     track: u64,
     bbox: BBox,
     candidates: &'a [crate::recognize::Candidate],
+    /// The issuing state read (`null`: unknown), with its confidence and runners-up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'a crate::recognize::StateRead>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sim_vehicle: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -183,6 +192,8 @@ pub fn run_headless(
         sim_read_correct: score.map(|s| s.correct),
         sim_duplicate_reads: score.map(|s| s.duplicates),
         sim_false_reads: score.map(|s| s.false_reads),
+        sim_state_correct: score.map(|s| s.state_correct),
+        sim_state_wrong: score.map(|s| s.state_wrong),
         reads_with_fix: options.locator.as_ref().map(|_| fixes.with),
         reads_without_fix: options.locator.as_ref().map(|_| fixes.without),
         corrupt: stats.corrupt,
@@ -234,7 +245,8 @@ fn write_read(
         Some(_) => fixes.with += 1,
         None => fixes.without += 1,
     }
-    let judged = scorer.and_then(|s| s.observe(read.best_seq, &read.bbox, &read.text));
+    let state = read.state.as_ref().and_then(|s| s.state);
+    let judged = scorer.and_then(|s| s.observe(read.best_seq, &read.bbox, &read.text, state));
     let line = ReadLine {
         r#type: "read",
         camera: event.camera,
@@ -246,6 +258,7 @@ fn write_read(
         track: read.track_id,
         bbox: read.bbox,
         candidates: &read.candidates,
+        state: read.state.as_ref(),
         sim_vehicle: judged.map(|j| j.0),
         sim_correct: judged.map(|j| j.1),
         lat: stamp.map(|s| (s.fix.lat * 1e7).round() / 1e7),
@@ -273,7 +286,8 @@ struct HitLine<'a> {
 fn match_tracked(hotlists: &Hotlists, event: &ReadEvent) -> Option<Hit> {
     let candidates: Vec<ReadCandidate<'_>> =
         event.read.candidates.iter().map(|c| ReadCandidate { text: &c.text, confidence: c.confidence }).collect();
-    let query = ReadQuery { candidates: &candidates, state: None, now: chrono::DateTime::from(event.wall_time) };
+    let state = event.read.state.as_ref().and_then(|s| s.state);
+    let query = ReadQuery { candidates: &candidates, state, now: chrono::DateTime::from(event.wall_time) };
     hotlists.match_read(&query)
 }
 

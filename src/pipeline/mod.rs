@@ -50,6 +50,14 @@ impl PlateReader for crate::recognize::Recognizer {
     }
 }
 
+// The camera reader is implemented here, not in `recognize`: the pipeline uses recognition,
+// never the other way round.
+impl PlateReader for crate::recognize::video::VideoReader {
+    fn read_plates(&self, camera: usize, frame: &Frame) -> Result<Vec<PlateRead>, String> {
+        self.read_frame(camera, &frame.image, frame.captured_at).map_err(|e| e.to_string())
+    }
+}
+
 /// The UI's wake-up call (`egui::Context::request_repaint`), called after sending it something.
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
 

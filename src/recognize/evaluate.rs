@@ -350,6 +350,7 @@ mod tests {
             corners: None,
             candidates: cands.iter().map(|c| Candidate { text: (*c).into(), confidence: 0.5 }).collect(),
             crop: RgbImage::new(1, 1),
+            state: None,
         }
     }
 

@@ -13,18 +13,7 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 use serde::Serialize;
 
-/// An axis-aligned box in image pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct BBox {
-    /// Left edge.
-    pub x: f32,
-    /// Top edge.
-    pub y: f32,
-    /// Width.
-    pub w: f32,
-    /// Height.
-    pub h: f32,
-}
+pub use crate::geometry::BBox;
 
 /// One alternative reading of a plate, used for OCR-tolerant hot-list matching.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -52,6 +41,9 @@ pub struct PlateRead {
     pub candidates: Vec<Candidate>,
     /// The rectified plate image the recognizer read.
     pub crop: RgbImage,
+    /// The issuing state, when the state classifier is loaded (its `state` is `None` when
+    /// it is not sure: "unknown").
+    pub state: Option<StateRead>,
 }
 
 /// Why recognition could not run.
@@ -95,6 +87,7 @@ pub mod ocr;
 pub mod readers;
 pub mod region;
 pub mod slots;
+pub mod state;
 
 use crate::config::RecognizerConfig;
 use detector::{Detection, PlateDetector};
@@ -102,6 +95,8 @@ use geometry::{Quad, expand_quad};
 use ocr::TextRead;
 pub use readers::ReaderMode;
 use readers::Readers;
+use state::{STATE_FILE, STATE_H, STATE_W, StateReader};
+pub use state::{StateCandidate, StateRead};
 
 /// File name of the plate detector inside the models folder.
 pub const DETECTOR_FILE: &str = "third_party/clp_det.onnx";
@@ -157,6 +152,7 @@ pub struct Recognizer {
     slot_views: usize,
     region: region::Region,
     coarse: Option<(u32, f32)>,
+    state: Option<StateReader>,
 }
 
 impl Recognizer {
@@ -172,10 +168,25 @@ impl Recognizer {
             config.reader,
             config.second_opinion_below,
         )?;
-        let missing: Vec<String> = loaded.missing.iter().map(ToString::to_string).collect();
+        let mut missing: Vec<String> = loaded.missing.iter().map(ToString::to_string).collect();
         for reason in &missing {
             tracing::warn!("reading plates without one of the two text readers: {reason}");
         }
+        // Without the state classifier plates are still read; every state is then "unknown"
+        // and no hit on an entry with a state is called exact. A file that is there but
+        // broken is an error, as for the other models.
+        let state = match config.read_state {
+            false => None,
+            true => match StateReader::load(&models_dir.join(STATE_FILE), config.state_min_confidence) {
+                Ok(reader) => Some(reader),
+                Err(err @ RecognizeError::ModelMissing(_)) => {
+                    tracing::warn!("reading plates without their state: {err}");
+                    missing.push(err.to_string());
+                    None
+                }
+                Err(err) => return Err(err),
+            },
+        };
         let views = config.read_views.clamp(1, READ_MARGINS.len());
         let coarse = (config.coarse_long_side > 0 && config.coarse_long_side < detector.long_side())
             .then_some((config.coarse_long_side, config.coarse_accept));
@@ -188,6 +199,7 @@ impl Recognizer {
             slot_views: config.slot_views.clamp(1, SLOT_MARGINS.len()),
             region: config.region,
             coarse,
+            state,
         })
     }
 
@@ -196,8 +208,13 @@ impl Recognizer {
         self.readers.names()
     }
 
-    /// Why a text reader the settings ask for is not in use (its model file is missing);
-    /// empty when all are.
+    /// True when plates are read with their state (the state classifier is loaded).
+    pub fn reads_state(&self) -> bool {
+        self.state.is_some()
+    }
+
+    /// Why a reader the settings ask for (text or state) is not in use (its model file is
+    /// missing); empty when all are.
     pub fn missing_readers(&self) -> &[String] {
         &self.missing
     }
@@ -290,6 +307,24 @@ impl Recognizer {
         self.read_quads(img, &ctc, &slot).map(|r| r.unwrap_or_else(empty_read))
     }
 
+    /// The issuing state of the plate in `corners` (framed as the classifier was trained:
+    /// the slot reader's first margins); `None` when no classifier is loaded or the quad is
+    /// degenerate.
+    pub fn read_state(&self, img: &RgbImage, corners: Quad) -> Result<Option<StateRead>, RecognizeError> {
+        let Some(reader) = &self.state else { return Ok(None) };
+        let (mx, my) = SLOT_MARGINS[0];
+        let crops: Vec<RgbImage> =
+            geometry::rectify_rgb(img, expand_quad(corners, mx, my), STATE_W as u32, STATE_H as u32)
+                .into_iter()
+                .collect();
+        reader.read_views(&crops)
+    }
+
+    /// The issuing state of a plate crop that fills the whole image ([`Recognizer::read_crop`]).
+    pub fn read_crop_state(&self, img: &RgbImage) -> Result<Option<StateRead>, RecognizeError> {
+        self.read_state(img, BBox { x: 0.0, y: 0.0, w: img.width() as f32, h: img.height() as f32 }.corners())
+    }
+
     /// The quads each reader reads a plate in: `ctc` margins for the CTC reader's views,
     /// `slot` margins for the slot reader's, around `corners`.
     fn framings(&self, corners: Quad, ctc: &[(f32, f32)], slot: &[(f32, f32)]) -> (Vec<Quad>, Vec<Quad>) {
@@ -320,6 +355,7 @@ impl Recognizer {
         let Some(crop) = geometry::rectify_rgb(img, quad, CROP_WIDTH, crop_h) else {
             return Ok(None);
         };
+        let state = self.read_state(img, det.corners)?;
         Ok(Some(PlateRead {
             text: text.text,
             confidence: text.confidence,
@@ -328,6 +364,7 @@ impl Recognizer {
             corners: Some(det.corners),
             candidates: text.candidates,
             crop,
+            state,
         }))
     }
 
@@ -493,7 +530,8 @@ mod tests {
 
     #[test]
     fn either_reader_alone_still_reads_and_the_missing_one_is_named() {
-        let config = RecognizerConfig::default();
+        // The text readers only (the state classifier has its own test below).
+        let config = RecognizerConfig { read_state: false, ..RecognizerConfig::default() };
         let img = photo_of("7ABC123");
         for (ctc, slots, in_use, missing) in [
             (None, Some(shipped(SLOT_FILE)), "slots", OCR_FILE),
@@ -519,9 +557,34 @@ mod tests {
         assert!(err.contains(OCR_FILE) && err.contains("missing"), "{err}");
     }
 
+    /// Without the state classifier plates are still read, each with no state, and the
+    /// missing file is named; a state file that is not the classifier is an error naming it.
+    #[test]
+    fn the_state_classifier_is_optional_but_never_wrong_shaped() {
+        let img = photo_of("7ABC123");
+        let dir = models_with(Some(&shipped(OCR_FILE)), Some(&shipped(SLOT_FILE)));
+        let recognizer = Recognizer::load(dir.path(), &RecognizerConfig::default()).unwrap();
+        assert!(!recognizer.reads_state());
+        let named = recognizer.missing_readers();
+        assert!(named.len() == 1 && named[0].contains(STATE_FILE) && named[0].contains("missing"), "{named:?}");
+        let reads = recognizer.recognize(&img).unwrap();
+        assert_eq!((reads[0].text.as_str(), reads[0].state.is_none()), ("7ABC123", true));
+        // Turned off in the settings, it is not looked for.
+        let off = RecognizerConfig { read_state: false, ..RecognizerConfig::default() };
+        assert!(Recognizer::load(dir.path(), &off).unwrap().missing_readers().is_empty());
+        for bytes in [b"not an onnx file".to_vec(), shipped(OCR_FILE)] {
+            std::fs::write(dir.path().join(STATE_FILE), bytes).unwrap();
+            let err = Recognizer::load(dir.path(), &RecognizerConfig::default()).unwrap_err().to_string();
+            assert!(err.contains(STATE_FILE) && err.contains("cannot be loaded"), "{err}");
+        }
+        std::fs::write(dir.path().join(STATE_FILE), shipped(STATE_FILE)).unwrap();
+        let reads = Recognizer::load(dir.path(), &RecognizerConfig::default()).unwrap().recognize(&img).unwrap();
+        assert!(reads[0].state.is_some(), "read with the classifier in place");
+    }
+
     #[test]
     fn a_corrupt_or_wrong_shaped_reader_file_is_an_error_naming_it() {
-        let config = RecognizerConfig::default();
+        let config = RecognizerConfig { read_state: false, ..RecognizerConfig::default() };
         // Bytes that are no ONNX model, and a real model of the other reader's shape.
         for (ctc, slots, named) in [
             (shipped(OCR_FILE), b"not an onnx file".to_vec(), "cct_xs_v1_global.onnx"),

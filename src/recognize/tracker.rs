@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use image::RgbImage;
 
-use super::{BBox, Candidate, PlateRead};
+use super::{BBox, Candidate, PlateRead, StateRead};
 
 /// Tracker settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +90,9 @@ pub struct TrackedRead {
     pub last_seen: Instant,
     /// How many frames contributed.
     pub frames: usize,
+    /// The issuing state, voted over the frames' state readings (their probabilities
+    /// averaged); `None` when no frame was read with a state classifier.
+    pub state: Option<StateRead>,
 }
 
 /// What one frame did to the tracker.
@@ -107,6 +110,10 @@ struct Vote {
     text: String,
     confidence: f32,
     char_confidences: Vec<f32>,
+    state: Option<StateRead>,
+    /// The plate's width in the frame, px: the state's words are small, so a frame's state
+    /// reading counts by how large the plate was (its area, the width squared).
+    width: f32,
 }
 
 #[derive(Debug)]
@@ -372,7 +379,13 @@ fn vote_of(read: &PlateRead) -> Vote {
     let mut char_confidences = read.char_confidences.clone();
     // Recognizers that give no per-character confidences get the read's for every character.
     char_confidences.resize(read.text.chars().count(), read.confidence);
-    Vote { text: read.text.clone(), confidence: read.confidence, char_confidences }
+    Vote {
+        text: read.text.clone(),
+        confidence: read.confidence,
+        char_confidences,
+        state: read.state.clone(),
+        width: read.bbox.w,
+    }
 }
 
 fn extend_track(track: &mut Track, seq: u64, at: Instant, read: &PlateRead, max_votes: usize) {
@@ -436,6 +449,7 @@ fn voted(track: &Track) -> Option<TrackedRead> {
         first_seen: track.first_seen,
         last_seen: track.last_seen,
         frames: track.frames,
+        state: StateRead::merge(track.votes.iter().filter_map(|v| v.state.as_ref().map(|s| (s, v.width * v.width)))),
     })
 }
 
@@ -483,6 +497,7 @@ mod tests {
             corners: None,
             candidates: vec![Candidate { text: text.to_string(), confidence: conf }],
             crop: RgbImage::new(2, 1),
+            state: None,
         }
     }
 
@@ -519,6 +534,36 @@ mod tests {
         assert!(pass.candidates.iter().any(|c| c.text == "7ABC128"));
         assert!(pass.char_confidences[6] < pass.char_confidences[0]);
         assert_eq!(tracker.open_tracks(), 0);
+    }
+
+    #[test]
+    fn the_state_is_voted_over_the_frames_and_unknown_when_no_frame_is_sure() {
+        use crate::recognize::state::StateProbs;
+        let base = Instant::now();
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        // Far frames unsure (too small to read), near frames read Texas.
+        let widths: Vec<f32> = (0..10).map(|i| 60.0 + i as f32 * 4.0).collect();
+        for i in 0..10u64 {
+            let mut r = read("7ABC123", 0.8, 600.0, 300.0 + i as f32 * 8.0, widths[i as usize]);
+            let code = if i < 4 { None } else { Some("TX") };
+            r.state = Some(StateProbs::certain(code).decide(0.5));
+            tracker.update(i, ms(base, i * 33), &[r]);
+        }
+        let pass = tracker.flush().remove(0);
+        let state = pass.state.expect("frames carried states");
+        assert_eq!(state.state, Some("TX"), "six of ten frames read Texas");
+        // Each frame counts by its plate's area: the nearer Texas frames weigh more than 6/10.
+        let area = |r: std::ops::Range<usize>| widths[r].iter().map(|w| w * w).sum::<f32>();
+        assert!((state.confidence - area(4..10) / area(0..10)).abs() < 1e-5, "{}", state.confidence);
+
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        for i in 0..10u64 {
+            let mut r = read("8XYZ123", 0.8, 600.0, 300.0, 60.0);
+            r.state = Some(StateProbs::certain(if i % 2 == 0 { Some("NY") } else { None }).decide(0.6));
+            tracker.update(i, ms(base, i * 33), &[r]);
+        }
+        let pass = tracker.flush().remove(0);
+        assert_eq!(pass.state.unwrap().state, None, "half the frames unsure: below the 0.6 floor");
     }
 
     #[test]
@@ -618,7 +663,13 @@ mod tests {
     fn check_vote(texts: &[(&str, f32)], expected: &str) {
         let votes: Vec<Vote> = texts
             .iter()
-            .map(|(t, c)| Vote { text: t.to_string(), confidence: *c, char_confidences: vec![*c; t.len()] })
+            .map(|(t, c)| Vote {
+                text: t.to_string(),
+                confidence: *c,
+                char_confidences: vec![*c; t.len()],
+                state: None,
+                width: 100.0,
+            })
             .collect();
         assert_eq!(vote_text(&votes).map(|v| v.0).as_deref(), Some(expected), "{texts:?}");
     }

@@ -166,12 +166,6 @@ fn cut_by_frame(bbox: &BBox, width: f32, height: f32) -> bool {
         || bbox.y + bbox.h >= height - FRAME_EDGE_PX
 }
 
-impl crate::pipeline::PlateReader for VideoReader {
-    fn read_plates(&self, camera: usize, frame: &crate::camera::Frame) -> Result<Vec<PlateRead>, String> {
-        self.read_frame(camera, &frame.image, frame.captured_at).map_err(|e| e.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

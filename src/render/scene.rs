@@ -9,7 +9,7 @@ use super::RenderError;
 use super::effects::{Region, add_gaussian_noise, box_blur, motion_blur};
 use super::plate::{PlateStyle, fill_rect, render_plate};
 use super::warp::composite_quad;
-use crate::recognize::BBox;
+use crate::geometry::BBox;
 
 /// Where and how a plate appears in a scene.
 #[derive(Debug, Clone, Copy, PartialEq)]

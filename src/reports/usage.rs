@@ -274,10 +274,11 @@ pub fn to_csv(rows: &[ShiftUsage]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hits::{ConfirmResult, Disposition, HitAction};
     use crate::reports::testing::users;
     use crate::session::AccountRules;
     use crate::store::testing::temp_store;
-    use crate::store::{HitEventRecord, HitRecord, HitState, NewRead};
+    use crate::store::{HitRecord, NewRead};
 
     fn at(minute: i64) -> DateTime<Utc> {
         from_ms(1_780_000_000_000 + minute * 60_000)
@@ -318,25 +319,24 @@ mod tests {
         }
         let h1 = store.insert_hit(HitRecord::new(None, "7ABC120", "SVS", 1, Some("o1"), at(10))).unwrap();
         store.insert_hit(HitRecord::new(None, "7ABC121", "BOLO", 2, Some("o1"), at(11))).unwrap();
+        // Through the lifecycle: acknowledged after 6 s, acted on under exigent
+        // circumstances, confirmed by communications afterwards, closed with an arrest.
         let mut hit = store.hit(h1).unwrap().unwrap();
-        hit.state = HitState::ActionableExigent;
-        hit.exigent = true;
-        hit.confirmed = Some(at(12));
-        hit.time_to_ack_ms = Some(6_000);
-        hit.disposition = Some("arrest".into());
-        store
-            .record_hit_transition(
-                hit,
-                HitEventRecord {
-                    hit_id: h1,
-                    time: at(12),
-                    user: "o1".into(),
-                    from: HitState::Verified,
-                    to: HitState::ActionableExigent,
-                    detail: "pursuit".into(),
-                },
-            )
-            .unwrap();
+        let confirm = HitAction::Confirm {
+            dispatcher_id: "d7".into(),
+            incident_number: "I-1".into(),
+            result: ConfirmResult::ConfirmedActive,
+        };
+        for (action, time) in [
+            (HitAction::Acknowledge, at(10) + chrono::Duration::seconds(6)),
+            (HitAction::PlateMatches, at(11)),
+            (HitAction::Exigent { justification: "vehicle fled, pursuit under way".into() }, at(12)),
+            (confirm, at(12)),
+            (HitAction::Close { disposition: Disposition::Arrest }, at(13)),
+        ] {
+            let event = crate::hits::lifecycle::apply(&mut hit, &action, "o1", time).unwrap();
+            store.record_hit_transition(hit.clone(), event).unwrap();
+        }
         // The patrol track: 1.1 km north in 10 one-minute steps, then a 30-minute gap (no fix)
         // across which the car "moved" 5 km that is not counted.
         for i in 0..=10 {

@@ -137,28 +137,28 @@ pub(crate) fn reads_between(conn: &Connection, from_ms: i64, to_ms: i64) -> Resu
 pub(crate) fn hit_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(HitRecord, String)> {
     let opt = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> { Ok(row.get::<_, Option<i64>>(i)?.map(from_ms)) };
     let state_text: String = row.get(5)?;
-    let hit = HitRecord {
-        id: row.get(0)?,
-        read_id: row.get(1)?,
-        plate: row.get(2)?,
-        list: row.get(3)?,
-        priority: row.get(4)?,
-        state: HitState::parse(&state_text).unwrap_or(HitState::New),
-        officer: row.get(6)?,
-        raised: from_ms(row.get(7)?),
-        acknowledged: opt(8)?,
-        verified: opt(9)?,
-        confirmed: opt(10)?,
-        actionable: opt(11)?,
-        closed: opt(12)?,
-        dispatcher_id: row.get(13)?,
-        incident_number: row.get(14)?,
-        result: row.get(15)?,
-        exigent: row.get::<_, i64>(16)? != 0,
-        disposition: row.get(17)?,
-        time_to_ack_ms: row.get(18)?,
-    };
-    Ok((hit, state_text))
+    let officer: Option<String> = row.get(6)?;
+    let mut hit = HitRecord::new(
+        row.get(1)?,
+        &row.get::<_, String>(2)?,
+        &row.get::<_, String>(3)?,
+        row.get(4)?,
+        officer.as_deref(),
+        from_ms(row.get(7)?),
+    );
+    hit.id = row.get(0)?;
+    hit.acknowledged = opt(8)?;
+    hit.verified = opt(9)?;
+    hit.confirmed = opt(10)?;
+    hit.actionable = opt(11)?;
+    hit.closed = opt(12)?;
+    hit.dispatcher_id = row.get(13)?;
+    hit.incident_number = row.get(14)?;
+    hit.result = row.get::<_, Option<String>>(15)?.as_deref().and_then(crate::hits::ConfirmResult::parse);
+    hit.exigent = row.get::<_, i64>(16)? != 0;
+    hit.disposition = row.get::<_, Option<String>>(17)?.as_deref().and_then(crate::hits::HitEnding::parse);
+    hit.time_to_ack_ms = row.get(18)?;
+    Ok((hit.with_stored_state(HitState::parse(&state_text).unwrap_or(HitState::New)), state_text))
 }
 
 impl Store {
@@ -200,7 +200,7 @@ impl Store {
         self.write(move |conn| {
             conn.execute(
                 "INSERT INTO hits (read_id, plate, list, priority, state, officer, raised_ms, exigent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
-                params![hit.read_id, hit.plate, hit.list, hit.priority, hit.state.as_str(), hit.officer, hit.raised.timestamp_millis()],
+                params![hit.read_id, hit.plate, hit.list, hit.priority, hit.state().as_str(), hit.officer, hit.raised.timestamp_millis()],
             )?;
             let id = conn.last_insert_rowid();
             let user = hit.officer.clone().unwrap_or_else(|| "system".to_owned());
@@ -221,7 +221,7 @@ impl Store {
                  time_to_ack_ms = ?13 WHERE id = ?1",
                 params![
                     hit.id,
-                    hit.state.as_str(),
+                    hit.state().as_str(),
                     ms(hit.acknowledged),
                     ms(hit.verified),
                     ms(hit.confirmed),
@@ -229,9 +229,9 @@ impl Store {
                     ms(hit.closed),
                     hit.dispatcher_id,
                     hit.incident_number,
-                    hit.result,
+                    hit.result.map(crate::hits::ConfirmResult::as_str),
                     i64::from(hit.exigent),
-                    hit.disposition,
+                    hit.disposition.map(crate::hits::HitEnding::as_str),
                     hit.time_to_ack_ms
                 ],
             )?;
@@ -494,6 +494,7 @@ pub(crate) fn release_holds(conn: &Connection, case_number: &str, at_ms: i64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hits::HitAction;
     use crate::store::testing::temp_store;
 
     pub(crate) fn sample_read(plate: &str, time: DateTime<Utc>) -> NewRead {
@@ -545,18 +546,11 @@ mod tests {
         let read = store.insert_read(sample_read("7ABC123", t)).unwrap();
         let id = store.insert_hit(HitRecord::new(Some(read), "7ABC123", "SVS", 1, Some("o1"), t)).unwrap();
         let mut hit = store.hit(id).unwrap().unwrap();
-        assert_eq!(hit.state, HitState::New);
-        hit.state = HitState::Acknowledged;
-        hit.acknowledged = Some(from_ms(1_700_000_004_000));
-        hit.time_to_ack_ms = Some(4000);
-        let event = HitEventRecord {
-            hit_id: id,
-            time: from_ms(1_700_000_004_000),
-            user: "o1".into(),
-            from: HitState::New,
-            to: HitState::Acknowledged,
-            detail: String::new(),
-        };
+        assert_eq!(hit.state(), HitState::New);
+        // Changed the only way a hit changes: through the lifecycle.
+        let event =
+            crate::hits::lifecycle::apply(&mut hit, &HitAction::Acknowledge, "o1", from_ms(1_700_000_004_000)).unwrap();
+        assert_eq!((event.from, event.to, hit.time_to_ack_ms), (HitState::New, HitState::Acknowledged, Some(4000)));
         store.record_hit_transition(hit.clone(), event.clone()).unwrap();
         assert_eq!(store.hit(id).unwrap().unwrap(), hit);
         assert_eq!(store.hit_events(id).unwrap(), vec![event]);

@@ -58,7 +58,7 @@ impl Feed {
                 rect.center(),
                 egui::Align2::CENTER_CENTER,
                 "waiting for frames...",
-                egui::FontId::proportional(22.0),
+                egui::FontId::proportional(crate::ui::theme::TEXT_EMPHASIS),
                 Color32::GRAY,
             );
             return;
@@ -80,7 +80,8 @@ impl Feed {
             );
             painter.rect_stroke(r, 2.0, Stroke::new(3.0, box_colour), egui::StrokeKind::Outside);
             let label = format!("{} {:.0}%", read.text, read.confidence * 100.0);
-            let galley = painter.layout_no_wrap(label, egui::FontId::monospace(20.0), Color32::WHITE);
+            let galley =
+                painter.layout_no_wrap(label, egui::FontId::monospace(crate::ui::theme::TEXT_LEAD), Color32::WHITE);
             let bg = Rect::from_min_size(
                 r.left_top() - Vec2::new(0.0, galley.size().y + 4.0),
                 galley.size() + Vec2::new(8.0, 4.0),

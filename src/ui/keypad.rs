@@ -49,8 +49,8 @@ pub fn keypad_ui(ui: &mut egui::Ui, id: &str, text: &mut String, keys: Keys, max
                     let shown =
                         if keys == Keys::Text && key.len() == 1 { key.to_ascii_lowercase() } else { key.to_owned() };
                     let width = if key == "Space" { size.x * 6.0 } else { size.x };
-                    let button =
-                        egui::Button::new(egui::RichText::new(&shown).size(24.0)).min_size(Vec2::new(width, size.y));
+                    let button = egui::Button::new(egui::RichText::new(&shown).size(crate::ui::theme::TEXT_TITLE))
+                        .min_size(Vec2::new(width, size.y));
                     if ui.add(button).clicked() {
                         match key {
                             "Clear" => text.clear(),
@@ -111,7 +111,7 @@ pub fn entry_ui(ui: &mut egui::Ui, label: &str, text: &str, masked: bool, active
             ui.set_min_size(Vec2::new(240.0, TOUCH_MIN));
             ui.vertical(|ui| {
                 ui.label(egui::RichText::new(label).small());
-                ui.label(egui::RichText::new(shown).size(28.0).monospace());
+                ui.label(egui::RichText::new(shown).size(crate::ui::theme::TEXT_ENTRY).monospace());
             });
         })
         .response

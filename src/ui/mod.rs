@@ -339,7 +339,12 @@ impl ConsoleApp {
                             self.forget_user_input();
                         }
                     }
-                    Err(message) => self.message = Some(message),
+                    Err(err) => {
+                        if err.is_failure() {
+                            tracing::error!(%err, "console command failed");
+                        }
+                        self.message = Some(err.to_string());
+                    }
                 }
             }
         }
@@ -399,7 +404,7 @@ fn status_bar_ui(ui: &mut egui::Ui, console: &Console, tone: &Tone, frame: &mut 
                 ui.label(
                     RichText::new(" DEMO ")
                         .strong()
-                        .size(24.0)
+                        .size(crate::ui::theme::TEXT_TITLE)
                         .background_color(theme.demo)
                         .color(theme.text_on(theme.demo)),
                 )
@@ -481,7 +486,8 @@ fn message_slot_ui(ui: &mut egui::Ui, console: &Console, frame: &Frame<'_>) {
     let notice = console.notices().last().filter(|n| n.problem && (console.now() - n.time).num_seconds() < 30);
     let text = frame.message.or(notice.map(|n| n.text.as_str()));
     if let Some(text) = text {
-        ui.label(RichText::new(text).size(20.0).strong().color(frame.theme.bad)).on_hover_text(text);
+        ui.label(RichText::new(text).size(crate::ui::theme::TEXT_LEAD).strong().color(frame.theme.bad))
+            .on_hover_text(text);
     }
 }
 

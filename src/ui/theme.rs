@@ -11,6 +11,33 @@ pub const TOUCH_PRIMARY: f32 = 64.0;
 /// Padding inside panels.
 pub const PAD: f32 = 12.0;
 
+// Text sizes, in points: one scale for every screen, read at arm's length in a moving car.
+// Screens name a size here instead of writing a number, so the scale changes in one place.
+/// egui's small text (hover hints, units).
+pub const TEXT_SMALL: f32 = 16.0;
+/// Secondary lines where room is tight (the alert banner's place lines).
+pub const TEXT_NOTE: f32 = 15.0;
+/// Body text and warnings that must be read.
+pub const TEXT_BODY: f32 = 18.0;
+/// Lead lines under a heading (the match's kind and state).
+pub const TEXT_LEAD: f32 = 20.0;
+/// Emphasized lines (a step's outcome, a problem to fix).
+pub const TEXT_EMPHASIS: f32 = 22.0;
+/// Titles of panels and the plates in the recent-reads strip.
+pub const TEXT_TITLE: f32 = 24.0;
+/// Labels of the large buttons, and status banners.
+pub const TEXT_BUTTON: f32 = 26.0;
+/// What the on-screen keypad has typed.
+pub const TEXT_ENTRY: f32 = 28.0;
+/// The alert's ACKNOWLEDGE.
+pub const TEXT_ACK: f32 = 30.0;
+/// The alert's headline (HIT, plate, list).
+pub const TEXT_ALERT: f32 = 32.0;
+/// A plate's characters where the officer compares them.
+pub const TEXT_PLATE: f32 = 34.0;
+/// A screen that stops everything (ALPR not running).
+pub const TEXT_BLOCKER: f32 = 40.0;
+
 /// Day or night palette.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Palette {
@@ -158,11 +185,11 @@ impl Theme {
             style.spacing.scroll = egui::style::ScrollStyle::solid();
             style.spacing.scroll.bar_width = 20.0;
             style.spacing.scroll.handle_min_length = TOUCH_MIN;
-            style.text_styles.insert(egui::TextStyle::Body, FontId::proportional(20.0));
-            style.text_styles.insert(egui::TextStyle::Button, FontId::proportional(22.0));
-            style.text_styles.insert(egui::TextStyle::Heading, FontId::proportional(30.0));
-            style.text_styles.insert(egui::TextStyle::Small, FontId::proportional(16.0));
-            style.text_styles.insert(egui::TextStyle::Monospace, FontId::monospace(20.0));
+            style.text_styles.insert(egui::TextStyle::Body, FontId::proportional(TEXT_LEAD));
+            style.text_styles.insert(egui::TextStyle::Button, FontId::proportional(TEXT_EMPHASIS));
+            style.text_styles.insert(egui::TextStyle::Heading, FontId::proportional(TEXT_ACK));
+            style.text_styles.insert(egui::TextStyle::Small, FontId::proportional(TEXT_SMALL));
+            style.text_styles.insert(egui::TextStyle::Monospace, FontId::monospace(TEXT_LEAD));
         });
     }
 }
@@ -235,7 +262,7 @@ pub fn contrast_ratio(a: Color32, b: Color32) -> f32 {
 
 /// A large button of at least the primary touch size, filled with `fill`.
 pub fn big_button(ui: &mut egui::Ui, theme: &Theme, label: &str, fill: Color32, enabled: bool) -> Tap {
-    let text = egui::RichText::new(label).size(26.0).strong().color(theme.text_on(fill));
+    let text = egui::RichText::new(label).size(TEXT_BUTTON).strong().color(theme.text_on(fill));
     let response =
         ui.add_enabled(enabled, egui::Button::new(text).fill(fill).min_size(Vec2::new(220.0, TOUCH_PRIMARY)));
     guard(ui, response, label)

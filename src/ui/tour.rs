@@ -41,7 +41,7 @@ fn always(_: &ConsoleApp) -> bool {
 /// demo keeps raising hits, and a new one must not take over the workflow shown).
 fn target(app: &ConsoleApp, action: &HitAction) -> Option<i64> {
     let open = app.console.open_hits();
-    let worked = open.iter().find(|h| h.state != HitState::New);
+    let worked = open.iter().find(|h| h.state() != HitState::New);
     match action {
         HitAction::Acknowledge => app.console.alarming_hit().map(|h| h.id),
         _ => worked.or(open.first()).map(|h| h.id),
@@ -98,7 +98,7 @@ fn steps(theme: ThemeChoice, suffix: &'static [&'static str; 10]) -> Vec<Step> {
                     },
                 )
             },
-            ready: |app| app.console.open_hits().iter().any(|h| h.state == HitState::Confirmed),
+            ready: |app| app.console.open_hits().iter().any(|h| h.state() == HitState::Confirmed),
             shot: Some(suffix[6]),
         },
         Step {
@@ -131,7 +131,7 @@ fn steps(theme: ThemeChoice, suffix: &'static [&'static str; 10]) -> Vec<Step> {
                 // Hits keep coming in the demo: finish them so the shift can end.
                 for hit in app.console.open_hits() {
                     let id = hit.id;
-                    if hit.state == HitState::New {
+                    if hit.state() == HitState::New {
                         c.extend(console(Command::Hit { id, action: HitAction::Acknowledge }));
                     }
                     let disposition = crate::hits::Disposition::NoAction;

@@ -94,7 +94,7 @@ impl AdminScreen {
             }
         });
         if let Some(done) = &data.done {
-            ui.label(RichText::new(done).size(20.0).color(theme.ok));
+            ui.label(RichText::new(done).size(crate::ui::theme::TEXT_LEAD).color(theme.ok));
         }
         crate::ui::theme::finger_scroll().show(ui, |ui| match self.tab {
             Tab::Accounts => self.accounts_ui(ui, console, frame),
@@ -300,7 +300,7 @@ impl AdminScreen {
                 settings.retention_days,
                 settings.origin(Setting::RetentionDays)
             ))
-            .size(20.0),
+            .size(crate::ui::theme::TEXT_LEAD),
         );
         ui.label(
             RichText::new(if settings.allow_short_retention {

@@ -29,19 +29,19 @@ impl CannotStartScreen {
         }
         let theme = &self.theme;
         ui.add_space(24.0);
-        ui.label(RichText::new("ALPR IS NOT RUNNING").size(40.0).strong().color(theme.bad));
+        ui.label(RichText::new("ALPR IS NOT RUNNING").size(crate::ui::theme::TEXT_BLOCKER).strong().color(theme.bad));
         ui.add_space(8.0);
         ui.label(
             RichText::new(
                 "The console could not start, so no plate is read and no hit will alert in this car. \
                  Tell the ALPR Administrator what is shown below.",
             )
-            .size(24.0),
+            .size(crate::ui::theme::TEXT_TITLE),
         );
         ui.add_space(16.0);
         egui::Frame::group(ui.style()).fill(theme.panel).show(ui, |ui| {
             ui.set_width(ui.available_width());
-            ui.label(RichText::new(&self.reason).monospace().size(20.0));
+            ui.label(RichText::new(&self.reason).monospace().size(crate::ui::theme::TEXT_LEAD));
         });
         ui.add_space(24.0);
         big_button(ui, theme, "CLOSE", theme.accent, true).clicked()

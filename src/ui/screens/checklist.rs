@@ -86,11 +86,11 @@ impl ChecklistScreen {
         crate::ui::theme::finger_scroll().show(ui, |ui| {
             if console.stage() == Stage::Unavailable {
                 egui::Frame::NONE.fill(theme.bad).inner_margin(16.0).show(ui, |ui| {
-                    ui.label(RichText::new("ALPR UNAVAILABLE: no camera passed the inspection. An equipment report was filed for the ALPR Administrator.").size(24.0).strong().color(theme.on_colour));
+                    ui.label(RichText::new("ALPR UNAVAILABLE: no camera passed the inspection. An equipment report was filed for the ALPR Administrator.").size(crate::ui::theme::TEXT_TITLE).strong().color(theme.on_colour));
                 });
             }
             if let Some(err) = console.reader_error() {
-                ui.label(RichText::new(format!("ALPR unavailable: {err}")).size(22.0).color(theme.bad));
+                ui.label(RichText::new(format!("ALPR unavailable: {err}")).size(crate::ui::theme::TEXT_EMPHASIS).color(theme.bad));
             } else if console.reader_loading() && cameras.is_empty() {
                 ui.horizontal(|ui| {
                     ui.spinner();
@@ -110,7 +110,7 @@ impl ChecklistScreen {
                             }
                         }
                         ui.vertical(|ui| {
-                            ui.label(RichText::new(format!("Camera {}", camera.name)).size(24.0).strong());
+                            ui.label(RichText::new(format!("Camera {}", camera.name)).size(crate::ui::theme::TEXT_TITLE).strong());
                             match camera.auto_check() {
                                 AutoCheck::Pending => {
                                     ui.horizontal(|ui| {
@@ -131,7 +131,7 @@ impl ChecklistScreen {
                                 } else {
                                     (format!("OUT OF SERVICE, equipment report filed: {}", verdict.failures.join("; ")), theme.bad)
                                 };
-                                ui.label(RichText::new(text).size(22.0).strong().color(colour));
+                                ui.label(RichText::new(text).size(crate::ui::theme::TEXT_EMPHASIS).strong().color(colour));
                             } else if console.stage() == Stage::Checklist {
                                 self.items_ui(ui, index, frame);
                             }
@@ -204,7 +204,7 @@ fn hotlist_ui(ui: &mut egui::Ui, console: &Console, frame: &mut Frame<'_>) {
     let theme = frame.theme;
     egui::Frame::group(ui.style()).fill(theme.panel).show(ui, |ui| {
         ui.set_width(ui.available_width());
-        ui.label(RichText::new("Hot list").size(24.0).strong());
+        ui.label(RichText::new("Hot list").size(crate::ui::theme::TEXT_TITLE).strong());
         if console.update_running() {
             ui.horizontal(|ui| {
                 ui.spinner();

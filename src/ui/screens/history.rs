@@ -57,8 +57,8 @@ impl HistoryScreen {
                         hit.raised.with_timezone(&chrono::Local).format("%H:%M:%S"),
                         hit.plate,
                         hit.list,
-                        hit.state.as_str(),
-                        hit.disposition.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+                        hit.state().as_str(),
+                        hit.disposition.map(|d| format!(" ({})", d.label())).unwrap_or_default()
                     );
                     if button(ui, &text, true).clicked() && console.open_hits().iter().any(|h| h.id == hit.id) {
                         frame.show(View::Hit(hit.id));
@@ -98,6 +98,7 @@ impl HistoryScreen {
                         let texture = crops.get(ui.ctx(), super::patrol::crop_key(read), &read.crop);
                         ui.add(egui::Image::new(&texture).fit_to_exact_size(egui::vec2(96.0, 30.0)));
                         ui.label(RichText::new(&read.text).monospace().strong());
+                        ui.label(read.state_label());
                         ui.label(read.time.with_timezone(&chrono::Local).format("%H:%M:%S").to_string());
                         ui.label(&read.camera);
                         ui.label(format!("{:.0}%", read.confidence * 100.0));

@@ -9,7 +9,7 @@ use eframe::egui::{self, RichText, Vec2};
 
 use crate::console::{Command, Console};
 use crate::hits::{HitAction, HitRecord, HitState};
-use crate::hotlist::{MatchKind, StateCheck};
+use crate::hotlist::MatchKind;
 use crate::ui::feed::CropTextures;
 use crate::ui::theme::{Palette, TOUCH_MIN, TOUCH_PRIMARY, guard};
 use crate::ui::{Frame, View};
@@ -40,7 +40,7 @@ fn banner_ui(
     let theme = frame.theme;
     let colour = theme.priority_colour(hit.priority);
     let detail = console.hit_detail(hit.id);
-    let waiting = console.open_hits().iter().filter(|h| h.state == HitState::New).count();
+    let waiting = console.open_hits().iter().filter(|h| h.state() == HitState::New).count();
     let rect = ui.max_rect();
     ui.painter().rect_filled(rect, 6.0, colour);
     let inner = rect.shrink(10.0);
@@ -56,12 +56,16 @@ fn banner_ui(
             ui.spacing_mut().item_spacing.y = 2.0;
             let texture = crops.get(ui.ctx(), super::patrol::crop_key(&detail.read), &detail.read.crop);
             ui.add(egui::Image::new(&texture).fit_to_exact_size(Vec2::new(CROP_W, CROP_W * 0.3)));
-            ui.label(RichText::new(format!("read {}", detail.read.text)).size(18.0).color(theme.on_colour));
+            ui.label(
+                RichText::new(format!("read {}", detail.read.text))
+                    .size(crate::ui::theme::TEXT_BODY)
+                    .color(theme.on_colour),
+            );
             // Where it was read, in words an officer reads to dispatch: the coordinates, then
             // how far and which way from the car now (the camera is on the workflow screen).
             let place = super::place_words(detail.read.gps, console.position_now());
             for part in place.split(" · ") {
-                ui.label(RichText::new(part).size(15.0).color(theme.on_colour));
+                ui.label(RichText::new(part).size(crate::ui::theme::TEXT_NOTE).color(theme.on_colour));
             }
         });
     }
@@ -72,21 +76,26 @@ fn banner_ui(
         let what = top.map_or(hit.list.clone(), |m| {
             format!("{} · {}", m.entry.category.as_str().replace('_', " ").to_uppercase(), m.entry.list)
         });
-        ui.label(RichText::new(format!("HIT  {}  ·  {}", hit.plate, what)).size(32.0).strong().color(theme.on_colour));
+        ui.label(
+            RichText::new(format!("HIT  {}  ·  {}", hit.plate, what))
+                .size(crate::ui::theme::TEXT_ALERT)
+                .strong()
+                .color(theme.on_colour),
+        );
         if let Some(m) = top {
             let kind = match m.kind {
-                MatchKind::Exact if hit_is_exact(m) => "exact match".to_owned(),
+                MatchKind::Exact if m.state_check.allows_exact() => "exact match".to_owned(),
                 MatchKind::Exact => "exact plate".to_owned(),
                 MatchKind::Approximate => format!("APPROXIMATE match: read {}", m.read_text),
                 MatchKind::Wildcard => format!("partial-plate match: read {}", m.read_text),
             };
             // The state as compared, never the entry's state as if it had been read.
-            let state = m.state_check.words(m.entry.state.as_deref());
+            let state = m.state_words();
             let vehicle = m.entry.vehicle.describe();
             let vehicle = if vehicle.is_empty() { String::new() } else { format!(" · {vehicle}") };
             ui.label(
                 RichText::new(format!("{kind} · {state} · priority {}{vehicle}", m.entry.priority))
-                    .size(20.0)
+                    .size(crate::ui::theme::TEXT_LEAD)
                     .color(theme.on_colour),
             );
         }
@@ -94,25 +103,37 @@ fn banner_ui(
             RichText::new(
                 "A hit is NOT probable cause. Verify the plate and confirm with communications before any action.",
             )
-            .size(18.0)
+            .size(crate::ui::theme::TEXT_BODY)
             .strong()
             .color(theme.on_colour),
         );
         if waiting > 1 {
-            ui.label(RichText::new(format!("{} more hits waiting", waiting - 1)).size(18.0).color(theme.on_colour));
+            ui.label(
+                RichText::new(format!("{} more hits waiting", waiting - 1))
+                    .size(crate::ui::theme::TEXT_BODY)
+                    .color(theme.on_colour),
+            );
         }
     });
     ui.scope_builder(egui::UiBuilder::new().max_rect(ack_rect), |ui| {
         ui.centered_and_justified(|ui| {
             if locked {
-                ui.label(RichText::new("Unlock to acknowledge").size(22.0).strong().color(theme.on_colour));
+                ui.label(
+                    RichText::new("Unlock to acknowledge")
+                        .size(crate::ui::theme::TEXT_EMPHASIS)
+                        .strong()
+                        .color(theme.on_colour),
+                );
                 return;
             }
             // By day a white button; at night an outlined one, so that the button is not the
             // brightest thing on a dark screen.
             let night = theme.palette == Palette::Night;
-            let text =
-                RichText::new("ACKNOWLEDGE").size(30.0).strong().color(if night { theme.on_colour } else { colour });
+            let text = RichText::new("ACKNOWLEDGE").size(crate::ui::theme::TEXT_ACK).strong().color(if night {
+                theme.on_colour
+            } else {
+                colour
+            });
             let button = egui::Button::new(text)
                 .fill(if night { theme.background } else { theme.on_colour })
                 .stroke(egui::Stroke::new(3.0, theme.on_colour))
@@ -125,10 +146,6 @@ fn banner_ui(
     });
 }
 
-fn hit_is_exact(m: &crate::hotlist::EntryMatch) -> bool {
-    matches!(m.state_check, StateCheck::Agrees | StateCheck::NotListed)
-}
-
 /// No hit alarming: ALPR's state and the hits still open, each a way back to its workflow.
 fn quiet_ui(ui: &mut egui::Ui, console: &Console, frame: &mut Frame<'_>) {
     let theme = frame.theme;
@@ -137,12 +154,12 @@ fn quiet_ui(ui: &mut egui::Ui, console: &Console, frame: &mut Frame<'_>) {
         if console.stage() == crate::console::Stage::Patrol && !console.is_active() {
             ui.label(
                 RichText::new("ALPR is deactivated: reads are not recorded or matched.")
-                    .size(22.0)
+                    .size(crate::ui::theme::TEXT_EMPHASIS)
                     .strong()
                     .color(theme.warn),
             );
         }
-        let open: Vec<&HitRecord> = console.open_hits().into_iter().filter(|h| h.state != HitState::New).collect();
+        let open: Vec<&HitRecord> = console.open_hits().into_iter().filter(|h| h.state() != HitState::New).collect();
         if open.is_empty() {
             ui.label(RichText::new("No open hits").color(theme.muted));
             return;
@@ -151,7 +168,7 @@ fn quiet_ui(ui: &mut egui::Ui, console: &Console, frame: &mut Frame<'_>) {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("Open hits:").strong());
                 for hit in open {
-                    let text = RichText::new(format!("{} · {} · {}", hit.plate, hit.list, hit.state.as_str()))
+                    let text = RichText::new(format!("{} · {} · {}", hit.plate, hit.list, hit.state().as_str()))
                         .color(theme.on_colour);
                     let label = format!("open hit {}", hit.id);
                     let response = ui.add(

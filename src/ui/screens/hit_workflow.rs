@@ -7,7 +7,7 @@
 use eframe::egui::{self, Color32, RichText, Vec2};
 
 use crate::console::{Command, Console, HitDetail};
-use crate::hits::{ConfirmResult, Disposition, HitAction, HitRecord, HitState, MIN_JUSTIFICATION_CHARS};
+use crate::hits::{ConfirmResult, Disposition, HitAction, HitEnding, HitRecord, HitState, MIN_JUSTIFICATION_CHARS};
 use crate::hotlist::EntryMatch;
 use crate::ui::feed::CropTextures;
 use crate::ui::keypad::{Keys, entry_ui, keypad_ui};
@@ -84,7 +84,7 @@ impl HitWorkflowScreen {
         });
         // Each hit opens at its top (the scroll position is the hit's own).
         crate::ui::theme::finger_scroll().id_salt(("hit-workflow", id)).show(ui, |ui| {
-            match (detail, hit.state) {
+            match (detail, hit.state()) {
                 // Step 1 is the comparison itself: shown in full, side by side.
                 (Some(detail), HitState::New | HitState::Acknowledged) => comparison_ui(ui, detail, crops, theme),
                 // Afterwards one line recalls what was compared, leaving the room to the step.
@@ -102,12 +102,12 @@ impl HitWorkflowScreen {
     fn steps_ui(&mut self, ui: &mut egui::Ui, hit: &HitRecord, decision: Option<&str>, frame: &mut Frame<'_>) {
         let theme = frame.theme;
         let id = hit.id;
-        match hit.state {
+        match hit.state() {
             HitState::New => {
                 ui.label("Acknowledge the alert first.");
             }
             HitState::Acknowledged => {
-                ui.label(RichText::new("Step 1: compare the plate crop with the hot-list entry, character by character, and the state.").size(20.0));
+                ui.label(RichText::new("Step 1: compare the plate crop with the hot-list entry, character by character, and the state.").size(crate::ui::theme::TEXT_LEAD));
                 if self.misread.is_some() {
                     self.misread_ui(ui, id, frame);
                 } else {
@@ -122,7 +122,10 @@ impl HitWorkflowScreen {
                 }
             }
             HitState::Verified => {
-                ui.label(RichText::new("Step 2: confirm the record with communications before any action.").size(20.0));
+                ui.label(
+                    RichText::new("Step 2: confirm the record with communications before any action.")
+                        .size(crate::ui::theme::TEXT_LEAD),
+                );
                 // One task at a time in the same place: the confirmation, or the exigent
                 // justification, or the misread.
                 if self.misread.is_some() {
@@ -140,7 +143,7 @@ impl HitWorkflowScreen {
                         hit.dispatcher_id.as_deref().unwrap_or("?"),
                         hit.incident_number.as_deref().unwrap_or("?")
                     ))
-                    .size(22.0)
+                    .size(crate::ui::theme::TEXT_EMPHASIS)
                     .color(theme.ok),
                 );
                 if big_button(ui, theme, "MARK ACTIONABLE", theme.ok, true).clicked() {
@@ -149,13 +152,18 @@ impl HitWorkflowScreen {
                 disposition_ui(ui, hit, frame);
             }
             HitState::Actionable => {
-                ui.label(RichText::new("ACTIONABLE: confirmed by communications.").size(26.0).strong().color(theme.ok));
+                ui.label(
+                    RichText::new("ACTIONABLE: confirmed by communications.")
+                        .size(crate::ui::theme::TEXT_BUTTON)
+                        .strong()
+                        .color(theme.ok),
+                );
                 disposition_ui(ui, hit, frame);
             }
             HitState::ActionableExigent => {
                 ui.label(
                     RichText::new("ACTIONABLE UNDER EXIGENT CIRCUMSTANCES: flagged for supervisor review.")
-                        .size(24.0)
+                        .size(crate::ui::theme::TEXT_TITLE)
                         .strong()
                         .color(theme.warn),
                 );
@@ -168,7 +176,7 @@ impl HitWorkflowScreen {
             }
             // Final states: say how the hit ended; nothing more to do to it.
             HitState::Rejected | HitState::Closed => {
-                ui.label(RichText::new(outcome_words(hit)).size(22.0).color(theme.muted));
+                ui.label(RichText::new(outcome_words(hit)).size(crate::ui::theme::TEXT_EMPHASIS).color(theme.muted));
                 if let Some(decision) = decision {
                     ui.label(RichText::new(decision).color(theme.muted));
                 }
@@ -337,7 +345,7 @@ fn beside_or_below(ui: &egui::Ui) -> egui::Layout {
 }
 
 fn state_words(hit: &HitRecord) -> &'static str {
-    match hit.state {
+    match hit.state() {
         HitState::New => "new",
         HitState::Acknowledged => "verify the plate",
         HitState::Verified => "confirm with communications",
@@ -352,7 +360,7 @@ fn state_words(hit: &HitRecord) -> &'static str {
 /// The dispositions the lifecycle allows in the hit's state, and only those: a hit never
 /// marked actionable offers no Arrest, Stop or Recovery.
 fn disposition_ui(ui: &mut egui::Ui, hit: &HitRecord, frame: &mut Frame<'_>) {
-    let allowed = Disposition::allowed_in(hit.state, hit.exigent && hit.confirmed.is_some());
+    let allowed = Disposition::allowed_in(hit.state(), hit.exigent && hit.confirmed.is_some());
     if allowed.is_empty() {
         return;
     }
@@ -368,13 +376,11 @@ fn disposition_ui(ui: &mut egui::Ui, hit: &HitRecord, frame: &mut Frame<'_>) {
 
 /// How a finished hit ended, in words: the misread, dispatch's answer, or the disposition.
 fn outcome_words(hit: &HitRecord) -> String {
-    let result = hit.result.as_deref().and_then(|r| ConfirmResult::ALL.into_iter().find(|c| c.as_str() == r));
-    let disposition = hit.disposition.as_deref().and_then(|d| Disposition::ALL.into_iter().find(|c| c.as_str() == d));
-    match (hit.state, hit.disposition.as_deref(), result, disposition) {
-        (HitState::Rejected, Some("misread"), _, _) => "Not actionable: recorded as a misread.".to_owned(),
-        (HitState::Rejected, _, Some(result), _) => format!("Not actionable: communications said {}.", result.label()),
+    match (hit.state(), hit.disposition, hit.result) {
+        (HitState::Rejected, Some(HitEnding::Misread), _) => "Not actionable: recorded as a misread.".to_owned(),
+        (HitState::Rejected, _, Some(result)) => format!("Not actionable: communications said {}.", result.label()),
         (HitState::Rejected, ..) => "Not actionable.".to_owned(),
-        (_, _, _, Some(disposition)) => format!("Closed: {}.", disposition.label()),
+        (_, Some(ending), _) => format!("Closed: {}.", ending.label()),
         _ => "Closed.".to_owned(),
     }
 }
@@ -434,9 +440,12 @@ fn read_ui(ui: &mut egui::Ui, detail: &HitDetail, crops: &mut CropTextures, mute
     ui.label(RichText::new("What the camera read").strong());
     let texture = crops.get(ui.ctx(), super::patrol::crop_key(&detail.read), &detail.read.crop);
     ui.add(egui::Image::new(&texture).fit_to_exact_size(Vec2::new(320.0, 96.0)));
-    ui.label(RichText::new(&detail.read.text).monospace().size(34.0).strong());
+    ui.label(RichText::new(&detail.read.text).monospace().size(crate::ui::theme::TEXT_PLATE).strong());
     let when = detail.read.time.with_timezone(&chrono::Local).format("%H:%M:%S");
-    ui.label(RichText::new(format!("{:.0}% · {when}", detail.read.confidence * 100.0)).color(muted));
+    // The state as the classifier read it (the entry's is in the match's State row), on the
+    // same line so the step's buttons stay where they were.
+    let state = detail.read.state.as_deref().map_or("state not read".to_owned(), |s| format!("state {s}"));
+    ui.label(RichText::new(format!("{:.0}% · {when} · {state}", detail.read.confidence * 100.0)).color(muted));
     ui.label(RichText::new(format!("camera {}", detail.read.camera)).color(muted));
     ui.label(RichText::new(format!("at {}", super::place_words(detail.read.gps, None))).color(muted));
 }
@@ -449,7 +458,7 @@ fn entry_ui_panel(ui: &mut egui::Ui, m: &EntryMatch, mark: Color32) {
         ui.spacing_mut().item_spacing.x = 2.0;
         for (i, ch) in e.plate.chars().enumerate() {
             let sub = m.substitutions.iter().find(|s| s.position == i);
-            let text = RichText::new(ch.to_string()).monospace().size(34.0).strong();
+            let text = RichText::new(ch.to_string()).monospace().size(crate::ui::theme::TEXT_PLATE).strong();
             ui.label(if sub.is_some() { text.background_color(mark) } else { text });
         }
     });
@@ -469,7 +478,7 @@ fn entry_ui_panel(ui: &mut egui::Ui, m: &EntryMatch, mark: Color32) {
         let vehicle = e.vehicle.describe();
         let rows: [(&str, String); 6] = [
             // In the State row itself (a line of its own would push the step's buttons down).
-            ("State", m.state_check.words(e.state.as_deref())),
+            ("State", m.state_words()),
             ("List", format!("{} ({})", e.list, e.category.as_str().replace('_', " "))),
             ("Vehicle", if vehicle.is_empty() { "not described".into() } else { vehicle }),
             ("NCIC / record", e.record_number.clone()),

@@ -284,7 +284,7 @@ impl OversightScreen {
                 let hit = &item.hit;
                 let when = hit.raised.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M");
                 let confirmation = match (&hit.confirmed, &hit.result) {
-                    (Some(_), Some(result)) => format!("confirmed afterwards: {}", result.replace('_', " ")),
+                    (Some(_), Some(result)) => format!("confirmed afterwards: {}", result.label()),
                     _ => "NO CONFIRMATION RECORDED".to_owned(),
                 };
                 ui.label(

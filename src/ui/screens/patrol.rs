@@ -62,10 +62,17 @@ impl PatrolScreen {
                             let texture = crops.get(ui.ctx(), crop_key(read), &read.crop);
                             ui.add(egui::Image::new(&texture).fit_to_exact_size(Vec2::new(160.0, 50.0)));
                             let colour = if read.hit_id.is_some() { theme.on_colour } else { theme.text };
-                            ui.label(RichText::new(&read.text).monospace().size(24.0).strong().color(colour));
+                            ui.label(
+                                RichText::new(&read.text)
+                                    .monospace()
+                                    .size(crate::ui::theme::TEXT_TITLE)
+                                    .strong()
+                                    .color(colour),
+                            );
                             ui.label(
                                 RichText::new(format!(
-                                    "{} · {} · {:.0}%",
+                                    "{} · {} · {} · {:.0}%",
+                                    read.state_label(),
                                     read.time.with_timezone(&chrono::Local).format("%H:%M:%S"),
                                     read.camera,
                                     read.confidence * 100.0

@@ -57,7 +57,7 @@ impl SettingsScreen {
             if button(ui, "Quieter", volume > 0.1 + 1e-3).clicked() {
                 frame.commands.push(crate::ui::AppCommand::Ui(UiCommand::Volume(step(volume, -0.1))));
             }
-            ui.label(RichText::new(format!("{:.0}%", volume * 100.0)).size(24.0).strong());
+            ui.label(RichText::new(format!("{:.0}%", volume * 100.0)).size(crate::ui::theme::TEXT_TITLE).strong());
             if button(ui, "Louder", volume < 1.0 - 1e-3).clicked() {
                 frame.commands.push(crate::ui::AppCommand::Ui(UiCommand::Volume(step(volume, 0.1))));
             }
