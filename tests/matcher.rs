@@ -189,3 +189,27 @@ fn the_state_read_is_stored_and_decides_whether_a_hit_is_exact() {
         console.apply(Command::Hit { id: hit.id, action: HitAction::Misread { reason: "test".into() } }).unwrap();
     }
 }
+
+/// Issue 17: the alarm starts from the hit on the matcher's thread, before the console is
+/// polled or anything drawn; a lower-priority hit while a more urgent one alarms does not
+/// start it.
+#[test]
+fn the_tone_starts_from_the_committed_hit_with_no_frame_drawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut console, _clock) = active_console(&dir);
+    let (started_tx, started_rx) = crossbeam_channel::unbounded::<i32>();
+    console.set_hit_hook(Arc::new(move |priority| {
+        let _ = started_tx.send(priority);
+    }));
+    // The matcher already runs (started by the log-on): it takes the hook from its next hit.
+    console.handle_read(read_event("7DMO123"));
+    // No poll: only the matcher's thread can have started it.
+    let priority = started_rx.recv_timeout(Duration::from_secs(20)).expect("the tone started");
+    assert_eq!(priority, 1, "the AMBER alert's priority");
+    until(&mut console, "the hit on screen", |c| c.alarming_hit().is_some());
+    assert!(console.store().hit(console.alarming_hit().unwrap().id).unwrap().is_some(), "committed first");
+    // A priority-3 hit while the AMBER alert alarms: queued, no new start.
+    console.handle_read(read_event("DEMO001"));
+    until(&mut console, "the second hit", |c| c.open_hits().len() == 2);
+    assert!(started_rx.try_recv().is_err(), "the more urgent alarm keeps sounding");
+}

@@ -97,13 +97,40 @@ struct Worker {
     recording: Option<(String, i64)>,
     queue: AlertQueue,
     out: Sender<Matched>,
-    wake: Option<Wake>,
+    signals: MatcherSignals,
+}
+
+/// Called on the matcher's thread with the priority of a hit the moment it is committed and
+/// alarms (the most urgent open hit): the screen starts the alert tone from it, so the tone
+/// does not wait for a frame to be drawn.
+pub type HitHook = Arc<dyn Fn(i32) + Send + Sync>;
+
+/// Where the screen's [`HitHook`] is kept: shared with a running matcher, so a hook set
+/// after the matcher started is used from the next hit on.
+pub type HitHookSlot = Arc<std::sync::RwLock<Option<HitHook>>>;
+
+/// How the matcher tells the screen that something happened.
+#[derive(Clone, Default)]
+pub struct MatcherSignals {
+    /// Asks the screen to draw (news in the channel).
+    pub wake: Option<Wake>,
+    /// Starts the alarm for a new hit (see [`HitHook`]).
+    pub on_hit: HitHookSlot,
+}
+
+impl std::fmt::Debug for MatcherSignals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MatcherSignals")
+            .field("wake", &self.wake.is_some())
+            .field("on_hit", &self.on_hit.read().is_ok_and(|hook| hook.is_some()))
+            .finish()
+    }
 }
 
 impl Matcher {
     /// Starts the worker. `out` carries what it matched to the console (bounded: when the
-    /// console falls far behind, the worker waits rather than drop a hit); `wake` asks the
-    /// screen to draw.
+    /// console falls far behind, the worker waits rather than drop a hit); `signals` ask the
+    /// screen to draw and start the alarm.
     pub fn start(
         store: Arc<Store>,
         hotlists: Arc<Hotlists>,
@@ -111,12 +138,12 @@ impl Matcher {
         clock: Clock,
         quiet: chrono::Duration,
         out: Sender<Matched>,
-        wake: Option<Wake>,
+        signals: MatcherSignals,
     ) -> std::io::Result<Self> {
         let (reads_tx, reads_rx) = bounded::<ReadEvent>(256);
         let (commands_tx, commands_rx) = bounded::<MatcherCommand>(256);
         let queue = AlertQueue::with_quiet_period(quiet);
-        let worker = Worker { store, hotlists, locator, clock, recording: None, queue, out, wake };
+        let worker = Worker { store, hotlists, locator, clock, recording: None, queue, out, signals };
         let handle =
             std::thread::Builder::new().name("matcher".into()).spawn(move || worker.run(&reads_rx, &commands_rx))?;
         Ok(Self { reads: Some(reads_tx), commands: Some(commands_tx), handle: Some(handle) })
@@ -193,7 +220,7 @@ impl Worker {
     fn send(&self, matched: Matched) {
         // The console gone (shutting down) is the only way this fails; nothing to tell then.
         if self.out.send_timeout(matched, Duration::from_secs(5)).is_ok()
-            && let Some(wake) = &self.wake
+            && let Some(wake) = &self.signals.wake
         {
             wake();
         }
@@ -271,6 +298,14 @@ impl Worker {
                         let mut record = record;
                         record.id = hit_id;
                         self.queue.push_on(record.clone(), &entry);
+                        // The alarm starts now, committed and the most urgent, whether or not
+                        // the screen is drawing.
+                        if self.queue.alarming().is_some_and(|h| h.id == hit_id)
+                            && let Ok(hook) = self.signals.on_hit.read()
+                            && let Some(on_hit) = hook.as_ref()
+                        {
+                            on_hit(record.priority);
+                        }
                         recent.hit_id = Some(hit_id);
                         let latency_ms = read.last_seen.elapsed().as_secs_f64() * 1000.0;
                         let commit_ms = received.elapsed().as_secs_f64() * 1000.0;

@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod demo;
+mod frames;
 mod hit_desk;
 pub mod matcher;
 pub mod oversight;
@@ -311,8 +312,6 @@ pub struct SearchRow {
     pub confidence: f32,
 }
 
-/// Frames kept per camera so a hit can show the frame its read came from.
-const FRAMES_KEPT: usize = 16;
 /// Reads kept for the shift history on screen.
 const HISTORY_KEPT: usize = 500;
 
@@ -344,6 +343,8 @@ pub struct Console {
     status_tx: Sender<CameraStatus>,
     overlay: (Sender<FrameReads>, Receiver<FrameReads>),
     wake: Option<Wake>,
+    /// Starts the alert tone from the matcher's thread (the screen's hook).
+    on_hit: matcher::HitHookSlot,
     reader: Option<Arc<dyn PlateReader>>,
     reader_job: Option<BackgroundJob<Result<Arc<dyn PlateReader>, String>>>,
     reader_error: Option<String>,
@@ -356,8 +357,8 @@ pub struct Console {
     /// This shift's hits: the open ones in alert order, all of them, their screens' details.
     hits: hit_desk::HitDesk,
     history: VecDeque<RecentRead>,
-    frames: Vec<VecDeque<(u64, Arc<RgbImage>)>>,
-    latest: Vec<Option<FrameReads>>,
+    /// The newest frame of each camera and the last few (for the hit screens).
+    frames: frames::Frames,
     notices: Vec<Notice>,
     last_input: DateTime<Utc>,
     locked: bool,
@@ -473,6 +474,7 @@ impl Console {
             status_tx,
             overlay: bounded(1),
             wake: None,
+            on_hit: matcher::HitHookSlot::default(),
             reader,
             reader_job,
             reader_error,
@@ -484,8 +486,7 @@ impl Console {
             active_before: chrono::Duration::zero(),
             hits: hit_desk::HitDesk::new(quiet),
             history: VecDeque::new(),
-            frames: Vec::new(),
-            latest: Vec::new(),
+            frames: frames::Frames::default(),
             notices: Vec::new(),
             last_input: now,
             locked: false,
@@ -508,6 +509,17 @@ impl Console {
         }
         console.load_cached_list();
         Ok(console)
+    }
+
+    /// The screen's alarm starter: the matcher calls it with a new hit's priority the moment
+    /// the hit is committed and alarms, so the tone does not wait for a frame to be drawn.
+    /// A running matcher uses it from its next hit on.
+    pub fn set_hit_hook(&mut self, hook: matcher::HitHook) {
+        match self.on_hit.write() {
+            Ok(mut slot) => *slot = Some(hook),
+            // Poisoned only by a panic while setting it: the slot holds a hook or none.
+            Err(poisoned) => *poisoned.into_inner() = Some(hook),
+        }
     }
 
     /// The UI's wake-up call, passed to the pipeline's threads.
@@ -552,7 +564,7 @@ impl Console {
 
     /// The newest frame and its reads, per camera.
     pub fn latest_frame(&self, camera: usize) -> Option<&FrameReads> {
-        self.latest.get(camera).and_then(Option::as_ref)
+        self.frames.latest(camera)
     }
 
     /// The list in use.
@@ -713,7 +725,7 @@ impl Console {
                 self.clock.clone(),
                 quiet,
                 self.matched_tx.clone(),
-                self.wake.clone(),
+                matcher::MatcherSignals { wake: self.wake.clone(), on_hit: Arc::clone(&self.on_hit) },
             ) {
                 Ok(started) => self.matcher = Some(started),
                 Err(err) => self.notice(true, format!("cannot start the matcher: {err}")),

@@ -1,7 +1,6 @@
 //! The console's rules in motion: commands applied, worker messages drained, reads matched
 //! into hits. Each step calls the policy core and writes the store before the screen moves on.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::matcher::{Matched, MatcherCommand, NewHit};
@@ -141,8 +140,7 @@ impl Console {
                 down: None,
             })
             .collect();
-        self.frames = vec![VecDeque::new(); self.cameras.len()];
-        self.latest = vec![None; self.cameras.len()];
+        self.frames = super::frames::Frames::for_cameras(self.cameras.len());
         if opened.sources.is_empty() {
             return;
         }
@@ -224,15 +222,7 @@ pub(super) fn poll(c: &mut Console) {
     }
     // Frames: keep a few per camera for the hit screen, the newest for the live view.
     while let Ok(frame) = c.overlay.1.try_recv() {
-        if let Some(ring) = c.frames.get_mut(frame.camera) {
-            ring.push_back((frame.seq, frame.image.clone()));
-            while ring.len() > super::FRAMES_KEPT {
-                ring.pop_front();
-            }
-        }
-        if let Some(slot) = c.latest.get_mut(frame.camera) {
-            *slot = Some(frame);
-        }
+        c.frames.push(frame);
     }
     // What the matcher stored and raised. A bounded drain: a burst must not stall drawing.
     for _ in 0..64 {
@@ -313,8 +303,7 @@ fn matched_read(c: &mut Console, matched: Matched) {
 }
 
 fn nearest_frame(c: &Console, camera: usize, seq: u64) -> Option<Arc<image::RgbImage>> {
-    let ring = c.frames.get(camera)?;
-    ring.iter().min_by_key(|(s, _)| s.abs_diff(seq)).map(|(_, image)| image.clone())
+    c.frames.nearest(camera, seq)
 }
 
 pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
@@ -506,8 +495,7 @@ fn end_shift(c: &mut Console, reason: &str) {
         pipeline.shutdown();
     }
     c.cameras.clear();
-    c.frames.clear();
-    c.latest.clear();
+    c.frames = super::frames::Frames::default();
     // The next officer's hits start afresh, quiet periods included: a decision was this
     // officer's.
     let quiet = chrono::Duration::minutes(i64::from(c.config.console.realarm_quiet_minutes));

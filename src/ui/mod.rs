@@ -11,6 +11,7 @@ pub mod tone;
 pub mod tour;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use eframe::egui::{self, RichText};
@@ -139,8 +140,12 @@ impl std::fmt::Debug for ConsoleApp {
 
 impl ConsoleApp {
     /// The app around a console.
-    pub fn new(console: Console, options: &UiOptions) -> Self {
+    pub fn new(mut console: Console, options: &UiOptions) -> Self {
         let tone = if options.sound { Tone::open(options.volume) } else { Tone::silent("sound off", options.volume) };
+        // The tone starts from the hit, on the matcher's thread: a window that is not being
+        // drawn (minimized, throttled) still sounds the alarm.
+        let starter = tone.starter();
+        console.set_hit_hook(Arc::new(move |priority| starter.start(priority)));
         Self {
             console,
             theme_choice: options.theme,

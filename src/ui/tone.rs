@@ -1,6 +1,7 @@
 //! The hit alert tone (rodio): a pattern per priority that repeats until the hit is
 //! acknowledged. Without a sound device the console runs silent and says so.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rodio::source::{SineWave, Source};
@@ -56,39 +57,87 @@ pub fn queue_pattern(player: &Player, pattern: Pattern, volume: f32) {
     player.append(pattern_source(pattern, volume));
 }
 
+/// What the speaker is doing: shared by the UI thread (which keeps an alarm repeating and
+/// silences it) and the matcher's thread (which starts it the moment a hit is committed).
+#[derive(Debug)]
+struct Playing {
+    volume: f32,
+    last_start: Option<Instant>,
+    /// When the current alarm's first tone was queued (for the read-to-tone latency).
+    started_at: Option<Instant>,
+}
+
+struct Speaker {
+    player: Option<Player>,
+    playing: Mutex<Playing>,
+}
+
+impl Speaker {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Playing> {
+        // A panic while holding this lock leaves plain numbers behind: keep using them.
+        self.playing.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn alarm(&self, priority: i32, now: Instant) {
+        let mut playing = self.lock();
+        let due = playing.last_start.is_none_or(|t| now.saturating_duration_since(t) >= REPEAT);
+        if !due {
+            return;
+        }
+        playing.last_start = Some(now);
+        playing.started_at.get_or_insert(now);
+        if let Some(player) = &self.player {
+            queue_pattern(player, Pattern::for_priority(priority), playing.volume);
+        }
+    }
+}
+
 /// The console's speaker: plays alert patterns, or records that there is no sound.
 pub struct Tone {
     // Kept alive: dropping the sink stops the sound.
     _sink: Option<MixerDeviceSink>,
-    player: Option<Player>,
+    speaker: Arc<Speaker>,
     unavailable: Option<String>,
-    volume: f32,
-    last_start: Option<Instant>,
-    /// When the current alarm's first tone was queued (for the read-to-tone latency).
-    pub started_at: Option<Instant>,
+}
+
+/// Starts the alarm from any thread: the matcher calls it the moment a hit is committed, so
+/// the officer hears the hit even when the window is not being drawn. The UI keeps the alarm
+/// repeating and silences it; a start while a repetition plays does nothing.
+#[derive(Clone)]
+pub struct ToneStarter(Arc<Speaker>);
+
+impl ToneStarter {
+    /// Starts the alarm for a hit of `priority` now, unless one is already sounding.
+    pub fn start(&self, priority: i32) {
+        self.0.alarm(priority, Instant::now());
+    }
+}
+
+impl std::fmt::Debug for ToneStarter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToneStarter").field("sound", &self.0.player.is_some()).finish()
+    }
 }
 
 impl std::fmt::Debug for Tone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tone").field("unavailable", &self.unavailable).field("volume", &self.volume).finish()
+        f.debug_struct("Tone").field("unavailable", &self.unavailable).field("volume", &self.volume()).finish()
     }
 }
 
 impl Tone {
+    fn with(sink: Option<MixerDeviceSink>, player: Option<Player>, unavailable: Option<String>, volume: f32) -> Self {
+        let playing = Mutex::new(Playing { volume, last_start: None, started_at: None });
+        Self { _sink: sink, speaker: Arc::new(Speaker { player, playing }), unavailable }
+    }
+
     /// Opens the default sound device; without one the tone is unavailable (no panic).
     pub fn open(volume: f32) -> Self {
         match DeviceSinkBuilder::open_default_sink() {
             Ok(mut sink) => {
                 sink.log_on_drop(false);
                 let player = Player::connect_new(sink.mixer());
-                Self {
-                    _sink: Some(sink),
-                    player: Some(player),
-                    unavailable: None,
-                    volume,
-                    last_start: None,
-                    started_at: None,
-                }
+                Self::with(Some(sink), Some(player), None, volume)
             }
             Err(err) => Self::silent(&format!("no sound device ({err})"), volume),
         }
@@ -97,19 +146,17 @@ impl Tone {
     /// A tone that never sounds (no device, or tests).
     pub fn silent(reason: &str, volume: f32) -> Self {
         tracing::warn!("alert tone unavailable: {reason}");
-        Self {
-            _sink: None,
-            player: None,
-            unavailable: Some(reason.to_owned()),
-            volume,
-            last_start: None,
-            started_at: None,
-        }
+        Self::with(None, None, Some(reason.to_owned()), volume)
     }
 
     /// A tone into an in-process mixer (tests prove the samples are produced).
     pub fn with_player(player: Player, volume: f32) -> Self {
-        Self { _sink: None, player: Some(player), unavailable: None, volume, last_start: None, started_at: None }
+        Self::with(None, Some(player), None, volume)
+    }
+
+    /// A handle that starts the alarm from another thread (the matcher's hit hook).
+    pub fn starter(&self) -> ToneStarter {
+        ToneStarter(Arc::clone(&self.speaker))
     }
 
     /// Why there is no sound, if there is none.
@@ -119,41 +166,40 @@ impl Tone {
 
     /// Volume 0-1.
     pub fn volume(&self) -> f32 {
-        self.volume
+        self.speaker.lock().volume
     }
 
     /// Sets the volume (0-1).
     pub fn set_volume(&mut self, volume: f32) {
-        self.volume = volume.clamp(0.0, 1.0);
+        self.speaker.lock().volume = volume.clamp(0.0, 1.0);
+    }
+
+    /// When the current alarm's first tone was queued, if one is sounding.
+    pub fn started_at(&self) -> Option<Instant> {
+        self.speaker.lock().started_at
     }
 
     /// Keeps an alarm sounding: starts the pattern now if it is not playing and the last
     /// repetition began at least [`REPEAT`] ago. Call every frame while a hit is unacknowledged.
     pub fn alarm(&mut self, priority: i32, now: Instant) {
-        let due = self.last_start.is_none_or(|t| now.duration_since(t) >= REPEAT);
-        if !due {
-            return;
-        }
-        self.last_start = Some(now);
-        self.started_at.get_or_insert(now);
-        if let Some(player) = &self.player {
-            queue_pattern(player, Pattern::for_priority(priority), self.volume);
-        }
+        self.speaker.alarm(priority, now);
     }
 
     /// Stops the alarm (acknowledged): the pattern in progress is cut.
     pub fn silence(&mut self) {
-        if let Some(player) = &self.player {
+        let mut playing = self.speaker.lock();
+        if let Some(player) = &self.speaker.player {
             player.clear();
         }
-        self.last_start = None;
-        self.started_at = None;
+        playing.last_start = None;
+        playing.started_at = None;
     }
 
     /// Plays one repetition (settings' test tone).
     pub fn test(&mut self, priority: i32) {
-        if let Some(player) = &self.player {
-            queue_pattern(player, Pattern::for_priority(priority), self.volume);
+        let volume = self.volume();
+        if let Some(player) = &self.speaker.player {
+            queue_pattern(player, Pattern::for_priority(priority), volume);
         }
     }
 }
@@ -195,6 +241,25 @@ mod tests {
                 samples[beep_end + 10..beep_end + 10 + (pattern.gap.as_secs_f32() * 48_000.0) as usize / 2].to_vec();
             assert!(gap.iter().all(|s| s.abs() < 1e-6), "priority {priority}: silence between beeps");
         }
+    }
+
+    /// The matcher's thread starts the alarm; the UI's next frame does not start it again
+    /// within a repetition, and acknowledging silences it for the next start.
+    #[test]
+    fn the_alarm_starts_from_another_thread_once_per_repetition() {
+        let mut tone = Tone::silent("test", 0.5);
+        let starter = tone.starter();
+        std::thread::spawn(move || starter.start(1)).join().unwrap();
+        let started = tone.started_at().expect("started from the matcher's thread");
+        tone.alarm(1, started + Duration::from_millis(100));
+        assert_eq!(tone.speaker.lock().last_start, Some(started), "not restarted within a repetition");
+        tone.alarm(1, started + REPEAT);
+        assert_eq!(tone.speaker.lock().last_start, Some(started + REPEAT), "repeats after REPEAT");
+        assert_eq!(tone.started_at(), Some(started), "the alarm's start is kept for the latency");
+        tone.silence();
+        assert_eq!(tone.started_at(), None);
+        tone.set_volume(2.0);
+        assert_eq!(tone.volume(), 1.0);
     }
 
     #[test]
