@@ -313,11 +313,9 @@ impl Recognizer {
     pub fn read_state(&self, img: &RgbImage, corners: Quad) -> Result<Option<StateRead>, RecognizeError> {
         let Some(reader) = &self.state else { return Ok(None) };
         let (mx, my) = SLOT_MARGINS[0];
-        let crops: Vec<RgbImage> =
-            geometry::rectify_rgb(img, expand_quad(corners, mx, my), STATE_W as u32, STATE_H as u32)
-                .into_iter()
-                .collect();
-        reader.read_views(&crops)
+        geometry::rectify_rgb(img, expand_quad(corners, mx, my), STATE_W as u32, STATE_H as u32)
+            .map(|crop| reader.read(&crop))
+            .transpose()
     }
 
     /// The issuing state of a plate crop that fills the whole image ([`Recognizer::read_crop`]).

@@ -71,3 +71,11 @@ impl FixedModel {
             .collect())
     }
 }
+
+/// Refuses a crop that is not `w` x `h` (the network's fixed input), naming `what` reads it.
+pub(crate) fn check_crop_size(crop: &image::RgbImage, w: usize, h: usize, what: &str) -> Result<(), RecognizeError> {
+    if crop.dimensions() == (w as u32, h as u32) {
+        return Ok(());
+    }
+    Err(RecognizeError::Inference(format!("{what} crop is {}x{}, expected {w}x{h}", crop.width(), crop.height())))
+}

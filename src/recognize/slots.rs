@@ -11,7 +11,7 @@ use std::path::Path;
 use image::RgbImage;
 use tract_onnx::prelude::*;
 
-use super::model::FixedModel;
+use super::model::{FixedModel, check_crop_size};
 use super::ocr::{MAX_CANDIDATES, TextRead};
 use super::{Candidate, RecognizeError};
 
@@ -58,13 +58,7 @@ impl SlotOcr {
 
     /// Per-slot class probabilities of a crop already sized `SLOT_W` x `SLOT_H`.
     pub fn probabilities(&self, crop: &RgbImage) -> Result<SlotProbs, RecognizeError> {
-        if crop.dimensions() != (SLOT_W as u32, SLOT_H as u32) {
-            return Err(RecognizeError::Inference(format!(
-                "slot reader crop is {}x{}, expected {SLOT_W}x{SLOT_H}",
-                crop.width(),
-                crop.height()
-            )));
-        }
+        check_crop_size(crop, SLOT_W, SLOT_H, "slot reader")?;
         let input = Tensor::from_shape(&[1, SLOT_H, SLOT_W, 3], crop.as_raw())
             .map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
         self.model.rows(input, |slots| slots == SLOTS, &format!("[1, {SLOTS}, {SLOT_CLASSES}]"))

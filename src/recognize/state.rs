@@ -14,7 +14,7 @@ use serde::Serialize;
 use tract_onnx::prelude::*;
 
 use super::RecognizeError;
-use super::model::FixedModel;
+use super::model::{FixedModel, check_crop_size};
 
 /// File name of the state classifier inside the models folder.
 pub const STATE_FILE: &str = "plate_state.onnx";
@@ -39,11 +39,6 @@ pub const STATE_CANDIDATES: usize = 3;
 pub struct StateProbs([f32; CLASSES]);
 
 impl StateProbs {
-    /// The mean of several plates' probabilities (views of one plate); `None` for none.
-    pub fn mean<'a>(all: impl IntoIterator<Item = &'a StateProbs>) -> Option<StateProbs> {
-        Self::weighted_mean(all.into_iter().map(|p| (p, 1.0)))
-    }
-
     /// The mean of several plates' probabilities, each with its weight; `None` when there
     /// are none or no weight is positive.
     pub fn weighted_mean<'a>(all: impl IntoIterator<Item = (&'a StateProbs, f32)>) -> Option<StateProbs> {
@@ -157,13 +152,7 @@ impl StateReader {
 
     /// The class probabilities of a crop already sized `STATE_W` x `STATE_H`.
     pub fn probabilities(&self, crop: &RgbImage) -> Result<StateProbs, RecognizeError> {
-        if crop.dimensions() != (STATE_W as u32, STATE_H as u32) {
-            return Err(RecognizeError::Inference(format!(
-                "state classifier crop is {}x{}, expected {STATE_W}x{STATE_H}",
-                crop.width(),
-                crop.height()
-            )));
-        }
+        check_crop_size(crop, STATE_W, STATE_H, "state classifier")?;
         // Planar RGB scaled to 0-1, as the network was trained.
         let plane = STATE_H * STATE_W;
         let mut planar = vec![0.0f32; 3 * plane];
@@ -178,11 +167,9 @@ impl StateReader {
         Ok(StateProbs(rows[0]))
     }
 
-    /// The state of a plate seen in one or more crops (each `STATE_W` x `STATE_H`), their
-    /// probabilities averaged; `None` for no crops.
-    pub fn read_views(&self, crops: &[RgbImage]) -> Result<Option<StateRead>, RecognizeError> {
-        let probs = crops.iter().map(|c| self.probabilities(c)).collect::<Result<Vec<_>, _>>()?;
-        Ok(StateProbs::mean(&probs).map(|p| p.decide(self.min_confidence)))
+    /// The state of the plate in a crop sized `STATE_W` x `STATE_H`.
+    pub fn read(&self, crop: &RgbImage) -> Result<StateRead, RecognizeError> {
+        Ok(self.probabilities(crop)?.decide(self.min_confidence))
     }
 }
 
@@ -220,11 +207,11 @@ mod tests {
     fn frames_are_averaged_before_deciding() {
         let a = probs(&[(Some("NY"), 0.9), (None, 0.1)]);
         let b = probs(&[(Some("NY"), 0.3), (Some("NJ"), 0.6), (None, 0.1)]);
-        let mean = StateProbs::mean([&a, &b]).unwrap();
+        let mean = StateProbs::weighted_mean([(&a, 1.0), (&b, 1.0)]).unwrap();
         let read = mean.decide(0.5);
         assert_eq!(read.state, Some("NY"));
         assert!((read.confidence - 0.6).abs() < 1e-6);
-        assert!(StateProbs::mean([]).is_none());
+        assert!(StateProbs::weighted_mean([]).is_none());
         let merged = StateRead::merge([(&a.decide(0.5), 1.0), (&b.decide(0.5), 1.0)]).unwrap();
         assert_eq!(merged.state, Some("NY"));
         assert_eq!(merged.min_confidence, 0.5);

@@ -307,7 +307,7 @@ impl ConsoleApp {
         }
         if let Some(detail) = self.console.hit_detail(id) {
             let ms = detail.received.elapsed().as_secs_f64() * 1000.0;
-            tracing::info!(hit = id, latency_ms = ms, "hit banner on screen, tone started");
+            tracing::info!(hit = id, latency_ms = ms, "hit banner on screen");
             self.banner_latency_ms.push((id, ms));
         }
     }
