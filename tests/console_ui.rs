@@ -193,7 +193,13 @@ impl Rig {
             frames: 5,
             state: None,
         };
-        let event = ReadEvent { camera: 0, camera_name: "sim".into(), read, wall_time: SystemTime::now() };
+        let event = ReadEvent {
+            camera: 0,
+            camera_name: "sim".into(),
+            read,
+            wall_time: SystemTime::now(),
+            closed_at: std::time::Instant::now(),
+        };
         let before = self.console().history().count();
         self.harness.state_mut().console.handle_read(event);
         // The matcher stores and matches off the UI thread: the screen shows the read once

@@ -62,7 +62,7 @@ fn read_event_in(plate: &str, state: Option<&str>) -> ReadEvent {
         frames: 5,
         state: Some(StateProbs::certain(state).decide(0.5)),
     };
-    ReadEvent { camera: 0, camera_name: "sim".into(), read, wall_time: SystemTime::now() }
+    ReadEvent { camera: 0, camera_name: "sim".into(), read, wall_time: SystemTime::now(), closed_at: now }
 }
 
 /// A demo console, logged on, inspected and active: no screen anywhere.

@@ -81,8 +81,8 @@ fn a_short_simulator_run_reads_exactly_the_simulators_truth() {
     let options = HeadlessOptions {
         duration: Some(Duration::from_secs(60)),
         sim_truth: Some(truth.clone()),
-        hotlists: None,
         locator: Some(Arc::new(route)),
+        recorder: None,
     };
     let mut out = Vec::new();
     let summary = run_headless(config(2), vec![Box::new(sim)], reader.clone(), options, &mut out).unwrap();
@@ -119,6 +119,79 @@ fn a_short_simulator_run_reads_exactly_the_simulators_truth() {
     assert!(last["frames"].as_u64().unwrap() >= last["processed"].as_u64().unwrap());
     assert!(summary.processed > 20, "{summary:?}");
     assert!(summary.latency_ms_p95 >= summary.latency_ms_p50);
+}
+
+/// Issue 17: a headless run commits every read through the console's matcher into a store,
+/// with no screen: what the tracker published equals what was stored, and the listed plates
+/// raise hits that are committed, with their latency.
+#[test]
+fn a_headless_run_stores_every_read_it_publishes_and_commits_its_hits() {
+    use patrol_alpr::console::demo::{DEMO_SIM_PLATES, demo_list};
+    use patrol_alpr::console::recorder::{RecorderOptions, StoreRecorder};
+    use patrol_alpr::hotlist::{HotlistConfig, Hotlists};
+
+    let sim = Simulator::new(SimulatorConfig {
+        width: 320,
+        height: 180,
+        fps: 15.0,
+        seed: 11,
+        realtime: false,
+        max_frames: Some(240),
+        plates: DEMO_SIM_PLATES.iter().map(|p| (*p).to_owned()).collect(),
+        listed_share: 0.5,
+        ..SimulatorConfig::default()
+    });
+    let truth = sim.truth();
+    let reader = Arc::new(GroundTruthReader { truth: truth.clone(), seen: Mutex::new(BTreeSet::new()) });
+    let list = demo_list(&HotlistConfig::default(), chrono::Utc::now()).unwrap();
+    let recorder = StoreRecorder::throwaway(RecorderOptions {
+        hotlists: Arc::new(Hotlists::new(list)),
+        locator: None,
+        officer: "simulator".into(),
+        quiet: chrono::Duration::minutes(5),
+    })
+    .unwrap();
+    let options = HeadlessOptions {
+        duration: Some(Duration::from_secs(60)),
+        sim_truth: Some(truth),
+        locator: None,
+        recorder: Some(Box::new(recorder)),
+    };
+    let mut out = Vec::new();
+    let summary = run_headless(config(2), vec![Box::new(sim)], reader, options, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+
+    let recorded = summary.recorded.clone().expect("the recorder's counts are in the summary");
+    assert!(summary.reads >= 2, "{summary:?}");
+    assert_eq!(recorded.reads_stored, summary.reads, "no read lost between the tracker and the store");
+    assert_eq!(recorded.reads_not_stored, 0);
+    assert_eq!(recorded.store, "throwaway");
+
+    // Each listed plate read raised one hit (repeats are stored on the open hit), committed.
+    let read_plates: BTreeSet<&str> = lines
+        .iter()
+        .filter(|l| l["type"] == "read")
+        .filter_map(|l| l["text"].as_str())
+        .filter(|t| DEMO_SIM_PLATES.contains(t))
+        .collect();
+    assert!(!read_plates.is_empty(), "the simulator showed no listed plate");
+    let hits: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "hit").collect();
+    let hit_plates: BTreeSet<&str> = hits.iter().filter_map(|l| l["text"].as_str()).collect();
+    assert_eq!(hit_plates, read_plates);
+    assert_eq!(recorded.hits, hits.len() as u64);
+    for hit in &hits {
+        assert!(hit["hit_id"].as_i64().unwrap() > 0 && hit["read_id"].as_i64().unwrap() > 0, "{hit}");
+        // The simulator runs ahead of real time here (frames stamped at their virtual time),
+        // so only the matcher's own time is meaningful: present and finite.
+        assert!(hit["commit_ms"].as_f64().is_some_and(|ms| (0.0..60_000.0).contains(&ms)), "{hit}");
+        assert!(hit["frame_ms"].as_f64().is_some() && hit["pass_ms"].as_f64().is_some(), "{hit}");
+    }
+    assert!(recorded.hit_commit_ms_p95 >= recorded.hit_commit_ms_p50 && recorded.hit_commit_ms_p50.is_some());
+    // The same figures are in the last line.
+    let last = lines.last().unwrap();
+    assert_eq!(last["reads_stored"].as_u64(), Some(summary.reads));
+    assert_eq!(last["hits"].as_u64(), Some(hits.len() as u64));
 }
 
 /// What a scripted source does on each call.

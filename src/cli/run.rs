@@ -13,14 +13,17 @@ use crate::audit::{AuditAction, AuditEvent};
 use crate::camera::live::PixelFormat;
 use crate::camera::open::{SourceOptions, configured_sources, open_sources};
 use crate::camera::{CaptureFormat, SourceSpec};
-use crate::hotlist::Hotlists;
+use crate::console::demo::demo_list;
+use crate::console::recorder::{RecorderOptions, StoreRecorder};
 use crate::hotlist::cache::HotlistCache;
 use crate::hotlist::load::load_active;
+use crate::hotlist::{ActiveList, Hotlists};
+use crate::pipeline::headless::ReadRecorder;
 use crate::pipeline::headless::{HeadlessOptions, run_headless};
 use crate::pipeline::{PipelineConfig, PlateReader};
 use crate::recognize::Recognizer;
 use crate::session::{Accounts, Permission};
-use crate::store::StoreKeys;
+use crate::store::{Store, StoreKeys};
 
 /// Options of `run`.
 #[derive(Debug, clap::Args)]
@@ -63,8 +66,10 @@ pub struct RunArgs {
     #[arg(long = "sim-plate", value_name = "PLATE")]
     pub sim_plates: Vec<String>,
     /// `--headless`: the certified user running it (PIN asked, the run audited). Needed for a
-    /// camera or a recording, and for matching against a real hot list; the simulator alone
-    /// runs without it, matched only against the demo list of a demo store.
+    /// camera or a recording (their reads are stored in a shift of this user) and for matching
+    /// against the real hot list; the simulator alone runs without it, matched against the
+    /// fictitious demo list (`--sim-plate DEMO001` shows one of its plates, so hits happen).
+    /// Simulated reads always go to a throwaway store, never the agency's.
     #[arg(long = "as", value_name = "ID")]
     pub as_user: Option<String>,
 }
@@ -165,13 +170,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let hotlists = if operator.is_some() || ctx.config.store.demo_key {
-        active_hotlists(ctx)
-    } else {
-        eprintln!(
-            "warning: reads are not matched: matching against the hot list needs --as ID (only a demo store's demo list is matched without it)"
-        );
-        None
+    let now = chrono::Utc::now();
+    let hotlists = match &operator {
+        Some(_) => active_hotlists(ctx)
+            .unwrap_or_else(|| Arc::new(Hotlists::new(ActiveList::empty(ctx.config.hotlist.match_config(), now)))),
+        None => Arc::new(Hotlists::new(demo_list(&ctx.config.hotlist, now).map_err(anyhow::Error::msg)?)),
     };
     let reader = plate_reader(ctx, &format)?;
     let mut config = PipelineConfig::default();
@@ -188,7 +191,23 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let location = ctx.config.location.setting(opened.synthetic).map_err(anyhow::Error::msg)?;
     let locator = crate::location::Locator::start(&location, i64::from(ctx.config.location.max_fix_age_ms))
         .context("starting the position source")?;
-    let options = HeadlessOptions { duration, sim_truth: opened.sim_truth, hotlists, locator: Some(Arc::new(locator)) };
+    let locator = Arc::new(locator);
+    // Every read goes through the console's matcher into a store: simulated traffic into a
+    // throwaway one, a camera's or a recording's into the data dir's, in the user's shift.
+    let recorder_options = RecorderOptions {
+        hotlists,
+        locator: Some(Arc::clone(&locator)),
+        officer: operator.as_ref().map_or_else(|| "simulator".to_owned(), |o| o.user.id.clone()),
+        quiet: chrono::Duration::minutes(i64::from(ctx.config.console.realarm_quiet_minutes)),
+    };
+    let recorder: Box<dyn ReadRecorder> = match &operator {
+        Some(operator) if !opened.synthetic => {
+            Box::new(StoreRecorder::in_shift(Arc::clone(&operator.store), recorder_options).context("recording reads")?)
+        }
+        _ => Box::new(StoreRecorder::throwaway(recorder_options).context("opening the throwaway store")?),
+    };
+    let options =
+        HeadlessOptions { duration, sim_truth: opened.sim_truth, locator: Some(locator), recorder: Some(recorder) };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let summary = run_headless(config, opened.sources, reader, options, &mut out);
@@ -205,7 +224,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
 
 /// The logged-on user of a headless run, and the store its start and end are audited in.
 struct HeadlessOperator {
-    store: crate::store::Store,
+    store: Arc<Store>,
     user: crate::session::User,
 }
 
@@ -221,7 +240,7 @@ impl HeadlessOperator {
             AuditAction::Activate,
             "headless run",
         )?;
-        let operator = Self { store, user };
+        let operator = Self { store: Arc::new(store), user };
         let sources: Vec<String> = specs.iter().map(|s| format!("{s:?}")).collect();
         operator.record(AuditAction::Activate, &format!("started on {}", sources.join(", ")))?;
         Ok(operator)

@@ -7,7 +7,11 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::hotlist::cache::CacheState;
+use crate::hotlist::load::ListBuilder;
+use crate::hotlist::parse::{Format, ParseContext, parse};
 use crate::hotlist::update::{generate_key, sign_dir};
+use crate::hotlist::{ActiveList, HotlistConfig};
 use crate::session::seed_demo_users;
 use crate::store::Store;
 
@@ -41,9 +45,30 @@ pub fn prepare(store: &Store, data_dir: &Path, config: &mut Config, now: DateTim
     Ok(())
 }
 
+/// The demo list as an active list, parsed from the compiled-in file: what a simulated
+/// `run --headless` without a user matches against (it is fictitious, so reading it needs no
+/// PIN, and its plates are the ones the demo simulator shows).
+pub fn demo_list(config: &HotlistConfig, now: DateTime<Utc>) -> Result<ActiveList, String> {
+    let ctx = ParseContext { source: "demo".into(), version: "DEMO".into(), list: None, now, error_log: None };
+    let parsed = parse(Format::Csv, DEMO_HOTLIST_CSV.as_bytes(), &ctx);
+    if let Some(error) = parsed.errors.first() {
+        return Err(format!("the demo hot list: {error}"));
+    }
+    let mut list = ListBuilder::new(config, now);
+    list.add_entries("demo", parsed.entries).map_err(|e| format!("the demo hot list: {e}"))?;
+    Ok(list.finish(&CacheState::default()).list)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_compiled_demo_list_loads_whole() {
+        let now = Utc::now();
+        let list = demo_list(&HotlistConfig::default(), now).unwrap();
+        assert_eq!(list.index.len(), DEMO_HOTLIST_CSV.lines().skip(1).filter(|l| !l.trim().is_empty()).count());
+    }
 
     #[test]
     fn demo_plates_are_on_the_demo_list() {

@@ -8,6 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use chrono::{DateTime, Utc};
 
 use super::HitDetail;
+use super::matcher::Timing;
 use crate::hits::{AlertQueue, HitRecord, is_open};
 
 /// Hits whose latency figures are kept for the health panel.
@@ -19,8 +20,8 @@ pub(crate) struct HitDesk {
     alerts: AlertQueue,
     details: HashMap<i64, HitDetail>,
     shift_hits: Vec<HitRecord>,
-    /// Per hit: (last frame of the pass to hit committed, read published to hit committed), ms.
-    latency_ms: VecDeque<(f64, f64)>,
+    /// Per hit, how long it took to be committed.
+    latency_ms: VecDeque<Timing>,
 }
 
 impl HitDesk {
@@ -36,7 +37,7 @@ impl HitDesk {
 
     /// A hit the matcher committed: queued by priority (it alarms if it is the most urgent),
     /// kept for the shift, its timing kept for the health figures.
-    pub(crate) fn raised(&mut self, record: HitRecord, entry: &str, detail: HitDetail, latency_ms: (f64, f64)) {
+    pub(crate) fn raised(&mut self, record: HitRecord, entry: &str, detail: HitDetail, latency_ms: Timing) {
         self.details.insert(record.id, detail);
         self.alerts.push_on(record.clone(), entry);
         self.shift_hits.push(record);
@@ -90,8 +91,8 @@ impl HitDesk {
         self.shift_hits.iter().rev()
     }
 
-    /// The kept latencies: (last frame of the pass, read published) to hit committed, ms.
-    pub(crate) fn latencies(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+    /// The kept hits' timings, oldest first.
+    pub(crate) fn latencies(&self) -> impl Iterator<Item = Timing> + '_ {
         self.latency_ms.iter().copied()
     }
 }
@@ -129,7 +130,12 @@ mod tests {
     fn raise(desk: &mut HitDesk, id: i64, plate: &str, priority: i32, t: DateTime<Utc>) {
         let mut record = HitRecord::new(Some(id), plate, "svs", priority, Some("o1"), t);
         record.id = id;
-        desk.raised(record, &format!("svs:{plate}"), detail(plate, t), (600.0, 15.0));
+        desk.raised(
+            record,
+            &format!("svs:{plate}"),
+            detail(plate, t),
+            Timing { frame_ms: 90.0, latency_ms: 600.0, commit_ms: 15.0 },
+        );
     }
 
     #[test]

@@ -42,8 +42,9 @@ pub enum MatcherCommand {
 /// What the matcher tells the console, after the store committed it.
 #[derive(Debug)]
 pub enum Matched {
-    /// A read that raised no new hit (`hit_id` set when it repeats an open or decided hit).
-    Read(RecentRead),
+    /// A read that raised no new hit (`hit_id` set when it repeats an open or decided hit),
+    /// with how long it took to commit.
+    Read(RecentRead, Timing),
     /// A new hit, its read stored first as evidence.
     Hit(Box<NewHit>),
     /// A read or hit that could not be stored (shown as a notice; the read stays on screen).
@@ -67,12 +68,33 @@ pub struct NewHit {
     pub frame_seq: u64,
     /// When the matcher received the read.
     pub received: Instant,
-    /// From the last frame of the vehicle's pass (the tracker publishes a pass once it
-    /// ends) to the hit committed, in ms.
+    /// How long it took to commit.
+    pub timing: Timing,
+}
+
+/// How long a read or a hit took to be committed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    /// From the capture of the frame on which the tracker closed the vehicle's pass (the
+    /// first moment the read could exist) to the read or hit committed, in ms: recognition,
+    /// tracking, matching and the store's commit.
+    pub frame_ms: f64,
+    /// From the last frame showing the vehicle to the read or hit committed, in ms: the
+    /// above plus the tracker's wait to be sure the vehicle has left.
     pub latency_ms: f64,
-    /// From the tracker publishing the read to the hit committed (the matcher's own time),
-    /// in ms.
+    /// From the matcher receiving the read to the read or hit committed (the matcher's own
+    /// time: matching, encoding the crop, the store's writer), in ms.
     pub commit_ms: f64,
+}
+
+impl Timing {
+    fn since(event: &ReadEvent, received: Instant) -> Self {
+        Self {
+            frame_ms: event.closed_at.elapsed().as_secs_f64() * 1000.0,
+            latency_ms: event.read.last_seen.elapsed().as_secs_f64() * 1000.0,
+            commit_ms: received.elapsed().as_secs_f64() * 1000.0,
+        }
+    }
 }
 
 /// The running matcher: a named thread, stopped and joined on drop.
@@ -272,7 +294,7 @@ impl Worker {
             state: state.map(str::to_owned),
         };
         let Some((hit, top)) = hit.and_then(|h| h.top().cloned().map(|top| (h, top))) else {
-            self.send(Matched::Read(recent));
+            self.send(Matched::Read(recent, Timing::since(&event, received)));
             return;
         };
         let now = self.clock.now();
@@ -282,7 +304,7 @@ impl Worker {
             // shown on that hit, without a new alarm.
             Raised::Repeat(known) | Raised::Quiet(known) => {
                 recent.hit_id = Some(known);
-                self.send(Matched::Read(recent));
+                self.send(Matched::Read(recent, Timing::since(&event, received)));
             }
             Raised::New => {
                 let record = HitRecord::new(
@@ -307,8 +329,7 @@ impl Worker {
                             on_hit(record.priority);
                         }
                         recent.hit_id = Some(hit_id);
-                        let latency_ms = read.last_seen.elapsed().as_secs_f64() * 1000.0;
-                        let commit_ms = received.elapsed().as_secs_f64() * 1000.0;
+                        let timing = Timing::since(&event, received);
                         self.send(Matched::Hit(Box::new(NewHit {
                             record,
                             entry,
@@ -317,13 +338,12 @@ impl Worker {
                             camera: event.camera,
                             frame_seq: read.best_seq,
                             received,
-                            latency_ms,
-                            commit_ms,
+                            timing,
                         })));
                     }
                     Err(err) => {
                         self.send(Matched::Failed(format!("HIT on {} could not be stored: {err}", top.entry.plate)));
-                        self.send(Matched::Read(recent));
+                        self.send(Matched::Read(recent, Timing::since(&event, received)));
                     }
                 }
             }

@@ -7,12 +7,15 @@
 //! written to the store with its audit row. That keeps the whole officer workflow testable
 //! without a display, and the UI thin.
 
+mod activity;
 pub mod admin;
+mod cameras;
 pub mod demo;
 mod frames;
 mod hit_desk;
 pub mod matcher;
 pub mod oversight;
+pub mod recorder;
 mod shift;
 
 use std::collections::VecDeque;
@@ -324,7 +327,8 @@ pub struct Console {
     store: Arc<Store>,
     stage: Stage,
     session: Option<Session>,
-    cameras: Vec<CameraState>,
+    /// This shift's cameras: health, checklist verdicts, in service, down.
+    cameras: cameras::Cameras,
     sources: Vec<SourceSpec>,
     format: CaptureFormat,
     sim_plates: Vec<String>,
@@ -352,18 +356,14 @@ pub struct Console {
     update_job: Option<BackgroundJob<UpdateReport>>,
     update: Option<UpdateReport>,
     stale_acknowledged: bool,
-    active_since: Option<DateTime<Utc>>,
-    active_before: chrono::Duration,
+    /// Active time, last input and the lock.
+    activity: activity::Activity,
     /// This shift's hits: the open ones in alert order, all of them, their screens' details.
     hits: hit_desk::HitDesk,
     history: VecDeque<RecentRead>,
     /// The newest frame of each camera and the last few (for the hit screens).
     frames: frames::Frames,
     notices: Vec<Notice>,
-    last_input: DateTime<Utc>,
-    locked: bool,
-    /// The lock was the officer's own (Lock screen), not the idle timer's.
-    locked_by_hand: bool,
     search: Vec<SearchRow>,
     oversight: oversight::Oversight,
     admin: admin::AdminData,
@@ -459,7 +459,7 @@ impl Console {
             store,
             stage: Stage::Login,
             session: None,
-            cameras: Vec::new(),
+            cameras: cameras::Cameras::default(),
             sources,
             format,
             sim_plates,
@@ -482,15 +482,11 @@ impl Console {
             update_job: None,
             update: None,
             stale_acknowledged: false,
-            active_since: None,
-            active_before: chrono::Duration::zero(),
+            activity: activity::Activity::new(now),
             hits: hit_desk::HitDesk::new(quiet),
             history: VecDeque::new(),
             frames: frames::Frames::default(),
             notices: Vec::new(),
-            last_input: now,
-            locked: false,
-            locked_by_hand: false,
             search: Vec::new(),
             oversight: oversight::Oversight::default(),
             admin: admin::AdminData::default(),
@@ -559,7 +555,7 @@ impl Console {
 
     /// The cameras.
     pub fn cameras(&self) -> &[CameraState] {
-        &self.cameras
+        self.cameras.list()
     }
 
     /// The newest frame and its reads, per camera.
@@ -604,12 +600,12 @@ impl Console {
 
     /// ALPR running now.
     pub fn is_active(&self) -> bool {
-        self.active_since.is_some()
+        self.activity.is_active()
     }
 
     /// Time ALPR has been active this shift.
     pub fn active_time(&self) -> chrono::Duration {
-        self.active_before + self.active_since.map_or(chrono::Duration::zero(), |since| self.now() - since)
+        self.activity.active_time(self.now())
     }
 
     /// The open hits, most urgent first.
@@ -654,12 +650,12 @@ impl Console {
 
     /// The console is locked after idling: only the PIN opens it.
     pub fn is_locked(&self) -> bool {
-        self.locked
+        self.activity.lock().is_some()
     }
 
     /// True when the officer locked the console by hand (false for the idle lock).
     pub fn locked_by_hand(&self) -> bool {
-        self.locked && self.locked_by_hand
+        self.activity.lock() == Some(activity::Lock::ByHand)
     }
 
     /// Pipeline counters (frames, fps, latency), when it runs.
@@ -674,7 +670,8 @@ impl Console {
 
     /// The officer touched the screen: the idle-lock timer starts again.
     pub fn touch(&mut self) {
-        self.last_input = self.now();
+        let now = self.now();
+        self.activity.touch(now);
     }
 
     fn notice(&mut self, problem: bool, text: impl Into<String>) {
@@ -783,17 +780,24 @@ impl Console {
         self.locator.as_ref().and_then(|l| l.at(self.now())).map(|s| s.fix)
     }
 
+    /// From the capture of the frame on which the tracker closed a vehicle's pass to its hit
+    /// committed, ms: (median, 95th percentile) over the last 200 hits. The frame-to-hit
+    /// latency: recognition, tracking, matching and the commit.
+    pub fn hit_frame_ms(&self) -> Option<(f64, f64)> {
+        percentiles(self.hits.latencies().map(|t| t.frame_ms))
+    }
+
     /// From the last frame of a vehicle's pass to its hit committed, ms: (median, 95th
     /// percentile) over the last 200 hits. The tracker publishes a pass once the vehicle has
     /// left, so this includes that wait.
     pub fn hit_latency_ms(&self) -> Option<(f64, f64)> {
-        percentiles(self.hits.latencies().map(|(pass, _)| pass))
+        percentiles(self.hits.latencies().map(|t| t.latency_ms))
     }
 
-    /// From the tracker publishing a read to its hit committed (the matcher's own time), ms:
+    /// From the matcher receiving a read to its hit committed (the matcher's own time), ms:
     /// (median, 95th percentile) over the last 200 hits.
     pub fn hit_commit_ms(&self) -> Option<(f64, f64)> {
-        percentiles(self.hits.latencies().map(|(_, commit)| commit))
+        percentiles(self.hits.latencies().map(|t| t.commit_ms))
     }
 }
 

@@ -17,10 +17,11 @@ use crate::hotlist::load::{Actor, load_active};
 use crate::hotlist::update::{UpdateRequest, run_update};
 use crate::pipeline::{Outputs, Pipeline, PipelineConfig, PlateReader};
 use crate::recognize::Recognizer;
+use crate::session::Accounts;
 use crate::session::checklist::{equipment_report, judge};
-use crate::session::{Accounts, idle_locked};
 
-use super::CameraState;
+use super::activity::Activity;
+use super::cameras::{CameraChange, Cameras, NotReady};
 
 /// Loads the recognizer (and builds its plan for the frame size) off the UI thread.
 pub(super) fn load_reader(
@@ -129,17 +130,7 @@ impl Console {
                 extra_plates: &self.sim_plates,
             },
         );
-        self.cameras = opened
-            .sources
-            .iter()
-            .map(|s| CameraState {
-                name: s.name().to_owned(),
-                status: None,
-                verdict: None,
-                in_service: false,
-                down: None,
-            })
-            .collect();
+        self.cameras = Cameras::opened(opened.sources.iter().map(|s| s.name().to_owned()));
         self.frames = super::frames::Frames::for_cameras(self.cameras.len());
         if opened.sources.is_empty() {
             return;
@@ -170,14 +161,10 @@ pub(super) fn can_go_active(c: &Console) -> Result<(), String> {
     if c.stage != Stage::Checklist {
         return Err("not at the shift-start checklist".into());
     }
-    if c.cameras.is_empty() {
-        return Err(if c.reader_job.is_some() { "the recognizer is loading" } else { "no camera" }.into());
-    }
-    if c.cameras.iter().any(|cam| cam.verdict.is_none()) {
-        return Err("inspect every camera first".into());
-    }
-    if !c.cameras.iter().any(|cam| cam.in_service) {
-        return Err("no camera passed the inspection".into());
+    match c.cameras.ready() {
+        Err(NotReady::NoCamera) if c.reader_job.is_some() => return Err("the recognizer is loading".into()),
+        Err(not_ready) => return Err(not_ready.words().into()),
+        Ok(()) => {}
     }
     if c.update_job.is_some() {
         return Err("the hot-list update is running".into());
@@ -230,31 +217,19 @@ pub(super) fn poll(c: &mut Console) {
         matched_read(c, matched);
     }
     let now = c.now();
-    if c.session.is_some() && !c.locked && idle_locked(c.last_input, now, c.config.store.idle_lock_minutes) {
-        c.locked = true;
-        c.locked_by_hand = false;
+    if c.session.is_some() && c.activity.lock_if_idle(now, c.config.store.idle_lock_minutes) {
         c.audit(AuditAction::SessionLock, "console", "locked after idle time");
     }
 }
 
 fn camera_status(c: &mut Console, status: CameraStatus) {
-    let index = status.camera;
     let now = c.now();
-    let shift = c.session.as_ref().map(|s| (s.shift_id, s.user.id.clone()));
     let patrol = c.stage == Stage::Patrol;
-    let Some(camera) = c.cameras.get_mut(index) else { return };
-    let healthy = status.problems.is_empty();
-    let name = camera.name.clone();
-    let reason: Vec<String> = status.problems.iter().map(crate::session::checklist::describe).collect();
-    camera.status = Some(status);
+    let Some(change) = c.cameras.status(status, patrol, now) else { return };
+    let shift = c.session.as_ref().map(|s| (s.shift_id, s.user.id.clone()));
     // Mid-shift failures of a camera in service: downtime, an equipment report, a notice.
-    if !patrol || !camera.in_service {
-        return;
-    }
-    match (healthy, camera.down.is_some()) {
-        (false, false) => {
-            let reason = reason.join("; ");
-            camera.down = Some((now, reason.clone()));
+    match change {
+        CameraChange::Down { name, reason } => {
             if let Some((shift_id, officer)) = shift {
                 let results = [
                     c.store.camera_down(shift_id, &name, now, &reason).map(|_| ()),
@@ -268,8 +243,7 @@ fn camera_status(c: &mut Console, status: CameraStatus) {
             }
             c.notice(true, format!("camera {name}: {reason} (equipment report filed)"));
         }
-        (true, true) => {
-            camera.down = None;
+        CameraChange::Up { name } => {
             if let Some((shift_id, _)) = shift
                 && let Err(err) = c.store.camera_up(shift_id, &name, now)
             {
@@ -277,7 +251,6 @@ fn camera_status(c: &mut Console, status: CameraStatus) {
             }
             c.notice(false, format!("camera {name} working again"));
         }
-        _ => {}
     }
 }
 
@@ -289,12 +262,12 @@ fn matched_read(c: &mut Console, matched: Matched) {
             c.notice(true, message);
             return;
         }
-        Matched::Read(read) => read,
+        Matched::Read(read, _) => read,
         Matched::Hit(new) => {
-            let NewHit { record, entry, hit, read, camera, frame_seq, received, latency_ms, commit_ms } = *new;
+            let NewHit { record, entry, hit, read, camera, frame_seq, received, timing } = *new;
             let frame = nearest_frame(c, camera, frame_seq);
             let detail = HitDetail { hit, read: read.clone(), frame, received, decision: None };
-            c.hits.raised(record, &entry, detail, (latency_ms, commit_ms));
+            c.hits.raised(record, &entry, detail, timing);
             read
         }
     };
@@ -319,7 +292,7 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
             c.session = Some(session);
             c.stage = Stage::Checklist;
             c.stale_acknowledged = false;
-            c.locked = false;
+            c.activity = Activity::new(now);
             c.start_update();
             if c.reader.is_some() {
                 c.start_pipeline();
@@ -344,11 +317,7 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
                     .map_err(|e| CommandError::Failed(format!("cannot file the report: {e}")))?;
                 c.notice(true, format!("camera {name} out of service: equipment report filed"));
             }
-            if let Some(cam) = c.cameras.get_mut(camera) {
-                cam.in_service = verdict.in_service;
-                cam.verdict = Some(verdict);
-            }
-            if c.cameras.iter().all(|cam| cam.verdict.is_some()) && !c.cameras.iter().any(|cam| cam.in_service) {
+            if c.cameras.inspected(camera, verdict) {
                 c.stage = Stage::Unavailable;
                 c.audit(AuditAction::Checklist, "all cameras", "ALPR unavailable: no camera passed, report filed");
             }
@@ -378,7 +347,7 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
             c.store
                 .activate(shift_id, &officer, now)
                 .map_err(|e| CommandError::Failed(format!("cannot start ALPR: {e}")))?;
-            c.active_since = Some(now);
+            c.activity.activate(now);
             c.stage = Stage::Patrol;
             Ok(())
         }
@@ -386,24 +355,25 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
             if reason.trim().is_empty() {
                 return Err("give a reason for deactivating ALPR".into());
             }
-            let Some(since) = c.active_since else { return Err("ALPR is not active".into()) };
+            if !c.activity.is_active() {
+                return Err("ALPR is not active".into());
+            }
             let (shift_id, officer) = session_ids(c)?;
             c.store
                 .deactivate(shift_id, &officer, now, reason.trim())
                 .map_err(|e| CommandError::Failed(format!("cannot deactivate: {e}")))?;
-            c.active_before += now - since;
-            c.active_since = None;
+            c.activity.deactivate(now);
             Ok(())
         }
         Command::Reactivate => {
-            if c.stage != Stage::Patrol || c.active_since.is_some() {
+            if c.stage != Stage::Patrol || c.activity.is_active() {
                 return Err("ALPR is already active".into());
             }
             let (shift_id, officer) = session_ids(c)?;
             c.store
                 .activate(shift_id, &officer, now)
                 .map_err(|e| CommandError::Failed(format!("cannot start ALPR: {e}")))?;
-            c.active_since = Some(now);
+            c.activity.activate(now);
             Ok(())
         }
         Command::Hit { id, action } => hit_step(c, id, &action),
@@ -411,8 +381,7 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
             if c.session.is_none() {
                 return Err("nobody is logged on".into());
             }
-            c.locked = true;
-            c.locked_by_hand = true;
+            c.activity.lock_by_hand();
             c.audit(AuditAction::SessionLock, "console", "locked by the officer");
             Ok(())
         }
@@ -421,7 +390,7 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
             let accounts = Accounts::new(&c.store, account_rules(&c.config));
             match accounts.authenticate(&officer, &pin, now) {
                 Ok(_) => {
-                    c.locked = false;
+                    c.activity.unlock();
                     Ok(())
                 }
                 Err(err) => {
@@ -478,12 +447,11 @@ fn session_ids(c: &Console) -> Result<(i64, String), String> {
 
 fn end_shift(c: &mut Console, reason: &str) {
     let now = c.now();
-    if let (Some(since), Ok((shift_id, officer))) = (c.active_since, session_ids(c)) {
-        if let Err(err) = c.store.deactivate(shift_id, &officer, now, reason) {
-            c.notice(true, format!("cannot record the deactivation: {err}"));
-        }
-        c.active_before += now - since;
-        c.active_since = None;
+    if c.activity.is_active()
+        && let Ok((shift_id, officer)) = session_ids(c)
+        && let Err(err) = c.store.deactivate(shift_id, &officer, now, reason)
+    {
+        c.notice(true, format!("cannot record the deactivation: {err}"));
     }
     if let Some(session) = c.session.take() {
         let accounts = Accounts::new(&c.store, account_rules(&c.config));
@@ -494,7 +462,7 @@ fn end_shift(c: &mut Console, reason: &str) {
     if let Some(pipeline) = c.pipeline.take() {
         pipeline.shutdown();
     }
-    c.cameras.clear();
+    c.cameras = Cameras::default();
     c.frames = super::frames::Frames::default();
     // The next officer's hits start afresh, quiet periods included: a decision was this
     // officer's.
@@ -506,15 +474,14 @@ fn end_shift(c: &mut Console, reason: &str) {
     c.search.clear();
     c.oversight = Default::default();
     c.admin = Default::default();
-    c.active_before = chrono::Duration::zero();
     c.update = None;
-    c.locked = false;
+    c.activity = Activity::new(now);
     c.stage = Stage::Login;
 }
 
 fn hit_step(c: &mut Console, id: i64, action: &HitAction) -> CommandResult {
     let officer = c.officer().ok_or("nobody is logged on")?;
-    if c.locked {
+    if c.activity.lock().is_some() {
         return Err("unlock the console first".into());
     }
     let mut hit = c.hits.open(id).cloned().ok_or_else(|| format!("hit {id} is not open"))?;

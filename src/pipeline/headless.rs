@@ -1,6 +1,10 @@
 //! The pipeline without a screen: runs the sources for a while and writes every read and
 //! camera status as a JSON line, then one summary object as the last line. Used by
 //! `patrol-alpr run --headless` and by the end-to-end tests.
+//!
+//! Matching and storing are not done here: a [`ReadRecorder`] (the console's matcher and
+//! store, `console::recorder`) takes each read past the tracker, exactly as in the console,
+//! and its hit lines and counts join the output.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -13,7 +17,6 @@ use super::{Outputs, Pipeline, PipelineConfig, PipelineError, PlateReader, ReadE
 use crate::camera::FrameSource;
 use crate::camera::health::CameraStatus;
 use crate::camera::simulator::{SimMiss, SimScorer, SimTruth};
-use crate::hotlist::{Hit, Hotlists, ReadCandidate, ReadQuery};
 use crate::recognize::BBox;
 
 /// Why a headless run failed.
@@ -28,16 +31,67 @@ pub enum HeadlessError {
 }
 
 /// How long to run and what to score.
-#[derive(Debug, Clone, Default)]
+#[derive(Default)]
 pub struct HeadlessOptions {
     /// Stop after this long; `None` runs until every source ends.
     pub duration: Option<Duration>,
     /// Score reads against this simulator's truth.
     pub sim_truth: Option<SimTruth>,
-    /// Match every read against these hot lists and write a `hit` line for each match.
-    pub hotlists: Option<Arc<Hotlists>>,
     /// Stamp every read with the car's position at its time (`lat`, `lon`, `fix_age_ms`).
     pub locator: Option<Arc<crate::location::Locator>>,
+    /// Hands every read on to be matched and committed; `None`: reads are only written.
+    pub recorder: Option<Box<dyn ReadRecorder>>,
+}
+
+/// Where a headless run hands its reads past the tracker: the console's matcher, which
+/// matches each against the hot lists and commits it (and a hit) through the store's writer
+/// on its own thread. The run writes what comes back between reads and waits for all of it
+/// at the end, so the summary can count what the tracker published against what was stored.
+pub trait ReadRecorder: Send {
+    /// Takes one read. Waits when the recorder is far behind rather than drop it.
+    fn record(&mut self, event: ReadEvent);
+    /// Writes what was committed since the last call (hit lines, store errors) as JSON lines.
+    fn poll(&mut self, out: &mut dyn Write) -> std::io::Result<()>;
+    /// The run is stopping: the reads handed on from now are the tracker's open passes,
+    /// flushed by the stop, which waited for the pipeline to shut down; they are stored and
+    /// counted but left out of the latency figures.
+    fn stopping(&mut self);
+    /// Waits until every read handed on is committed or failed, writes the last lines, and
+    /// counts.
+    fn finish(&mut self, out: &mut dyn Write) -> std::io::Result<RecordedCounts>;
+}
+
+/// What a [`ReadRecorder`] committed, for the summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordedCounts {
+    /// Where the reads went: `throwaway` (a temporary encrypted store, deleted at the end:
+    /// simulated traffic never enters the agency's records) or the data dir's store.
+    pub store: String,
+    /// Reads committed to the store.
+    pub reads_stored: u64,
+    /// Reads the store refused (each also written as a `store_error` line).
+    pub reads_not_stored: u64,
+    /// New hits committed.
+    pub hits: u64,
+    /// From the capture of the frame on which the tracker closed a read's pass to the read
+    /// committed, ms (every read).
+    pub read_committed_ms_p50: Option<f64>,
+    /// The same, 95th percentile.
+    pub read_committed_ms_p95: Option<f64>,
+    /// From the capture of the frame that closed a hit's pass to the hit committed (and its
+    /// tone started), ms: the frame-to-hit latency.
+    pub hit_committed_ms_p50: Option<f64>,
+    /// The same, 95th percentile.
+    pub hit_committed_ms_p95: Option<f64>,
+    /// From the last frame showing the vehicle to its hit committed, ms: the above plus the
+    /// tracker's wait to be sure the vehicle has left.
+    pub hit_after_pass_ms_p50: Option<f64>,
+    /// The same, 95th percentile.
+    pub hit_after_pass_ms_p95: Option<f64>,
+    /// The matcher's own part of that: from receiving the read to the hit committed, ms.
+    pub hit_commit_ms_p50: Option<f64>,
+    /// The same, 95th percentile.
+    pub hit_commit_ms_p95: Option<f64>,
 }
 
 /// The last line of a headless run.
@@ -89,6 +143,10 @@ pub struct Summary {
     pub rss_kib_start: u64,
     /// Resident memory at the end, KiB (Linux; 0 elsewhere).
     pub rss_kib_end: u64,
+    /// What the recorder committed (with a recorder): `reads_stored` + `reads_not_stored`
+    /// equals `reads` when no read was lost between the tracker and the store.
+    #[serde(flatten)]
+    pub recorded: Option<RecordedCounts>,
 }
 
 #[derive(Serialize)]
@@ -148,7 +206,7 @@ pub fn run_headless(
     config: PipelineConfig,
     sources: Vec<Box<dyn FrameSource>>,
     reader: Arc<dyn PlateReader>,
-    options: HeadlessOptions,
+    mut options: HeadlessOptions,
     out: &mut dyn Write,
 ) -> Result<Summary, HeadlessError> {
     let rss_kib_start = resident_kib();
@@ -165,14 +223,24 @@ pub fn run_headless(
             break;
         }
         select! {
-            recv(read_rx) -> event => if let Ok(event) = event { write_read(out, &event, scorer.as_mut(), &options, &mut fixes)? },
+            recv(read_rx) -> event => if let Ok(event) = event { write_read(out, event, scorer.as_mut(), &mut options, &mut fixes)? },
             recv(status_rx) -> status => if let Ok(status) = status { write_status(out, &status)? },
             default(Duration::from_millis(100)) => {}
+        }
+        if let Some(recorder) = options.recorder.as_mut() {
+            recorder.poll(out)?;
         }
     }
     // Stopping flushes the tracker's open tracks as final reads; they wait in the channel.
     let stats = pipeline.shutdown();
-    drain(out, &read_rx, &status_rx, scorer.as_mut(), &options, &mut fixes)?;
+    if let Some(recorder) = options.recorder.as_mut() {
+        recorder.stopping();
+    }
+    drain(out, &read_rx, &status_rx, scorer.as_mut(), &mut options, &mut fixes)?;
+    let recorded = match options.recorder.as_mut() {
+        Some(recorder) => Some(recorder.finish(out)?),
+        None => None,
+    };
     if let Some(scorer) = &scorer {
         for miss in scorer.misses() {
             let line = MissLine { r#type: "sim_miss", miss: &miss };
@@ -200,6 +268,7 @@ pub fn run_headless(
         worker_panics: stats.worker_panics,
         rss_kib_start,
         rss_kib_end: resident_kib(),
+        recorded,
     };
     writeln!(out, "{}", serde_json::to_string(&summary).map_err(std::io::Error::other)?)?;
     out.flush()?;
@@ -211,14 +280,14 @@ fn drain(
     reads: &Receiver<ReadEvent>,
     statuses: &Receiver<CameraStatus>,
     mut scorer: Option<&mut SimScorer>,
-    options: &HeadlessOptions,
+    options: &mut HeadlessOptions,
     fixes: &mut FixCounts,
 ) -> Result<(), HeadlessError> {
     while let Ok(status) = statuses.try_recv() {
         write_status(out, &status)?;
     }
     while let Ok(event) = reads.try_recv() {
-        write_read(out, &event, scorer.as_deref_mut(), options, fixes)?;
+        write_read(out, event, scorer.as_deref_mut(), options, fixes)?;
     }
     Ok(())
 }
@@ -232,12 +301,11 @@ struct FixCounts {
 
 fn write_read(
     out: &mut dyn Write,
-    event: &ReadEvent,
+    event: ReadEvent,
     scorer: Option<&mut SimScorer>,
-    options: &HeadlessOptions,
+    options: &mut HeadlessOptions,
     fixes: &mut FixCounts,
 ) -> Result<(), HeadlessError> {
-    let hotlists = options.hotlists.as_deref();
     let read = &event.read;
     let time = chrono::DateTime::<chrono::Utc>::from(event.wall_time);
     let stamp = options.locator.as_ref().and_then(|l| l.at(time));
@@ -266,29 +334,10 @@ fn write_read(
         fix_age_ms: stamp.map(|s| s.fix_age_ms),
     };
     writeln!(out, "{}", serde_json::to_string(&line).map_err(std::io::Error::other)?)?;
-    if let Some(hit) = hotlists.and_then(|h| match_tracked(h, event)) {
-        let line = HitLine { r#type: "hit", camera: event.camera, text: &read.text, track: read.track_id, hit: &hit };
-        writeln!(out, "{}", serde_json::to_string(&line).map_err(std::io::Error::other)?)?;
+    if let Some(recorder) = options.recorder.as_mut() {
+        recorder.record(event);
     }
     Ok(())
-}
-
-#[derive(Serialize)]
-struct HitLine<'a> {
-    r#type: &'static str,
-    camera: usize,
-    text: &'a str,
-    track: u64,
-    hit: &'a Hit,
-}
-
-/// Matches a vehicle-pass read, all of its candidate readings, against the hot lists.
-fn match_tracked(hotlists: &Hotlists, event: &ReadEvent) -> Option<Hit> {
-    let candidates: Vec<ReadCandidate<'_>> =
-        event.read.candidates.iter().map(|c| ReadCandidate { text: &c.text, confidence: c.confidence }).collect();
-    let state = event.read.state.as_ref().and_then(|s| s.state);
-    let query = ReadQuery { candidates: &candidates, state, now: chrono::DateTime::from(event.wall_time) };
-    hotlists.match_read(&query)
 }
 
 fn write_status(out: &mut dyn Write, status: &CameraStatus) -> Result<(), HeadlessError> {

@@ -106,6 +106,10 @@ pub struct ReadEvent {
     pub read: TrackedRead,
     /// Wall-clock capture time of the read's best frame.
     pub wall_time: SystemTime,
+    /// When the tracker closed the pass: the capture time of the frame that showed the
+    /// vehicle gone (or the moment its clock ran out with no frame arriving). The latency an
+    /// officer feels is counted from here: the read could not be published earlier.
+    pub closed_at: Instant,
 }
 
 /// One frame's per-frame reads, for the live overlay.
@@ -570,7 +574,7 @@ fn publish(
         deliver(
             ctx,
             subscribers,
-            ReadEvent { camera, camera_name: ctx.names[camera].clone(), read, wall_time },
+            ReadEvent { camera, camera_name: ctx.names[camera].clone(), read, wall_time, closed_at: at },
             timeout,
         );
     }

@@ -3,13 +3,12 @@
 
 use argon2::{PasswordHasher, PasswordVerifier};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Session;
 use super::roles::{Permission, Role};
 use crate::audit::{AuditAction, AuditEvent};
-use crate::store::audit_log::append;
 use crate::store::records::from_ms;
+use crate::store::users::{NewUserRow, UserRow, UserTable};
 use crate::store::{Store, StoreError};
 
 /// Shortest PIN accepted.
@@ -218,101 +217,61 @@ fn check_pin_shape(pin: &str) -> Result<(), SessionError> {
     Ok(())
 }
 
-const USER_COLUMNS: &str = "id, name, role, organization, status, status_reason, trained_on, certified_until, failed_attempts, last_activity_ms, pin_hash";
-
-fn parse_date(text: Option<String>) -> Option<NaiveDate> {
-    text.and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok())
+fn parse_date(text: Option<&str>) -> Option<NaiveDate> {
+    text.and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
 }
 
-fn user_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String, String, String)> {
-    let role: String = row.get(2)?;
-    let status: String = row.get(4)?;
-    let user = User {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        role: Role::parse(&role).unwrap_or(Role::Officer),
-        organization: row.get(3)?,
-        status: UserStatus::parse(&status).unwrap_or(UserStatus::Suspended),
-        status_reason: row.get(5)?,
-        trained_on: parse_date(row.get(6)?),
-        certified_until: parse_date(row.get(7)?),
-        failed_attempts: row.get::<_, i64>(8)?.clamp(0, i64::from(u32::MAX)) as u32,
-        last_activity: row.get::<_, Option<i64>>(9)?.map(from_ms),
+/// A stored row as a user; an unknown role or status is reported as corrupt rather than
+/// guessed, because guessing a role could grant rights.
+fn user_of(row: UserRow) -> Result<(User, String), StoreError> {
+    let (Some(role), Some(status)) = (Role::parse(&row.role), UserStatus::parse(&row.status)) else {
+        return Err(StoreError::Corrupt(format!("user {}: role {:?}, status {:?}", row.id, row.role, row.status)));
     };
-    Ok((user, role, status, row.get(10)?))
+    let user = User {
+        trained_on: parse_date(row.trained_on.as_deref()),
+        certified_until: parse_date(row.certified_until.as_deref()),
+        failed_attempts: row.failed_attempts.clamp(0, i64::from(u32::MAX)) as u32,
+        last_activity: row.last_activity_ms.map(from_ms),
+        id: row.id,
+        name: row.name,
+        role,
+        organization: row.organization,
+        status,
+        status_reason: row.status_reason,
+    };
+    Ok((user, row.pin_hash))
 }
 
-/// Loads a user and its PIN hash; an unknown role or status is reported as corrupt rather
-/// than guessed, because guessing a role could grant rights.
-fn load(conn: &Connection, id: &str) -> Result<Option<(User, String)>, StoreError> {
-    let found =
-        conn.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [id], user_row).optional()?;
-    match found {
-        None => Ok(None),
-        Some((user, role, status, hash)) => {
-            if Role::parse(&role).is_none() || UserStatus::parse(&status).is_none() {
-                return Err(StoreError::Corrupt(format!("user {id}: role {role:?}, status {status:?}")));
-            }
-            Ok(Some((user, hash)))
-        }
-    }
+/// Loads a user and its PIN hash.
+fn load(users: UserTable<'_>, id: &str) -> Result<Option<(User, String)>, StoreError> {
+    users.get(id)?.map(user_of).transpose()
 }
 
 /// How long a log-on waits for a PIN attempt while others of the same account are in flight.
 const RESERVE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Counts one more PIN attempt for an account not locked and still under `limit` failures,
-/// in one statement (atomic across connections and processes); the new count, or `None` when
-/// the account is locked (by another attempt meanwhile) or has no attempt left.
-fn reserve_attempt(conn: &Connection, id: &str, limit: u32) -> Result<Option<u32>, StoreError> {
-    let count: Option<i64> = conn
-        .query_row(
-            "UPDATE users SET failed_attempts = failed_attempts + 1 \
-             WHERE id = ?1 AND status != 'locked' AND failed_attempts < ?2 RETURNING failed_attempts",
-            params![id, limit],
-            |row| row.get(0),
-        )
-        .optional()?;
-    Ok(count.map(|n| n.clamp(0, i64::from(u32::MAX)) as u32))
-}
-
-fn set_status(conn: &Connection, id: &str, status: UserStatus, reason: &str) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE users SET status = ?2, status_reason = ?3 WHERE id = ?1",
-        params![id, status.as_str(), reason],
-    )?;
-    Ok(())
-}
-
-fn active_admins(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn
-        .query_row("SELECT count(*) FROM users WHERE role = 'administrator' AND status = 'active'", [], |r| r.get(0))?)
-}
-
 /// Suspends an account for inactivity in the caller's transaction (audited as `system`) and
 /// returns the reason. The last active administrator is never suspended this way: nobody
 /// could then reactivate anyone, so the log-on goes ahead and the log notes why.
 fn suspend_for_inactivity(
-    conn: &Connection,
+    users: UserTable<'_>,
     org: &str,
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, StoreError> {
-    let Some((user, _)) = load(conn, id)? else { return Ok(None) };
+    let Some((user, _)) = load(users, id)? else { return Ok(None) };
     let since = user.last_activity.map_or_else(|| "creation".to_owned(), |t| t.date_naive().to_string());
-    if user.role == Role::Administrator && active_admins(conn)? <= 1 {
+    if user.role == Role::Administrator && users.active_administrators()? <= 1 {
         let note = format!("inactive since {since}: not suspended, the last active administrator");
-        let event = AuditEvent { time: now, ..AuditEvent::new("system", org, AuditAction::Admin, id, &note) };
-        append(conn, &event)?;
+        users.audit(&AuditEvent { time: now, ..AuditEvent::new("system", org, AuditAction::Admin, id, &note) })?;
         return Ok(None);
     }
     let reason = format!("inactive since {since}");
-    set_status(conn, id, UserStatus::Suspended, &reason)?;
-    let event = AuditEvent {
+    users.set_status(id, UserStatus::Suspended.as_str(), &reason)?;
+    users.audit(&AuditEvent {
         time: now,
         ..AuditEvent::new("system", org, AuditAction::Admin, id, &format!("suspended: {reason}"))
-    };
-    append(conn, &event)?;
+    })?;
     Ok(Some(reason))
 }
 
@@ -343,12 +302,12 @@ impl<'a> Accounts<'a> {
         // User ids are case-insensitive: the console's keypad types capitals.
         let id = &id.to_ascii_lowercase();
         let id = id.to_owned();
-        Ok(self.store.read(|conn| load(conn, &id))?.map(|(user, _)| user))
+        Ok(self.store.read(|conn| load(UserTable::new(conn), &id))?.map(|(user, _)| user))
     }
 
     /// Number of accounts.
     pub fn count(&self) -> Result<i64, SessionError> {
-        Ok(self.store.read(|conn| Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?))?)
+        Ok(self.store.read(|conn| UserTable::new(conn).count())?)
     }
 
     /// Checks that `actor` may do `permission`; a refusal is audited under `action` with
@@ -367,7 +326,7 @@ impl<'a> Accounts<'a> {
         Err(SessionError::Forbidden { user: actor.id.clone(), role: actor.role.as_str(), what: what.to_owned() })
     }
 
-    /// Reserves a PIN attempt ([`reserve_attempt`]). While other log-ons of the same account
+    /// Reserves a PIN attempt ([`UserTable::reserve_attempt`]). While other log-ons of the same account
     /// are in flight they hold reservations a right PIN gives back within moments, so a refusal
     /// for want of one is retried for up to [`RESERVE_WAIT`] before it stands; an account
     /// locked meanwhile ends the wait at once.
@@ -375,12 +334,14 @@ impl<'a> Accounts<'a> {
         let started = std::time::Instant::now();
         loop {
             let uid = id.to_owned();
-            if let Some(count) = self.store.write(move |conn| reserve_attempt(conn, &uid, limit))? {
+            if let Some(count) = self.store.write(move |conn| UserTable::new(conn).reserve_attempt(&uid, limit))? {
                 return Ok(Some(count));
             }
             let owned = id.to_owned();
-            let locked =
-                self.store.read(|conn| load(conn, &owned))?.is_none_or(|(u, _)| u.status == UserStatus::Locked);
+            let locked = self
+                .store
+                .read(|conn| load(UserTable::new(conn), &owned))?
+                .is_none_or(|(u, _)| u.status == UserStatus::Locked);
             if locked || started.elapsed() >= RESERVE_WAIT {
                 return Ok(None);
             }
@@ -401,7 +362,7 @@ impl<'a> Accounts<'a> {
             Err(SessionError::Refused(refusal))
         };
         let owned = id.to_owned();
-        let Some((user, hash)) = self.store.read(|conn| load(conn, &owned))? else {
+        let Some((user, hash)) = self.store.read(|conn| load(UserTable::new(conn), &owned))? else {
             // The same work as checking a real PIN: the answer's timing tells nothing either.
             let _ = pin_matches(pin, unknown_user_hash());
             return refuse(id, LoginRefusal::UnknownUser);
@@ -417,8 +378,10 @@ impl<'a> Accounts<'a> {
         let active = user.status == UserStatus::Active;
         let Some(failures) = self.reserve_attempt_waiting(id, limit)? else {
             // No attempt left: an active account was locked by the attempt that used the last.
-            let locked =
-                self.store.read(|conn| load(conn, &owned))?.is_some_and(|(u, _)| u.status == UserStatus::Locked);
+            let locked = self
+                .store
+                .read(|conn| load(UserTable::new(conn), &owned))?
+                .is_some_and(|(u, _)| u.status == UserStatus::Locked);
             return refuse(id, if locked { LoginRefusal::Locked } else { LoginRefusal::WrongPin { remaining: 0 } });
         };
         if !pin_matches(pin, &hash) {
@@ -428,25 +391,22 @@ impl<'a> Accounts<'a> {
             if locks {
                 let (uid, org) = (id.to_owned(), self.org());
                 self.store.write(move |conn| {
-                    set_status(conn, &uid, UserStatus::Locked, &format!("{failures} wrong PINs"))?;
-                    let event = AuditEvent::new(
+                    let users = UserTable::new(conn);
+                    users.set_status(&uid, UserStatus::Locked.as_str(), &format!("{failures} wrong PINs"))?;
+                    users.audit(&AuditEvent::new(
                         &uid,
                         &org,
                         AuditAction::Lockout,
                         &uid,
                         &format!("locked after {failures} wrong PINs"),
-                    );
-                    append(conn, &event)
+                    ))
                 })?;
             }
             let remaining = limit.saturating_sub(failures);
             return refuse(id, if locks { LoginRefusal::Locked } else { LoginRefusal::WrongPin { remaining } });
         }
         let uid = id.to_owned();
-        self.store.write(move |conn| {
-            conn.execute("UPDATE users SET failed_attempts = 0 WHERE id = ?1", [uid])?;
-            Ok(())
-        })?;
+        self.store.write(move |conn| UserTable::new(conn).clear_attempts(&uid, None))?;
         // The PIN is right: the account's state may be told now.
         match user.status {
             UserStatus::Deactivated => return refuse(id, LoginRefusal::Deactivated),
@@ -455,7 +415,9 @@ impl<'a> Accounts<'a> {
         }
         if self.rules.is_inactive(&user, now) {
             let (uid, org) = (id.to_owned(), self.org());
-            if let Some(reason) = self.store.write(move |conn| suspend_for_inactivity(conn, &org, &uid, now))? {
+            if let Some(reason) =
+                self.store.write(move |conn| suspend_for_inactivity(UserTable::new(conn), &org, &uid, now))?
+            {
                 return refuse(id, LoginRefusal::Suspended(reason));
             }
         }
@@ -469,12 +431,9 @@ impl<'a> Accounts<'a> {
         }
         let (uid, org, now_ms) = (id.to_owned(), self.org(), now.timestamp_millis());
         self.store.write(move |conn| {
-            conn.execute(
-                "UPDATE users SET failed_attempts = 0, last_activity_ms = ?2 WHERE id = ?1",
-                params![uid, now_ms],
-            )?;
-            let event = AuditEvent { time: now, ..AuditEvent::new(&uid, &org, AuditAction::LogonSuccess, &uid, "ok") };
-            append(conn, &event)
+            let users = UserTable::new(conn);
+            users.clear_attempts(&uid, Some(now_ms))?;
+            users.audit(&AuditEvent { time: now, ..AuditEvent::new(&uid, &org, AuditAction::LogonSuccess, &uid, "ok") })
         })?;
         Ok(User { failed_attempts: 0, last_activity: Some(now), ..user })
     }
@@ -510,27 +469,26 @@ impl<'a> Accounts<'a> {
         let (org, actor) = (self.org(), actor.to_owned());
         let bootstrap = actor == "bootstrap";
         self.store.write(move |conn| {
-            if bootstrap && conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))? > 0 {
-                return Ok(Err(SessionError::Invalid("users exist already: an administrator must add users (--as ADMIN)".into())));
+            let users = UserTable::new(conn);
+            if bootstrap && users.count()? > 0 {
+                return Ok(Err(SessionError::Invalid(
+                    "users exist already: an administrator must add users (--as ADMIN)".into(),
+                )));
             }
-            if load(conn, &new.id)?.is_some() {
+            if users.get(&new.id)?.is_some() {
                 return Ok(Err(SessionError::Exists(new.id.clone())));
             }
-            conn.execute(
-                "INSERT INTO users (id, name, role, organization, pin_hash, status, trained_on, certified_until, last_activity_ms, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?8)",
-                params![
-                    new.id,
-                    new.name,
-                    new.role.as_str(),
-                    org,
-                    hash,
-                    new.trained_on.map(|d| d.to_string()),
-                    new.certified_until.map(|d| d.to_string()),
-                    Utc::now().timestamp_millis()
-                ],
-            )?;
-            append(conn, &AuditEvent::new(&actor, &org, AuditAction::Admin, &new.id, &outcome))?;
+            users.insert(&NewUserRow {
+                id: &new.id,
+                name: &new.name,
+                role: new.role.as_str(),
+                organization: &org,
+                pin_hash: &hash,
+                trained_on: new.trained_on.map(|d| d.to_string()),
+                certified_until: new.certified_until.map(|d| d.to_string()),
+                created_ms: Utc::now().timestamp_millis(),
+            })?;
+            users.audit(&AuditEvent::new(&actor, &org, AuditAction::Admin, &new.id, &outcome))?;
             Ok(Ok(()))
         })?
     }
@@ -568,17 +526,18 @@ impl<'a> Accounts<'a> {
         change: F,
     ) -> Result<(), SessionError>
     where
-        F: FnOnce(&Connection, &User) -> Result<Result<String, SessionError>, StoreError> + Send + 'static,
+        F: FnOnce(UserTable<'_>, &User) -> Result<Result<String, SessionError>, StoreError> + Send + 'static,
     {
         self.authorize(actor, Permission::ManageUsers, action, &format!("{what} {target}"))?;
         let (actor_id, org, target) = (actor.id.clone(), self.org(), target.to_owned());
         self.store.write(move |conn| {
-            let Some((user, _)) = load(conn, &target)? else {
+            let users = UserTable::new(conn);
+            let Some((user, _)) = load(users, &target)? else {
                 return Ok(Err(SessionError::NoSuchUser(target.clone())));
             };
-            match change(conn, &user)? {
+            match change(users, &user)? {
                 Ok(outcome) => {
-                    append(conn, &AuditEvent::new(&actor_id, &org, action, &target, &outcome))?;
+                    users.audit(&AuditEvent::new(&actor_id, &org, action, &target, &outcome))?;
                     Ok(Ok(()))
                 }
                 Err(err) => Ok(Err(err)),
@@ -598,11 +557,8 @@ impl<'a> Accounts<'a> {
         if certified_until < trained_on {
             return Err(SessionError::Invalid("certification cannot expire before training".into()));
         }
-        self.administer(actor, id, "certify", AuditAction::Admin, move |conn, user| {
-            conn.execute(
-                "UPDATE users SET trained_on = ?2, certified_until = ?3 WHERE id = ?1",
-                params![user.id, trained_on.to_string(), certified_until.to_string()],
-            )?;
+        self.administer(actor, id, "certify", AuditAction::Admin, move |users, user| {
+            users.set_certification(&user.id, &trained_on.to_string(), &certified_until.to_string())?;
             Ok(Ok(format!("certified: trained {trained_on}, valid until {certified_until}")))
         })
     }
@@ -611,14 +567,17 @@ impl<'a> Accounts<'a> {
     pub fn suspend(&self, actor: &User, id: &str, reason: &str) -> Result<(), SessionError> {
         let id = &id.to_ascii_lowercase();
         let reason = reason.to_owned();
-        self.administer(actor, id, "suspend", AuditAction::Admin, move |conn, user| {
+        self.administer(actor, id, "suspend", AuditAction::Admin, move |users, user| {
             if user.status == UserStatus::Deactivated {
                 return Ok(Err(SessionError::Invalid(format!("{} is deactivated", user.id))));
             }
-            if user.role == Role::Administrator && user.status == UserStatus::Active && active_admins(conn)? <= 1 {
+            if user.role == Role::Administrator
+                && user.status == UserStatus::Active
+                && users.active_administrators()? <= 1
+            {
                 return Ok(Err(SessionError::Invalid("cannot suspend the last active administrator".into())));
             }
-            set_status(conn, &user.id, UserStatus::Suspended, &reason)?;
+            users.set_status(&user.id, UserStatus::Suspended.as_str(), &reason)?;
             Ok(Ok(format!("suspended: {reason}")))
         })
     }
@@ -626,14 +585,14 @@ impl<'a> Accounts<'a> {
     /// Reactivates a suspended or locked account and restarts its inactivity clock.
     pub fn reactivate(&self, actor: &User, id: &str) -> Result<(), SessionError> {
         let id = &id.to_ascii_lowercase();
-        self.administer(actor, id, "reactivate", AuditAction::Admin, move |conn, user| {
+        self.administer(actor, id, "reactivate", AuditAction::Admin, move |users, user| {
             if user.status == UserStatus::Deactivated {
-                return Ok(Err(SessionError::Invalid(format!("{} was deactivated on separation: create a new account", user.id))));
+                return Ok(Err(SessionError::Invalid(format!(
+                    "{} was deactivated on separation: create a new account",
+                    user.id
+                ))));
             }
-            conn.execute(
-                "UPDATE users SET status = 'active', status_reason = '', failed_attempts = 0, last_activity_ms = ?2 WHERE id = ?1",
-                params![user.id, Utc::now().timestamp_millis()],
-            )?;
+            users.reactivate(&user.id, Utc::now().timestamp_millis())?;
             Ok(Ok(format!("reactivated (was {})", user.status.as_str())))
         })
     }
@@ -642,11 +601,14 @@ impl<'a> Accounts<'a> {
     pub fn deactivate(&self, actor: &User, id: &str, reason: &str) -> Result<(), SessionError> {
         let id = &id.to_ascii_lowercase();
         let reason = reason.to_owned();
-        self.administer(actor, id, "deactivate", AuditAction::Admin, move |conn, user| {
-            if user.role == Role::Administrator && user.status == UserStatus::Active && active_admins(conn)? <= 1 {
+        self.administer(actor, id, "deactivate", AuditAction::Admin, move |users, user| {
+            if user.role == Role::Administrator
+                && user.status == UserStatus::Active
+                && users.active_administrators()? <= 1
+            {
                 return Ok(Err(SessionError::Invalid("cannot deactivate the last active administrator".into())));
             }
-            set_status(conn, &user.id, UserStatus::Deactivated, &reason)?;
+            users.set_status(&user.id, UserStatus::Deactivated.as_str(), &reason)?;
             Ok(Ok(format!("deactivated: {reason}")))
         })
     }
@@ -656,12 +618,9 @@ impl<'a> Accounts<'a> {
         let id = &id.to_ascii_lowercase();
         check_pin_shape(new_pin)?;
         let hash = hash_pin(new_pin)?;
-        self.administer(actor, id, "reset PIN of", AuditAction::PinChange, move |conn, user| {
+        self.administer(actor, id, "reset PIN of", AuditAction::PinChange, move |users, user| {
             let status = if user.status == UserStatus::Locked { UserStatus::Active } else { user.status };
-            conn.execute(
-                "UPDATE users SET pin_hash = ?2, failed_attempts = 0, status = ?3 WHERE id = ?1",
-                params![user.id, hash, status.as_str()],
-            )?;
+            users.set_pin(&user.id, &hash, status.as_str())?;
             Ok(Ok("PIN reset".to_owned()))
         })
     }
@@ -673,11 +632,11 @@ impl<'a> Accounts<'a> {
         let rules = self.rules;
         let org = self.org();
         Ok(self.store.write(move |conn| {
-            let mut stmt =
-                conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users WHERE status = 'active' ORDER BY id"))?;
-            let idle: Vec<String> = stmt
-                .query_map([], user_row)?
-                .filter_map(|row| row.ok().map(|(user, ..)| user))
+            let users = UserTable::new(conn);
+            let idle: Vec<String> = users
+                .all(true)?
+                .into_iter()
+                .filter_map(|row| user_of(row).ok().map(|(user, _)| user))
                 .filter(|user| rules.is_inactive(user, now))
                 // Officers first, so an idle administrator is kept only when no other is active.
                 .map(|user| (user.role == Role::Administrator, user.id))
@@ -687,7 +646,7 @@ impl<'a> Accounts<'a> {
                 .collect();
             let mut suspended = Vec::new();
             for id in idle {
-                if suspend_for_inactivity(conn, &org, &id, now)?.is_some() {
+                if suspend_for_inactivity(users, &org, &id, now)?.is_some() {
                     suspended.push(id);
                 }
             }
@@ -699,10 +658,7 @@ impl<'a> Accounts<'a> {
     pub fn list(&self, actor: &User) -> Result<Vec<User>, SessionError> {
         self.authorize(actor, Permission::ManageUsers, AuditAction::Admin, "list users")?;
         Ok(self.store.read(|conn| {
-            let mut stmt = conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))?;
-            let rows =
-                stmt.query_map([], user_row)?.map(|r| r.map(|(user, ..)| user)).collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+            UserTable::new(conn).all(false)?.into_iter().map(|row| user_of(row).map(|(user, _)| user)).collect()
         })?)
     }
 }

@@ -17,6 +17,7 @@ pub mod records;
 pub mod rekey;
 pub mod retention;
 pub mod schema;
+pub mod users;
 
 use std::any::Any;
 use std::path::{Path, PathBuf};

@@ -389,6 +389,9 @@ impl eframe::App for ConsoleApp {
         if let Some((median_ms, p95_ms)) = frame_percentiles(&self.frame_ms) {
             tracing::info!(frames = self.frame_ms.len(), median_ms, p95_ms, "UI frame CPU time");
         }
+        if let Some((median_ms, p95_ms)) = self.console.hit_frame_ms() {
+            tracing::info!(median_ms, p95_ms, "frame closing the pass to hit committed");
+        }
         if let Some((median_ms, p95_ms)) = self.console.hit_latency_ms() {
             tracing::info!(median_ms, p95_ms, "end of pass to hit committed");
         }

@@ -105,11 +105,11 @@ fn health_ui(ui: &mut egui::Ui, console: &Console, health: &Health, frame: &Fram
         ),
         None => line(ui, "cameras not running".to_owned()),
     }
-    match (console.hit_latency_ms(), console.hit_commit_ms()) {
-        (Some((p50, p95)), Some((c50, c95))) => line(
+    match (console.hit_frame_ms(), console.hit_latency_ms(), console.hit_commit_ms()) {
+        (Some((f50, f95)), Some((p50, _)), Some((c50, _))) => line(
             ui,
             format!(
-                "end of pass to hit committed {p50:.0} ms median, {p95:.0} ms p95 (matcher {c50:.0} / {c95:.0} ms)"
+                "frame to hit committed {f50:.0} ms median, {f95:.0} ms p95 · end of pass {p50:.0} ms · matcher {c50:.0} ms"
             ),
         ),
         _ => line(ui, "no hit yet this shift".to_owned()),
