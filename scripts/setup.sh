@@ -9,10 +9,11 @@ cd "$(dirname "$0")/.."
 # to fetch model weights from PyPI, and a C toolchain. The console window loads the X11 /
 # Wayland / OpenGL client libraries at run time (present on a desktop; listed for minimal
 # installs). gpsd is the car's GPS daemon (the console reads positions from it); gpsd-clients
-# brings gpsfake, which the tests use to run a real gpsd on a recorded track.
+# brings gpsfake, which the tests use to run a real gpsd on a recorded track. postgresql is
+# the fleet back office's server: the tests start throwaway clusters of it (tests/support).
 packages=(build-essential pkg-config libasound2-dev libclang-dev libssl-dev python3-pip
   libxkbcommon-x11-0 libgl1 libegl1 libxcursor1 libxi6 libxrandr2 libwayland-client0 libwayland-egl1
-  gpsd gpsd-clients)
+  gpsd gpsd-clients postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

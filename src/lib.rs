@@ -11,6 +11,7 @@ pub mod camera;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod fleet;
 pub mod geometry;
 pub mod hits;
 pub mod hotlist;

@@ -6,6 +6,7 @@ mod bench;
 mod cameras;
 mod console;
 mod export;
+mod fleet;
 mod hotlist;
 mod purge;
 mod read;
@@ -83,6 +84,9 @@ pub enum Command {
     /// Storage maintenance and measurement.
     #[command(subcommand)]
     Store(store::StoreCommand),
+    /// The fleet back office on PostgreSQL: create the office schema, enroll a car.
+    #[command(subcommand)]
+    Fleet(fleet::FleetCommand),
     /// List the cameras on this machine with their formats and resolutions.
     Cameras(cameras::CamerasArgs),
     /// Run the recognition pipeline on cameras, recordings or the simulator.
@@ -160,6 +164,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Audit(command)) => audit::run(&ctx, command),
         Some(Command::Report(command)) => report::run(&ctx, command),
         Some(Command::Purge(args)) => purge::run(&ctx, &args),
+        Some(Command::Fleet(command)) => fleet::run(&ctx, &command),
         Some(Command::Export(args)) => export::run(&ctx, &args),
         Some(Command::Search(command)) => search::run(&ctx, command),
         Some(Command::Store(command)) => store::run(&ctx, command),

@@ -86,11 +86,7 @@ impl StoreRecorder {
     /// key, in a temporary folder removed when the recorder is dropped.
     pub fn throwaway(options: RecorderOptions) -> Result<Self, RecorderError> {
         let dir = tempfile::Builder::new().prefix("patrol-alpr-throwaway-").tempdir()?;
-        let secret: String = {
-            use rand::Rng as _;
-            let bytes: [u8; 32] = rand::rng().random();
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
-        };
+        let secret = crate::store::key::random_secret();
         let keys = StoreKeys::derive(&secret, dir.path(), KeySource::Environment).map_err(StoreError::from)?;
         let store = Arc::new(Store::open(dir.path(), keys, "simulated traffic")?);
         let shift_id = store.start_shift(&options.officer, Utc::now())?;

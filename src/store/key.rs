@@ -181,6 +181,14 @@ impl StoreKeys {
 }
 
 /// Lower-case hex of bytes.
+/// A fresh random secret: 32 bytes (256 bits) as 64 hex digits, for keys and passwords the
+/// project makes itself (a throwaway store's key, a car's office password).
+pub fn random_secret() -> String {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    hex(&raw)
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     let mut s = String::with_capacity(bytes.len() * 2);
