@@ -7,14 +7,13 @@
 //! change asks the role through [`Accounts::authorize`], which audits refusals.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{Accounts, Permission, SessionError, User};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::config::Config;
-use crate::store::audit_log::append;
+use crate::store::admin_settings::SettingsTable;
 use crate::store::retention::{PurgeCounts, retention_period};
 use crate::store::{Store, StoreError};
 
@@ -155,10 +154,8 @@ pub struct AdminSettings {
     pub inactive_suspend_days: Option<u32>,
 }
 
-fn stored(conn: &Connection, setting: Setting) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .query_row("SELECT value FROM admin_settings WHERE key = ?1", [setting.key()], |row| row.get(0))
-        .optional()?)
+fn stored(table: SettingsTable<'_>, setting: Setting) -> Result<Option<String>, StoreError> {
+    table.get(setting.key())
 }
 
 fn decode<T: DeserializeOwned>(setting: Setting, text: Option<String>) -> Result<Option<T>, StoreError> {
@@ -173,19 +170,37 @@ impl AdminSettings {
     pub fn load(store: &Store) -> Result<Self, StoreError> {
         store.read(|conn| {
             Ok(Self {
-                camera_sources: decode(Setting::CameraSources, stored(conn, Setting::CameraSources)?)?,
-                hotlist_sources: decode(Setting::HotlistSources, stored(conn, Setting::HotlistSources)?)?,
-                hotlist_public_key: decode(Setting::HotlistPublicKey, stored(conn, Setting::HotlistPublicKey)?)?,
-                retention_days: decode(Setting::RetentionDays, stored(conn, Setting::RetentionDays)?)?,
+                camera_sources: decode(
+                    Setting::CameraSources,
+                    stored(SettingsTable::new(conn), Setting::CameraSources)?,
+                )?,
+                hotlist_sources: decode(
+                    Setting::HotlistSources,
+                    stored(SettingsTable::new(conn), Setting::HotlistSources)?,
+                )?,
+                hotlist_public_key: decode(
+                    Setting::HotlistPublicKey,
+                    stored(SettingsTable::new(conn), Setting::HotlistPublicKey)?,
+                )?,
+                retention_days: decode(
+                    Setting::RetentionDays,
+                    stored(SettingsTable::new(conn), Setting::RetentionDays)?,
+                )?,
                 allow_short_retention: decode(
                     Setting::AllowShortRetention,
-                    stored(conn, Setting::AllowShortRetention)?,
+                    stored(SettingsTable::new(conn), Setting::AllowShortRetention)?,
                 )?,
-                lockout_failures: decode(Setting::LockoutFailures, stored(conn, Setting::LockoutFailures)?)?,
-                idle_lock_minutes: decode(Setting::IdleLockMinutes, stored(conn, Setting::IdleLockMinutes)?)?,
+                lockout_failures: decode(
+                    Setting::LockoutFailures,
+                    stored(SettingsTable::new(conn), Setting::LockoutFailures)?,
+                )?,
+                idle_lock_minutes: decode(
+                    Setting::IdleLockMinutes,
+                    stored(SettingsTable::new(conn), Setting::IdleLockMinutes)?,
+                )?,
                 inactive_suspend_days: decode(
                     Setting::InactiveSuspendDays,
-                    stored(conn, Setting::InactiveSuspendDays)?,
+                    stored(SettingsTable::new(conn), Setting::InactiveSuspendDays)?,
                 )?,
             })
         })
@@ -243,34 +258,28 @@ pub fn effective_config(store: &Store, config: &Config) -> Result<Config, StoreE
     Ok(effective)
 }
 
-/// The query that finds the mark of a store whose security settings were seeded.
-const SEEDED_MARKER: &str = "SELECT value FROM store_info WHERE key = 'security_settings'";
-
 /// Seeds the security settings from the settings file's values (`seeds`), each only where the
 /// store has none, marks the store as seeded and audits it, in one transaction. A second
 /// process seeding at the same moment inserts nothing and audits nothing. A store seeded by an
 /// older version gets the settings added since, the same way.
 fn seed_security_settings(store: &Store, seeds: Vec<(Setting, String)>, org: String) -> Result<(), StoreError> {
     store.write(move |conn| {
-        let marked = conn.query_row(SEEDED_MARKER, [], |row| row.get::<_, String>(0)).optional()?.is_some();
+        let table = SettingsTable::new(conn);
+        let marked = table.seeded()?;
         let now = Utc::now().timestamp_millis();
         let mut taken = Vec::new();
         for (setting, value) in &seeds {
-            let inserted = conn.execute(
-                "INSERT OR IGNORE INTO admin_settings (key, value, set_by, set_ms) VALUES (?1, ?2, 'settings file', ?3)",
-                params![setting.key(), value, now],
-            )?;
-            if inserted > 0 {
+            if table.seed(setting.key(), value, now)? {
                 taken.push(format!("{} = {value}", setting.file_key()));
             }
         }
         if marked && taken.is_empty() {
             return Ok(());
         }
-        conn.execute("INSERT OR IGNORE INTO store_info (key, value) VALUES ('security_settings', 'in the database')", [])?;
-        let outcome = format!("security settings kept in the database from now on; from the settings file: {}", taken.join(", "));
-        append(conn, &AuditEvent::new("system", &org, AuditAction::Admin, "security settings", &outcome))?;
-        Ok(())
+        table.mark_seeded()?;
+        let outcome =
+            format!("security settings kept in the database from now on; from the settings file: {}", taken.join(", "));
+        table.audit(&AuditEvent::new("system", &org, AuditAction::Admin, "security settings", &outcome))
     })
 }
 
@@ -284,13 +293,15 @@ pub fn secure_settings(store: &Store, file: &Config) -> Result<Vec<String>, Stor
     // Read first: every command opens the store, and only the first use needs to write.
     let read_stored = || {
         store.read(|conn| {
-            Setting::SECURITY.iter().map(|&s| Ok((s, stored(conn, s)?))).collect::<Result<Vec<_>, StoreError>>()
+            Setting::SECURITY
+                .iter()
+                .map(|&s| Ok((s, stored(SettingsTable::new(conn), s)?)))
+                .collect::<Result<Vec<_>, StoreError>>()
         })
     };
-    let seeded: Option<String> =
-        store.read(|conn| Ok(conn.query_row(SEEDED_MARKER, [], |row| row.get(0)).optional()?))?;
+    let seeded = store.read(|conn| SettingsTable::new(conn).seeded())?;
     let mut stored = read_stored()?;
-    if seeded.is_none() || stored.iter().any(|(_, value)| value.is_none()) {
+    if !seeded || stored.iter().any(|(_, value)| value.is_none()) {
         seed_security_settings(store, seeds, org)?;
         stored = read_stored()?;
     }
@@ -351,10 +362,7 @@ impl SettingsView {
 
 /// The settings whose stored value is still the one seeded from the settings file.
 fn seeded_settings(store: &Store) -> Result<Vec<Setting>, StoreError> {
-    let keys: Vec<String> = store.read(|conn| {
-        let mut stmt = conn.prepare("SELECT key FROM admin_settings WHERE set_by = 'settings file'")?;
-        Ok(stmt.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?)
-    })?;
+    let keys: Vec<String> = store.read(|conn| SettingsTable::new(conn).seeded_keys())?;
     Ok(Setting::ALL.into_iter().filter(|s| keys.iter().any(|k| k == s.key())).collect())
 }
 
@@ -473,18 +481,15 @@ impl<'a> Administration<'a> {
         )?;
         let (actor_id, org) = (actor.id.clone(), self.store.organization().to_owned());
         self.store.write(move |conn| {
-            let current = decode(setting, stored(conn, setting)?)?.unwrap_or(fallback);
+            let current = decode(setting, stored(SettingsTable::new(conn), setting)?)?.unwrap_or(fallback);
             let (new, outcome) = match change(current) {
                 Ok(changed) => changed,
                 Err(err) => return Ok(Err(err)),
             };
             let value = serde_json::to_string(&new).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            conn.execute(
-                "INSERT INTO admin_settings (key, value, set_by, set_ms) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, set_by = excluded.set_by, set_ms = excluded.set_ms",
-                params![setting.key(), value, actor_id, Utc::now().timestamp_millis()],
-            )?;
-            append(conn, &AuditEvent::new(&actor_id, &org, AuditAction::Admin, setting.label(), &outcome))?;
+            let table = SettingsTable::new(conn);
+            table.set(setting.key(), &value, &actor_id, Utc::now().timestamp_millis())?;
+            table.audit(&AuditEvent::new(&actor_id, &org, AuditAction::Admin, setting.label(), &outcome))?;
             Ok(Ok(new))
         })?
     }

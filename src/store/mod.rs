@@ -8,6 +8,7 @@
 //! transaction (each job in its own savepoint, so one failing job does not undo another):
 //! under load many reads share a commit, and a lone write is committed at once.
 
+pub mod admin_settings;
 pub mod anchors;
 pub mod audit_log;
 pub mod key;
