@@ -158,6 +158,11 @@ fn stored(table: SettingsTable<'_>, setting: Setting) -> Result<Option<String>, 
     table.get(setting.key())
 }
 
+/// One setting's stored value, decoded.
+fn load_one<T: DeserializeOwned>(table: SettingsTable<'_>, setting: Setting) -> Result<Option<T>, StoreError> {
+    decode(setting, stored(table, setting)?)
+}
+
 fn decode<T: DeserializeOwned>(setting: Setting, text: Option<String>) -> Result<Option<T>, StoreError> {
     text.map(|t| {
         serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("admin setting {}: {e}", setting.key())))
@@ -169,39 +174,16 @@ impl AdminSettings {
     /// Reads the administered values.
     pub fn load(store: &Store) -> Result<Self, StoreError> {
         store.read(|conn| {
+            let table = SettingsTable::new(conn);
             Ok(Self {
-                camera_sources: decode(
-                    Setting::CameraSources,
-                    stored(SettingsTable::new(conn), Setting::CameraSources)?,
-                )?,
-                hotlist_sources: decode(
-                    Setting::HotlistSources,
-                    stored(SettingsTable::new(conn), Setting::HotlistSources)?,
-                )?,
-                hotlist_public_key: decode(
-                    Setting::HotlistPublicKey,
-                    stored(SettingsTable::new(conn), Setting::HotlistPublicKey)?,
-                )?,
-                retention_days: decode(
-                    Setting::RetentionDays,
-                    stored(SettingsTable::new(conn), Setting::RetentionDays)?,
-                )?,
-                allow_short_retention: decode(
-                    Setting::AllowShortRetention,
-                    stored(SettingsTable::new(conn), Setting::AllowShortRetention)?,
-                )?,
-                lockout_failures: decode(
-                    Setting::LockoutFailures,
-                    stored(SettingsTable::new(conn), Setting::LockoutFailures)?,
-                )?,
-                idle_lock_minutes: decode(
-                    Setting::IdleLockMinutes,
-                    stored(SettingsTable::new(conn), Setting::IdleLockMinutes)?,
-                )?,
-                inactive_suspend_days: decode(
-                    Setting::InactiveSuspendDays,
-                    stored(SettingsTable::new(conn), Setting::InactiveSuspendDays)?,
-                )?,
+                camera_sources: load_one(table, Setting::CameraSources)?,
+                hotlist_sources: load_one(table, Setting::HotlistSources)?,
+                hotlist_public_key: load_one(table, Setting::HotlistPublicKey)?,
+                retention_days: load_one(table, Setting::RetentionDays)?,
+                allow_short_retention: load_one(table, Setting::AllowShortRetention)?,
+                lockout_failures: load_one(table, Setting::LockoutFailures)?,
+                idle_lock_minutes: load_one(table, Setting::IdleLockMinutes)?,
+                inactive_suspend_days: load_one(table, Setting::InactiveSuspendDays)?,
             })
         })
     }
@@ -481,7 +463,7 @@ impl<'a> Administration<'a> {
         )?;
         let (actor_id, org) = (actor.id.clone(), self.store.organization().to_owned());
         self.store.write(move |conn| {
-            let current = decode(setting, stored(SettingsTable::new(conn), setting)?)?.unwrap_or(fallback);
+            let current = load_one(SettingsTable::new(conn), setting)?.unwrap_or(fallback);
             let (new, outcome) = match change(current) {
                 Ok(changed) => changed,
                 Err(err) => return Ok(Err(err)),
