@@ -261,6 +261,18 @@ impl ReadRecorder for StoreRecorder {
     }
 }
 
+impl Drop for StoreRecorder {
+    /// A run that ends early (its output closed, an error) still stops the matcher and
+    /// closes the shift and its activation, so no activation stays open in the store.
+    fn drop(&mut self) {
+        if !self.finished
+            && let Err(err) = self.finish(&mut std::io::sink())
+        {
+            tracing::error!("closing the headless run's shift: {err}");
+        }
+    }
+}
+
 fn round(ms: f64) -> f64 {
     (ms * 10.0).round() / 10.0
 }
@@ -287,4 +299,57 @@ struct HitLine<'a> {
 struct ErrorLine<'a> {
     r#type: &'static str,
     message: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hotlist::HotlistConfig;
+    use crate::store::testing::temp_store;
+
+    fn options() -> RecorderOptions {
+        let list = super::super::demo::demo_list(&HotlistConfig::default(), Utc::now()).unwrap();
+        RecorderOptions {
+            hotlists: Arc::new(Hotlists::new(list)),
+            locator: None,
+            officer: "o1".into(),
+            quiet: chrono::Duration::minutes(5),
+        }
+    }
+
+    fn open_activations(store: &Store) -> i64 {
+        store
+            .read(|conn| Ok(conn.query_row("SELECT count(*) FROM activations WHERE end_ms IS NULL", [], |r| r.get(0))?))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_run_that_ends_early_still_closes_its_shift_and_activation() {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        let recorder = StoreRecorder::in_shift(Arc::clone(&store), options()).unwrap();
+        assert_eq!(open_activations(&store), 1);
+        drop(recorder);
+        assert_eq!(open_activations(&store), 0, "closed on drop");
+        let open_shifts: i64 = store
+            .read(|conn| Ok(conn.query_row("SELECT count(*) FROM shifts WHERE end_ms IS NULL", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(open_shifts, 0);
+    }
+
+    #[test]
+    fn a_finished_run_is_closed_once() {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        let mut recorder = StoreRecorder::in_shift(Arc::clone(&store), options()).unwrap();
+        let counts = recorder.finish(&mut std::io::sink()).unwrap();
+        assert_eq!((counts.reads_stored, counts.hits), (0, 0));
+        drop(recorder);
+        let deactivations: i64 = store
+            .read(|conn| {
+                Ok(conn.query_row("SELECT count(*) FROM audit_log WHERE action = 'deactivate'", [], |r| r.get(0))?)
+            })
+            .unwrap();
+        assert_eq!(deactivations, 1, "one deactivation, not one more on drop");
+    }
 }
