@@ -90,6 +90,28 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// Where the car's position comes from.
     pub location: LocationConfig,
+    /// The fleet back office (store and forward, account pull).
+    pub fleet: FleetConfig,
+}
+
+/// The `[fleet]` settings: how the car reaches its office. Which office and which car are
+/// the database's, set by an administrator with `fleet join` (PIN, audited): an edit of this
+/// file cannot send the car's records anywhere else. Nothing here and no join: the car
+/// works alone.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FleetConfig {
+    /// The car's credentials file from `fleet enroll-car` (outside the data dir).
+    pub credentials: Option<PathBuf>,
+    /// Seconds between sync rounds while connected (the outbox is also sent at once after
+    /// log-on and each hit).
+    pub sync_interval_seconds: u32,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        Self { credentials: None, sync_interval_seconds: 10 }
+    }
 }
 
 impl Config {
@@ -129,8 +151,10 @@ impl Config {
                 reason: "auto, none, sim, gpsd, gpsd:HOST:PORT or nmea:PATH",
             });
         }
-        let checks: [(&'static str, String, bool, &'static str); 11] = [
+        let interval = self.fleet.sync_interval_seconds;
+        let checks: [(&'static str, String, bool, &'static str); 12] = [
             ("location.max_fix_age_ms", age.to_string(), (100..=60_000).contains(&age), "100 to 60000"),
+            ("fleet.sync_interval_seconds", interval.to_string(), (1..=3600).contains(&interval), "1 to 3600"),
             ("console.realarm_quiet_minutes", quiet.to_string(), quiet <= 24 * 60, "0 to 1440"),
             (
                 "store.lockout_failures",

@@ -1,6 +1,6 @@
 """The plate-text recognizer: a small all-convolutional CRNN trained with CTC.
 
-Input: gray plate crop [B, 1, 32, 128], values 0-1 (the runtime rectifies the detector's quad
+Input: gray plate crop [B, 1, 32, 128] (or [B, 1, 64, 128] with in_h=64), values 0-1 (the runtime rectifies the detector's quad
 to this size). Output: per-column class probabilities [B, 32, 37]; class 0 is the CTC blank,
 1-36 are 0-9 then A-Z. Convolutions only (no RNN), so tract runs it fast and exactly, and it
 normalizes its own input contrast so lighting differences need no preprocessing.
@@ -36,11 +36,19 @@ GROW_AT = (15, 22)
 
 
 class PlateOCR(nn.Module):
-    def __init__(self, width=1.0, grown=False):
+    def __init__(self, width=1.0, grown=False, in_h=IN_H):
         super().__init__()
         c = [int(round(x * width)) for x in (16, 32, 48, 80, 128)]
+        # The plate-shaped input (in_h 64: a 2:1 US plate keeps its proportions) gets one more
+        # stage at full resolution, where the strokes that tell 8 from B and 0 from D are
+        # still several pixels wide; from 32 x 64 on the two models are the same.
+        stem = [*_cbr(1, c[0] // 2), nn.MaxPool2d(2), *_cbr(c[0] // 2, c[0]), nn.MaxPool2d((2, 1))] \
+            if in_h == 64 else [*_cbr(1, c[0]), nn.MaxPool2d(2)]
+        if in_h not in (32, 64) or (grown and in_h != 32):
+            raise ValueError(f"in_h must be 32 or 64 (grown: 32), not {in_h}")
+        self.in_h = in_h
         self.features = nn.Sequential(
-            *_cbr(1, c[0]), nn.MaxPool2d(2),  # 16 x 64
+            *stem,  # 16 x 64
             *_cbr(c[0], c[1]), nn.MaxPool2d(2),  # 8 x 32
             *_cbr(c[1], c[2]), *_cbr(c[2], c[2]), nn.MaxPool2d((2, 1)),  # 4 x 32
             *_cbr(c[2], c[3]), *_cbr(c[3], c[3]), nn.MaxPool2d((2, 1)),  # 2 x 32

@@ -20,6 +20,13 @@ from PIL import Image, ImageDraw, ImageFont
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 OCR_H, OCR_W = 32, 128
 
+
+def set_ocr_size(h: int, w: int = 128) -> None:
+    """Sets the recognizer input size every crop below is cut to (32x128 for the shipped CTC
+    reader; 64x128 for the plate-shaped one, see model.PlateOCR's `in_h`)."""
+    global OCR_H, OCR_W
+    OCR_H, OCR_W = h, w
+
 FONT_DIRS = ["/usr/share/fonts/truetype"]
 # Condensed and regular bold sans faces look most like plate dies; serif and mono add
 # variety so the model learns shapes rather than one typeface.
@@ -376,10 +383,11 @@ def to_ocr_input(rgb_quad_crop: np.ndarray) -> np.ndarray:
     return cv2.resize(gray, (OCR_W, OCR_H), interpolation=cv2.INTER_AREA)
 
 
-def degrade(rng, plate: np.ndarray, out_h=OCR_H, out_w=OCR_W, margin=(0.02, 0.18)) -> np.ndarray:
+def degrade(rng, plate: np.ndarray, out_h=None, out_w=None, margin=(0.02, 0.18)) -> np.ndarray:
     """Places a plate image on a surround, warps it in perspective, crops a loose quad around
     it (as the detector would), and simulates distance, focus, motion, noise and compression.
     Returns a gray OCR_H x OCR_W uint8 image."""
+    out_h, out_w = out_h or OCR_H, out_w or OCR_W
     ph, pw = plate.shape[:2]
     pad = int(0.6 * ph)
     surround_col = tuple(int(c) for c in rng.integers(0, 256, 3))
@@ -415,9 +423,10 @@ def degrade(rng, plate: np.ndarray, out_h=OCR_H, out_w=OCR_W, margin=(0.02, 0.18
     return capture(rng, warped, quad, out_h, out_w)
 
 
-def capture(rng, image: np.ndarray, quad: np.ndarray, out_h=OCR_H, out_w=OCR_W) -> np.ndarray:
+def capture(rng, image: np.ndarray, quad: np.ndarray, out_h=None, out_w=None) -> np.ndarray:
     """Simulates the camera (resolution, blur, noise, light) on `image`, then rectifies `quad`
     to the recognizer's input size the way the runtime does."""
+    out_h, out_w = out_h or OCR_H, out_w or OCR_W
     quad = np.asarray(quad, np.float32)
     # Distance: the plate's height in the camera image, 14-90 px (most real reads are 25-60).
     plate_h = np.linalg.norm(quad[3] - quad[0])
@@ -498,9 +507,10 @@ def photometric(rng, img, ir=0.12, gain=(0.55, 1.3), offset=(-45, 35), cast=0.15
     return x
 
 
-def rectify(img: np.ndarray, quad: np.ndarray, out_h=OCR_H, out_w=OCR_W) -> np.ndarray:
+def rectify(img: np.ndarray, quad: np.ndarray, out_h=None, out_w=None) -> np.ndarray:
     """Bilinear perspective warp of `quad` (tl, tr, br, bl) to out_h x out_w gray, matching the
     Rust runtime (`recognize::geometry`)."""
+    out_h, out_w = out_h or OCR_H, out_w or OCR_W
     dst = np.float32([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]])
     M = cv2.getPerspectiveTransform(np.asarray(quad, np.float32), dst)
     if img.ndim == 3:

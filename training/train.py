@@ -11,6 +11,11 @@ Usage (from the repository root):
   python training/gen_synth.py --seeds 0-12 --per-shard 5000
   python training/train.py --minutes 45 --out models/plate_ocr.onnx
 
+The plate-shaped reader (issue 13: 64x128 input, an experiment until validation says more):
+  python training/gen_synth.py --seeds 0-12 --per-shard 5000 --height 64
+  python training/train.py --height 64 --width 1.5 --shards training/out/h64 \
+      --checkpoint training/checkpoints/plate_ocr64.pt --out training/out/plate_ocr64.onnx --minutes 150
+
 Growing and averaging a trained model (session 5's experiment; not what the shipped weights
 came from, see docs/recognition.md for what it measured):
   python training/train.py --checkpoint CKPT --grow --swa-after 1000 --lr 5e-4 --warmup 100 \
@@ -34,7 +39,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from model import ALPHABET, IN_H, IN_W, PlateOCR
+import synth
+from model import ALPHABET, IN_W, PlateOCR
 from synth import capture, degrade, rectify
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -107,7 +113,7 @@ class Sampler:
 
     def __init__(self, rng, crops, eu_photos, shard_dir):
         self.rng, self.crops, self.eu, self.shard_dir = rng, crops, eu_photos, shard_dir
-        self.images = np.zeros((0, IN_H, IN_W), np.uint8)
+        self.images = np.zeros((0, synth.OCR_H, IN_W), np.uint8)
         self.labels = []
         self.loaded = set()
         self.refresh()
@@ -245,7 +251,7 @@ class WeightAverage:
 
 def export(model, path):
     model.eval()
-    dummy = torch.rand(1, 1, IN_H, IN_W)
+    dummy = torch.rand(1, 1, synth.OCR_H, IN_W)
     tmp = path + ".tmp"
     torch.onnx.export(model, dummy, tmp, input_names=["image"], output_names=["probs"], opset_version=13,
                       dynamo=False)
@@ -266,10 +272,13 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "..", "models", "plate_ocr.onnx"))
     ap.add_argument("--checkpoint", default=os.path.join(HERE, "out", "plate_ocr.pt"))
     ap.add_argument("--grow", action="store_true", help="add the residual blocks (model.GROW_AT)")
+    ap.add_argument("--height", type=int, default=32, help="input height: 32 (shipped) or 64 (plate-shaped)")
+    ap.add_argument("--width", type=float, default=1.0, help="channel multiplier")
     ap.add_argument("--swa-after", type=int, default=0, help="constant rate; average weights from this step")
     ap.add_argument("--swa-every", type=int, default=50)
     ap.add_argument("--swa-eval", type=int, default=1000, help="score and export the average every N steps")
     a = ap.parse_args()
+    synth.set_ocr_size(a.height)
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     rng = np.random.default_rng(a.seed)
@@ -281,7 +290,8 @@ def main():
     sampler = Sampler(rng, crops["train"], eu["train"], a.shards)
     vsets = val_sets(crops["val"], eu["val"])
 
-    model = PlateOCR(grown=a.grow)
+    model = PlateOCR(width=a.width, grown=a.grow, in_h=a.height)
+    print("parameters", sum(p.numel() for p in model.parameters()), flush=True)
     if os.path.exists(a.checkpoint):
         missing, unexpected = model.load_state_dict(torch.load(a.checkpoint), strict=False)
         if unexpected or any(not k.startswith("grown.") for k in missing):

@@ -1,6 +1,10 @@
 //! The `fleet` command: the back office on PostgreSQL. `fleet init` creates or migrates the
 //! office schema; `fleet enroll-car` gives a car its own database role and writes its
-//! credentials file. Both are the ALPR Administrator's (`--as`, PIN asked, audited here).
+//! credentials file; `fleet join` and `leave` start and stop a car's outbox; `fleet sync`
+//! sends it now; `fleet publish-accounts` gives the office the accounts cars pull;
+//! `fleet status` lists the cars with their audit chains verified. All are the ALPR
+//! Administrator's (`--as`, PIN asked, audited here). The office URL may come from
+//! `PATROL_ALPR_OFFICE_URL` instead of `--db`, so its password stays out of the process list.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,9 +13,12 @@ use anyhow::Context as _;
 
 use super::Context;
 use super::store::{Secrets, actor, open_store, rules};
-use crate::audit::AuditAction;
+use crate::audit::{AuditAction, AuditEvent};
+use crate::fleet::sync::{self, SyncSettings};
 use crate::fleet::{connect, enroll, schema};
 use crate::session::{Accounts, Permission};
+use crate::store::audit_log::Verification;
+use crate::store::outbox;
 
 /// Subcommands of `fleet`.
 #[derive(Debug, clap::Subcommand)]
@@ -19,7 +26,7 @@ pub enum FleetCommand {
     /// Create or migrate the office schema in a PostgreSQL database (safe to run again).
     Init {
         /// The office database: a PostgreSQL URL of a role that owns it.
-        #[arg(long = "db", value_name = "URL")]
+        #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
         db: String,
         /// The administrator doing it (PIN from PATROL_ALPR_PIN or stdin).
         #[arg(long = "as", value_name = "ADMIN_ID")]
@@ -30,11 +37,58 @@ pub enum FleetCommand {
         /// The car's id (1-32 letters, digits, '-' or '_').
         car_id: String,
         /// The office database: a PostgreSQL URL of a role that may create roles.
-        #[arg(long = "db", value_name = "URL")]
+        #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
         db: String,
         /// Where to write the car's credentials (outside its data dir; never overwritten).
         #[arg(long, value_name = "FILE")]
         credentials: PathBuf,
+        /// The administrator doing it (PIN from PATROL_ALPR_PIN or stdin).
+        #[arg(long = "as", value_name = "ADMIN_ID")]
+        as_user: String,
+    },
+    /// Join this car to its office: from then on every record is queued for the office
+    /// (and what the car kept before is queued once). The car's credentials are tried first.
+    Join {
+        /// The office database (host, port, database; the car's own role and password come
+        /// from the credentials file, and nothing else of the URL is kept).
+        #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
+        db: String,
+        /// The car's credentials file from `fleet enroll-car` (also set it as
+        /// `[fleet] credentials` in the settings).
+        #[arg(long, value_name = "FILE")]
+        credentials: PathBuf,
+        /// The administrator doing it (PIN from PATROL_ALPR_PIN or stdin).
+        #[arg(long = "as", value_name = "ADMIN_ID")]
+        as_user: String,
+    },
+    /// Stop queueing records for the office (what is queued stays until sent).
+    Leave {
+        /// The administrator doing it (PIN from PATROL_ALPR_PIN or stdin).
+        #[arg(long = "as", value_name = "ADMIN_ID")]
+        as_user: String,
+    },
+    /// Send everything queued now, in the foreground, and take the office's accounts.
+    Sync {
+        /// The administrator doing it (PIN from PATROL_ALPR_PIN or stdin).
+        #[arg(long = "as", value_name = "ADMIN_ID")]
+        as_user: String,
+    },
+    /// Publish this console's accounts (PIN hashes, certifications, statuses) to the office,
+    /// for every car to pull.
+    PublishAccounts {
+        /// The office database: a URL of a role that may write its accounts.
+        #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
+        db: String,
+        /// The administrator doing it (PIN from PATROL_ALPR_PIN or stdin).
+        #[arg(long = "as", value_name = "ADMIN_ID")]
+        as_user: String,
+    },
+    /// Each car at the office: last contact, rows received by kind, its audit chain as
+    /// received (a gap or an altered row names the car and row; exit status 3 then).
+    Status {
+        /// The office database: a URL of a role that may read what the cars send.
+        #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
+        db: String,
         /// The administrator doing it (PIN from PATROL_ALPR_PIN or stdin).
         #[arg(long = "as", value_name = "ADMIN_ID")]
         as_user: String,
@@ -46,6 +100,11 @@ pub fn run(ctx: &Context, command: &FleetCommand) -> anyhow::Result<ExitCode> {
     let (as_user, what) = match command {
         FleetCommand::Init { as_user, .. } => (as_user, "fleet init".to_owned()),
         FleetCommand::EnrollCar { as_user, car_id, .. } => (as_user, format!("fleet enroll-car {car_id}")),
+        FleetCommand::Join { as_user, .. } => (as_user, "fleet join".to_owned()),
+        FleetCommand::Leave { as_user } => (as_user, "fleet leave".to_owned()),
+        FleetCommand::Sync { as_user } => (as_user, "fleet sync".to_owned()),
+        FleetCommand::PublishAccounts { as_user, .. } => (as_user, "fleet publish-accounts".to_owned()),
+        FleetCommand::Status { as_user, .. } => (as_user, "fleet status".to_owned()),
     };
     let store = open_store(ctx)?;
     let user = actor(&store, ctx, as_user, &mut Secrets::new())?;
@@ -55,17 +114,28 @@ pub fn run(ctx: &Context, command: &FleetCommand) -> anyhow::Result<ExitCode> {
         let event = crate::audit::AuditEvent::new(&user.id, &user.organization, AuditAction::Admin, &what, outcome);
         store.audit(event).context("recording the audit row")
     };
+    let mut code = ExitCode::SUCCESS;
     let result = match command {
         FleetCommand::Init { db, .. } => init(db),
         FleetCommand::EnrollCar { db, car_id, credentials, .. } => {
             enroll_car(db, car_id, credentials, &ctx.paths.data_dir, &user.id)
         }
+        FleetCommand::Join { db, credentials, .. } => join(&store, db, credentials, &ctx.paths.data_dir, &user),
+        FleetCommand::Leave { .. } => leave(&store, &user),
+        FleetCommand::Sync { .. } => sync(&store, ctx),
+        FleetCommand::PublishAccounts { db, .. } => publish_accounts(&store, db),
+        FleetCommand::Status { db, .. } => status(db, &mut code),
     };
     match result {
+        // A join or leave is audited in its own transaction, with the change.
+        Ok(outcome) if matches!(command, FleetCommand::Join { .. } | FleetCommand::Leave { .. }) => {
+            println!("{outcome}");
+            Ok(code)
+        }
         Ok(outcome) => {
             audit(&outcome)?;
             println!("{outcome}");
-            Ok(ExitCode::SUCCESS)
+            Ok(code)
         }
         Err(err) => {
             audit(&format!("failed: {err:#}"))?;
@@ -100,4 +170,102 @@ fn enroll_car(
     let enrolled = enroll::enroll_car(&mut client, car, by)?;
     enroll::write_credentials(credentials, data_dir, &enrolled)?;
     Ok(format!("car {} enrolled as role {}; credentials in {}", enrolled.car_id, enrolled.user, credentials.display()))
+}
+
+fn join(
+    store: &crate::store::Store,
+    db: &str,
+    credentials: &std::path::Path,
+    data_dir: &std::path::Path,
+    user: &crate::session::User,
+) -> anyhow::Result<String> {
+    crate::store::key::check_outside(credentials, data_dir)?;
+    let office = crate::fleet::office_identity(db)?;
+    let car = enroll::read_credentials(credentials)?;
+    let settings = SyncSettings {
+        office: office.clone(),
+        car_id: car.car_id.clone(),
+        credentials: credentials.to_path_buf(),
+        interval: std::time::Duration::from_secs(10),
+    };
+    // The credentials must open the office before the car starts queueing for it.
+    drop(sync::connect_car(&settings).context("trying the car's credentials")?);
+    let joined = outbox::Joined {
+        car_id: car.car_id.clone(),
+        office: office.clone(),
+        joined_by: user.id.clone(),
+        joined_ms: crate::store::now_ms(),
+    };
+    let outcome = format!("car {} joined to the office {office}", car.car_id);
+    let event = AuditEvent::new(&user.id, &user.organization, AuditAction::Admin, "fleet join", &outcome);
+    let backfilled = store.write(move |conn| {
+        let backfilled = outbox::join(conn, &joined)?;
+        crate::store::audit_log::append(conn, &event)?;
+        Ok(backfilled)
+    })?;
+    Ok(format!(
+        "{outcome}; {backfilled} records kept before the join queued for it; set [fleet] credentials = {:?}",
+        credentials.display().to_string()
+    ))
+}
+
+fn leave(store: &crate::store::Store, user: &crate::session::User) -> anyhow::Result<String> {
+    let Some(joined) = store.read(outbox::joined)? else { anyhow::bail!("this car is not joined to an office") };
+    let outcome = format!("car {} left the office {}: records are no longer queued", joined.car_id, joined.office);
+    let event = AuditEvent::new(&user.id, &user.organization, AuditAction::Admin, "fleet leave", &outcome);
+    let waiting = store.write(move |conn| {
+        outbox::leave(conn)?;
+        crate::store::audit_log::append(conn, &event)?;
+        outbox::backlog(conn)
+    })?;
+    Ok(format!("{outcome}; {} already queued stay until sent", waiting.rows))
+}
+
+fn sync(store: &crate::store::Store, ctx: &Context) -> anyhow::Result<String> {
+    let Some(joined) = store.read(outbox::joined)? else { anyhow::bail!("this car is not joined to an office") };
+    let config = &ctx.config;
+    let credentials = config.fleet.credentials.clone().context("[fleet] credentials is not set in the settings")?;
+    let settings = SyncSettings {
+        office: joined.office,
+        car_id: joined.car_id.clone(),
+        credentials,
+        interval: std::time::Duration::from_secs(u64::from(config.fleet.sync_interval_seconds)),
+    };
+    let mut client = sync::connect_car(&settings)?;
+    let pulled = crate::fleet::pull::pull_accounts(&mut client, store)?;
+    let drained = sync::drain(store, &mut client, &joined.car_id, sync::BATCH_ROWS, &|| false)?;
+    let left = store.read(outbox::backlog)?;
+    Ok(format!(
+        "car {}: {} rows sent in {} batches ({} new at the office), {} waiting; {pulled} accounts pulled",
+        joined.car_id, drained.rows, drained.batches, drained.stored, left.rows
+    ))
+}
+
+fn publish_accounts(store: &crate::store::Store, db: &str) -> anyhow::Result<String> {
+    let accounts = store.read(|conn| crate::store::users::UserTable::new(conn).all(false))?;
+    let mut client = connect(db)?;
+    let changed = crate::fleet::pull::publish_accounts(&mut client, &accounts)?;
+    Ok(format!("{} accounts published to the office, {changed} new or changed", accounts.len()))
+}
+
+fn status(db: &str, code: &mut ExitCode) -> anyhow::Result<String> {
+    let mut client = connect(db)?;
+    let cars = crate::fleet::office::fleet_status(&mut client)?;
+    let mut broken = 0;
+    for car in &cars {
+        let contact = car.last_contact.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
+        let rows: Vec<String> = car.rows.iter().map(|(kind, n)| format!("{kind} {n}")).collect();
+        let chain = match &car.chain {
+            Verification::Intact { rows } => format!("audit chain intact through row {rows}"),
+            Verification::Broken { seq, reason } => {
+                broken += 1;
+                format!("AUDIT CHAIN BROKEN at row {seq}: {reason}")
+            }
+        };
+        println!("{}\tlast contact {contact}\t{}\t{chain}", car.car_id, rows.join(", "));
+    }
+    if broken > 0 {
+        *code = ExitCode::from(3);
+    }
+    Ok(format!("{} cars; {broken} with a broken audit chain", cars.len()))
 }

@@ -369,6 +369,19 @@ pub struct Console {
     admin: admin::AdminData,
     sources_from_settings: bool,
     purge_scheduler: Option<crate::store::retention::PurgeScheduler>,
+    /// Sends the outbox to the office and pulls accounts (a car joined to an office).
+    fleet: Fleet,
+}
+
+/// The car's link to its office, as the status bar tells it.
+#[derive(Debug)]
+pub enum Fleet {
+    /// Not joined to an office: the car works alone.
+    Alone,
+    /// Joined, but the sync cannot run (no credentials configured, the thread did not start).
+    Unavailable(String),
+    /// The sync thread runs.
+    Syncing(crate::fleet::sync::FleetSync),
 }
 
 impl std::fmt::Debug for Console {
@@ -429,6 +442,7 @@ impl Console {
             .suspend_inactive(now)
             .map_err(|e| ConsoleError::Settings(format!("inactivity check: {e}")))?;
         let purge_scheduler = start_purge(&store, &config);
+        let fleet = start_fleet(&store, &config);
         let hotlists = Arc::new(Hotlists::new(crate::hotlist::ActiveList::empty(config.hotlist.match_config(), now)));
         let (reader_job, reader_error) = match reader {
             Some(_) => (None, None),
@@ -492,6 +506,7 @@ impl Console {
             admin: admin::AdminData::default(),
             sources_from_settings,
             purge_scheduler: None,
+            fleet,
         };
         match purge_scheduler {
             Ok(scheduler) => console.purge_scheduler = Some(scheduler),
@@ -561,6 +576,26 @@ impl Console {
     /// The newest frame and its reads, per camera.
     pub fn latest_frame(&self, camera: usize) -> Option<&FrameReads> {
         self.frames.latest(camera)
+    }
+
+    /// The office link: `None` for a car that works alone, else the status bar's text and
+    /// whether it is a warning (offline, or unable to sync).
+    pub fn fleet_status(&self) -> Option<(String, bool)> {
+        match &self.fleet {
+            Fleet::Alone => None,
+            Fleet::Unavailable(why) => Some((format!("office: NOT SYNCING ({why})"), true)),
+            Fleet::Syncing(sync) => {
+                let status = sync.status();
+                Some((status.summary(crate::store::now_ms()), !status.connected))
+            }
+        }
+    }
+
+    /// Asks the sync for a round now (after log-on, a hit).
+    pub(crate) fn sync_now(&self) {
+        if let Fleet::Syncing(sync) = &self.fleet {
+            sync.wake();
+        }
     }
 
     /// The list in use.
@@ -809,6 +844,32 @@ impl Drop for Console {
         }
         // Then the matcher, which drains what the pipeline sent it.
         self.matcher.take();
+    }
+}
+
+/// Starts the sync thread when an administrator joined this car to an office and the
+/// settings name its credentials file.
+fn start_fleet(store: &Arc<Store>, config: &Config) -> Fleet {
+    let joined = match store.read(crate::store::outbox::joined) {
+        Ok(Some(joined)) => joined,
+        Ok(None) => return Fleet::Alone,
+        Err(err) => return Fleet::Unavailable(format!("cannot read the office settings: {err}")),
+    };
+    let Some(credentials) = config.fleet.credentials.clone() else {
+        return Fleet::Unavailable(format!(
+            "joined to an office as {}, but [fleet] credentials is not set: records wait in the outbox",
+            joined.car_id
+        ));
+    };
+    let settings = crate::fleet::sync::SyncSettings {
+        office: joined.office,
+        car_id: joined.car_id,
+        credentials,
+        interval: std::time::Duration::from_secs(u64::from(config.fleet.sync_interval_seconds)),
+    };
+    match crate::fleet::sync::FleetSync::start(Arc::clone(store), settings) {
+        Ok(sync) => Fleet::Syncing(sync),
+        Err(err) => Fleet::Unavailable(format!("cannot start the sync thread: {err}")),
     }
 }
 

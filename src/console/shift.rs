@@ -268,6 +268,7 @@ fn matched_read(c: &mut Console, matched: Matched) {
             let frame = nearest_frame(c, camera, frame_seq);
             let detail = HitDetail { hit, read: read.clone(), frame, received, decision: None };
             c.hits.raised(record, &entry, detail, timing);
+            c.sync_now();
             read
         }
     };
@@ -288,6 +289,9 @@ pub(super) fn apply(c: &mut Console, command: Command) -> CommandResult {
                 return Err("someone is logged on already".into());
             }
             let accounts = Accounts::new(&c.store, account_rules(&c.config));
+            // A round with the office now: the shift's start goes out, and accounts changed
+            // there (a deactivation, a new certification) come in for the next log-on.
+            c.sync_now();
             let session = accounts.log_on(officer.trim(), &pin, now)?;
             c.session = Some(session);
             c.stage = Stage::Checklist;

@@ -1,10 +1,13 @@
 //! The fleet back office on PostgreSQL (issue 19): the office database's schema
-//! (`schema.rs`), and enrolling a car as its own database role (`enroll.rs`). The car's
-//! outbox, its sync thread and the pull of accounts, settings and hot lists are not built
-//! yet (docs/fleet.md, "Status").
+//! (`schema.rs`), enrolling a car as its own database role (`enroll.rs`), the car's sync
+//! thread that forwards its outbox (`sync.rs`) and pulls the accounts the office publishes
+//! (`pull.rs`). The pull of settings and hot lists is not built yet (docs/fleet.md, "Status").
 
 pub mod enroll;
+pub mod office;
+pub mod pull;
 pub mod schema;
+pub mod sync;
 
 use postgres::{Client, NoTls};
 
@@ -71,6 +74,11 @@ pub fn describe(err: &postgres::Error) -> String {
 /// `verify-full`) is refused rather than silently sent in clear. Until then the office
 /// must be reached over a network that is already encrypted (a VPN), see docs/fleet.md.
 pub fn connect(url: &str) -> Result<Client, FleetError> {
+    Ok(office_config(url)?.connect(NoTls)?)
+}
+
+/// Parses an office URL, refusing one that asks for TLS (see [`connect`]).
+pub fn office_config(url: &str) -> Result<postgres::Config, FleetError> {
     let config: postgres::Config = url.parse().map_err(|e: postgres::Error| FleetError::Url(e.to_string()))?;
     if config.get_ssl_mode() == postgres::config::SslMode::Require {
         return Err(FleetError::Url(
@@ -78,7 +86,26 @@ pub fn connect(url: &str) -> Result<Client, FleetError> {
                 .into(),
         ));
     }
-    Ok(config.connect(NoTls)?)
+    Ok(config)
+}
+
+/// Where an office URL points, without its user or password: what `fleet join` records in
+/// the car, and all the car's sync connects to (with the car's own role from its
+/// credentials file).
+pub fn office_identity(url: &str) -> Result<String, FleetError> {
+    let config = office_config(url)?;
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(name)) => name.clone(),
+        #[cfg(unix)]
+        Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => return Err(FleetError::Url("the office URL names no host".into())),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let dbname = config.get_dbname().ok_or_else(|| FleetError::Url("the office URL names no database".into()))?;
+    if host.contains(char::is_whitespace) || dbname.contains(char::is_whitespace) || dbname.contains('\'') {
+        return Err(FleetError::Url("host and database names with spaces or quotes are not supported".into()));
+    }
+    Ok(format!("host={host} port={port} dbname={dbname}"))
 }
 
 /// A car id as stored: lower case, checked to be a valid role name part.

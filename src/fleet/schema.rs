@@ -27,10 +27,11 @@ pub const CAR_TABLES: [&str; 7] = ["reads", "audit", "shifts", "hits", "hit_even
 /// The partitioned tables and their time column.
 pub const PARTITIONED: [(&str, &str); 2] = [("reads", "read_at"), ("audit", "at")];
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "cars, accounts, records, partitions, row-level security",
-    sql: r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "cars, accounts, records, partitions, row-level security",
+        sql: r#"
 CREATE TABLE cars (
     car_id text PRIMARY KEY CHECK (car_id ~ '^[a-z0-9][a-z0-9_-]{0,31}$'),
     role_name text NOT NULL UNIQUE,
@@ -204,7 +205,37 @@ CREATE POLICY own_rows ON hit_events FOR INSERT TO patrol_car WITH CHECK (car_id
 CREATE POLICY own_rows ON checklists FOR INSERT TO patrol_car WITH CHECK (car_id = fleet_current_car());
 CREATE POLICY own_rows ON equipment_reports FOR INSERT TO patrol_car WITH CHECK (car_id = fleet_current_car());
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "what the car sends in full: audit rows with every column their hash covers, the car's own ids, contact times",
+        sql: r#"
+-- The audit chain is verified at the office from exactly what the car hashed: its own
+-- sequence, the time text, purpose and case number.
+ALTER TABLE audit ADD COLUMN audit_seq bigint NOT NULL DEFAULT 0;
+ALTER TABLE audit ADD COLUMN time_text text NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN purpose text;
+ALTER TABLE audit ADD COLUMN case_number text;
+CREATE INDEX audit_car_chain ON audit (car_id, audit_seq);
+-- The car's own ids, so hits, reads and steps join as they do in the car.
+ALTER TABLE reads ADD COLUMN read_id bigint NOT NULL DEFAULT 0;
+CREATE INDEX reads_car_read ON reads (car_id, read_id);
+ALTER TABLE hits ADD COLUMN read_id bigint;
+ALTER TABLE equipment_reports ADD COLUMN report_id bigint NOT NULL DEFAULT 0;
+ALTER TABLE checklists ADD COLUMN checklist_id bigint NOT NULL DEFAULT 0;
+ALTER TABLE hit_events ADD COLUMN event_id bigint NOT NULL DEFAULT 0;
+
+-- A car says when it last reached the office; it cannot update `cars` itself.
+CREATE FUNCTION fleet_touch() RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = public
+    AS $$ UPDATE cars SET last_contact = now() WHERE role_name = session_user $$;
+REVOKE ALL ON FUNCTION fleet_touch() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fleet_touch() TO patrol_car;
+-- A car checks the office's schema version before it sends.
+GRANT SELECT ON fleet_schema TO patrol_car;
+"#,
+    },
+];
 
 /// The newest schema this build knows.
 pub fn known_version() -> i32 {

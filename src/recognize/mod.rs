@@ -475,13 +475,13 @@ mod tests {
     #[test]
     fn doubtful_readings_get_the_extra_views() {
         use crate::render::{PlateStyle, render_plate};
-        use ocr::{OCR_H, OCR_W, PlateOcr};
+        use ocr::{OCR_W, PlateOcr};
         let ocr = PlateOcr::load(&models_dir(None).join(OCR_FILE)).unwrap();
         let plate = render_plate(&PlateStyle::california(), "7ABC123", 160).unwrap();
         let whole = BBox { x: 0.0, y: 0.0, w: plate.width() as f32, h: plate.height() as f32 }.corners();
         let grays: Vec<Vec<f32>> = CROP_MARGINS
             .iter()
-            .filter_map(|&(mx, my)| geometry::rectify_gray(&plate, expand_quad(whole, mx, my), OCR_W, OCR_H))
+            .filter_map(|&(mx, my)| geometry::rectify_gray(&plate, expand_quad(whole, mx, my), OCR_W, ocr.height()))
             .collect();
         assert_eq!(grays.len(), CROP_MARGINS.len());
         let probs: Vec<_> = grays.iter().map(|g| ocr.probabilities(g).unwrap()).collect();

@@ -38,6 +38,25 @@ impl FixedModel {
         Ok(Self { path: path.to_path_buf(), plan })
     }
 
+    /// The input shape `path` declares (all dimensions fixed), read before the model is
+    /// optimized, so a loader can choose the shape it optimizes for.
+    pub(crate) fn declared_input(path: &Path, onnx: &tract_onnx::Onnx) -> Result<Vec<usize>, RecognizeError> {
+        if !path.is_file() {
+            return Err(RecognizeError::ModelMissing(path.to_path_buf()));
+        }
+        let invalid = |reason: String| RecognizeError::ModelInvalid { path: path.to_path_buf(), reason };
+        let model = onnx.model_for_path(path).map_err(|e| invalid(format!("{e:#}")))?;
+        let fact = model.input_fact(0).map_err(|e| invalid(format!("{e:#}")))?;
+        fact.shape
+            .dims()
+            .map(|d| {
+                tract_onnx::tract_hir::infer::Factoid::concretize(d)
+                    .and_then(|d| tract_onnx::tract_hir::internal::DimLike::to_usize(&d).ok())
+            })
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| invalid(format!("input shape {:?} is not fixed", fact.shape)))
+    }
+
     /// Runs the network on `input` and cuts its first output, of shape `[1, steps, N]` with
     /// `steps` accepted by `steps_ok`, into one row of `N` class probabilities per step. An
     /// output of another shape is `ModelInvalid` (`expected` says what was expected): the file

@@ -10,9 +10,12 @@ use tract_onnx::prelude::*;
 use super::model::FixedModel;
 use super::{Candidate, RecognizeError};
 
-/// The recognizer's input height and width in pixels.
+/// The recognizer's input height in pixels: 32 for the first model (a 2:1 US plate squeezed
+/// to half its height); [`OCR_TALL_H`] for a plate-shaped one. The file says which.
 pub const OCR_H: usize = 32;
-/// See [`OCR_H`].
+/// The plate-shaped input height (`training/train.py --height 64`).
+pub const OCR_TALL_H: usize = 64;
+/// The input width in pixels, either height.
 pub const OCR_W: usize = 128;
 /// Output classes: CTC blank, then this alphabet.
 pub const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -48,22 +51,39 @@ pub struct TextRead {
 #[derive(Debug)]
 pub struct PlateOcr {
     model: FixedModel,
+    height: usize,
 }
 
 impl PlateOcr {
-    /// Loads and optimizes the model for its fixed input shape.
+    /// Loads and optimizes the model for the input shape it declares: `[1, 1, 32, 128]` or
+    /// `[1, 1, 64, 128]`; any other is refused, naming the file.
     pub fn load(path: &Path) -> Result<Self, RecognizeError> {
-        let model = FixedModel::load(path, tract_onnx::onnx(), f32::fact([1, 1, OCR_H, OCR_W]).into())?;
-        let ocr = Self { model };
+        let onnx = tract_onnx::onnx();
+        let height = match FixedModel::declared_input(path, &onnx)?.as_slice() {
+            &[1, 1, h, OCR_W] if h == OCR_H || h == OCR_TALL_H => h,
+            other => {
+                return Err(RecognizeError::ModelInvalid {
+                    path: path.to_path_buf(),
+                    reason: format!("input shape {other:?}, expected [1, 1, {OCR_H} or {OCR_TALL_H}, {OCR_W}]"),
+                });
+            }
+        };
+        let model = FixedModel::load(path, onnx, f32::fact([1, 1, height, OCR_W]).into())?;
+        let ocr = Self { model, height };
         // Check the output shape once, so a wrong file fails at load, not mid-shift.
-        ocr.probabilities(&vec![0.5; OCR_H * OCR_W])?;
+        ocr.probabilities(&vec![0.5; height * OCR_W])?;
         Ok(ocr)
     }
 
-    /// Per-column class probabilities for a gray `OCR_H` x `OCR_W` crop (values 0-1).
+    /// The input height the model reads (crops are cut to it): [`OCR_H`] or [`OCR_TALL_H`].
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// Per-column class probabilities for a gray [`PlateOcr::height`] x `OCR_W` crop (values 0-1).
     pub fn probabilities(&self, gray: &[f32]) -> Result<Vec<[f32; CLASSES]>, RecognizeError> {
-        let input =
-            Tensor::from_shape(&[1, 1, OCR_H, OCR_W], gray).map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
+        let input = Tensor::from_shape(&[1, 1, self.height, OCR_W], gray)
+            .map_err(|e| RecognizeError::Inference(format!("{e:#}")))?;
         self.model.rows(input, |columns| columns > 0, &format!("[1, T, {CLASSES}]"))
     }
 

@@ -12,7 +12,7 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use super::geometry::{self, Quad};
-use super::ocr::{OCR_H, OCR_W, PlateOcr, TextRead};
+use super::ocr::{OCR_W, PlateOcr, TextRead};
 use super::slots::{SLOT_H, SLOT_W, SlotOcr};
 use super::{Candidate, RecognizeError};
 
@@ -108,7 +108,7 @@ impl Readers {
         let ctc_read = match &self.ctc {
             Some(ctc) => {
                 let grays: Vec<Vec<f32>> =
-                    ctc_quads.iter().filter_map(|&q| geometry::rectify_gray(img, q, OCR_W, OCR_H)).collect();
+                    ctc_quads.iter().filter_map(|&q| geometry::rectify_gray(img, q, OCR_W, ctc.height())).collect();
                 if grays.is_empty() {
                     return Ok(None);
                 }

@@ -140,24 +140,38 @@ pub fn append(conn: &Connection, event: &AuditEvent) -> Result<i64, StoreError> 
     Ok(seq)
 }
 
-/// Raw column values of one row, before they are checked.
-struct RawRow {
-    seq: i64,
-    time: String,
-    user: String,
-    organization: String,
-    action: String,
-    object: String,
-    purpose: Option<String>,
-    case_number: Option<String>,
-    outcome: String,
-    prev_hash: String,
-    hash: String,
+/// Raw column values of one row, before they are checked: what the hash covers, exactly as
+/// stored. The fleet outbox sends rows in this form, so the office verifies the same chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRow {
+    /// Position in the chain.
+    pub seq: i64,
+    /// The time text the hash covers.
+    pub time: String,
+    /// User.
+    pub user: String,
+    /// Organization.
+    pub organization: String,
+    /// Action, as stored.
+    pub action: String,
+    /// Object.
+    pub object: String,
+    /// Purpose.
+    pub purpose: Option<String>,
+    /// Case number.
+    pub case_number: Option<String>,
+    /// Outcome.
+    pub outcome: String,
+    /// The previous row's hash.
+    pub prev_hash: String,
+    /// This row's hash.
+    pub hash: String,
 }
 
-const SELECT_ROWS: &str = "SELECT seq, time, user, organization, action, object, purpose, case_number, outcome, prev_hash, hash FROM audit_log";
+pub(crate) const SELECT_ROWS: &str = "SELECT seq, time, user, organization, action, object, purpose, case_number, outcome, prev_hash, hash FROM audit_log";
 
-fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+/// Reads one row selected with the columns of `SELECT_ROWS`, in that order.
+pub(crate) fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
     Ok(RawRow {
         seq: row.get(0)?,
         time: row.get(1)?,
@@ -201,13 +215,20 @@ impl RawRow {
 /// Checks the whole chain, from the first row, and stops at the first broken row.
 pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
     let mut stmt = conn.prepare(&format!("{SELECT_ROWS} ORDER BY seq"))?;
-    let mut rows = stmt.query([])?;
-    let mut expected_seq = 1i64;
+    let rows = stmt.query_map([], raw_row)?;
+    Ok(verify_chain(rows)?)
+}
+
+/// Checks a chain given in sequence order from its first row: sequence without gaps from 1,
+/// each row linked to the one before, each hash over its own stored text, times never going
+/// back. The car's own log and the office's copy of it (`fleet status`) are checked
+/// by this one function.
+pub fn verify_chain<E>(rows: impl IntoIterator<Item = Result<RawRow, E>>) -> Result<Verification, E> {
     let mut prev_hash = GENESIS_HASH.to_owned();
     let mut prev_time = String::new();
     let mut count = 0u64;
-    while let Some(row) = rows.next()? {
-        let raw = raw_row(row)?;
+    for (expected_seq, raw) in (1i64..).zip(rows) {
+        let raw = raw?;
         let broken = |reason: String| Ok(Verification::Broken { seq: expected_seq.min(raw.seq), reason });
         if raw.seq != expected_seq {
             return broken(if raw.seq > expected_seq {
@@ -236,7 +257,6 @@ pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
         }
         prev_time = raw.time;
         prev_hash = raw.hash;
-        expected_seq += 1;
         count += 1;
     }
     Ok(Verification::Intact { rows: count })

@@ -14,6 +14,7 @@ pub mod audit_log;
 pub mod key;
 mod list_history;
 pub mod orphans;
+pub mod outbox;
 pub mod records;
 pub mod rekey;
 pub mod retention;
@@ -418,7 +419,6 @@ pub(crate) mod testing {
     //! Helpers for tests that need a store in a temporary folder.
     use super::*;
 
-    /// A store in a fresh temporary dir with a test key.
     /// A demo store (created under the DEMO key) in a temporary folder.
     pub fn temp_demo_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -427,6 +427,7 @@ pub(crate) mod testing {
         (dir, store)
     }
 
+    /// A store in a fresh temporary dir with a test key.
     pub fn temp_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let keys = StoreKeys::derive("test passphrase", dir.path(), KeySource::Environment).unwrap();

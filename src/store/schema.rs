@@ -268,6 +268,56 @@ CREATE TABLE patrol_track (
 );
 CREATE INDEX patrol_track_time ON patrol_track(time_ms);
 "#,
+    // 9: the fleet outbox (store and forward, docs/fleet.md). Once an administrator has joined
+    // the car to an office (`fleet_state` holds its car id), every record the car commits is
+    // also queued here by a trigger, inside the same transaction as the record itself: no code
+    // path can commit a record and forget to queue it. AUTOINCREMENT: a sequence number is
+    // never reused after sent rows are deleted, because the office stores each (car, seq) once.
+    // Shifts are queued again when they end (the office keeps one row per event).
+    r#"
+CREATE TABLE fleet_state (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+CREATE TABLE fleet_outbox (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind       TEXT NOT NULL,
+    row_id     INTEGER NOT NULL,
+    queued_ms  INTEGER NOT NULL
+);
+CREATE TRIGGER fleet_queue_read AFTER INSERT ON reads
+WHEN EXISTS (SELECT 1 FROM fleet_state WHERE key = 'car_id')
+BEGIN INSERT INTO fleet_outbox (kind, row_id, queued_ms)
+      VALUES ('read', NEW.id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;
+CREATE TRIGGER fleet_queue_audit AFTER INSERT ON audit_log
+WHEN EXISTS (SELECT 1 FROM fleet_state WHERE key = 'car_id')
+BEGIN INSERT INTO fleet_outbox (kind, row_id, queued_ms)
+      VALUES ('audit', NEW.seq, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;
+CREATE TRIGGER fleet_queue_hit AFTER INSERT ON hits
+WHEN EXISTS (SELECT 1 FROM fleet_state WHERE key = 'car_id')
+BEGIN INSERT INTO fleet_outbox (kind, row_id, queued_ms)
+      VALUES ('hit', NEW.id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;
+CREATE TRIGGER fleet_queue_hit_event AFTER INSERT ON hit_events
+WHEN EXISTS (SELECT 1 FROM fleet_state WHERE key = 'car_id')
+BEGIN INSERT INTO fleet_outbox (kind, row_id, queued_ms)
+      VALUES ('hit_event', NEW.id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;
+CREATE TRIGGER fleet_queue_shift AFTER INSERT ON shifts
+WHEN EXISTS (SELECT 1 FROM fleet_state WHERE key = 'car_id')
+BEGIN INSERT INTO fleet_outbox (kind, row_id, queued_ms)
+      VALUES ('shift', NEW.id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;
+CREATE TRIGGER fleet_queue_shift_end AFTER UPDATE OF end_ms ON shifts
+WHEN NEW.end_ms IS NOT NULL AND EXISTS (SELECT 1 FROM fleet_state WHERE key = 'car_id')
+BEGIN INSERT INTO fleet_outbox (kind, row_id, queued_ms)
+      VALUES ('shift', NEW.id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;
+CREATE TRIGGER fleet_queue_checklist AFTER INSERT ON checklists
+WHEN EXISTS (SELECT 1 FROM fleet_state WHERE key = 'car_id')
+BEGIN INSERT INTO fleet_outbox (kind, row_id, queued_ms)
+      VALUES ('checklist', NEW.id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;
+CREATE TRIGGER fleet_queue_equipment AFTER INSERT ON equipment_reports
+WHEN EXISTS (SELECT 1 FROM fleet_state WHERE key = 'car_id')
+BEGIN INSERT INTO fleet_outbox (kind, row_id, queued_ms)
+      VALUES ('equipment_report', NEW.id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;
+"#,
 ];
 
 /// The schema version this program writes.

@@ -202,6 +202,33 @@ impl<'c> UserTable<'c> {
         Ok(())
     }
 
+    /// Takes an account as the office publishes it (`fleet/pull.rs`): created if new, else
+    /// its name, role, agency, PIN hash, status and certification replaced; the car's own
+    /// failure count and activity clock are kept. Returns what the row was before.
+    pub fn apply_office(&self, office: &UserRow, now_ms: i64) -> Result<Option<UserRow>, StoreError> {
+        let before = self.get(&office.id)?;
+        self.conn.execute(
+            "INSERT INTO users (id, name, role, organization, pin_hash, status, status_reason, trained_on, certified_until, last_activity_ms, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, organization = excluded.organization,
+                 pin_hash = excluded.pin_hash, status = excluded.status, status_reason = excluded.status_reason,
+                 trained_on = excluded.trained_on, certified_until = excluded.certified_until",
+            params![
+                office.id,
+                office.name,
+                office.role,
+                office.organization,
+                office.pin_hash,
+                office.status,
+                office.status_reason,
+                office.trained_on,
+                office.certified_until,
+                now_ms
+            ],
+        )?;
+        Ok(before)
+    }
+
     /// Appends an audit row in the same transaction as the change it records.
     pub fn audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         append(self.conn, event).map(|_| ())

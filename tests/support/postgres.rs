@@ -112,6 +112,16 @@ impl Cluster {
         self.pg_ctl_start();
     }
 
+    /// Stops the server (the office goes down); [`Cluster::start_again`] brings it back.
+    pub fn stop(&self) {
+        self.run("pg_ctl", &["-D", self.data().to_str().unwrap(), "-m", "immediate", "-w", "stop"]);
+    }
+
+    /// Starts the stopped server again, on the same port.
+    pub fn start_again(&self) {
+        self.pg_ctl_start();
+    }
+
     /// A URL for `user` with `password` on database `postgres`.
     pub fn url_as(&self, user: &str, password: &str) -> String {
         format!("postgres://{user}:{password}@127.0.0.1:{}/postgres?sslmode=disable", self.port)
