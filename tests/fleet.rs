@@ -97,6 +97,15 @@ fn a_car_inserts_only_its_own_rows_and_reads_none_of_the_fleets() {
     let wrong = connect(&pg.url_as(&a.user, "not-the-password"));
     let Err(wrong) = wrong else { panic!("a wrong password connected") };
     assert!(wrong.to_string().contains("password authentication failed"), "{wrong}");
+
+    // A car whose credentials could not be written is withdrawn: no role is left behind.
+    patrol_alpr::fleet::enroll::withdraw_car(&mut office, &b).unwrap();
+    let left: i64 = office
+        .query_one("SELECT (SELECT count(*) FROM cars WHERE car_id = 'unit-2') + (SELECT count(*) FROM pg_roles WHERE rolname = $1)", &[&b.user])
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    enroll_car(&mut office, "unit-2", "admin").unwrap();
 }
 
 fn cli(dir: &std::path::Path, args: &[&str], pin: &str, new_pin: &str) -> std::process::Output {

@@ -168,7 +168,14 @@ fn enroll_car(
     let version = schema::version(&mut client)?;
     anyhow::ensure!(version > 0, "the office database has no schema yet: run `patrol-alpr fleet init` first");
     let enrolled = enroll::enroll_car(&mut client, car, by)?;
-    enroll::write_credentials(credentials, data_dir, &enrolled)?;
+    if let Err(err) = enroll::write_credentials(credentials, data_dir, &enrolled) {
+        // A full disk, say: no role is left behind whose password nobody holds.
+        return Err(match enroll::withdraw_car(&mut client, &enrolled) {
+            Ok(()) => anyhow::Error::new(err).context(format!("car {} not enrolled (withdrawn)", enrolled.car_id)),
+            Err(undo) => anyhow::Error::new(err)
+                .context(format!("car {} enrolled but withdrawing it failed too: {undo}", enrolled.car_id)),
+        });
+    }
     Ok(format!("car {} enrolled as role {}; credentials in {}", enrolled.car_id, enrolled.user, credentials.display()))
 }
 

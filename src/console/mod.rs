@@ -578,15 +578,18 @@ impl Console {
         self.frames.latest(camera)
     }
 
-    /// The office link: `None` for a car that works alone, else the status bar's text and
-    /// whether it is a warning (offline, or unable to sync).
-    pub fn fleet_status(&self) -> Option<(String, bool)> {
+    /// The office link: `None` for a car that works alone, else the status bar's short text,
+    /// the full one (with the reason, for hover and the log) and whether it is a warning
+    /// (offline, or unable to sync).
+    pub fn fleet_status(&self) -> Option<(String, String, bool)> {
         match &self.fleet {
             Fleet::Alone => None,
-            Fleet::Unavailable(why) => Some((format!("office: NOT SYNCING ({why})"), true)),
+            Fleet::Unavailable(why) => Some(("office: NOT SYNCING".to_owned(), why.clone(), true)),
             Fleet::Syncing(sync) => {
                 let status = sync.status();
-                Some((status.summary(crate::store::now_ms()), !status.connected))
+                let now = crate::store::now_ms();
+                let warn = !status.connected || status.error.is_some();
+                Some((status.short(now), status.summary(now), warn))
             }
         }
     }
@@ -904,6 +907,25 @@ mod tests {
     use super::*;
     use crate::session::{LoginRefusal, SessionError};
     use crate::store::StoreError;
+
+    #[test]
+    fn a_car_alone_shows_no_office_and_one_joined_without_credentials_says_it_is_not_syncing() {
+        let (_dir, store) = crate::store::testing::temp_store();
+        let store = Arc::new(store);
+        let config = Config::default();
+        assert!(matches!(start_fleet(&store, &config), Fleet::Alone));
+        let joined = crate::store::outbox::Joined {
+            car_id: "unit-3".into(),
+            office: "host=127.0.0.1 port=1 dbname=x".into(),
+            joined_by: "a1".into(),
+            joined_ms: 1,
+        };
+        store.write(move |conn| crate::store::outbox::join(conn, &joined)).unwrap();
+        match start_fleet(&store, &config) {
+            Fleet::Unavailable(why) => assert!(why.contains("unit-3") && why.contains("credentials"), "{why}"),
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+    }
 
     #[test]
     fn a_refusal_is_not_a_failure() {

@@ -46,6 +46,18 @@ pub fn enroll_car(client: &mut Client, car: &str, by: &str) -> Result<CarCredent
     Ok(CarCredentials { car_id: car, user: role, password })
 }
 
+/// Undoes [`enroll_car`] for a car that never received its credentials (the file could not
+/// be written): its role and its `cars` row go, in one transaction, so no role is left that
+/// nobody holds the password of.
+pub fn withdraw_car(client: &mut Client, enrolled: &CarCredentials) -> Result<(), FleetError> {
+    let mut tx = client.transaction()?;
+    tx.execute("DELETE FROM cars WHERE car_id = $1", &[&enrolled.car_id])?;
+    // The role name was made by `role_name` of [a-z0-9_] only.
+    tx.batch_execute(&format!("DROP ROLE IF EXISTS \"{}\"", enrolled.user))?;
+    tx.commit()?;
+    Ok(())
+}
+
 /// Writes the credentials file (owner-only, never over an existing file), refusing a path
 /// inside the car's data dir: whoever copies the data dir must not get the office key with it.
 pub fn write_credentials(path: &Path, data_dir: &Path, credentials: &CarCredentials) -> Result<(), FleetError> {

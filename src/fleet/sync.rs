@@ -58,16 +58,30 @@ pub struct SyncStatus {
 }
 
 impl SyncStatus {
-    /// One line for the status bar: connected or not, rows waiting, age of the oldest.
-    pub fn summary(&self, now_ms: i64) -> String {
-        let waiting = match self.oldest_queued_ms {
+    /// The status bar's short form: connected or not, rows waiting, age of the oldest (the
+    /// reason for being offline is in [`SyncStatus::summary`], shown on hover).
+    pub fn short(&self, now_ms: i64) -> String {
+        let state = if self.connected { "connected" } else { "OFFLINE" };
+        format!("office: {state} · {}", self.waiting_text(now_ms))
+    }
+
+    fn waiting_text(&self, now_ms: i64) -> String {
+        match self.oldest_queued_ms {
             Some(oldest) if self.waiting > 0 => {
                 format!("{} waiting, oldest {}", self.waiting, age_text(now_ms - oldest))
             }
             _ => "nothing waiting".to_owned(),
-        };
+        }
+    }
+
+    /// One line in full: connected or not (and why not), rows waiting, age of the oldest.
+    pub fn summary(&self, now_ms: i64) -> String {
+        let waiting = self.waiting_text(now_ms);
         if self.connected {
-            format!("office: connected · {waiting}")
+            match &self.error {
+                Some(problem) => format!("office: connected ({problem}) · {waiting}"),
+                None => format!("office: connected · {waiting}"),
+            }
         } else {
             let why = self.error.as_deref().unwrap_or("not reached yet");
             format!("office: OFFLINE ({why}) · {waiting}")
@@ -379,25 +393,36 @@ fn sync_loop(store: &Store, settings: &SyncSettings, woken: &Receiver<()>, statu
     let mut backoff = Duration::from_secs(1);
     let mut last_pull: Option<Instant> = None;
     loop {
-        let round = (|| -> Result<Drained, DrainError> {
+        let round = (|| -> Result<(Drained, Option<String>), DrainError> {
             if client.as_ref().is_none_or(Client::is_closed) {
                 client = Some(connect_car(settings)?);
             }
-            let Some(office) = client.as_mut() else { return Ok(Drained::default()) };
+            let Some(office) = client.as_mut() else { return Ok((Drained::default(), None)) };
+            // Sending comes first: a pull that fails (an account the car cannot store) must
+            // not hold back the car's records.
+            let drained = drain(store, office, &settings.car_id, BATCH_ROWS, &stopped)?;
+            let mut problem = None;
             if last_pull.is_none_or(|t| t.elapsed() >= settings.interval.max(Duration::from_secs(60))) {
-                super::pull::pull_accounts(office, store)?;
-                last_pull = Some(Instant::now());
-                update(&|s| s.pulled_ms = Some(crate::store::now_ms()));
+                match super::pull::pull_accounts(office, store) {
+                    Ok(_) => {
+                        last_pull = Some(Instant::now());
+                        update(&|s| s.pulled_ms = Some(crate::store::now_ms()));
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "fleet sync: accounts not pulled");
+                        problem = Some(format!("accounts not pulled: {err}"));
+                    }
+                }
             }
-            drain(store, office, &settings.car_id, BATCH_ROWS, &stopped)
+            Ok((drained, problem))
         })();
         let backlog = store.read(outbox::backlog).unwrap_or_default();
         let wait = match round {
-            Ok(drained) => {
+            Ok((drained, problem)) => {
                 backoff = Duration::from_secs(1);
                 update(&|s| {
                     s.connected = true;
-                    s.error = None;
+                    s.error.clone_from(&problem);
                     s.sent += drained.rows;
                     s.last_contact_ms = Some(crate::store::now_ms());
                 });
@@ -440,6 +465,7 @@ mod tests {
         s.waiting = 12;
         s.oldest_queued_ms = Some(1_000);
         assert_eq!(s.summary(1_000 + 125_000), "office: OFFLINE (connection refused) · 12 waiting, oldest 2 min");
+        assert_eq!(s.short(1_000 + 125_000), "office: OFFLINE · 12 waiting, oldest 2 min");
         assert_eq!(age_text(3_723_000), "1 h 2 min");
     }
 }

@@ -449,9 +449,8 @@ fn status_bar_ui(ui: &mut egui::Ui, console: &Console, tone: &Tone, frame: &mut 
             gps_ui(ui, console, theme);
             ui.label(RichText::new(list_text).color(if console.list_is_stale() { theme.warn } else { theme.text }))
                 .on_hover_text(format!("hot list {}", status.version));
-            if let Some((text, warn)) = console.fleet_status() {
-                let short = text.split(" (").next().unwrap_or(&text).to_owned();
-                ui.label(RichText::new(short).color(if warn { theme.warn } else { theme.muted })).on_hover_text(text);
+            if let Some((short, full, warn)) = console.fleet_status() {
+                ui.label(RichText::new(short).color(if warn { theme.warn } else { theme.muted })).on_hover_text(full);
             }
             for camera in console.cameras() {
                 let (ok, fps) = (
