@@ -40,6 +40,10 @@ pub enum AuditCommand {
         /// hold that row.
         #[arg(long = "head", value_name = "SEQ:HASH")]
         heads: Vec<String>,
+        /// Verify every car's chain as the office received it, and the office's own log,
+        /// instead of this console's (needs --as; also from PATROL_ALPR_OFFICE_URL).
+        #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
+        db: Option<String>,
     },
     /// Make the agency's anchor key pair: the private key to FILE (0600, never kept on a car),
     /// the public key to FILE.pub and on stdout.
@@ -78,6 +82,10 @@ pub enum AuditCommand {
         /// The supervisor.
         #[arg(long = "as", value_name = "SUPERVISOR_ID")]
         as_user: String,
+        /// Across the fleet, in the office database (also from PATROL_ALPR_OFFICE_URL);
+        /// recorded in the office's audit log too.
+        #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
+        db: Option<String>,
     },
     /// Mark one sampled item compliant or flagged.
     Review {
@@ -94,6 +102,10 @@ pub enum AuditCommand {
         /// The supervisor.
         #[arg(long = "as", value_name = "SUPERVISOR_ID")]
         as_user: String,
+        /// Across the fleet, in the office database (also from PATROL_ALPR_OFFICE_URL);
+        /// recorded in the office's audit log too.
+        #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
+        db: Option<String>,
     },
     /// Show a sample and its reviews.
     Show {
@@ -102,6 +114,10 @@ pub enum AuditCommand {
         /// The supervisor.
         #[arg(long = "as", value_name = "SUPERVISOR_ID")]
         as_user: String,
+        /// Across the fleet, in the office database (also from PATROL_ALPR_OFFICE_URL);
+        /// recorded in the office's audit log too.
+        #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
+        db: Option<String>,
     },
 }
 
@@ -115,7 +131,10 @@ pub fn run(ctx: &Context, command: AuditCommand) -> anyhow::Result<ExitCode> {
     let accounts = Accounts::new(&store, rules(ctx));
     let mut secrets = Secrets::new();
     match command {
-        AuditCommand::Verify { as_user, anchors, anchor_keys, heads } => {
+        AuditCommand::Verify { as_user, db: Some(db), .. } => {
+            super::office::verify(ctx, &store, &mut secrets, &db, as_user.as_deref())
+        }
+        AuditCommand::Verify { as_user, anchors, anchor_keys, heads, db: None } => {
             let who = match as_user {
                 Some(id) => {
                     let user = actor(&store, ctx, &id, &mut secrets)?;
@@ -171,7 +190,17 @@ pub fn run(ctx: &Context, command: AuditCommand) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Sample { from, to, size, seed, as_user } => {
+        AuditCommand::Sample { from, to, size, seed, as_user, db: Some(db) } => {
+            let period = (parse_time(&from, false)?, parse_time(&to, true)?);
+            super::office::sample(ctx, &store, &mut secrets, &db, period, size, seed, &as_user)
+        }
+        AuditCommand::Review { sample, item, verdict, note, as_user, db: Some(db) } => {
+            super::office::review(ctx, &store, &mut secrets, &db, (sample, item), &verdict, &note, &as_user)
+        }
+        AuditCommand::Show { sample, as_user, db: Some(db) } => {
+            super::office::show(ctx, &store, &mut secrets, &db, sample, &as_user)
+        }
+        AuditCommand::Sample { from, to, size, seed, as_user, db: None } => {
             let user = actor(&store, ctx, &as_user, &mut secrets)?;
             let sample =
                 draw_sample(&store, &accounts, &user, parse_time(&from, false)?, parse_time(&to, true)?, size, seed)?;
@@ -187,7 +216,7 @@ pub fn run(ctx: &Context, command: AuditCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Review { sample, item, verdict, note, as_user } => {
+        AuditCommand::Review { sample, item, verdict, note, as_user, db: None } => {
             let verdict =
                 Verdict::parse(&verdict).ok_or_else(|| anyhow::anyhow!("--verdict must be compliant or flagged"))?;
             let user = actor(&store, ctx, &as_user, &mut secrets)?;
@@ -195,7 +224,7 @@ pub fn run(ctx: &Context, command: AuditCommand) -> anyhow::Result<ExitCode> {
             println!("sample {sample} item {item}: {}", verdict.as_str());
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Show { sample, as_user } => {
+        AuditCommand::Show { sample, as_user, db: None } => {
             let user = actor(&store, ctx, &as_user, &mut secrets)?;
             let s = show_sample(&store, &accounts, &user, sample)?;
             println!(

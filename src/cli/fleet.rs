@@ -1,8 +1,10 @@
 //! The `fleet` command: the back office on PostgreSQL. `fleet init` creates or migrates the
 //! office schema; `fleet enroll-car` gives a car its own database role and writes its
 //! credentials file; `fleet join` and `leave` start and stop a car's outbox; `fleet sync`
-//! sends it now; `fleet publish-accounts` gives the office the accounts cars pull;
-//! `fleet status` lists the cars with their audit chains verified. All are the ALPR
+//! sends it now; `fleet publish-accounts` and `publish-settings` give the office the
+//! accounts and agency rules cars pull;
+//! `fleet status` lists the cars with their audit chains verified; `fleet bench` measures
+//! store and forward under faults against its own throwaway cluster. All but the bench are the ALPR
 //! Administrator's (`--as`, PIN asked, audited here). The office URL may come from
 //! `PATROL_ALPR_OFFICE_URL` instead of `--db`, so its password stays out of the process list.
 
@@ -14,6 +16,7 @@ use anyhow::Context as _;
 use super::Context;
 use super::store::{Secrets, actor, open_store, rules};
 use crate::audit::{AuditAction, AuditEvent};
+use crate::fleet::publish::Pulled;
 use crate::fleet::sync::{self, SyncSettings};
 use crate::fleet::{connect, enroll, schema};
 use crate::session::{Accounts, Permission};
@@ -23,6 +26,37 @@ use crate::store::outbox;
 /// Subcommands of `fleet`.
 #[derive(Debug, clap::Subcommand)]
 pub enum FleetCommand {
+    /// Simulate many cars against a throwaway PostgreSQL cluster it starts itself, with the
+    /// office cut off, crashed and restarted, and a car killed mid-batch; the last line is
+    /// one JSON object (rows sent and at the office, lost, duplicated, lag, drain rate).
+    /// Exit status 4 when a row was lost or stored twice.
+    Bench {
+        /// Cars.
+        #[arg(long, default_value_t = 50)]
+        cars: usize,
+        /// Seconds of patrol.
+        #[arg(long, default_value_t = 300)]
+        seconds: u64,
+        /// Plates each car reads per second.
+        #[arg(long, default_value_t = 1.0)]
+        reads_per_second: f64,
+        /// Seconds between one car's hits.
+        #[arg(long, default_value_t = 60)]
+        hit_every: u64,
+        /// Reads of the backlog timed as it drains (one car's shift).
+        #[arg(long, default_value_t = 20_000)]
+        backlog: usize,
+        /// Seed of the fault schedule.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Days of fleet history (three 8-hour shifts a day per car) written into the office
+        /// afterwards to time the fleet usage report over (0: skip).
+        #[arg(long, default_value_t = 0)]
+        report_days: u32,
+        /// Reads in each simulated shift of that history.
+        #[arg(long, default_value_t = 8_900)]
+        report_reads_per_shift: u32,
+    },
     /// Create or migrate the office schema in a PostgreSQL database (safe to run again).
     Init {
         /// The office database: a PostgreSQL URL of a role that owns it.
@@ -83,6 +117,17 @@ pub enum FleetCommand {
         #[arg(long = "as", value_name = "ADMIN_ID")]
         as_user: String,
     },
+    /// Publish this console's agency rules (retention, lockout, idle lock, inactive
+    /// suspension) to the office, for every car to pull. Camera and hot-list sources and the
+    /// hot-list key stay each car's own.
+    PublishSettings {
+        /// The office database: a URL of a role that may write its settings.
+        #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
+        db: String,
+        /// The administrator doing it (PIN from PATROL_ALPR_PIN or stdin).
+        #[arg(long = "as", value_name = "ADMIN_ID")]
+        as_user: String,
+    },
     /// Each car at the office: last contact, rows received by kind, its audit chain as
     /// received (a gap or an altered row names the car and row; exit status 3 then).
     Status {
@@ -97,13 +142,41 @@ pub enum FleetCommand {
 
 /// Runs a `fleet` subcommand.
 pub fn run(ctx: &Context, command: &FleetCommand) -> anyhow::Result<ExitCode> {
+    // The bench touches no ALPR data: its office and cars are its own, made and deleted here.
+    if let FleetCommand::Bench {
+        cars,
+        seconds,
+        reads_per_second,
+        hit_every,
+        backlog,
+        seed,
+        report_days,
+        report_reads_per_shift,
+    } = command
+    {
+        let options = crate::fleet::bench::BenchOptions {
+            cars: *cars,
+            seconds: *seconds,
+            reads_per_second: *reads_per_second,
+            hit_every_s: *hit_every,
+            backlog_reads: *backlog,
+            seed: *seed,
+            report_days: *report_days,
+            report_reads_per_shift: *report_reads_per_shift,
+        };
+        let result = crate::fleet::bench::run(&options, &|line| eprintln!("{line}"))?;
+        println!("{}", result.json());
+        return Ok(if result.lost == 0 && result.duplicated == 0 { ExitCode::SUCCESS } else { ExitCode::from(4) });
+    }
     let (as_user, what) = match command {
+        FleetCommand::Bench { .. } => unreachable!("run before the store opens"),
         FleetCommand::Init { as_user, .. } => (as_user, "fleet init".to_owned()),
         FleetCommand::EnrollCar { as_user, car_id, .. } => (as_user, format!("fleet enroll-car {car_id}")),
         FleetCommand::Join { as_user, .. } => (as_user, "fleet join".to_owned()),
         FleetCommand::Leave { as_user } => (as_user, "fleet leave".to_owned()),
         FleetCommand::Sync { as_user } => (as_user, "fleet sync".to_owned()),
         FleetCommand::PublishAccounts { as_user, .. } => (as_user, "fleet publish-accounts".to_owned()),
+        FleetCommand::PublishSettings { as_user, .. } => (as_user, "fleet publish-settings".to_owned()),
         FleetCommand::Status { as_user, .. } => (as_user, "fleet status".to_owned()),
     };
     let store = open_store(ctx)?;
@@ -116,6 +189,7 @@ pub fn run(ctx: &Context, command: &FleetCommand) -> anyhow::Result<ExitCode> {
     };
     let mut code = ExitCode::SUCCESS;
     let result = match command {
+        FleetCommand::Bench { .. } => unreachable!("run before the store opens"),
         FleetCommand::Init { db, .. } => init(db),
         FleetCommand::EnrollCar { db, car_id, credentials, .. } => {
             enroll_car(db, car_id, credentials, &ctx.paths.data_dir, &user.id)
@@ -124,6 +198,7 @@ pub fn run(ctx: &Context, command: &FleetCommand) -> anyhow::Result<ExitCode> {
         FleetCommand::Leave { .. } => leave(&store, &user),
         FleetCommand::Sync { .. } => sync(&store, ctx),
         FleetCommand::PublishAccounts { db, .. } => publish_accounts(&store, db),
+        FleetCommand::PublishSettings { db, .. } => publish_settings(&store, db),
         FleetCommand::Status { db, .. } => status(db, &mut code),
     };
     match result {
@@ -194,6 +269,7 @@ fn join(
         car_id: car.car_id.clone(),
         credentials: credentials.to_path_buf(),
         interval: std::time::Duration::from_secs(10),
+        hotlist_key: None,
     };
     // The credentials must open the office before the car starts queueing for it.
     drop(sync::connect_car(&settings).context("trying the car's credentials")?);
@@ -237,13 +313,25 @@ fn sync(store: &crate::store::Store, ctx: &Context) -> anyhow::Result<String> {
         car_id: joined.car_id.clone(),
         credentials,
         interval: std::time::Duration::from_secs(u64::from(config.fleet.sync_interval_seconds)),
+        hotlist_key: None,
     };
     let mut client = sync::connect_car(&settings)?;
     let pulled = crate::fleet::pull::pull_accounts(&mut client, store)?;
+    let settings_pulled = crate::fleet::pull::pull_settings(&mut client, store)?;
     let drained = sync::drain(store, &mut client, &joined.car_id, sync::BATCH_ROWS, &|| false)?;
     let left = store.read(outbox::backlog)?;
+    // The key in force is the administrator's (in the database) over the file's.
+    let key_text = crate::session::admin::effective_config(store, config)?.hotlist.public_key;
+    let key = key_text.as_deref().map(crate::hotlist::update::parse_public_key).transpose()?;
+    let lists = match crate::fleet::publish::pull_hotlist(&mut client, store, key.as_ref())? {
+        Pulled::Nothing => "no new hot list".to_owned(),
+        Pulled::Taken(p) => {
+            format!("hot list {} pulled ({} files): run `hotlist update` to load it", p.version, p.files)
+        }
+        Pulled::Refused { version, reason, .. } => format!("hot list {version} REFUSED: {reason}"),
+    };
     Ok(format!(
-        "car {}: {} rows sent in {} batches ({} new at the office), {} waiting; {pulled} accounts pulled",
+        "car {}: {} rows sent in {} batches ({} new at the office), {} waiting; {pulled} accounts pulled; {settings_pulled} settings pulled; {lists}",
         joined.car_id, drained.rows, drained.batches, drained.stored, left.rows
     ))
 }
@@ -253,6 +341,16 @@ fn publish_accounts(store: &crate::store::Store, db: &str) -> anyhow::Result<Str
     let mut client = connect(db)?;
     let changed = crate::fleet::pull::publish_accounts(&mut client, &accounts)?;
     Ok(format!("{} accounts published to the office, {changed} new or changed", accounts.len()))
+}
+
+fn publish_settings(store: &crate::store::Store, db: &str) -> anyhow::Result<String> {
+    let mut client = connect(db)?;
+    let (published, changed) = crate::fleet::pull::publish_settings(&mut client, store)?;
+    anyhow::ensure!(
+        !published.is_empty(),
+        "this console administers none of the agency's rules (they come from its settings file): set them with `admin retention` / `admin accounts` first"
+    );
+    Ok(format!("published {} ({changed} new or changed)", published.join(", ")))
 }
 
 fn status(db: &str, code: &mut ExitCode) -> anyhow::Result<String> {

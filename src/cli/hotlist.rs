@@ -100,6 +100,25 @@ pub enum HotlistCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Agency side: sign the list files in DIR (as `sign` does) and store the signed
+    /// publication in the office database, for every joined car to pull and verify. Needs
+    /// the ALPR Administrator (`--as`, PIN asked); audited here and in the office's log.
+    Publish {
+        /// The folder to publish.
+        dir: PathBuf,
+        /// The office database (also from PATROL_ALPR_OFFICE_URL).
+        #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
+        db: String,
+        /// The private key from `hotlist keygen`.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The list version (default: the creation time).
+        #[arg(long)]
+        version: Option<String>,
+        /// The administrator publishing it.
+        #[arg(long = "as", value_name = "ADMIN_ID")]
+        as_user: String,
+    },
     /// Agency side: write and sign the manifest for the list files in DIR.
     Sign {
         /// The folder to publish.
@@ -191,6 +210,9 @@ pub fn run(ctx: &Context, args: &HotlistArgs) -> anyhow::Result<ExitCode> {
             println!("public key (for [hotlist] public_key in every console's config):");
             println!("{public}");
             Ok(ExitCode::SUCCESS)
+        }
+        HotlistCommand::Publish { dir, db, key, version, as_user } => {
+            publish(ctx, dir, db, key, version.as_deref(), as_user)
         }
         HotlistCommand::Sign { dir, key, version } => {
             let manifest = sign_dir(dir, key, version.as_deref(), Utc::now())?;
@@ -367,6 +389,42 @@ fn stats(ctx: &Context) -> anyhow::Result<ExitCode> {
             list.entries, list.source.list, list.source.source, list.source.version
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn publish(
+    ctx: &Context,
+    dir: &std::path::Path,
+    db: &str,
+    key: &std::path::Path,
+    version: Option<&str>,
+    as_user: &str,
+) -> anyhow::Result<ExitCode> {
+    let store = audit_sink(ctx)?;
+    let what = format!("hot-list publish {}", dir.display());
+    let user = logged_on(ctx, &store, as_user, Permission::ManageHotlistSources, AuditAction::HotlistUpdate, &what)?;
+    let mut office = crate::fleet::connect(db)?;
+    let signed = sign_dir(dir, key, version, Utc::now());
+    let result = signed.map_err(anyhow::Error::from).and_then(|manifest| {
+        let published = crate::fleet::publish::publish_hotlist(&mut office, dir, &user.id)?;
+        Ok((manifest, published))
+    });
+    let outcome = match &result {
+        Ok((_, p)) => {
+            format!("published {} as office publication {} ({} files, {} bytes)", p.version, p.id, p.files, p.bytes)
+        }
+        Err(err) => format!("failed: {err:#}"),
+    };
+    let event = AuditEvent::new(&user.id, &user.organization, AuditAction::HotlistUpdate, &what, &outcome);
+    store.audit(event.clone())?;
+    if result.is_ok() {
+        crate::fleet::office::office_audit(&mut office, &event)?;
+    }
+    let (manifest, _) = result?;
+    for file in &manifest.files {
+        println!("{}  {}  {} bytes  {}", file.sha256, file.format, file.size, file.name);
+    }
+    println!("{outcome}; each joined car pulls it at its next sync and checks its signature");
     Ok(ExitCode::SUCCESS)
 }
 

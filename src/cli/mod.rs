@@ -8,6 +8,7 @@ mod console;
 mod export;
 mod fleet;
 mod hotlist;
+mod office;
 mod purge;
 mod read;
 mod report;

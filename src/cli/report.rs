@@ -27,12 +27,20 @@ pub enum ReportCommand {
         /// The supervisor or administrator viewing it.
         #[arg(long = "as", value_name = "ID")]
         as_user: String,
+        /// Run over the whole fleet in the office database instead of this console's own
+        /// records (also from PATROL_ALPR_OFFICE_URL); recorded in the office's audit log too.
+        #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
+        db: Option<String>,
     },
 }
 
 /// Runs `report`.
 pub fn run(ctx: &Context, command: ReportCommand) -> anyhow::Result<ExitCode> {
-    let ReportCommand::Usage { from, to, officer, csv, as_user } = command;
+    let ReportCommand::Usage { from, to, officer, csv, as_user, db } = command;
+    if let Some(db) = db {
+        let period = (parse_time(&from, false)?, parse_time(&to, true)?);
+        return super::office::usage(ctx, &db, period, officer.as_deref(), csv, &as_user);
+    }
     let store = open_store(ctx)?;
     let accounts = Accounts::new(&store, rules(ctx));
     let user = actor(&store, ctx, &as_user, &mut Secrets::new())?;

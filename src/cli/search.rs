@@ -50,6 +50,10 @@ pub struct Why {
     /// The user searching.
     #[arg(long = "as", value_name = "ID")]
     as_user: String,
+    /// Search every car's reads in the office database instead of this console's (also from
+    /// PATROL_ALPR_OFFICE_URL); recorded in the office's audit log too.
+    #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
+    db: Option<String>,
 }
 
 /// Runs `search`: one line per read, `id time camera plate confidence lat lon`.
@@ -58,15 +62,22 @@ pub fn run(ctx: &Context, command: SearchCommand) -> anyhow::Result<ExitCode> {
     let accounts = Accounts::new(&store, rules(ctx));
     let mut secrets = Secrets::new();
     let rows = match command {
+        SearchCommand::Plate { plate, why: Why { purpose, case_number, as_user, db: Some(db) } } => {
+            let terms = super::office::Terms::Plate(&plate);
+            return super::office::search(ctx, &store, &mut secrets, &db, &terms, (&purpose, &case_number), &as_user);
+        }
+        SearchCommand::Near { point, radius, from, to, why: Why { purpose, case_number, as_user, db: Some(db) } } => {
+            let area = Area { lat: 0.0, lon: 0.0, radius_m: radius };
+            let area = parse_point(&point).map(|(lat, lon)| Area { lat, lon, ..area })?;
+            let terms = super::office::Terms::Near(area, parse_time(&from, false)?, parse_time(&to, true)?);
+            return super::office::search(ctx, &store, &mut secrets, &db, &terms, (&purpose, &case_number), &as_user);
+        }
         SearchCommand::Plate { plate, why } => {
             let user = actor(&store, ctx, &why.as_user, &mut secrets)?;
             search_reads(&store, &accounts, &user, &plate, &why.purpose, &why.case_number)?
         }
         SearchCommand::Near { point, radius, from, to, why } => {
-            let (lat, lon) = point
-                .split_once(',')
-                .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)))
-                .ok_or_else(|| anyhow::anyhow!("{point:?}: give the point as LAT,LON in degrees"))?;
+            let (lat, lon) = parse_point(&point)?;
             let user = actor(&store, ctx, &why.as_user, &mut secrets)?;
             let area = Area { lat, lon, radius_m: radius };
             let (from, to) = (parse_time(&from, false)?, parse_time(&to, true)?);
@@ -78,6 +89,13 @@ pub fn run(ctx: &Context, command: SearchCommand) -> anyhow::Result<ExitCode> {
     }
     println!("{} reads", rows.len());
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_point(point: &str) -> anyhow::Result<(f64, f64)> {
+    point
+        .split_once(',')
+        .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)))
+        .ok_or_else(|| anyhow::anyhow!("{point:?}: give the point as LAT,LON in degrees"))
 }
 
 fn line(row: &StoredRead) -> String {

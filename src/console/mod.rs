@@ -343,6 +343,8 @@ pub struct Console {
     matched_rx: Receiver<matcher::Matched>,
     /// What the matcher was last told about recording (to tell it only changes).
     recording_told: Option<Option<(String, i64)>>,
+    /// Hot-list publications from the office already loaded (see `shift::poll`).
+    office_lists_seen: u64,
     status_rx: Receiver<CameraStatus>,
     status_tx: Sender<CameraStatus>,
     overlay: (Sender<FrameReads>, Receiver<FrameReads>),
@@ -428,6 +430,7 @@ impl Console {
         }
         // The administrator's settings take precedence over the file's (and the demo's).
         crate::session::admin::AdminSettings::load(&store)?.apply(&mut config);
+        crate::session::admin::add_office_list_source(&store, &mut config)?;
         let sources_from_settings = sources.is_empty();
         let sources = if sources_from_settings {
             crate::camera::open::configured_sources(&config.cameras)
@@ -484,6 +487,7 @@ impl Console {
             matched_tx,
             matched_rx,
             recording_told: None,
+            office_lists_seen: 0,
             status_rx,
             status_tx,
             overlay: bounded(1),
@@ -869,6 +873,7 @@ fn start_fleet(store: &Arc<Store>, config: &Config) -> Fleet {
         car_id: joined.car_id,
         credentials,
         interval: std::time::Duration::from_secs(u64::from(config.fleet.sync_interval_seconds)),
+        hotlist_key: config.hotlist.public_key.clone(),
     };
     match crate::fleet::sync::FleetSync::start(Arc::clone(store), settings) {
         Ok(sync) => Fleet::Syncing(sync),

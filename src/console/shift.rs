@@ -204,6 +204,15 @@ pub(super) fn poll(c: &mut Console) {
         c.notice(!report.ok, format!("hot list: {}", report.message));
         c.update = Some(report);
     }
+    // A list the sync pulled from the office mid-shift is loaded at once, as the shift-start
+    // update would load it (signature and files checked again), not left for the next shift.
+    if let super::Fleet::Syncing(sync) = &c.fleet {
+        let taken = sync.status().lists_taken;
+        if taken > c.office_lists_seen && c.session.is_some() && c.update_job.is_none() {
+            c.office_lists_seen = taken;
+            c.start_update();
+        }
+    }
     while let Ok(status) = c.status_rx.try_recv() {
         camera_status(c, status);
     }

@@ -1,12 +1,20 @@
 //! The fleet back office on PostgreSQL (issue 19): the office database's schema
 //! (`schema.rs`), enrolling a car as its own database role (`enroll.rs`), the car's sync
 //! thread that forwards its outbox (`sync.rs`) and pulls the accounts the office publishes
-//! (`pull.rs`). The pull of settings and hot lists is not built yet (docs/fleet.md, "Status").
+//! (`pull.rs`) and the signed hot-list publications (`publish.rs`), the fleet usage report
+//! (`report.rs`) and the office's own audit log (`office.rs`). The pull of settings is not
+//! built yet (docs/fleet.md, "Status").
 
+pub mod audits;
+pub mod bench;
+pub mod cluster;
 pub mod enroll;
 pub mod office;
+pub mod publish;
 pub mod pull;
+pub mod report;
 pub mod schema;
+pub mod search;
 pub mod sync;
 
 use postgres::{Client, NoTls};
@@ -68,32 +76,121 @@ pub fn describe(err: &postgres::Error) -> String {
     }
 }
 
-/// Connects to the office database at `url` (a PostgreSQL URL or key=value string).
-///
-/// TLS is not built in yet: a URL that asks for it (`sslmode=require`, `verify-ca`,
-/// `verify-full`) is refused rather than silently sent in clear. Until then the office
-/// must be reached over a network that is already encrypted (a VPN), see docs/fleet.md.
-pub fn connect(url: &str) -> Result<Client, FleetError> {
-    Ok(office_config(url)?.connect(NoTls)?)
+/// TLS to the office, as its URL asks: `sslmode=verify-full` (the certificate must be signed
+/// by `sslrootcert` and name the host connected to) or `verify-ca` (signed by it, any name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficeTls {
+    /// Whether the certificate must name the host (`verify-full`).
+    pub verify_host: bool,
+    /// The CA certificate file (PEM) that signed the office's certificate.
+    pub root_cert: std::path::PathBuf,
 }
 
-/// Parses an office URL, refusing one that asks for TLS (see [`connect`]).
-pub fn office_config(url: &str) -> Result<postgres::Config, FleetError> {
-    let config: postgres::Config = url.parse().map_err(|e: postgres::Error| FleetError::Url(e.to_string()))?;
-    if config.get_ssl_mode() == postgres::config::SslMode::Require {
-        return Err(FleetError::Url(
-            "TLS (sslmode=require or verify-full) is not built into this version: reach the office over a VPN and use sslmode=disable"
-                .into(),
-        ));
+/// An office URL parsed: the connection settings, and TLS when the URL asks for it.
+#[derive(Debug, Clone)]
+pub struct OfficeConfig {
+    /// Host, port, database, user and the rest.
+    pub config: postgres::Config,
+    /// TLS, when asked for.
+    pub tls: Option<OfficeTls>,
+}
+
+impl OfficeConfig {
+    /// Opens a connection, over TLS when asked for (the certificate checked as asked), else
+    /// in clear.
+    pub fn connect(&self) -> Result<Client, FleetError> {
+        match &self.tls {
+            None => Ok(self.config.connect(NoTls)?),
+            Some(tls) => {
+                let mut builder = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls())
+                    .map_err(|e| FleetError::Url(format!("TLS: {e}")))?;
+                builder
+                    .set_ca_file(&tls.root_cert)
+                    .map_err(|e| FleetError::Url(format!("sslrootcert {}: {e}", tls.root_cert.display())))?;
+                let mut connector = postgres_openssl::MakeTlsConnector::new(builder.build());
+                if !tls.verify_host {
+                    connector.set_callback(|connect, _| {
+                        connect.set_verify_hostname(false);
+                        Ok(())
+                    });
+                }
+                Ok(self.config.connect(connector)?)
+            }
+        }
     }
-    Ok(config)
+}
+
+/// Connects to the office database at `url` (a PostgreSQL URL or key=value string): over TLS
+/// when it says `sslmode=verify-full` (or `verify-ca`) with `sslrootcert=FILE`, else in
+/// clear (for an office reached over the agency's VPN).
+pub fn connect(url: &str) -> Result<Client, FleetError> {
+    office_config(url)?.connect()
+}
+
+/// Splits `sslmode` and `sslrootcert` out of an office URL (both forms), which the driver
+/// does not take as they are: TLS is set up here.
+fn split_tls(url: &str) -> Result<(String, Option<OfficeTls>), FleetError> {
+    let (rest, params, joiner): (String, Vec<String>, &str) = if url.contains("://") {
+        match url.split_once('?') {
+            Some((base, query)) => (base.to_owned(), query.split('&').map(str::to_owned).collect(), "&"),
+            None => (url.to_owned(), Vec::new(), "&"),
+        }
+    } else {
+        (String::new(), url.split_whitespace().map(str::to_owned).collect(), " ")
+    };
+    let mut mode = None;
+    let mut root = None;
+    let mut kept = Vec::new();
+    for param in params {
+        match param.split_once('=') {
+            Some(("sslmode", value)) => mode = Some(value.to_owned()),
+            Some(("sslrootcert", value)) => root = Some(value.to_owned()),
+            _ => kept.push(param),
+        }
+    }
+    let tls = match mode.as_deref() {
+        None => None,
+        Some(m @ ("disable" | "prefer" | "allow")) => {
+            // Without a checked certificate the connection is in clear (NoTls): "prefer" and
+            // "allow" are passed on as the driver knows them.
+            kept.push(format!("sslmode={}", if m == "allow" { "prefer" } else { m }));
+            None
+        }
+        Some(m @ ("verify-full" | "verify-ca")) => {
+            let root = root.ok_or_else(|| {
+                FleetError::Url(format!(
+                    "sslmode={m} needs sslrootcert=FILE: the CA that signed the office's certificate"
+                ))
+            })?;
+            kept.push("sslmode=require".into());
+            Some(OfficeTls { verify_host: m == "verify-full", root_cert: root.into() })
+        }
+        Some("require") => {
+            return Err(FleetError::Url(
+                "sslmode=require encrypts without checking who answers: use sslmode=verify-full with sslrootcert=CA_FILE"
+                    .into(),
+            ));
+        }
+        Some(other) => return Err(FleetError::Url(format!("sslmode={other} is not a PostgreSQL sslmode"))),
+    };
+    let joined = kept.join(joiner);
+    let cleaned =
+        if url.contains("://") { if joined.is_empty() { rest } else { format!("{rest}?{joined}") } } else { joined };
+    Ok((cleaned, tls))
+}
+
+/// Parses an office URL, with its TLS settings (see [`connect`]).
+pub fn office_config(url: &str) -> Result<OfficeConfig, FleetError> {
+    let (cleaned, tls) = split_tls(url)?;
+    let config: postgres::Config = cleaned.parse().map_err(|e: postgres::Error| FleetError::Url(e.to_string()))?;
+    Ok(OfficeConfig { config, tls })
 }
 
 /// Where an office URL points, without its user or password: what `fleet join` records in
 /// the car, and all the car's sync connects to (with the car's own role from its
 /// credentials file).
 pub fn office_identity(url: &str) -> Result<String, FleetError> {
-    let config = office_config(url)?;
+    let OfficeConfig { config, tls } = office_config(url)?;
     let host = match config.get_hosts().first() {
         Some(postgres::config::Host::Tcp(name)) => name.clone(),
         #[cfg(unix)]
@@ -105,7 +202,18 @@ pub fn office_identity(url: &str) -> Result<String, FleetError> {
     if host.contains(char::is_whitespace) || dbname.contains(char::is_whitespace) || dbname.contains('\'') {
         return Err(FleetError::Url("host and database names with spaces or quotes are not supported".into()));
     }
-    Ok(format!("host={host} port={port} dbname={dbname}"))
+    let tls = match tls {
+        None => String::new(),
+        Some(tls) => {
+            let root = tls.root_cert.display().to_string();
+            if root.contains(char::is_whitespace) || root.contains('\'') {
+                return Err(FleetError::Url("an sslrootcert path with spaces or quotes is not supported".into()));
+            }
+            let mode = if tls.verify_host { "verify-full" } else { "verify-ca" };
+            format!(" sslmode={mode} sslrootcert={root}")
+        }
+    };
+    Ok(format!("host={host} port={port} dbname={dbname}{tls}"))
 }
 
 /// A car id as stored: lower case, checked to be a valid role name part.
@@ -131,9 +239,26 @@ mod tests {
     }
 
     #[test]
-    fn a_url_that_asks_for_tls_is_refused_not_sent_in_clear() {
-        let Err(err) = connect("postgres://u@127.0.0.1:1/db?sslmode=require") else { panic!("connected") };
-        assert!(err.to_string().contains("TLS"), "{err}");
+    fn tls_settings_are_taken_out_of_both_url_forms_and_unchecked_tls_is_refused() {
+        let (url, tls) =
+            split_tls("postgres://u:p@office:5432/alpr?sslmode=verify-full&sslrootcert=/etc/ca.pem&connect_timeout=5")
+                .unwrap();
+        assert_eq!(url, "postgres://u:p@office:5432/alpr?connect_timeout=5&sslmode=require");
+        assert_eq!(tls, Some(OfficeTls { verify_host: true, root_cert: "/etc/ca.pem".into() }));
+        let (kv, tls) = split_tls("host=office dbname=alpr sslmode=verify-ca sslrootcert=/etc/ca.pem").unwrap();
+        assert_eq!(kv, "host=office dbname=alpr sslmode=require");
+        assert!(!tls.unwrap().verify_host);
+        assert_eq!(split_tls("postgres://u@h/db").unwrap(), ("postgres://u@h/db".to_owned(), None));
+        assert_eq!(split_tls("host=h sslmode=disable").unwrap(), ("host=h sslmode=disable".to_owned(), None));
+        let refused = |url: &str| split_tls(url).unwrap_err().to_string();
+        assert!(refused("postgres://u@h/db?sslmode=require").contains("verify-full"));
+        assert!(refused("postgres://u@h/db?sslmode=verify-full").contains("needs sslrootcert"));
+        assert!(refused("host=h sslmode=bogus").contains("not a PostgreSQL sslmode"));
         assert!(matches!(connect("not a url ="), Err(FleetError::Url(_))));
+        // The car records the office with its TLS settings, and without the user's password.
+        let identity =
+            office_identity("postgres://u:secret@office:6543/alpr?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+                .unwrap();
+        assert_eq!(identity, "host=office port=6543 dbname=alpr sslmode=verify-full sslrootcert=/etc/ca.pem");
     }
 }

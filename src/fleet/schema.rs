@@ -235,6 +235,110 @@ GRANT EXECUTE ON FUNCTION fleet_touch() TO patrol_car;
 GRANT SELECT ON fleet_schema TO patrol_car;
 "#,
     },
+    Migration {
+        version: 3,
+        name: "signed hot-list publications, the office's own hash-chained audit log, fleet reports and random audits",
+        sql: r#"
+-- What `hotlist publish` stores: the signed manifest exactly as signed, its signature and
+-- the files it names. The office is only a carrier: every car verifies the signature with
+-- the agency's public key, as it does for a folder source.
+CREATE TABLE hotlist_publications (
+    id bigserial PRIMARY KEY,
+    version text NOT NULL,
+    created timestamptz NOT NULL,
+    manifest bytea NOT NULL,
+    signature text NOT NULL,
+    published_at timestamptz NOT NULL DEFAULT now(),
+    published_by text NOT NULL
+);
+CREATE TABLE hotlist_files (
+    publication_id bigint NOT NULL REFERENCES hotlist_publications ON DELETE CASCADE,
+    name text NOT NULL,
+    content bytea NOT NULL,
+    PRIMARY KEY (publication_id, name)
+);
+GRANT SELECT ON hotlist_publications, hotlist_files TO patrol_car;
+
+-- Who looked at what across the fleet (`report usage --db`, `audit ... --db`, `hotlist
+-- publish`): the same chain as a car's log, hashed the same way, so `audit verify --db`
+-- checks it with the same code. Rows are only ever appended.
+CREATE TABLE office_audit (
+    seq bigint PRIMARY KEY,
+    time_text text NOT NULL,
+    user_id text NOT NULL,
+    organization text NOT NULL,
+    action text NOT NULL,
+    object text NOT NULL,
+    purpose text,
+    case_number text,
+    outcome text NOT NULL,
+    prev_hash text NOT NULL,
+    hash text NOT NULL
+);
+CREATE FUNCTION office_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the office audit log is append-only';
+END $$;
+CREATE TRIGGER office_audit_no_change BEFORE UPDATE OR DELETE ON office_audit
+    FOR EACH ROW EXECUTE FUNCTION office_audit_append_only();
+
+-- The fleet usage report: per shift, its reads, hits and their steps, by index. Reads are
+-- also counted per car, officer and hour by the insert itself (a statement trigger over the
+-- rows actually inserted, so a batch sent again counts nothing twice), and the report sums
+-- whole hours and counts read by read only in the hours a shift starts and ends in. The hour
+-- is taken in UTC whatever the session's time zone.
+CREATE FUNCTION fleet_hour(t timestamptz) RETURNS timestamptz
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT to_timestamp(floor(extract(epoch FROM t) / 3600) * 3600) $$;
+CREATE TABLE read_hours (
+    car_id text NOT NULL,
+    officer text NOT NULL,
+    hour timestamptz NOT NULL,
+    n bigint NOT NULL,
+    PRIMARY KEY (car_id, officer, hour)
+);
+CREATE FUNCTION read_hours_add() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+BEGIN
+    INSERT INTO read_hours (car_id, officer, hour, n)
+    SELECT car_id, coalesce(officer, ''), fleet_hour(read_at), count(*) FROM new_reads GROUP BY 1, 2, 3
+    ON CONFLICT (car_id, officer, hour) DO UPDATE SET n = read_hours.n + EXCLUDED.n;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER reads_count_hours AFTER INSERT ON reads REFERENCING NEW TABLE AS new_reads
+    FOR EACH STATEMENT EXECUTE FUNCTION read_hours_add();
+CREATE INDEX shifts_start ON shifts (start_at);
+CREATE INDEX reads_car_officer ON reads (car_id, officer, read_at);
+CREATE INDEX hits_car_officer ON hits (car_id, officer, raised_at);
+CREATE INDEX hit_events_hit ON hit_events (car_id, hit_id);
+
+-- Random audits across the fleet (`audit sample --db`): the sample, its seed and population,
+-- and each drawn audit row (a car's, named by car and row) with its review.
+CREATE INDEX audit_action_at ON audit (action, at);
+CREATE TABLE office_samples (
+    id bigserial PRIMARY KEY,
+    drawn_at timestamptz NOT NULL DEFAULT now(),
+    supervisor text NOT NULL,
+    from_at timestamptz NOT NULL,
+    to_at timestamptz NOT NULL,
+    size integer NOT NULL,
+    seed bigint NOT NULL,
+    population bigint NOT NULL
+);
+CREATE TABLE office_sample_items (
+    sample_id bigint NOT NULL REFERENCES office_samples,
+    item_no integer NOT NULL,
+    car_id text NOT NULL,
+    audit_seq bigint NOT NULL,
+    summary text NOT NULL,
+    verdict text CHECK (verdict IN ('compliant', 'flagged')),
+    note text,
+    reviewed_by text,
+    reviewed_at timestamptz,
+    PRIMARY KEY (sample_id, item_no)
+);
+"#,
+    },
 ];
 
 /// The newest schema this build knows.

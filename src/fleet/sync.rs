@@ -2,7 +2,7 @@
 //! office in batches, one office transaction per batch, and deletes the rows from the outbox
 //! only after the office has committed them; the office stores each `(car_id, seq)` once, so
 //! a batch sent again after a crash or a cut connection stores nothing twice. It pulls the
-//! accounts the office publishes. The car never waits on it: patrol writes to its own
+//! accounts and the signed hot lists the office publishes. The car never waits on it: patrol writes to its own
 //! database, and the thread catches up whenever the office can be reached, backing off
 //! (1 s doubling to 60 s) while it cannot.
 
@@ -36,6 +36,9 @@ pub struct SyncSettings {
     pub credentials: PathBuf,
     /// Time between rounds while connected and idle.
     pub interval: Duration,
+    /// The agency's hot-list public key in force (base64): publications pulled from the
+    /// office are checked with it before they are written.
+    pub hotlist_key: Option<String>,
 }
 
 /// Where the sync stands, for the status bar.
@@ -55,6 +58,9 @@ pub struct SyncStatus {
     pub error: Option<String>,
     /// When accounts were last pulled.
     pub pulled_ms: Option<i64>,
+    /// Hot-list publications taken from the office since the thread started (the console
+    /// runs an update when this grows).
+    pub lists_taken: u64,
 }
 
 impl SyncStatus {
@@ -121,10 +127,10 @@ pub fn connect_car(settings: &SyncSettings) -> Result<Client, FleetError> {
             ),
         });
     }
-    let mut config = super::office_config(&settings.office)?;
-    config.user(&credentials.user).password(&credentials.password);
-    config.connect_timeout(Duration::from_secs(5)).keepalives_idle(Duration::from_secs(30));
-    let mut client = config.connect(postgres::NoTls)?;
+    let mut office = super::office_config(&settings.office)?;
+    office.config.user(&credentials.user).password(&credentials.password);
+    office.config.connect_timeout(Duration::from_secs(5)).keepalives_idle(Duration::from_secs(30));
+    let mut client = office.connect()?;
     // A hung office must not hold a batch (and the reader lock behind it) for long.
     client.batch_execute("SET statement_timeout = '30s'")?;
     let version = super::schema::version(&mut client)?;
@@ -392,6 +398,8 @@ fn sync_loop(store: &Store, settings: &SyncSettings, woken: &Receiver<()>, statu
     let mut client: Option<Client> = None;
     let mut backoff = Duration::from_secs(1);
     let mut last_pull: Option<Instant> = None;
+    // Checked when the settings were loaded; a key that does not parse takes no list.
+    let key = settings.hotlist_key.as_deref().and_then(|k| crate::hotlist::update::parse_public_key(k).ok());
     loop {
         let round = (|| -> Result<(Drained, Option<String>), DrainError> {
             if client.as_ref().is_none_or(Client::is_closed) {
@@ -413,6 +421,11 @@ fn sync_loop(store: &Store, settings: &SyncSettings, woken: &Receiver<()>, statu
                         problem = Some(format!("accounts not pulled: {err}"));
                     }
                 }
+                if let Err(err) = super::pull::pull_settings(office, store) {
+                    tracing::warn!(error = %err, "fleet sync: settings not pulled");
+                    problem = problem.or(Some(format!("settings not pulled: {err}")));
+                }
+                problem = problem.or(pull_lists(office, store, key.as_ref(), status));
             }
             Ok((drained, problem))
         })();
@@ -448,6 +461,33 @@ fn sync_loop(store: &Store, settings: &SyncSettings, woken: &Receiver<()>, statu
         match woken.recv_timeout(wait) {
             Ok(()) | Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Takes the office's newest hot-list publication; says what went wrong, if anything.
+fn pull_lists(
+    office: &mut Client,
+    store: &Store,
+    key: Option<&ed25519_dalek::VerifyingKey>,
+    status: &Mutex<SyncStatus>,
+) -> Option<String> {
+    match super::publish::pull_hotlist(office, store, key) {
+        Ok(super::publish::Pulled::Nothing) => None,
+        Ok(super::publish::Pulled::Taken(publication)) => {
+            tracing::info!(version = %publication.version, files = publication.files, "fleet sync: hot list pulled");
+            if let Ok(mut s) = status.lock() {
+                s.lists_taken += 1;
+            }
+            None
+        }
+        Ok(super::publish::Pulled::Refused { version, reason, .. }) => {
+            tracing::warn!(%version, %reason, "fleet sync: hot list from the office refused");
+            Some(format!("hot list {version} refused: {reason}"))
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "fleet sync: hot lists not pulled");
+            Some(format!("hot lists not pulled: {err}"))
         }
     }
 }

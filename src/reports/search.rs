@@ -36,6 +36,19 @@ pub fn search_reads(
     Ok(rows)
 }
 
+/// Refuses an area search that cannot be meant: a point off the Earth, a radius outside 1 m to
+/// 100 km, an empty period. The console's search and the fleet's (`fleet::search`) share it.
+pub fn check_area(area: Area, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<(), ReportError> {
+    let on_earth = (-90.0..=90.0).contains(&area.lat) && (-180.0..=180.0).contains(&area.lon);
+    if !(on_earth && area.radius_m > 0.0 && area.radius_m <= 100_000.0) {
+        return Err(ReportError::Invalid("give a point on Earth and a radius of 1 m to 100 km".into()));
+    }
+    if to <= from {
+        return Err(ReportError::Invalid("the period is empty (--to must be after --from)".into()));
+    }
+    Ok(())
+}
+
 /// Protects a read from the purge for a case.
 pub fn hold_read(
     store: &Store,
@@ -87,13 +100,7 @@ pub fn search_reads_near(
     );
     accounts.authorize(actor, Permission::SearchReads, AuditAction::Search, &terms)?;
     require_purpose(store, actor, AuditAction::Search, &terms, purpose, case_number)?;
-    let on_earth = (-90.0..=90.0).contains(&area.lat) && (-180.0..=180.0).contains(&area.lon);
-    if !(on_earth && area.radius_m > 0.0 && area.radius_m <= 100_000.0) {
-        return Err(ReportError::Invalid("give a point on Earth and a radius of 1 m to 100 km".into()));
-    }
-    if to <= from {
-        return Err(ReportError::Invalid("the period is empty (--to must be after --from)".into()));
-    }
+    check_area(area, from, to)?;
     let event = AuditEvent::new(&actor.id, &actor.organization, AuditAction::Search, &terms, "")
         .with_purpose(purpose, case_number);
     let ((south, north), lons) = area.bounds();

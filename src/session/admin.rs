@@ -17,6 +17,14 @@ use crate::store::admin_settings::SettingsTable;
 use crate::store::retention::{PurgeCounts, retention_period};
 use crate::store::{Store, StoreError};
 
+/// Consecutive wrong PINs that may lock an account.
+const LOCKOUT_FAILURES: std::ops::RangeInclusive<u32> = 1..=20;
+/// Minutes without input before the console locks.
+const IDLE_LOCK_MINUTES: std::ops::RangeInclusive<u32> = 1..=240;
+/// Days without a log-on before suspension (or 0, never): a week at least, so that a holiday
+/// does not suspend a whole watch.
+const INACTIVE_SUSPEND_DAYS: std::ops::RangeInclusive<u32> = 7..=3650;
+
 /// One administered setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setting {
@@ -64,6 +72,54 @@ impl Setting {
         Self::IdleLockMinutes,
         Self::InactiveSuspendDays,
     ];
+
+    /// The settings the office sets for every car (`fleet publish-settings`): the agency's
+    /// rules. Camera and hot-list sources are each car's own; the hot-list public key is
+    /// installed in each car by its administrator and never taken from the office, since
+    /// whoever held that key could sign lists for the whole fleet.
+    pub const FLEET: [Setting; 5] = [
+        Self::RetentionDays,
+        Self::AllowShortRetention,
+        Self::LockoutFailures,
+        Self::IdleLockMinutes,
+        Self::InactiveSuspendDays,
+    ];
+
+    /// The setting whose row key is `key`.
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    /// Checks a fleet setting's value as stored (JSON) by the rules its setter applies;
+    /// `allow_short` is the retention floor in force. Returns the value as text for the log.
+    pub fn check_value(self, value: &str, allow_short: bool) -> Result<String, String> {
+        let count = |range: std::ops::RangeInclusive<u32>| -> Result<String, String> {
+            let n: u32 = serde_json::from_str(value).map_err(|_| format!("{value:?} is not a whole number"))?;
+            if range.contains(&n) { Ok(n.to_string()) } else { Err(format!("{n} is outside {range:?}")) }
+        };
+        match self {
+            Self::RetentionDays => {
+                let days: u32 =
+                    serde_json::from_str(value).map_err(|_| format!("{value:?} is not a number of days"))?;
+                retention_period(days, allow_short).map(|_| days.to_string()).map_err(|e| e.to_string())
+            }
+            Self::AllowShortRetention => serde_json::from_str::<bool>(value)
+                .map(|b| b.to_string())
+                .map_err(|_| format!("{value:?} is not true or false")),
+            Self::LockoutFailures => count(LOCKOUT_FAILURES),
+            Self::IdleLockMinutes => count(IDLE_LOCK_MINUTES),
+            Self::InactiveSuspendDays => {
+                if value.trim() == "0" {
+                    Ok("0".into())
+                } else {
+                    count(INACTIVE_SUSPEND_DAYS)
+                }
+            }
+            Self::CameraSources | Self::HotlistSources | Self::HotlistPublicKey => {
+                Err(format!("{} is each car's own, not the office's", self.label()))
+            }
+        }
+    }
 
     /// The settings file's name for it.
     pub fn file_key(self) -> &'static str {
@@ -237,7 +293,20 @@ impl AdminSettings {
 pub fn effective_config(store: &Store, config: &Config) -> Result<Config, StoreError> {
     let mut effective = config.clone();
     AdminSettings::load(store)?.apply(&mut effective);
+    add_office_list_source(store, &mut effective)?;
     Ok(effective)
+}
+
+/// A car joined to an office reads first the hot-list publication it pulled from there
+/// (`fleet::publish`), then the sources configured: the newest verified list wins either way.
+pub fn add_office_list_source(store: &Store, config: &mut Config) -> Result<(), StoreError> {
+    if store.read(crate::store::outbox::joined)?.is_some() {
+        let folder = crate::store::outbox::office_list_dir(store.data_dir()).display().to_string();
+        if !config.hotlist.sources.contains(&folder) {
+            config.hotlist.sources.insert(0, folder);
+        }
+    }
+    Ok(())
 }
 
 /// Seeds the security settings from the settings file's values (`seeds`), each only where the
@@ -588,7 +657,15 @@ impl<'a> Administration<'a> {
     /// Sets how many consecutive wrong PINs lock an account (1-20).
     pub fn set_lockout_failures(&self, actor: &User, failures: u32) -> Result<u32, SessionError> {
         let fallback = self.file.store.lockout_failures;
-        self.set_count(actor, Setting::LockoutFailures, fallback, failures, 1..=20, "wrong PINs", "lockout after")
+        self.set_count(
+            actor,
+            Setting::LockoutFailures,
+            fallback,
+            failures,
+            LOCKOUT_FAILURES,
+            "wrong PINs",
+            "lockout after",
+        )
     }
 
     /// Sets the minutes without input after which the console locks (1-240).
@@ -599,7 +676,7 @@ impl<'a> Administration<'a> {
             Setting::IdleLockMinutes,
             fallback,
             minutes,
-            1..=240,
+            IDLE_LOCK_MINUTES,
             "idle minutes",
             "console locks after",
         )
@@ -609,7 +686,7 @@ impl<'a> Administration<'a> {
     /// 7-3650: a week at least, so that a holiday does not suspend a whole watch).
     pub fn set_inactive_suspend_days(&self, actor: &User, days: u32) -> Result<u32, SessionError> {
         let fallback = self.file.store.inactive_suspend_days;
-        let range = if days == 0 { 0..=0 } else { 7..=3650 };
+        let range = if days == 0 { 0..=0 } else { INACTIVE_SUSPEND_DAYS };
         self.set_count(
             actor,
             Setting::InactiveSuspendDays,
@@ -672,6 +749,21 @@ mod tests {
     use super::*;
     use crate::session::{AccountRules, NewUser, Role};
     use crate::store::testing::temp_store;
+
+    #[test]
+    fn a_value_from_the_office_is_checked_by_its_setters_rules() {
+        assert_eq!(Setting::LockoutFailures.check_value("3", false), Ok("3".into()));
+        assert!(Setting::LockoutFailures.check_value("99", false).unwrap_err().contains("outside"));
+        assert!(Setting::IdleLockMinutes.check_value("0", false).is_err());
+        assert_eq!(Setting::InactiveSuspendDays.check_value("0", false), Ok("0".into()));
+        assert!(Setting::InactiveSuspendDays.check_value("3", false).is_err());
+        assert!(Setting::RetentionDays.check_value("30", false).is_err(), "under the one-year floor");
+        assert_eq!(Setting::RetentionDays.check_value("30", true), Ok("30".into()));
+        assert!(Setting::AllowShortRetention.check_value("\"yes\"", false).is_err());
+        assert!(Setting::HotlistPublicKey.check_value("\"AAAA\"", false).unwrap_err().contains("each car's own"));
+        assert!(Setting::FLEET.iter().all(|s| Setting::from_key(s.key()) == Some(*s)));
+        assert!(!Setting::FLEET.contains(&Setting::HotlistPublicKey));
+    }
 
     const PIN: &str = "123456";
 

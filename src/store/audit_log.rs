@@ -93,33 +93,8 @@ pub fn append(conn: &Connection, event: &AuditEvent) -> Result<i64, StoreError> 
             Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         })
         .optional()?;
-    // Stored time is truncated to microseconds; hash the text that is stored. The fixed-width
-    // RFC 3339 text in UTC orders as the times do, so the later of two is the greater text.
-    let mut time = time_text(&event.time);
-    let (seq, prev_hash) = match last {
-        Some((seq, hash, last_time)) => {
-            if last_time > time {
-                time = last_time;
-            }
-            (seq + 1, hash)
-        }
-        None => (1, GENESIS_HASH.to_owned()),
-    };
-    let action = action_name(event.action);
-    let mut row = RawRow {
-        seq,
-        time,
-        user: event.user.clone(),
-        organization: event.organization.clone(),
-        action,
-        object: event.object.clone(),
-        purpose: event.purpose.clone(),
-        case_number: event.case_number.clone(),
-        outcome: event.outcome.clone(),
-        prev_hash,
-        hash: String::new(),
-    };
-    row.hash = digest(&canonical(&row));
+    let row = chained(last, event);
+    let seq = row.seq;
     conn.execute(
         "INSERT INTO audit_log (seq, time, user, organization, action, object, purpose, case_number, outcome, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -138,6 +113,39 @@ pub fn append(conn: &Connection, event: &AuditEvent) -> Result<i64, StoreError> 
         ],
     )?;
     Ok(seq)
+}
+
+/// The row that follows `last` (its seq, hash and stored time; `None` for the first row) in
+/// a chain, with its hash. The car's log and the office's own log (`fleet::office`) are
+/// chained by this one function, so one `verify_chain` checks both.
+pub fn chained(last: Option<(i64, String, String)>, event: &AuditEvent) -> RawRow {
+    // Stored time is truncated to microseconds; hash the text that is stored. The fixed-width
+    // RFC 3339 text in UTC orders as the times do, so the later of two is the greater text.
+    let mut time = time_text(&event.time);
+    let (seq, prev_hash) = match last {
+        Some((seq, hash, last_time)) => {
+            if last_time > time {
+                time = last_time;
+            }
+            (seq + 1, hash)
+        }
+        None => (1, GENESIS_HASH.to_owned()),
+    };
+    let mut row = RawRow {
+        seq,
+        time,
+        user: event.user.clone(),
+        organization: event.organization.clone(),
+        action: action_name(event.action),
+        object: event.object.clone(),
+        purpose: event.purpose.clone(),
+        case_number: event.case_number.clone(),
+        outcome: event.outcome.clone(),
+        prev_hash,
+        hash: String::new(),
+    };
+    row.hash = digest(&canonical(&row));
+    row
 }
 
 /// Raw column values of one row, before they are checked: what the hash covers, exactly as

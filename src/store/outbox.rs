@@ -85,6 +85,12 @@ pub fn get_state(conn: &Connection, key: &str) -> Result<Option<String>, StoreEr
     state(conn, key)
 }
 
+/// The folder in a car's data dir holding the hot-list publication it last pulled from its
+/// office: a hot-list source like any folder, read first once the car is joined.
+pub fn office_list_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("office-hotlist")
+}
+
 /// The office the car was joined to, if any.
 pub fn joined(conn: &Connection) -> Result<Option<Joined>, StoreError> {
     let Some(car_id) = state(conn, "car_id")? else { return Ok(None) };
