@@ -808,3 +808,99 @@ fn the_office_is_reached_over_tls_with_its_certificate_checked_when_the_url_asks
     drain(&store, &mut car, "unit-t", 10, &|| false).unwrap();
     assert_eq!(count(&mut office, "SELECT count(*) FROM reads WHERE car_id = 'unit-t'"), 25);
 }
+
+// ---------------------------------------------------------------- retention at the office
+
+#[test]
+fn the_office_purge_keeps_what_a_case_hold_or_an_open_hit_keeps_and_drops_whole_months() {
+    use patrol_alpr::hits::{HitAction, HitRecord, lifecycle};
+    let f = fleet();
+    let url = f.pg.url();
+    let days_ago = |d: i64| Utc::now() - chrono::Duration::days(d);
+    // Two old months and today: in the oldest a read held for a case, one with a hit still
+    // under review and one with nothing; in the next two plain reads and a finished hit.
+    let store = open_store(&f.car);
+    let mut batch = reads(7, "o1");
+    for (r, d) in batch.iter_mut().zip([600, 600, 600, 540, 540, 0, 0]) {
+        r.time = days_ago(d);
+    }
+    let ids = store.insert_reads(batch).unwrap();
+    store.insert_hit(HitRecord::new(Some(ids[1]), "T000001", "SVS", 1, Some("o1"), days_ago(600))).unwrap();
+    let finished =
+        store.insert_hit(HitRecord::new(Some(ids[3]), "T000003", "SVS", 1, Some("o1"), days_ago(540))).unwrap();
+    let mut hit = store.hit(finished).unwrap().unwrap();
+    for action in [HitAction::Acknowledge, HitAction::Misread { reason: "8 read as B".into() }] {
+        let event = lifecycle::apply(&mut hit, &action, "o1", days_ago(540)).unwrap();
+        store.record_hit_transition(hit.clone(), event).unwrap();
+    }
+    drop(store);
+    let held = ok(&cli(
+        &f.car,
+        &f.car_config,
+        &["search", "hold", &ids[0].to_string(), "--case", "C-9", "--as", "a1"],
+        "123456",
+    ));
+    assert!(held.contains("held for case C-9"), "{held}");
+    ok(&cli(&f.car, &f.car_config, &["fleet", "sync", "--as", "a1"], "123456"));
+
+    // No partition existed for those months: the rows went to the default one, and making the
+    // months' partitions takes them over.
+    let mut office = connect(&url).unwrap();
+    assert_eq!(count(&mut office, "SELECT count(*) FROM reads_default"), 5);
+    let month = |d: i64| days_ago(d).date_naive();
+    for d in [600, 540] {
+        office.execute("SELECT fleet_ensure_month('reads', $1)", &[&month(d)]).unwrap();
+    }
+    assert_eq!(count(&mut office, "SELECT count(*) FROM reads_default"), 0);
+    assert_eq!(count(&mut office, "SELECT count(*) FROM reads WHERE car_id = 'unit-9'"), 7);
+    assert_eq!(count(&mut office, "SELECT count(*) FROM holds WHERE car_id = 'unit-9'"), 1);
+
+    // No period published: nothing is purged; an officer may not purge.
+    let purge = |as_user: &str, dry: bool| {
+        let mut args = vec!["fleet", "purge", "--db", &url, "--as", as_user];
+        if dry {
+            args.push("--dry-run");
+        }
+        cli(&f.admin, &f.no_config, &args, "123456")
+    };
+    let refused = purge("a1", true);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no retention period is published"));
+    assert!(!purge("o1", true).status.success(), "an officer purged the office");
+    ok(&cli(&f.admin, &f.no_config, &["admin", "retention", "set", "400", "--as", "a1"], "123456"));
+    ok(&cli(&f.admin, &f.no_config, &["fleet", "publish-settings", "--db", &url, "--as", "a1"], "123456"));
+
+    let dry = ok(&purge("a1", true));
+    assert!(dry.contains("would delete 3 reads, 1 hits, 2 hit events; kept 2 protected reads"), "{dry}");
+    assert_eq!(count(&mut office, "SELECT count(*) FROM reads"), 7);
+    let done = ok(&purge("a1", false));
+    assert!(done.contains("deleted 3 reads, 1 hits, 2 hit events; kept 2 protected reads"), "{done}");
+    let dropped = format!("reads_y{}", month(540).format("y%Ym%m").to_string().trim_start_matches('y'));
+    assert!(done.contains(&format!("1 month partitions dropped ({dropped})")), "{done}");
+    assert_eq!(count(&mut office, &format!("SELECT count(*) FROM pg_class WHERE relname = '{dropped}'")), 0);
+    let kept: Vec<String> =
+        office.query("SELECT plate FROM reads ORDER BY plate", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(kept, ["T000000", "T000001", "T000005", "T000006"]);
+    assert_eq!(count(&mut office, "SELECT count(*) FROM hits"), 1, "the hit under review stays");
+    // The usage report's hour counts follow the reads that remain.
+    assert_eq!(count(&mut office, "SELECT sum(n)::bigint FROM read_hours"), 4);
+
+    // The car, with the same rule pulled, keeps the same reads.
+    ok(&cli(&f.car, &f.car_config, &["fleet", "sync", "--as", "a1"], "123456"));
+    let car_purge = ok(&cli(&f.car, &f.car_config, &["purge", "--as", "a1"], "123456"));
+    assert!(car_purge.contains("deleted 3 reads, 1 hits"), "{car_purge}");
+
+    // Released in the car, the held read goes at the office's next purge.
+    let released = ok(&cli(&f.car, &f.car_config, &["search", "release", "--case", "C-9", "--as", "a1"], "123456"));
+    assert!(released.contains("1 holds of case C-9 released"), "{released}");
+    // The car purges the read before its release is sent: the release still reaches the office.
+    let car_purge = ok(&cli(&f.car, &f.car_config, &["purge", "--as", "a1"], "123456"));
+    assert!(car_purge.contains("deleted 1 reads"), "{car_purge}");
+    ok(&cli(&f.car, &f.car_config, &["fleet", "sync", "--as", "a1"], "123456"));
+    let again = ok(&purge("a1", false));
+    assert!(again.contains("deleted 1 reads, 0 hits, 0 hit events; kept 1 protected reads"), "{again}");
+    assert_eq!(count(&mut office, "SELECT sum(n)::bigint FROM read_hours"), 3);
+    // Each purge is in the office's own log, and the log still verifies.
+    assert_eq!(count(&mut office, "SELECT count(*) FROM office_audit WHERE action = 'purge'"), 3);
+    ok(&cli(&f.admin, &f.no_config, &["audit", "verify", "--db", &url, "--as", "a1"], "123456"));
+}

@@ -3,7 +3,8 @@
 //! credentials file; `fleet join` and `leave` start and stop a car's outbox; `fleet sync`
 //! sends it now; `fleet publish-accounts` and `publish-settings` give the office the
 //! accounts and agency rules cars pull;
-//! `fleet status` lists the cars with their audit chains verified; `fleet bench` measures
+//! `fleet status` lists the cars with their audit chains verified; `fleet purge` is the
+//! office's retention purge (the retention manager's); `fleet bench` measures
 //! store and forward under faults against its own throwaway cluster. All but the bench are the ALPR
 //! Administrator's (`--as`, PIN asked, audited here). The office URL may come from
 //! `PATROL_ALPR_OFFICE_URL` instead of `--db`, so its password stays out of the process list.
@@ -128,6 +129,21 @@ pub enum FleetCommand {
         #[arg(long = "as", value_name = "ADMIN_ID")]
         as_user: String,
     },
+    /// The retention purge at the office: reads and finished hits older than the agency's
+    /// published retention period, except what a standing case hold or a hit under review
+    /// protects (as in each car); whole months go by dropping their partition. Also makes
+    /// the coming months' partitions: run it daily. Audited here and in the office's log.
+    Purge {
+        /// The office database: a URL of a role that owns its tables.
+        #[arg(long = "db", value_name = "URL", env = "PATROL_ALPR_OFFICE_URL", hide_env_values = true)]
+        db: String,
+        /// Count what would be deleted without deleting it.
+        #[arg(long)]
+        dry_run: bool,
+        /// The administrator doing it (PIN from PATROL_ALPR_PIN or stdin).
+        #[arg(long = "as", value_name = "ADMIN_ID")]
+        as_user: String,
+    },
     /// Each car at the office: last contact, rows received by kind, its audit chain as
     /// received (a gap or an altered row names the car and row; exit status 3 then).
     Status {
@@ -178,13 +194,21 @@ pub fn run(ctx: &Context, command: &FleetCommand) -> anyhow::Result<ExitCode> {
         FleetCommand::PublishAccounts { as_user, .. } => (as_user, "fleet publish-accounts".to_owned()),
         FleetCommand::PublishSettings { as_user, .. } => (as_user, "fleet publish-settings".to_owned()),
         FleetCommand::Status { as_user, .. } => (as_user, "fleet status".to_owned()),
+        FleetCommand::Purge { as_user, dry_run, .. } => {
+            (as_user, if *dry_run { "fleet purge --dry-run" } else { "fleet purge" }.to_owned())
+        }
+    };
+    // The purge deletes ALPR data: the retention manager's act, recorded as a purge.
+    let (permission, action) = match command {
+        FleetCommand::Purge { .. } => (Permission::ManageRetention, AuditAction::Purge),
+        _ => (Permission::ManageKeys, AuditAction::Admin),
     };
     let store = open_store(ctx)?;
     let user = actor(&store, ctx, as_user, &mut Secrets::new())?;
     let accounts = Accounts::new(&store, rules(ctx));
-    accounts.authorize(&user, Permission::ManageKeys, AuditAction::Admin, &what)?;
+    accounts.authorize(&user, permission, action, &what)?;
     let audit = |outcome: &str| {
-        let event = crate::audit::AuditEvent::new(&user.id, &user.organization, AuditAction::Admin, &what, outcome);
+        let event = crate::audit::AuditEvent::new(&user.id, &user.organization, action, &what, outcome);
         store.audit(event).context("recording the audit row")
     };
     let mut code = ExitCode::SUCCESS;
@@ -200,6 +224,7 @@ pub fn run(ctx: &Context, command: &FleetCommand) -> anyhow::Result<ExitCode> {
         FleetCommand::PublishAccounts { db, .. } => publish_accounts(&store, db),
         FleetCommand::PublishSettings { db, .. } => publish_settings(&store, db),
         FleetCommand::Status { db, .. } => status(db, &mut code),
+        FleetCommand::Purge { db, dry_run, .. } => purge(db, *dry_run, &user, &what),
     };
     match result {
         // A join or leave is audited in its own transaction, with the change.
@@ -217,6 +242,37 @@ pub fn run(ctx: &Context, command: &FleetCommand) -> anyhow::Result<ExitCode> {
             Err(err)
         }
     }
+}
+
+/// `fleet purge`: the office's retention purge with the published period, recorded in the
+/// office's own log too (the console's row is written by the caller).
+fn purge(db: &str, dry_run: bool, user: &crate::session::User, what: &str) -> anyhow::Result<String> {
+    let mut client = connect(db)?;
+    let now = chrono::Utc::now();
+    schema::ensure_partitions(&mut client, now.date_naive(), 3)?;
+    let (days, period) = crate::fleet::retention::published_retention(&mut client)?;
+    let done = crate::fleet::retention::purge(&mut client, now - period, dry_run)?;
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    let outcome = format!(
+        "retention {days} days (before {}): {verb} {} reads, {} hits, {} hit events; kept {} protected reads; \
+         {} month partitions dropped{}",
+        done.cutoff.to_rfc3339(),
+        done.reads,
+        done.hits,
+        done.hit_events,
+        done.protected_kept,
+        done.partitions_dropped.len(),
+        if done.partitions_dropped.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", done.partitions_dropped.join(", "))
+        }
+    );
+    crate::fleet::office::office_audit(
+        &mut client,
+        &AuditEvent::new(&user.id, &user.organization, AuditAction::Purge, what, &outcome),
+    )?;
+    Ok(outcome)
 }
 
 fn init(db: &str) -> anyhow::Result<String> {

@@ -1,12 +1,13 @@
 //! The `search` command: stored reads by plate, or by place and time, each with a purpose and
-//! a case number, audited as the console's searches are.
+//! a case number, audited as the console's searches are; and the case holds that keep a read
+//! past retention (`search hold`, `search release`).
 
 use std::process::ExitCode;
 
 use super::Context;
 use super::store::{Secrets, actor, open_store, parse_time, rules};
 use crate::location::Area;
-use crate::reports::search::{search_reads, search_reads_near};
+use crate::reports::search::{hold_read, release_case, search_reads, search_reads_near};
 use crate::session::Accounts;
 use crate::store::StoredRead;
 
@@ -36,6 +37,29 @@ pub enum SearchCommand {
         #[command(flatten)]
         why: Why,
     },
+    /// Place a case hold on a read: it is kept past retention, in this car and at the office
+    /// (once sent), until every case holding it is released. A supervisor's act, audited
+    /// with the case number.
+    Hold {
+        /// The read's id (the first column of a search's lines).
+        read_id: i64,
+        /// The case or incident number.
+        #[arg(long = "case")]
+        case_number: String,
+        /// The supervisor placing it (PIN from PATROL_ALPR_PIN or stdin).
+        #[arg(long = "as", value_name = "ID")]
+        as_user: String,
+    },
+    /// Release every hold of a case: its reads go with the next purge once no other case
+    /// holds them.
+    Release {
+        /// The case or incident number.
+        #[arg(long = "case")]
+        case_number: String,
+        /// The supervisor releasing it (PIN from PATROL_ALPR_PIN or stdin).
+        #[arg(long = "as", value_name = "ID")]
+        as_user: String,
+    },
 }
 
 /// Who searches, and why: every search of stored reads needs all three.
@@ -62,6 +86,18 @@ pub fn run(ctx: &Context, command: SearchCommand) -> anyhow::Result<ExitCode> {
     let accounts = Accounts::new(&store, rules(ctx));
     let mut secrets = Secrets::new();
     let rows = match command {
+        SearchCommand::Hold { read_id, case_number, as_user } => {
+            let user = actor(&store, ctx, &as_user, &mut secrets)?;
+            hold_read(&store, &accounts, &user, read_id, &case_number)?;
+            println!("read {read_id} held for case {case_number}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        SearchCommand::Release { case_number, as_user } => {
+            let user = actor(&store, ctx, &as_user, &mut secrets)?;
+            let released = release_case(&store, &accounts, &user, &case_number)?;
+            println!("{released} holds of case {case_number} released");
+            return Ok(ExitCode::SUCCESS);
+        }
         SearchCommand::Plate { plate, why: Why { purpose, case_number, as_user, db: Some(db) } } => {
             let terms = super::office::Terms::Plate(&plate);
             return super::office::search(ctx, &store, &mut secrets, &db, &terms, (&purpose, &case_number), &as_user);

@@ -2,8 +2,9 @@
 //! (`schema.rs`), enrolling a car as its own database role (`enroll.rs`), the car's sync
 //! thread that forwards its outbox (`sync.rs`) and pulls the accounts the office publishes
 //! (`pull.rs`) and the signed hot-list publications (`publish.rs`), the fleet usage report
-//! (`report.rs`) and the office's own audit log (`office.rs`). The pull of settings is not
-//! built yet (docs/fleet.md, "Status").
+//! (`report.rs`), the random audits and read search across the fleet (`audits.rs`,
+//! `search.rs`), the office's own audit log (`office.rs`) and its retention purge
+//! (`retention.rs`).
 
 pub mod audits;
 pub mod bench;
@@ -13,6 +14,7 @@ pub mod office;
 pub mod publish;
 pub mod pull;
 pub mod report;
+pub mod retention;
 pub mod schema;
 pub mod search;
 pub mod sync;
@@ -36,6 +38,16 @@ pub enum FleetError {
         office: i32,
         /// This build's newest.
         known: i32,
+    },
+    /// The office's schema is older than this car sends into: run `fleet init` there.
+    #[error(
+        "the office database has schema version {office}; this car sends into version {needs}: run `patrol-alpr fleet init` at the office (nothing is lost meanwhile)"
+    )]
+    SchemaTooOld {
+        /// The office's version.
+        office: i32,
+        /// What this build sends into.
+        needs: i32,
     },
     /// A migration failed (rolled back).
     #[error("migration {version} failed: {message}")]

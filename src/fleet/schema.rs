@@ -22,7 +22,8 @@ struct Migration {
 }
 
 /// The tables a car sends rows into (each with `car_id`, `seq`).
-pub const CAR_TABLES: [&str; 7] = ["reads", "audit", "shifts", "hits", "hit_events", "checklists", "equipment_reports"];
+pub const CAR_TABLES: [&str; 8] =
+    ["reads", "audit", "shifts", "hits", "hit_events", "checklists", "equipment_reports", "holds"];
 
 /// The partitioned tables and their time column.
 pub const PARTITIONED: [(&str, &str); 2] = [("reads", "read_at"), ("audit", "at")];
@@ -337,6 +338,54 @@ CREATE TABLE office_sample_items (
     reviewed_at timestamptz,
     PRIMARY KEY (sample_id, item_no)
 );
+"#,
+    },
+    Migration {
+        version: 4,
+        name: "case holds from the cars, for the office's retention purge; month partitions that take rows from the default",
+        sql: r#"
+-- A car's case holds, one row per event (placed, released): the newest row of a hold says
+-- whether it stands. The office's purge keeps every read a standing hold names.
+CREATE TABLE holds (
+    car_id text NOT NULL,
+    seq bigint NOT NULL,
+    hold_id bigint NOT NULL,
+    read_id bigint NOT NULL,
+    case_number text NOT NULL,
+    placed_by text NOT NULL,
+    placed_at timestamptz NOT NULL,
+    released_at timestamptz,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (car_id, seq)
+);
+CREATE INDEX holds_car_hold ON holds (car_id, hold_id, seq);
+GRANT INSERT ON holds TO patrol_car;
+ALTER TABLE holds ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON holds FOR INSERT TO patrol_car WITH CHECK (car_id = fleet_current_car());
+
+-- A month's partition made after rows of that month went to the default partition (the
+-- office was not maintained for a while, or a car's clock was off) takes them over, instead
+-- of failing: they are moved in the same transaction, then the table is attached.
+CREATE OR REPLACE FUNCTION fleet_ensure_month(tbl text, month date) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    first date := date_trunc('month', month)::date;
+    next date := (date_trunc('month', month) + interval '1 month')::date;
+    part text := format('%s_y%sm%s', tbl, to_char(first, 'YYYY'), to_char(first, 'MM'));
+    col text := CASE tbl WHEN 'reads' THEN 'read_at' WHEN 'audit' THEN 'at' END;
+BEGIN
+    IF col IS NULL THEN
+        RAISE EXCEPTION 'fleet_ensure_month: % is not partitioned by month', tbl;
+    END IF;
+    IF to_regclass(part) IS NOT NULL THEN
+        RETURN;
+    END IF;
+    EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', tbl);
+    EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part, tbl);
+    EXECUTE format('WITH moved AS (DELETE FROM %I WHERE %I >= %L AND %I < %L RETURNING *) '
+                   'INSERT INTO %I SELECT * FROM moved', tbl || '_default', col, first, col, next, part);
+    EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', tbl, part, first, next);
+END $$;
 "#,
     },
 ];

@@ -137,6 +137,9 @@ pub fn connect_car(settings: &SyncSettings) -> Result<Client, FleetError> {
     if version > super::schema::known_version() {
         return Err(FleetError::SchemaTooNew { office: version, known: super::schema::known_version() });
     }
+    if version < super::schema::known_version() {
+        return Err(FleetError::SchemaTooOld { office: version, needs: super::schema::known_version() });
+    }
     Ok(client)
 }
 
@@ -293,6 +296,19 @@ pub fn send_batch(client: &mut Client, car: &str, batch: &[Queued]) -> Result<u6
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                 )?;
                 tx.execute(&statement, &[&car, &seq, &e.officer, &e.camera, &e.description, &at(e.time_ms), &e.id])?
+            }
+            Record::Hold(h) => {
+                let statement = prepared(
+                    &mut tx,
+                    &mut statements,
+                    "INSERT INTO holds (car_id, seq, hold_id, read_id, case_number, placed_by, placed_at, released_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                )?;
+                let released = h.released_ms.map(at);
+                tx.execute(
+                    &statement,
+                    &[&car, &seq, &h.id, &h.read_id, &h.case_number, &h.placed_by, &at(h.time_ms), &released],
+                )?
             }
             Record::Gone => 0,
         };

@@ -23,7 +23,7 @@ pub struct Joined {
 
 /// What the car kept before it first joined, queued at the join in the car's own order, so
 /// the office holds its whole history and its audit chain from the first row.
-const BACKFILL: [(&str, &str, &str); 8] = [
+const BACKFILL: [(&str, &str, &str); 9] = [
     ("audit", "audit_log", "seq"),
     ("shift", "shifts", "id"),
     ("checklist", "checklists", "id"),
@@ -31,6 +31,8 @@ const BACKFILL: [(&str, &str, &str); 8] = [
     ("read", "reads", "id"),
     ("hit", "hits", "id"),
     ("hit_event", "hit_events", "id"),
+    // A hold released since is sent once, released: the office keeps the newest event.
+    ("hold", "holds", "id"),
     // A shift that had ended: its end, as a second event (as when it ends after the join).
     ("shift", "shifts", "id"),
 ];
@@ -216,6 +218,24 @@ pub struct EquipmentRecord {
     pub description: String,
 }
 
+/// A case hold placed, or released (queued again when it is: the office keeps one row per
+/// event, and the newest says whether the hold still stands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRecord {
+    /// The car's hold id.
+    pub id: i64,
+    /// The read it protects.
+    pub read_id: i64,
+    /// The case.
+    pub case_number: String,
+    /// Who placed it.
+    pub placed_by: String,
+    /// When.
+    pub time_ms: i64,
+    /// When it was released (`None` while it stands).
+    pub released_ms: Option<i64>,
+}
+
 /// What one outbox row carries.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
@@ -233,6 +253,8 @@ pub enum Record {
     Checklist(ChecklistRecord),
     /// An equipment report.
     EquipmentReport(EquipmentRecord),
+    /// A case hold placed or released.
+    Hold(HoldRecord),
     /// Its record no longer exists (a read purged by retention before the office was
     /// reached): nothing to send; the row is dropped with the batch.
     Gone,
@@ -364,6 +386,21 @@ fn record(conn: &Connection, kind: &str, id: i64) -> Result<Option<Record>, Stor
                 }))
             })
             .optional()?,
+        "hold" => conn
+            .prepare_cached(
+                "SELECT id, read_id, case_number, placed_by, time_ms, released_ms FROM holds WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(Record::Hold(HoldRecord {
+                    id: r.get(0)?,
+                    read_id: r.get(1)?,
+                    case_number: r.get(2)?,
+                    placed_by: r.get(3)?,
+                    time_ms: r.get(4)?,
+                    released_ms: r.get(5)?,
+                }))
+            })
+            .optional()?,
         other => return Err(StoreError::Corrupt(format!("fleet outbox row of unknown kind {other:?}"))),
     };
     Ok(found)
@@ -465,5 +502,34 @@ mod tests {
         store.write(leave).unwrap();
         read("AFTER1");
         assert_eq!(store.read(backlog).unwrap().rows, 1, "left: queues no more, keeps what was queued");
+    }
+
+    #[test]
+    fn a_case_hold_is_queued_when_placed_and_again_when_released() {
+        let (_dir, store) = temp_store();
+        let joined =
+            Joined { car_id: "unit-7".into(), office: "host=x".into(), joined_by: "admin".into(), joined_ms: 5 };
+        store.write(move |conn| join(conn, &joined)).unwrap();
+        store.write(|conn| mark_sent(conn, i64::MAX)).unwrap();
+        store
+            .write(|conn| {
+                conn.execute(
+                    "INSERT INTO reads (time_ms, camera, plate, confidence) VALUES (1000, 'front', 'H1', 0.9)",
+                    [],
+                )?;
+                let read = conn.last_insert_rowid();
+                crate::store::records::place_hold(conn, read, "C-1", "s1", 2000)?;
+                crate::store::records::release_holds(conn, "C-1", 3000)?;
+                // Releasing a case again changes nothing and queues nothing.
+                crate::store::records::release_holds(conn, "C-1", 4000)?;
+                Ok(())
+            })
+            .unwrap();
+        let batch = store.read(|conn| next_batch(conn, 10)).unwrap();
+        let kinds: Vec<&str> = batch.iter().map(|q| q.kind.as_str()).collect();
+        assert_eq!(kinds, ["read", "hold", "hold"]);
+        // Read when sent: both events carry the hold as it is now, and the newest decides.
+        assert!(matches!(&batch[2].record,
+            Record::Hold(h) if h.case_number == "C-1" && h.placed_by == "s1" && h.released_ms == Some(3000)));
     }
 }

@@ -112,7 +112,13 @@ pub(crate) fn purge_in(
         counts.hits = conn.execute(&format!("DELETE {finished_hits}"), [cutoff_ms])? as u64;
         counts.reads =
             conn.execute(&format!("DELETE FROM reads WHERE time_ms < ?1 AND NOT {PROTECTED}"), [cutoff_ms])? as u64;
-        conn.execute("DELETE FROM holds WHERE released_ms IS NOT NULL AND read_id NOT IN (SELECT id FROM reads)", [])?;
+        // A released hold whose release the office has not received yet stays until it has
+        // (the next purge), or the office would keep its read for a hold that no longer stands.
+        conn.execute(
+            "DELETE FROM holds WHERE released_ms IS NOT NULL AND read_id NOT IN (SELECT id FROM reads)
+             AND id NOT IN (SELECT row_id FROM fleet_outbox WHERE kind = 'hold')",
+            [],
+        )?;
         counts.track_points = conn.execute("DELETE FROM patrol_track WHERE time_ms < ?1", [cutoff_ms])? as u64;
     }
     let outcome = format!(

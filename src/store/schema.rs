@@ -318,6 +318,23 @@ WHEN EXISTS (SELECT 1 FROM fleet_state WHERE key = 'car_id')
 BEGIN INSERT INTO fleet_outbox (kind, row_id, queued_ms)
       VALUES ('equipment_report', NEW.id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;
 "#,
+    // 10: case holds go to the office too, so its retention purge keeps what the car keeps
+    // (docs/fleet.md, "Retention"). A hold is queued when placed and again when released. A car
+    // joined before this migration queues the holds it already has, once.
+    r#"
+CREATE TRIGGER fleet_queue_hold AFTER INSERT ON holds
+WHEN EXISTS (SELECT 1 FROM fleet_state WHERE key = 'car_id')
+BEGIN INSERT INTO fleet_outbox (kind, row_id, queued_ms)
+      VALUES ('hold', NEW.id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;
+CREATE TRIGGER fleet_queue_hold_release AFTER UPDATE OF released_ms ON holds
+WHEN NEW.released_ms IS NOT NULL AND OLD.released_ms IS NULL
+     AND EXISTS (SELECT 1 FROM fleet_state WHERE key = 'car_id')
+BEGIN INSERT INTO fleet_outbox (kind, row_id, queued_ms)
+      VALUES ('hold', NEW.id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;
+INSERT INTO fleet_outbox (kind, row_id, queued_ms)
+SELECT 'hold', id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) FROM holds
+WHERE EXISTS (SELECT 1 FROM fleet_state WHERE key = 'car_id') ORDER BY id;
+"#,
 ];
 
 /// The schema version this program writes.
