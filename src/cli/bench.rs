@@ -46,6 +46,12 @@ pub struct BenchArgs {
     /// report); `all` takes every crop, training's included.
     #[arg(long, value_name = "SPLIT", default_value = "report")]
     pub state_split: StateSplit,
+    /// Photos: time each photo with the detector's plans built on the spot for sizes not seen
+    /// before (about 85 ms a plan), as a process reading one photo pays; by default they are
+    /// built for every size in the folder first (as a camera pipeline builds its frame
+    /// size's at start) and their time is reported apart (`plans_ms`).
+    #[arg(long)]
+    pub cold: bool,
 }
 
 /// Which crops `bench --crops` measures the state classifier on.
@@ -92,7 +98,7 @@ pub fn run(ctx: &Context, args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let hits = ctx.config.hotlist.match_config();
     match &args.crops {
         Some(csv) => bench_crops(&recognizer, csv, &args.dir, threads, hits, (args.held_out_of, args.state_split)),
-        None => bench_photos(&recognizer, &args.dir, threads, hits, args.held_out_of),
+        None => bench_photos(&recognizer, &args.dir, threads, hits, (args.held_out_of, args.cold)),
     }
 }
 
@@ -128,7 +134,7 @@ fn bench_photos(
     dir: &Path,
     threads: usize,
     hits: MatchConfig,
-    held_out_of: Option<f64>,
+    (held_out_of, cold): (Option<f64>, bool),
 ) -> anyhow::Result<ExitCode> {
     let (mut images, problems) = load_truth_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
     if let Some(share) = held_out_of {
@@ -142,6 +148,21 @@ fn bench_photos(
     }
     let truth = images.iter().flat_map(|i| i.plates.iter().map(|p| p.text.as_str()));
     let judge = HitJudge::new(truth, DECOY_ENTRIES, hits).context("building the hit lists")?;
+    // The detector's plan for an input size is built once per process (tract optimizes the
+    // network for each shape); unless `--cold`, every size the folder holds is prepared
+    // first, so the per-photo times are those of a process that has seen the size before.
+    let plans_started = Instant::now();
+    let mut sizes = std::collections::BTreeSet::new();
+    if !cold {
+        for truth in &images {
+            if let Ok(img) = image_io::load_rgb(&truth.image)
+                && sizes.insert(img.dimensions())
+            {
+                recognizer.warm_up(img.width(), img.height()).context("building the detector's plans")?;
+            }
+        }
+    }
+    let plans_ms = plans_started.elapsed().as_secs_f64() * 1000.0;
     let results = parallel_map(&images, threads, |truth| {
         let started = Instant::now();
         let cpu_started = ThreadTime::now();
@@ -193,6 +214,9 @@ fn bench_photos(
     }
     let mut summary = serde_json::to_value(summarize(&results, threads))?;
     summary["readers"] = json!(recognizer.reader_names());
+    summary["plans"] = json!(if cold { "built when first needed, inside the photo's time" } else { "built first" });
+    summary["plans_ms"] = json!(plans_ms);
+    summary["image_sizes"] = json!(sizes.len());
     println!("{summary}");
     Ok(ExitCode::SUCCESS)
 }

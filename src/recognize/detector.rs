@@ -217,7 +217,7 @@ fn crop_clamped(img: &RgbImage, x0: f32, y0: f32, w: u32, h: u32) -> RgbImage {
 
 /// The detector input (height, width) for an image: the long side scaled to `long_side`, the
 /// other rounded up to a multiple of the network's largest stride.
-fn shape_for(width: u32, height: u32, long_side: u32) -> (usize, usize) {
+pub(crate) fn shape_for(width: u32, height: u32, long_side: u32) -> (usize, usize) {
     let scale = long_side as f32 / width.max(height) as f32;
     let round32 = |v: f32| ((v / 32.0).ceil() as usize).max(1) * 32;
     let (w, h) = (width as f32 * scale, height as f32 * scale);

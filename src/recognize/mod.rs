@@ -252,10 +252,15 @@ impl Recognizer {
         Ok(video::VideoReader::new(Self::load_for_frames(config, width, height)?, schedule))
     }
 
-    /// Prepares the detector for frames of this size, so the first live frame does not pay
-    /// for plan optimization.
+    /// Prepares the detector for images of this size (the coarse search's shape too, for
+    /// photos), so the first live frame does not pay for plan optimization.
     pub fn warm_up(&self, width: u32, height: u32) -> Result<(), RecognizeError> {
         self.detector.plan(self.detector.input_shape(width, height))?;
+        if let Some((long_side, _)) = self.coarse
+            && width.max(height) > long_side
+        {
+            self.detector.plan(detector::shape_for(width, height, long_side))?;
+        }
         let roi = detector::ROI_LONG_SIDE as usize;
         self.detector.plan((roi / 2, roi)).map(|_| ())
     }
