@@ -852,6 +852,23 @@ mod geometry {
             r.read("DEMO001");
             r.steps(1);
             check_screen(&r, w, h, &patrol, "banner", &["ACKNOWLEDGE", "Log off"]);
+            // Settings under a banner: the work area is short, and its last line (the health
+            // figures) is reached by scrolling, never drawn under the action bar.
+            r.click("Settings");
+            check_screen(&r, w, h, &patrol, "settings under a banner", &["Back to patrol", "Patrol"]);
+            let last = ["screen frame time", "frame to hit committed", "no hit yet this shift"]
+                .into_iter()
+                .find(|part| r.has_text(part))
+                .expect("a health line");
+            r.harness.get_by_label_contains(last).scroll_to_me();
+            r.steps(20);
+            let line = r.harness.get_by_label_contains(last).rect();
+            assert!(
+                patrol.work.contains_rect(line),
+                "{w}x{h}: the health line {line:?} is outside the work area {:?}",
+                patrol.work
+            );
+            r.click("Patrol");
             r.click("ACKNOWLEDGE");
             check_screen(&r, w, h, &patrol, "verify", &["PLATE MATCHES", "MISREAD", "Back to patrol"]);
             r.click("PLATE MATCHES");

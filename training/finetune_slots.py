@@ -150,6 +150,8 @@ def main():
     ap.add_argument("--base", default=BASE)
     ap.add_argument("--checkpoint", default=os.path.join(HERE, "checkpoints", "plate_slots.pt"))
     ap.add_argument("--out", default=OUT)
+    ap.add_argument("--cosine", action="store_true",
+                    help="decay the rate to 0 over the run (cosine, 50 steps of warm-up) instead of keeping it")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -176,7 +178,13 @@ def main():
     start = last_save = time.time()
     losses = []
     model.train()
+    first_step = step
     while time.time() - start < a.minutes * 60:
+        if a.cosine:
+            frac = (time.time() - start) / (a.minutes * 60)
+            warm = min(1.0, (step - first_step + 1) / 50)
+            for g in opt.param_groups:
+                g["lr"] = a.lr * warm * 0.5 * (1 + np.cos(np.pi * frac))
         x, y = batch(rng, fonts, crops["train"], eu["train"], a.batch)
         probs = model(x)
         loss = nll(torch.log(probs.clamp_min(1e-8)).reshape(-1, len(SLOT_ALPHABET)), y.reshape(-1))

@@ -29,6 +29,22 @@ impl SettingsScreen {
                 frame.show(View::Patrol);
             }
         });
+        // The rest scrolls by a finger drag when the work area is short (a hit's banner
+        // above, a 1024x768 screen): the health lines must never sit under the action bar.
+        crate::ui::theme::finger_scroll().id_salt("settings").auto_shrink([false, false]).show(ui, |ui| {
+            self.body(ui, console, health, theme_choice, tone, frame);
+        });
+    }
+
+    fn body(
+        &mut self,
+        ui: &mut egui::Ui,
+        console: &Console,
+        health: &Health,
+        theme_choice: ThemeChoice,
+        tone: &Tone,
+        frame: &mut Frame<'_>,
+    ) {
         ui.label(RichText::new("Display").strong());
         ui.horizontal(|ui| {
             for (choice, label) in
