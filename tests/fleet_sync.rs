@@ -380,8 +380,18 @@ fn a_hot_list_published_at_the_office_reaches_the_car_and_a_forged_or_altered_on
     ));
     let synced = ok(&cli(&f.car, &f.car_config, &["fleet", "sync", "--as", "a1"], "123456"));
     assert!(synced.contains("hot list v2-forged REFUSED: signature does not verify"), "{synced}");
-    let manifest = std::fs::read_to_string(f.car.join("office-hotlist").join("manifest.json")).unwrap();
+    // The folder still holds v1, sealed with the car's key like the hot-list cache: no plate
+    // of it, nor its manifest, is on the disk in the clear.
+    let keys = StoreKeys::derive(PASSPHRASE, &f.car, KeySource::Environment).unwrap();
+    let sealed = patrol_alpr::hotlist::cache::HotlistCache::at(&f.car.join("office-hotlist"), keys);
+    let manifest = String::from_utf8(sealed.load("manifest.json").unwrap().unwrap()).unwrap();
     assert!(manifest.contains("\"v1\""), "the folder still holds v1: {manifest}");
+    for entry in std::fs::read_dir(f.car.join("office-hotlist")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        for needle in [&b"7ABC123"[..], b"\"version\"", b"svs.tbl"] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{needle:?} in the clear");
+        }
+    }
     let store = open_store(&f.car);
     let head = store.audit_head().unwrap().seq;
     let refusals = (1..=head)
@@ -422,6 +432,13 @@ fn a_hot_list_published_at_the_office_reaches_the_car_and_a_forged_or_altered_on
     assert!(synced.contains("hot list v4 pulled"), "{synced}");
     let updated = ok(&cli(&f.car, &f.car_config, &["hotlist", "update", "--as", "o1"], "123456"));
     assert!(updated.contains("now using list v4 (2 entries)"), "{updated}");
+
+    // A folder an older version wrote in the clear is pulled again, sealed.
+    std::fs::write(f.car.join("office-hotlist").join("manifest.json"), b"{}").unwrap();
+    let synced = ok(&cli(&f.car, &f.car_config, &["fleet", "sync", "--as", "a1"], "123456"));
+    assert!(synced.contains("hot list v4 pulled"), "{synced}");
+    let manifest = String::from_utf8(sealed.load("manifest.json").unwrap().unwrap()).unwrap();
+    assert!(manifest.contains("\"v4\""), "{manifest}");
 
     // A car's own role may read publications but not write them.
     let creds = read_credentials(&f._home.path().join("unit-9.json")).unwrap();

@@ -281,6 +281,10 @@ fn the_administrator_rotates_the_key_and_only_the_new_one_opens_the_data() {
     let new_key = dir.path().join("new.key");
     std::fs::write(&new_key, "the rotated passphrase\n").unwrap();
     let rekey = ["store", "rekey", "--new-key-file", new_key.to_str().unwrap()];
+    // A joined car keeps the office's hot-list publication sealed under the same key.
+    let office = data.join("office-hotlist");
+    let current = StoreKeys::derive(SECRET, &data, KeySource::Environment).unwrap();
+    patrol_alpr::hotlist::cache::HotlistCache::at(&office, current).save("manifest.json", b"{\"v\":1}").unwrap();
 
     // An officer may not rotate it; the refusal is audited and nothing changes.
     let refused = run(&data, &[&rekey[..], &["--as", "O1"]].concat(), "654321", "");
@@ -290,7 +294,7 @@ fn the_administrator_rotates_the_key_and_only_the_new_one_opens_the_data() {
     let rotated = run(&data, &[&rekey[..], &["--as", "A1"]].concat(), "123456", "");
     assert!(rotated.status.success(), "{}", stderr(&rotated));
     assert!(
-        stdout(&rotated).contains("database re-encrypted, 2 hot-list cache files resealed"),
+        stdout(&rotated).contains("database re-encrypted, 3 hot-list cache files resealed"),
         "{}",
         stdout(&rotated)
     );
@@ -305,6 +309,8 @@ fn the_administrator_rotates_the_key_and_only_the_new_one_opens_the_data() {
     let verify = run_keyed(&data, new, &["audit", "verify", "--as", "A1"], "123456", "");
     assert!(stdout(&verify).contains("intact"), "{}", stdout(&verify));
     let keys = StoreKeys::derive(new, &data, KeySource::Environment).unwrap();
+    let office = patrol_alpr::hotlist::cache::HotlistCache::at(&office, keys.clone());
+    assert_eq!(office.load("manifest.json").unwrap().as_deref(), Some(&b"{\"v\":1}"[..]));
     let store = Store::open(&data, keys, "test").unwrap();
     let outcomes: Vec<String> = store
         .read(|c| {

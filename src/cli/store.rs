@@ -167,7 +167,14 @@ fn rekey(ctx: &Context, args: &RekeyArgs) -> anyhow::Result<ExitCode> {
     let rotation = Rotation::begin(data_dir, args.new_key_file.as_deref())?;
     let database = rotation.reencrypt_database(&current)?;
     let old_cache = HotlistCache::new(data_dir, current.clone());
-    let cache = old_cache.reseal(&HotlistCache::new(data_dir, rotation.next_keys().clone()))?;
+    let mut cache = old_cache.reseal(&HotlistCache::new(data_dir, rotation.next_keys().clone()))?;
+    // The office's publication a joined car keeps is sealed under the same key.
+    let office = crate::store::outbox::office_list_dir(data_dir);
+    let office_report =
+        HotlistCache::at(&office, current.clone()).reseal(&HotlistCache::at(&office, rotation.next_keys().clone()))?;
+    cache.resealed += office_report.resealed;
+    cache.already += office_report.already;
+    cache.unreadable.extend(office_report.unreadable);
     if !cache.unreadable.is_empty() && !args.leave_unreadable {
         for path in &cache.unreadable {
             eprintln!("opens under neither key: {}", path.display());

@@ -14,6 +14,7 @@ use postgres::Client;
 use super::FleetError;
 use super::sync::DrainError;
 use crate::audit::{AuditAction, AuditEvent};
+use crate::hotlist::cache::{CacheError, HotlistCache};
 use crate::hotlist::update::{MANIFEST_NAME, Manifest, SIGNATURE_NAME, sha256_hex, verify_manifest};
 use crate::store::outbox::{get_state, office_list_dir, set_state};
 use crate::store::{Store, StoreError};
@@ -115,7 +116,15 @@ pub enum Pulled {
 /// update would refuse an unsigned list anyway. A taken one replaces the car's office folder
 /// whole (written beside it, then renamed), so an update never sees half of it.
 pub fn pull_hotlist(client: &mut Client, store: &Store, key: Option<&VerifyingKey>) -> Result<Pulled, DrainError> {
-    let since: i64 = store.read(|conn| get_state(conn, PUBLICATION_SEQ))?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    let folder = office_list_dir(store.data_dir());
+    let sealed = HotlistCache::at(&folder, store.keys().clone());
+    // A folder an older version wrote in the clear (or one that no longer opens) is pulled
+    // again, sealed, whatever was taken before.
+    let readable = !folder.join(MANIFEST_NAME).exists() || sealed.load(MANIFEST_NAME).is_ok();
+    let since: i64 = match readable {
+        true => store.read(|conn| get_state(conn, PUBLICATION_SEQ))?.and_then(|v| v.parse().ok()).unwrap_or(0),
+        false => 0,
+    };
     let Some(row) = client
         .query_opt(
             "SELECT id, version, manifest, signature FROM hotlist_publications WHERE id > $1 ORDER BY id DESC LIMIT 1",
@@ -163,9 +172,10 @@ pub fn pull_hotlist(client: &mut Client, store: &Store, key: Option<&VerifyingKe
         bytes += content.len() as u64;
         files.push((file.name.clone(), content));
     }
-    let folder = office_list_dir(store.data_dir());
-    write_folder(&folder, id, &manifest_bytes, &signature, &files)
-        .map_err(|source| StoreError::Io { path: folder.clone(), source })?;
+    write_folder(&sealed, id, &manifest_bytes, &signature, &files).map_err(|err| match err {
+        CacheError::Io { path, source } => StoreError::Io { path, source },
+        other => StoreError::Io { path: folder.clone(), source: std::io::Error::other(other.to_string()) },
+    })?;
     let publication = Publication { id, version, files: files.len(), bytes };
     let outcome = format!("pulled {} files ({bytes} bytes) for the next update", publication.files);
     let object = format!("hot-list publication {id} ({}) from the office", publication.version);
@@ -177,35 +187,45 @@ pub fn pull_hotlist(client: &mut Client, store: &Store, key: Option<&VerifyingKe
     Ok(Pulled::Taken(publication))
 }
 
-/// Writes the publication into a new folder beside `folder`, then swaps it in.
+/// Writes the publication, every file sealed with the store's key (no plate of it is on the
+/// disk in the clear), into a new folder beside `office`'s, then swaps it in.
 fn write_folder(
-    folder: &Path,
+    office: &HotlistCache,
     id: i64,
     manifest: &[u8],
     signature: &str,
     files: &[(String, Vec<u8>)],
-) -> std::io::Result<()> {
+) -> Result<(), CacheError> {
+    let folder = office.dir();
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CacheError::Io { path, source }
+    };
     let staging = folder.with_extension(format!("new-{id}"));
     if staging.exists() {
-        fs::remove_dir_all(&staging)?;
+        fs::remove_dir_all(&staging).map_err(io(&staging))?;
     }
-    fs::create_dir_all(&staging)?;
+    fs::create_dir_all(&staging).map_err(io(&staging))?;
+    let staged = office.sealed_at(&staging);
     for (name, content) in files {
-        fs::write(staging.join(name), content)?;
+        staged.save(name, content)?;
     }
-    fs::write(staging.join(SIGNATURE_NAME), signature)?;
+    staged.save(SIGNATURE_NAME, signature.as_bytes())?;
     // The manifest last: a folder without it is no source at all.
-    fs::write(staging.join(MANIFEST_NAME), manifest)?;
-    let old = folder.with_extension("old");
-    if old.exists() {
-        fs::remove_dir_all(&old)?;
-    }
-    if folder.exists() {
-        fs::rename(folder, &old)?;
-    }
-    fs::rename(&staging, folder)?;
-    if old.exists() {
-        fs::remove_dir_all(&old)?;
-    }
-    Ok(())
+    staged.save(MANIFEST_NAME, manifest)?;
+    let (folder, old) = (folder.to_path_buf(), folder.with_extension("old"));
+    let swap = || -> std::io::Result<()> {
+        if old.exists() {
+            fs::remove_dir_all(&old)?;
+        }
+        if folder.exists() {
+            fs::rename(&folder, &old)?;
+        }
+        fs::rename(&staging, &folder)?;
+        if old.exists() {
+            fs::remove_dir_all(&old)?;
+        }
+        Ok(())
+    };
+    swap().map_err(io(office.dir()))
 }

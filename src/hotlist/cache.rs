@@ -94,6 +94,18 @@ impl HotlistCache {
         Self { dir: cache_dir(data_dir), keys }
     }
 
+    /// Sealed files in another folder of the data dir, under the same key: the office's
+    /// hot-list publication as a joined car keeps it (`fleet::publish`), so no plate of it
+    /// is on the disk in the clear either.
+    pub fn at(dir: &Path, keys: StoreKeys) -> Self {
+        Self { dir: dir.to_path_buf(), keys }
+    }
+
+    /// [`HotlistCache::at`] `dir` under this cache's key.
+    pub fn sealed_at(&self, dir: &Path) -> Self {
+        Self::at(dir, self.keys.clone())
+    }
+
     /// The cache's folder.
     pub fn dir(&self) -> &Path {
         &self.dir

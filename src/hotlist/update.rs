@@ -214,16 +214,47 @@ pub fn verify_manifest(manifest_bytes: &[u8], signature_text: &[u8], key: &Verif
     Ok(manifest)
 }
 
-/// A verified manifest, and the folder holding its files (their sizes checked; their
-/// hashes are checked as they are parsed, see `apply`).
+/// The source a joined car's console adds for the office's publication: this prefix and the
+/// folder the sync thread keeps it in, every file sealed with the store's key (see
+/// [`HotlistCache::at`]).
+pub const OFFICE_SOURCE_PREFIX: &str = "office:";
+
+/// Where an update's files are read from.
+#[derive(Debug)]
+pub enum SourceFiles {
+    /// A folder of plain files (mounted media, a synchronised share).
+    Folder(PathBuf),
+    /// The office's publication, sealed in the data dir.
+    Sealed(HotlistCache),
+}
+
+impl SourceFiles {
+    /// Opens one file of the update for reading (decrypted as it is read when sealed).
+    fn open(&self, name: &str) -> Result<Box<dyn std::io::Read + '_>, String> {
+        match self {
+            SourceFiles::Folder(dir) => {
+                let path = dir.join(name);
+                Ok(Box::new(fs::File::open(&path).map_err(|err| format!("{}: {err}", path.display()))?))
+            }
+            SourceFiles::Sealed(cache) => match cache.open(name) {
+                Ok(Some(reader)) => Ok(Box::new(reader)),
+                Ok(None) => Err(format!("{}: missing", cache.dir().join(name).display())),
+                Err(err) => Err(err.to_string()),
+            },
+        }
+    }
+}
+
+/// A verified manifest, and where its files are (their sizes checked for a folder; their
+/// hashes, and a sealed file's size, are checked as they are read, see `apply`).
 #[derive(Debug)]
 pub struct FetchedUpdate {
     /// Where it came from.
     pub source: String,
     /// The verified manifest.
     pub manifest: Manifest,
-    /// The folder of the manifest's files.
-    pub dir: PathBuf,
+    /// The manifest's files.
+    pub files: SourceFiles,
 }
 
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
@@ -243,8 +274,20 @@ fn size_mismatch(file: &ManifestFile, actual: u64) -> Option<String> {
 }
 
 /// Reads and verifies one source: the signature first, then each file's size. The files
-/// themselves are read once, when they are parsed.
-pub fn fetch(source: &str, key: &VerifyingKey) -> Result<FetchedUpdate, String> {
+/// themselves are read once, when they are parsed. The office's sealed folder is opened
+/// with `cache`'s key.
+pub fn fetch(source: &str, key: &VerifyingKey, cache: &HotlistCache) -> Result<FetchedUpdate, String> {
+    if let Some(dir) = source.strip_prefix(OFFICE_SOURCE_PREFIX) {
+        let sealed = cache.sealed_at(Path::new(dir));
+        let read = |name: &str| match sealed.load(name) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(format!("{}: no list pulled from the office yet", sealed.dir().join(name).display())),
+            Err(err) => Err(err.to_string()),
+        };
+        let (manifest_bytes, signature) = (read(MANIFEST_NAME)?, read(SIGNATURE_NAME)?);
+        let manifest = verify_manifest(&manifest_bytes, &signature, key)?;
+        return Ok(FetchedUpdate { source: source.to_owned(), manifest, files: SourceFiles::Sealed(sealed) });
+    }
     if source.starts_with("http://") {
         return Err("plain http sources are refused: use https or a folder".into());
     }
@@ -265,17 +308,16 @@ pub fn fetch(source: &str, key: &VerifyingKey) -> Result<FetchedUpdate, String> 
             return Err(reason);
         }
     }
-    Ok(FetchedUpdate { source: source.to_owned(), manifest, dir: dir.to_path_buf() })
+    Ok(FetchedUpdate { source: source.to_owned(), manifest, files: SourceFiles::Folder(dir.to_path_buf()) })
 }
 
 /// Checks every file of a fetched update against its manifest (size and SHA-256), reading
 /// each once through a fixed buffer, without parsing or keeping it.
 fn verify_files(fetched: &FetchedUpdate) -> Result<(), String> {
     for file in &fetched.manifest.files {
-        let path = fetched.dir.join(&file.name);
-        let source = fs::File::open(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+        let source = fetched.files.open(&file.name)?;
         let mut hashing = HashingReader::new(source);
-        std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|err| format!("{}: {err}", path.display()))?;
+        std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|err| format!("{}: {err}", file.name))?;
         let (size, sha256, _) = hashing.finish();
         if let Some(reason) = size_mismatch(file, size) {
             return Err(reason);
@@ -292,13 +334,12 @@ fn verify_files(fetched: &FetchedUpdate) -> Result<(), String> {
 /// committed; a refused file leaves nothing behind.
 fn parse_update_file(
     cache: &HotlistCache,
-    dir: &Path,
+    files: &SourceFiles,
     file: &ManifestFile,
     ctx: &ParseContext,
     entries: &mut FileEntries,
 ) -> Result<(ParsedFile, PendingFile), ApplyError> {
-    let path = dir.join(&file.name);
-    let source = fs::File::open(&path).map_err(|err| ApplyError::Refused(format!("{}: {err}", path.display())))?;
+    let source = files.open(&file.name).map_err(ApplyError::Refused)?;
     let mut hashing = HashingReader::with_copy(source, cache.create_sealed().map_err(LoadError::from)?);
     let reader = BufReader::with_capacity(UPDATE_BUFFER, &mut hashing);
     let result = parse::parse_reader_into(file.format, reader, ctx, &mut |e| entries.push(e));
@@ -425,7 +466,7 @@ fn try_update(request: &UpdateRequest<'_>) -> Result<UpdateOutcome, UpdateError>
     let newest = request.history.newest_accepted()?;
     let mut reasons = Vec::new();
     for source in &config.sources {
-        let fetched = match fetch(source, &key) {
+        let fetched = match fetch(source, &key, request.cache) {
             Ok(fetched) => fetched,
             Err(reason) => {
                 reasons.push(format!("{source}: {reason}"));
@@ -518,7 +559,7 @@ fn apply(request: &UpdateRequest<'_>, state: &CacheState, fetched: FetchedUpdate
             error_log: None,
         };
         let mut entries = list.file_entries();
-        let (result, copy) = parse_update_file(request.cache, &fetched.dir, file, &ctx, &mut entries)?;
+        let (result, copy) = parse_update_file(request.cache, &fetched.files, file, &ctx, &mut entries)?;
         file_errors.extend(result.errors.iter().filter(|e| e.scope == ErrorScope::File).map(ToString::to_string));
         list.add(&file.name, result, entries)?;
         pending.push(copy);

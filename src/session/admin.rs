@@ -302,6 +302,7 @@ pub fn effective_config(store: &Store, config: &Config) -> Result<Config, StoreE
 pub fn add_office_list_source(store: &Store, config: &mut Config) -> Result<(), StoreError> {
     if store.read(crate::store::outbox::joined)?.is_some() {
         let folder = crate::store::outbox::office_list_dir(store.data_dir()).display().to_string();
+        let folder = format!("{}{folder}", crate::hotlist::update::OFFICE_SOURCE_PREFIX);
         if !config.hotlist.sources.contains(&folder) {
             config.hotlist.sources.insert(0, folder);
         }
