@@ -224,8 +224,9 @@ pub struct RecognizerConfig {
     /// A detection is reported as a plate only when the recognizer is at least this sure it
     /// holds text (see `recognize::ocr::TextRead::text_probability`).
     pub min_confidence: f32,
-    /// Crops of each detected plate, with different margins, read and voted as one (1-5):
-    /// more views fix clipped and look-alike characters at about 2 ms each.
+    /// Crops of each detected plate, with different margins, read and voted as one (1-5),
+    /// about 3 ms each; views past the third are read only when the first three leave the
+    /// reading unsure.
     pub read_views: usize,
     /// Which plate-text readers read a plate, and how their readings are combined
     /// (`recognize::ReaderMode`). The CTC reader always decides what is a plate.
@@ -261,7 +262,9 @@ impl Default for RecognizerConfig {
             coarse_accept: 0.7,
             detector_threshold: 0.05,
             min_confidence: 0.5,
-            read_views: 5,
+            // Chosen on crops-val and eu-val (docs/recognition.md, "Seventh session"): 3, 4
+            // and 5 views read the same plates there, and 3 costs least.
+            read_views: 3,
             reader: crate::recognize::ReaderMode::SecondOpinion,
             slot_views: 2,
             video_slot_views: 1,
