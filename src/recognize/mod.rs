@@ -102,8 +102,9 @@ pub use state::{StateCandidate, StateRead};
 pub const DETECTOR_FILE: &str = "third_party/clp_det.onnx";
 /// File name of the plate-text recognizer inside the models folder.
 pub const OCR_FILE: &str = "plate_ocr.onnx";
-/// File name of the slot reader (fast-plate-ocr's CCT-XS) inside the models folder.
-pub const SLOT_FILE: &str = "third_party/cct_xs_v1_global.onnx";
+/// File name of the slot reader (fast-plate-ocr's CCT-XS, fine-tuned by `training/
+/// finetune_slots.py`) inside the models folder.
+pub const SLOT_FILE: &str = "plate_slots.onnx";
 
 /// Margins added around the detector's quad before reading it (fractions of the plate's
 /// width and height), one per view, the first also framing the stored crop: the recognizer
@@ -538,7 +539,7 @@ mod tests {
         let img = photo_of("7ABC123");
         for (ctc, slots, in_use, missing) in [
             (None, Some(shipped(SLOT_FILE)), "slots", OCR_FILE),
-            (Some(shipped(OCR_FILE)), None, "ctc", "cct_xs_v1_global.onnx"),
+            (Some(shipped(OCR_FILE)), None, "ctc", "plate_slots.onnx"),
         ] {
             let dir = models_with(ctc.as_deref(), slots.as_deref());
             let recognizer = Recognizer::load(dir.path(), &config).unwrap();
@@ -590,8 +591,8 @@ mod tests {
         let config = RecognizerConfig { read_state: false, ..RecognizerConfig::default() };
         // Bytes that are no ONNX model, and a real model of the other reader's shape.
         for (ctc, slots, named) in [
-            (shipped(OCR_FILE), b"not an onnx file".to_vec(), "cct_xs_v1_global.onnx"),
-            (shipped(OCR_FILE), shipped(OCR_FILE), "cct_xs_v1_global.onnx"),
+            (shipped(OCR_FILE), b"not an onnx file".to_vec(), "plate_slots.onnx"),
+            (shipped(OCR_FILE), shipped(OCR_FILE), "plate_slots.onnx"),
             (shipped(SLOT_FILE), shipped(SLOT_FILE), OCR_FILE),
         ] {
             let dir = models_with(Some(&ctc), Some(&slots));

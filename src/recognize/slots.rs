@@ -1,5 +1,6 @@
 //! The second plate-text reader: fast-plate-ocr's CCT-XS network (MIT, `models/third_party/
-//! cct_xs_v1_global.onnx`), which reads a 64x128 colour crop into nine character slots, and
+//! cct_xs_v1_global.onnx`) as fine-tuned by this project (`models/plate_slots.onnx`, same
+//! graph, input and output), which reads a 64x128 colour crop into nine character slots, and
 //! the decoding that turns its per-slot probabilities into ranked texts.
 //!
 //! Unlike the CTC reader ([`super::ocr`]) it sees the plate at its own 2:1 shape and in colour,
