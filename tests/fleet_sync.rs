@@ -921,3 +921,48 @@ fn the_office_purge_keeps_what_a_case_hold_or_an_open_hit_keeps_and_drops_whole_
     assert_eq!(count(&mut office, "SELECT count(*) FROM office_audit WHERE action = 'purge'"), 3);
     ok(&cli(&f.admin, &f.no_config, &["audit", "verify", "--db", &url, "--as", "a1"], "123456"));
 }
+
+// ---------------------------------------------------------------- a full disk at the office
+
+#[test]
+fn a_full_disk_at_the_office_is_said_plainly_and_the_car_keeps_everything() {
+    let f = fleet();
+    let url = f.pg.url();
+    let store = open_store(&f.car);
+    store.insert_reads(reads(40, "o1")).unwrap();
+    let reads_waiting = |store: &Store| {
+        store.read(backlog).unwrap().by_kind.iter().find(|(kind, _)| kind == "read").map_or(0, |(_, n)| *n)
+    };
+    assert_eq!(reads_waiting(&store), 40);
+    drop(store);
+    // The office's disk fills: PostgreSQL answers every insert with its own "disk full"
+    // (SQLSTATE 53100). A disk cannot be filled in a test without mounting one, so the
+    // answer is given by a trigger, with the code and message PostgreSQL gives.
+    let mut office = connect(&url).unwrap();
+    office
+        .batch_execute(
+            "CREATE FUNCTION full_disk() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN RAISE EXCEPTION 'could not extend file \"base/16384/16402\": No space left on device'
+                   USING ERRCODE = 'disk_full'; END $$;
+             CREATE TRIGGER full_disk BEFORE INSERT ON reads FOR EACH ROW EXECUTE FUNCTION full_disk();",
+        )
+        .unwrap();
+    let failed = cli(&f.car, &f.car_config, &["fleet", "sync", "--as", "a1"], "123456");
+    assert!(!failed.status.success());
+    let said = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        said.contains("office database: disk full: the office's administrator must free space")
+            && said.contains("No space left"),
+        "{said}"
+    );
+    let store = open_store(&f.car);
+    assert_eq!(reads_waiting(&store), 40, "the outbox keeps every read (and the failure's audit rows)");
+    drop(store);
+    assert_eq!(count(&mut office, "SELECT count(*) FROM reads"), 0, "the batch was rolled back whole");
+
+    // Space freed: everything arrives, once.
+    office.batch_execute("DROP TRIGGER full_disk ON reads").unwrap();
+    let synced = ok(&cli(&f.car, &f.car_config, &["fleet", "sync", "--as", "a1"], "123456"));
+    assert!(synced.contains("0 waiting"), "{synced}");
+    assert_eq!(count(&mut office, "SELECT count(*) FROM reads WHERE car_id = 'unit-9'"), 40);
+}

@@ -77,10 +77,21 @@ pub enum FleetError {
 /// driver's `Display` says only "db error"), else the driver's error and its cause.
 pub fn describe(err: &postgres::Error) -> String {
     if let Some(db) = err.as_db_error() {
-        return match db.detail() {
+        let text = match db.detail() {
             Some(detail) => format!("{} ({detail})", db.message()),
             None => db.message().to_owned(),
         };
+        // Out of space (disk full, SQLSTATE 53100; or out of memory or connections, class
+        // 53): the office's administrator must act, and the car keeps its records meanwhile.
+        if db.code() == &postgres::error::SqlState::DISK_FULL {
+            return format!(
+                "disk full: the office's administrator must free space; the car keeps its records ({text})"
+            );
+        }
+        if db.code().code().starts_with("53") {
+            return format!("out of resources at the office; the car keeps its records ({text})");
+        }
+        return text;
     }
     match std::error::Error::source(err) {
         Some(cause) => format!("{err}: {cause}"),
