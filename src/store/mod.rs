@@ -223,17 +223,39 @@ fn store_kind(conn: &Connection, keys: &StoreKeys) -> Result<String, StoreError>
 /// Opens `path` with `keys` and checks that they read it ([`StoreError::WrongKey`] if not);
 /// no other setting. The key rotation uses it bare, on files no store has open.
 pub(crate) fn open_keyed(path: &Path, keys: &StoreKeys) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
-    // SQLCipher logs a failed page check (a wrong key, a damaged page) to stderr on its own;
-    // the error returned says what happened, in the program's words.
-    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
-    // The key must be the first statement on the connection that touches the database.
-    conn.execute_batch(&format!("PRAGMA key = \"{}\";", keys.sqlcipher_literal()))?;
+    // SQLCipher sets its crypto provider up as the first keyed connection of the process opens
+    // and down as the last one closes; keying a connection while another thread's last one
+    // closes once failed in CI with SQLCipher's generic "An error occurred with PRAGMA key or
+    // rekey". Keying is serialized here, and a key that fails so is tried again on a fresh
+    // connection (a wrong key is not that error: it fails the check below).
+    static KEYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _keying = KEYING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut attempt = 0;
+    let conn = loop {
+        let conn = Connection::open(path)?;
+        // SQLCipher logs a failed page check (a wrong key, a damaged page) to stderr on its
+        // own; the error returned says what happened, in the program's words.
+        conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+        // The key must be the first statement on the connection that touches the database.
+        match conn.execute_batch(&format!("PRAGMA key = \"{}\";", keys.sqlcipher_literal())) {
+            Ok(()) => break conn,
+            Err(err) if attempt < KEYING_RETRIES => {
+                attempt += 1;
+                tracing::warn!("keying {} failed ({err}); trying again", path.display());
+                drop(conn);
+                std::thread::sleep(std::time::Duration::from_millis(20 * attempt));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    };
     if conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get::<_, i64>(0)).is_err() {
         return Err(StoreError::WrongKey(path.to_path_buf()));
     }
     Ok(conn)
 }
+
+/// How many times a failed `PRAGMA key` is tried again (see [`open_keyed`]).
+const KEYING_RETRIES: u64 = 3;
 
 /// Opens one connection with the key and the pragmas every connection needs.
 fn open_connection(path: &Path, keys: &StoreKeys) -> Result<Connection, StoreError> {
