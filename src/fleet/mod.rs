@@ -31,6 +31,9 @@ pub enum FleetError {
     /// The URL asks for something this build cannot do.
     #[error("office URL: {0}")]
     Url(String),
+    /// The office's retention period is missing or not allowed (its purge does not run).
+    #[error("office retention: {0}")]
+    Retention(String),
     /// The office's schema is newer than this build knows: update patrol-alpr first.
     #[error("the office database has schema version {office}; this patrol-alpr knows up to {known}: update it first")]
     SchemaTooNew {

@@ -45,7 +45,7 @@ pub fn published_retention(client: &mut Client) -> Result<(u32, chrono::Duration
     let days = value(client, Setting::RetentionDays.key())?
         .and_then(|v| serde_json::from_str::<u32>(&v).ok())
         .ok_or_else(|| {
-            FleetError::Url(
+            FleetError::Retention(
                 "no retention period is published at the office: set it in a console (`admin retention`) and \
                  run `fleet publish-settings` first"
                     .to_owned(),
@@ -54,7 +54,7 @@ pub fn published_retention(client: &mut Client) -> Result<(u32, chrono::Duration
     let allow_short = value(client, Setting::AllowShortRetention.key())?
         .and_then(|v| serde_json::from_str::<bool>(&v).ok())
         .unwrap_or(false);
-    let period = retention_period(days, allow_short).map_err(|e| FleetError::Url(e.to_string()))?;
+    let period = retention_period(days, allow_short).map_err(|e| FleetError::Retention(e.to_string()))?;
     Ok((days, period))
 }
 
