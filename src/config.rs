@@ -219,6 +219,10 @@ pub struct RecognizerConfig {
     pub coarse_long_side: u32,
     /// See `coarse_long_side`.
     pub coarse_accept: f32,
+    /// A detection much flatter than a US plate that reads as no plate (or under 0.5 sure) is read again framed
+    /// as the whole 2:1 plate around it (the detector sometimes frames only the band of
+    /// characters; docs/recognition.md, "Eighth session").
+    pub whole_plate_retry: bool,
     /// Detector score threshold. Low on purpose: the recognizer rejects what is not a plate.
     pub detector_threshold: f32,
     /// A detection is reported as a plate only when the recognizer is at least this sure it
@@ -260,6 +264,7 @@ impl Default for RecognizerConfig {
             video_search_interval_millis: 100,
             coarse_long_side: 512,
             coarse_accept: 0.7,
+            whole_plate_retry: true,
             detector_threshold: 0.05,
             min_confidence: 0.5,
             // Chosen on crops-val and eu-val (docs/recognition.md, "Seventh session"): 3, 4

@@ -137,6 +137,24 @@ const EXTENSION_MIN_CONFIDENCE_SHARE: f32 = 0.9;
 /// How far a side the text runs into is pushed out for a second reading, as a share of the
 /// plate's width: about one character.
 const EDGE_EXTENSION: f32 = 0.15;
+/// A detection flatter than this (height over width) that reads as no plate, or doubtfully, is read again
+/// as the text band of a whole US plate ([`whole_plate`]): US plates are 2:1 (0.5), their
+/// band of characters about 3:1; EU plates (about 0.21) read well as found and never get here
+/// unless they failed.
+const TEXT_BAND_ASPECT: f32 = 0.42;
+/// The height over width of a US plate (6 by 12 inches).
+const WHOLE_PLATE_ASPECT: f32 = 0.5;
+/// A detection read less sure than this (or as no plate) is read again as a text band, and
+/// that reading is taken only when it is plate-like, at least this sure and surer than the
+/// first: what reads as no plate as found is more often not a plate (a dealer's frame, a
+/// sticker) than a text band. Chosen on us-composite-val and eu-val (docs/recognition.md,
+/// "Eighth session").
+const WHOLE_PLATE_MIN_CONFIDENCE: f32 = 0.5;
+/// How far each side of a text band is pushed out for the whole plate: the band runs nearly
+/// the plate's width.
+const WHOLE_PLATE_SIDES: f32 = 0.04;
+/// Reads of two search passes whose boxes overlap this much are the same plate.
+const MERGE_IOU: f32 = 0.3;
 /// Plates shorter than this many characters are not reported (US plates have 2-8).
 const MIN_PLATE_LEN: usize = 2;
 /// Plates longer than this are not plates (dealer frames, slogans).
@@ -153,6 +171,7 @@ pub struct Recognizer {
     slot_views: usize,
     region: region::Region,
     coarse: Option<(u32, f32)>,
+    whole_plate_retry: bool,
     state: Option<StateReader>,
 }
 
@@ -200,6 +219,7 @@ impl Recognizer {
             slot_views: config.slot_views.clamp(1, SLOT_MARGINS.len()),
             region: config.region,
             coarse,
+            whole_plate_retry: config.whole_plate_retry,
             state,
         })
     }
@@ -275,6 +295,25 @@ impl Recognizer {
             if reads.first().is_some_and(|r| r.confidence >= accept) {
                 return Ok(reads);
             }
+            // The full-size search is for the plates the coarse one missed (small, far ones):
+            // a plate the coarse search already read keeps that reading; the new finds are
+            // searched again around themselves, as the coarse finds were, and added.
+            let (seen, new): (Vec<Detection>, Vec<Detection>) = self
+                .detector
+                .detect(img)?
+                .into_iter()
+                .partition(|d| reads.iter().any(|r| r.bbox.iou(&d.bbox) >= MERGE_IOU));
+            // A plate found again is a second look at its state (cheap, unlike its text):
+            // the two looks are averaged, as a track's frames are.
+            let mut reads = reads;
+            for read in reads.iter_mut().filter(|r| r.state.is_some()) {
+                let mut looks: Vec<StateRead> = read.state.take().into_iter().collect();
+                for det in seen.iter().filter(|d| read.bbox.iou(&d.bbox) >= MERGE_IOU) {
+                    looks.extend(self.read_state(img, det.corners)?);
+                }
+                read.state = StateRead::merge(looks.iter().map(|look| (look, 1.0)));
+            }
+            return Ok(merge_reads(reads, self.read_all(img, self.refine(img, new)?)?));
         }
         self.read_all(img, self.detector.detect(img)?)
     }
@@ -348,18 +387,40 @@ impl Recognizer {
     }
 
     fn read_detection(&self, img: &RgbImage, det: &Detection) -> Result<Option<PlateRead>, RecognizeError> {
-        let Some((text, quad)) = self.read_framed(img, det.corners)? else {
+        let plate_like = |read: &Option<(TextRead, Quad)>| {
+            read.as_ref().is_some_and(|(text, _)| is_plate_like(text, self.min_confidence))
+        };
+        let mut read = self.read_framed(img, det.corners)?;
+        // The state classifier reads the detector's own quad, as it was trained to, whatever
+        // framing the text was read in.
+        let found = det.corners;
+        let mut det = det.clone();
+        // A band of characters framed alone reads as no plate, or as a doubtful one (an end
+        // character lost at the band's edge): either way the whole plate is read again.
+        let unsure = read.as_ref().is_some_and(|(text, _)| text.confidence < WHOLE_PLATE_MIN_CONFIDENCE);
+        if (!plate_like(&read) || unsure)
+            && self.whole_plate_retry
+            && let Some(corners) = whole_plate(det.corners)
+        {
+            let again = self.read_framed(img, corners)?;
+            // At least WHOLE_PLATE_MIN_CONFIDENCE sure, so surer than a first reading retried
+            // for doubt.
+            let sure = again.as_ref().is_some_and(|(text, _)| text.confidence >= WHOLE_PLATE_MIN_CONFIDENCE);
+            if plate_like(&again) && sure {
+                det = Detection { bbox: quad_bbox(&corners), corners, score: det.score };
+                read = again;
+            }
+        }
+        let Some((text, quad)) = read.filter(|(text, _)| is_plate_like(text, self.min_confidence)) else {
             return Ok(None);
         };
-        if !is_plate_like(&text, self.min_confidence) {
-            return Ok(None);
-        }
+        let det = &det;
         let box_aspect = (det.bbox.h / det.bbox.w.max(1.0)).clamp(0.15, 1.0);
         let crop_h = ((CROP_WIDTH as f32) * box_aspect).round().max(16.0) as u32;
         let Some(crop) = geometry::rectify_rgb(img, quad, CROP_WIDTH, crop_h) else {
             return Ok(None);
         };
-        let state = self.read_state(img, det.corners)?;
+        let state = self.read_state(img, found)?;
         Ok(Some(PlateRead {
             text: text.text,
             confidence: text.confidence,
@@ -415,6 +476,46 @@ fn extends(first: &TextRead, second: &TextRead, left: bool, right: bool) -> bool
         && !a.is_empty()
         && ((right && b.starts_with(a)) || (left && b.ends_with(a)) || (left && right && b.contains(a)));
     added && second.confidence >= EXTENSION_MIN_CONFIDENCE_SHARE * first.confidence
+}
+
+/// The quad of a whole US plate around `corners` when they are much flatter than one (height
+/// under [`TEXT_BAND_ASPECT`] of the width): the detector, trained on Chinese plates (about
+/// 3:1, text filling them), sometimes frames only the band of characters of a 2:1 US plate,
+/// and the readers, trained on whole plates, read such a crop as "no plate" or doubtfully. The band is kept
+/// as the plate's middle and grown up and down to [`WHOLE_PLATE_ASPECT`], a little sideways.
+/// `None` when the quad is not that flat (a retry would frame the same thing).
+fn whole_plate(corners: Quad) -> Option<Quad> {
+    let [tl, tr, br, bl] = corners;
+    let width = ((tr.0 - tl.0).hypot(tr.1 - tl.1) + (br.0 - bl.0).hypot(br.1 - bl.1)) / 2.0;
+    let height = ((bl.0 - tl.0).hypot(bl.1 - tl.1) + (br.0 - tr.0).hypot(br.1 - tr.1)) / 2.0;
+    if width <= 0.0 || height <= 0.0 || height / width >= TEXT_BAND_ASPECT {
+        return None;
+    }
+    let grow = (WHOLE_PLATE_ASPECT * width / height - 1.0) / 2.0;
+    Some(geometry::grow_quad(corners, WHOLE_PLATE_SIDES, WHOLE_PLATE_SIDES, grow, grow))
+}
+
+/// The axis-aligned box around a quad.
+fn quad_bbox(q: &Quad) -> BBox {
+    let xs = q.map(|p| p.0);
+    let ys = q.map(|p| p.1);
+    let (x0, x1) = (xs.iter().copied().fold(f32::MAX, f32::min), xs.iter().copied().fold(f32::MIN, f32::max));
+    let (y0, y1) = (ys.iter().copied().fold(f32::MAX, f32::min), ys.iter().copied().fold(f32::MIN, f32::max));
+    BBox { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }
+}
+
+/// Two passes' reads of the same image as one list: where a read of each pass overlap (the
+/// same plate found twice) the surer one stays; best confidence first.
+fn merge_reads(first: Vec<PlateRead>, second: Vec<PlateRead>) -> Vec<PlateRead> {
+    let mut all: Vec<PlateRead> = first.into_iter().chain(second).collect();
+    all.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    let mut kept: Vec<PlateRead> = Vec::with_capacity(all.len());
+    for read in all {
+        if kept.iter().all(|k| k.bbox.iou(&read.bbox) < MERGE_IOU) {
+            kept.push(read);
+        }
+    }
+    kept
 }
 
 fn empty_read() -> TextRead {
@@ -476,6 +577,83 @@ mod tests {
         assert!(!extends(&first, &with("RK828AG", 0.3), false, true));
         assert!(!extends(&read("ABCDEFGH", 0.8), &with("ABCDEFGHJ", 0.9), false, true));
         assert!(!extends(&read("", 0.8), &with("AB", 0.9), true, true));
+    }
+
+    #[test]
+    fn a_text_band_is_framed_again_as_a_whole_us_plate() {
+        // A band of characters 300 x 90 (3.3:1), turned a little, as the detector frames it.
+        let band: Quad = [(100.0, 200.0), (400.0, 210.0), (397.0, 300.0), (97.0, 290.0)];
+        let whole = whole_plate(band).expect("a band this flat is read again");
+        let centre = |q: &Quad| (q.iter().map(|p| p.0).sum::<f32>() / 4.0, q.iter().map(|p| p.1).sum::<f32>() / 4.0);
+        let (c0, c1) = (centre(&band), centre(&whole));
+        assert!((c0.0 - c1.0).abs() < 0.5 && (c0.1 - c1.1).abs() < 0.5, "same centre: {c0:?} {c1:?}");
+        let side = |a: (f32, f32), b: (f32, f32)| (a.0 - b.0).hypot(a.1 - b.1);
+        let (w, h) = (side(whole[0], whole[1]), side(whole[0], whole[3]));
+        assert!((h / w - WHOLE_PLATE_ASPECT / (1.0 + 2.0 * WHOLE_PLATE_SIDES)).abs() < 0.01, "{w} x {h}");
+        // The box follows the grown quad.
+        let bbox = quad_bbox(&whole);
+        assert!(bbox.h > 140.0 && bbox.w > 300.0, "{bbox:?}");
+        // A US plate's own shape (2:1) and an upright quad are not framed again.
+        assert!(whole_plate([(0.0, 0.0), (200.0, 0.0), (200.0, 100.0), (0.0, 100.0)]).is_none());
+        assert!(whole_plate([(0.0, 0.0), (100.0, 0.0), (100.0, 200.0), (0.0, 200.0)]).is_none());
+        assert!(whole_plate([(0.0, 0.0); 4]).is_none(), "degenerate");
+    }
+
+    /// A detector box around only the band of characters of a rendered plate: read as found
+    /// it is no plate, or a doubtful one; framed again as the whole plate it reads, and the
+    /// plate's box is the whole plate's. A band read sure enough is left as it is.
+    #[test]
+    fn a_box_around_the_characters_alone_is_read_as_the_whole_plate() {
+        use crate::render::{Placement, PlateStyle, Scene};
+        let mut scene = Scene::textured(800, 450, 3);
+        let plate =
+            scene.add_plate(&PlateStyle::california(), "7ABC123", &Placement::new(400.0, 250.0, 220.0)).unwrap().bbox;
+        let recognizer = |retry: bool| {
+            let config = RecognizerConfig { whole_plate_retry: retry, ..RecognizerConfig::default() };
+            Recognizer::load(&models_dir(None), &config).unwrap()
+        };
+        let (off, on) = (recognizer(false), recognizer(true));
+        let band = |top: f32, bottom: f32| {
+            let b = plate;
+            let bbox = BBox { x: b.x + 0.03 * b.w, y: b.y + top * b.h, w: 0.94 * b.w, h: (bottom - top) * b.h };
+            Detection { bbox, corners: bbox.corners(), score: 0.9 }
+        };
+        // Read as found: no plate, then a doubtful one.
+        let narrow = band(0.35, 0.70);
+        assert!(off.read_detection(&scene.image, &narrow).unwrap().is_none());
+        let doubtful = band(0.30, 0.75);
+        let first = off.read_detection(&scene.image, &doubtful).unwrap().expect("a doubtful plate");
+        assert!(first.confidence < WHOLE_PLATE_MIN_CONFIDENCE, "{}", first.confidence);
+        for det in [narrow, doubtful] {
+            let read = on.read_detection(&scene.image, &det).unwrap().expect("read as the whole plate");
+            assert_eq!(read.text, "7ABC123");
+            assert!(read.confidence > 0.9, "{}", read.confidence);
+            assert!(read.bbox.iou(&plate) > 0.7, "{:?} against {plate:?}", read.bbox);
+        }
+        // A band read sure enough keeps its own box.
+        let sure = band(0.25, 0.80);
+        let read = on.read_detection(&scene.image, &sure).unwrap().expect("a plate");
+        assert!(read.confidence >= WHOLE_PLATE_MIN_CONFIDENCE);
+        assert_eq!(read.bbox, sure.bbox);
+    }
+
+    #[test]
+    fn two_passes_keep_the_surer_read_of_each_plate() {
+        let plate = |text: &str, confidence: f32, x: f32| PlateRead {
+            text: text.into(),
+            confidence,
+            char_confidences: vec![confidence; text.len()],
+            bbox: BBox { x, y: 100.0, w: 120.0, h: 60.0 },
+            corners: None,
+            candidates: Vec::new(),
+            crop: RgbImage::new(1, 1),
+            state: None,
+        };
+        let coarse = vec![plate("7ABC123", 0.6, 100.0), plate("4XYZ999", 0.5, 600.0)];
+        let full = vec![plate("7ABC128", 0.4, 104.0), plate("4XYZ990", 0.8, 598.0), plate("FAR1", 0.3, 1000.0)];
+        let merged: Vec<(String, f32)> =
+            merge_reads(coarse, full).into_iter().map(|r| (r.text, r.confidence)).collect();
+        assert_eq!(merged, vec![("4XYZ990".to_string(), 0.8), ("7ABC123".to_string(), 0.6), ("FAR1".to_string(), 0.3)]);
     }
 
     #[test]
