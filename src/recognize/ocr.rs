@@ -92,14 +92,24 @@ impl PlateOcr {
         Ok(decode(&self.probabilities(gray)?))
     }
 
-    /// Reads several crops of the same plate as one reading ([`decode_views`]): the first
-    /// `first` always, the others only when the first leave the reading less than `sure`
-    /// confident, so a clear plate costs `first` runs of the network and a doubtful one all.
-    pub fn read_views(&self, grays: &[Vec<f32>], first: usize, sure: f32) -> Result<TextRead, RecognizeError> {
-        let first = first.clamp(1, grays.len().max(1));
-        let mut views = grays.iter().take(first).map(|g| self.probabilities(g)).collect::<Result<Vec<_>, _>>()?;
-        let mut read = decode_views(&views);
-        if grays.len() > first && read.confidence < sure {
+    /// Reads several crops of the same plate as one reading ([`decode_views`]), as `schedule`
+    /// says: a crop whose first view shows no text costs one run of the network, a clear
+    /// plate `schedule.first`, a doubtful one all.
+    pub fn read_views(&self, grays: &[Vec<f32>], schedule: ViewSchedule) -> Result<TextRead, RecognizeError> {
+        let Some(head) = grays.first() else {
+            return Ok(decode_views(&[]));
+        };
+        let mut views = vec![self.probabilities(head)?];
+        let alone = decode_views(&views);
+        if alone.text_probability < schedule.no_text {
+            return Ok(alone);
+        }
+        let first = schedule.first.clamp(1, grays.len());
+        for gray in &grays[1..first] {
+            views.push(self.probabilities(gray)?);
+        }
+        let mut read = if views.len() == 1 { alone } else { decode_views(&views) };
+        if grays.len() > first && read.confidence < schedule.sure {
             for gray in &grays[first..] {
                 views.push(self.probabilities(gray)?);
             }
@@ -107,6 +117,19 @@ impl PlateOcr {
         }
         Ok(read)
     }
+}
+
+/// How many views of a plate the CTC reader reads ([`PlateOcr::read_views`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ViewSchedule {
+    /// Views always read (unless the first shows no text).
+    pub first: usize,
+    /// The rest are read when the first views leave the reading less sure than this.
+    pub sure: f32,
+    /// A first view with less text probability than this ends the reading there: the crop
+    /// holds no text (most of the detector's low-scoring boxes are grilles, lamps and
+    /// stickers, and each further view costs a run of the network).
+    pub no_text: f32,
 }
 
 /// Decodes CTC probabilities: prefix beam search for the ranked texts, the greedy path for

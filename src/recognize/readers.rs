@@ -12,7 +12,7 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use super::geometry::{self, Quad};
-use super::ocr::{OCR_W, PlateOcr, TextRead};
+use super::ocr::{OCR_W, PlateOcr, TextRead, ViewSchedule};
 use super::slots::{SLOT_H, SLOT_W, SlotOcr};
 use super::{Candidate, RecognizeError};
 
@@ -93,8 +93,8 @@ impl Readers {
         self.ctc.as_ref()
     }
 
-    /// Reads the plate framed by each CTC quad (the first `first` always, the rest when those
-    /// leave it less than `sure`) and, as the mode says, by each slot quad; `None` when no
+    /// Reads the plate framed by each CTC quad (as many as `schedule` says) and, as the mode
+    /// says, by each slot quad; `None` when no
     /// quad can be warped. `is_plate` is asked of the CTC reading before the slot reader
     /// spends its time on a crop.
     pub fn read(
@@ -102,7 +102,7 @@ impl Readers {
         img: &RgbImage,
         ctc_quads: &[Quad],
         slot_quads: &[Quad],
-        (first, sure): (usize, f32),
+        schedule: ViewSchedule,
         is_plate: impl Fn(&TextRead) -> bool,
     ) -> Result<Option<TextRead>, RecognizeError> {
         let ctc_read = match &self.ctc {
@@ -112,7 +112,7 @@ impl Readers {
                 if grays.is_empty() {
                     return Ok(None);
                 }
-                Some(ctc.read_views(&grays, first, sure)?)
+                Some(ctc.read_views(&grays, schedule)?)
             }
             None => None,
         };
