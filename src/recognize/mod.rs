@@ -410,7 +410,7 @@ impl Recognizer {
             // for doubt.
             let sure = again.as_ref().is_some_and(|(text, _)| text.confidence >= WHOLE_PLATE_MIN_CONFIDENCE);
             if plate_like(&again) && sure {
-                det = Detection { bbox: quad_bbox(&corners), corners, score: det.score };
+                det = Detection { bbox: BBox::around(&corners), corners, score: det.score };
                 read = again;
             }
         }
@@ -496,15 +496,6 @@ fn whole_plate(corners: Quad) -> Option<Quad> {
     }
     let grow = (WHOLE_PLATE_ASPECT * width / height - 1.0) / 2.0;
     Some(geometry::grow_quad(corners, WHOLE_PLATE_SIDES, WHOLE_PLATE_SIDES, grow, grow))
-}
-
-/// The axis-aligned box around a quad.
-fn quad_bbox(q: &Quad) -> BBox {
-    let xs = q.map(|p| p.0);
-    let ys = q.map(|p| p.1);
-    let (x0, x1) = (xs.iter().copied().fold(f32::MAX, f32::min), xs.iter().copied().fold(f32::MIN, f32::max));
-    let (y0, y1) = (ys.iter().copied().fold(f32::MAX, f32::min), ys.iter().copied().fold(f32::MIN, f32::max));
-    BBox { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }
 }
 
 /// Two passes' reads of the same image as one list: where a read of each pass overlap (the
@@ -594,7 +585,7 @@ mod tests {
         let (w, h) = (side(whole[0], whole[1]), side(whole[0], whole[3]));
         assert!((h / w - WHOLE_PLATE_ASPECT / (1.0 + 2.0 * WHOLE_PLATE_SIDES)).abs() < 0.01, "{w} x {h}");
         // The box follows the grown quad.
-        let bbox = quad_bbox(&whole);
+        let bbox = BBox::around(&whole);
         assert!(bbox.h > 140.0 && bbox.w > 300.0, "{bbox:?}");
         // A US plate's own shape (2:1) and an upright quad are not framed again.
         assert!(whole_plate([(0.0, 0.0), (200.0, 0.0), (200.0, 100.0), (0.0, 100.0)]).is_none());

@@ -66,15 +66,6 @@ impl Placement {
     }
 }
 
-/// The axis-aligned box around a set of corners.
-pub fn bbox_of(corners: &[(f32, f32); 4]) -> BBox {
-    let min_x = corners.iter().map(|c| c.0).fold(f32::MAX, f32::min);
-    let max_x = corners.iter().map(|c| c.0).fold(f32::MIN, f32::max);
-    let min_y = corners.iter().map(|c| c.1).fold(f32::MAX, f32::min);
-    let max_y = corners.iter().map(|c| c.1).fold(f32::MIN, f32::max);
-    BBox { x: min_x, y: min_y, w: max_x - min_x, h: max_y - min_y }
-}
-
 /// A plate rendered once at several sizes, so it can be drawn at any size every frame
 /// without re-rendering text and without the aliasing of sampling a much larger image.
 #[derive(Debug, Clone)]
@@ -131,7 +122,7 @@ impl PlateMips {
 /// Draws the plate `mips` into `img` at `placement`; returns the plate's corners and box.
 pub fn draw_plate(img: &mut RgbImage, mips: &PlateMips, placement: &Placement) -> ([(f32, f32); 4], BBox) {
     let corners = placement.corners();
-    let bbox = bbox_of(&corners);
+    let bbox = BBox::around(&corners);
     composite_quad(img, mips.for_width(placement.width_px), corners);
     let region = Region {
         x: bbox.x.max(0.0) as u32,
@@ -242,7 +233,7 @@ mod tests {
     #[test]
     fn rotation_and_perspective_move_the_corners() {
         let p = Placement::new(100.0, 100.0, 80.0).rotated(90.0);
-        let b = bbox_of(&p.corners());
+        let b = BBox::around(&p.corners());
         assert!((b.w - 40.0).abs() < 0.01 && (b.h - 80.0).abs() < 0.01, "{b:?}");
         let c = Placement::new(100.0, 100.0, 80.0).turned(0.3).corners();
         assert!((c[2].1 - c[1].1) > (c[3].1 - c[0].1));
