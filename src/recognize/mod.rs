@@ -126,6 +126,14 @@ const CROP_MARGINS: [(f32, f32); 5] = [(0.0, 0.0), (0.04, 0.08), (-0.03, -0.06),
 /// Margins around the detector's quad for the slot reader's views (`slot_views` of them).
 /// The reader was trained on plate-detector boxes, which sit close around the plate.
 const SLOT_MARGINS: [(f32, f32); 3] = [(0.05, 0.10), (0.10, 0.15), (0.02, 0.05)];
+/// The framings a plate's state is read in around a detector's quad, their probabilities
+/// averaged: the slot reader's first margins, which the classifier was trained on, and a
+/// taller one. The detector (trained on Chinese plates) often frames a US plate's band of
+/// characters alone, and a few pixels less at the top cut the state's name off: on rendered
+/// Delaware plates one framing read the state at 0.1-0.2 where the taller one read 0.7-1.0
+/// (docs/recognition.md, "Tenth session"). A ready-made crop is the whole plate and is read
+/// in the first framing alone.
+const STATE_MARGINS: [(f32, f32); 2] = [SLOT_MARGINS[0], (0.05, 0.20)];
 /// The slot reader's views of a ready-made crop.
 const SLOT_CROP_MARGINS: [(f32, f32); 3] = [(0.0, 0.0), (0.04, 0.08), (-0.02, -0.04)];
 /// Width of the colour crop kept for display and storage (height follows the plate).
@@ -355,20 +363,36 @@ impl Recognizer {
         self.read_quads(img, &ctc, &slot).map(|r| r.unwrap_or_else(empty_read))
     }
 
-    /// The issuing state of the plate in `corners` (framed as the classifier was trained:
-    /// the slot reader's first margins); `None` when no classifier is loaded or the quad is
-    /// degenerate.
+    /// The issuing state of the plate a detector found in `corners`: read framed as the
+    /// classifier was trained and framed taller (the detector often leaves the state's name
+    /// out), the two averaged; `None` when no classifier is loaded or the quad is degenerate.
     pub fn read_state(&self, img: &RgbImage, corners: Quad) -> Result<Option<StateRead>, RecognizeError> {
-        let Some(reader) = &self.state else { return Ok(None) };
-        let (mx, my) = SLOT_MARGINS[0];
-        geometry::rectify_rgb(img, expand_quad(corners, mx, my), STATE_W as u32, STATE_H as u32)
-            .map(|crop| reader.read(&crop))
-            .transpose()
+        self.state_in(img, corners, &STATE_MARGINS)
     }
 
-    /// The issuing state of a plate crop that fills the whole image ([`Recognizer::read_crop`]).
+    /// The issuing state of a plate crop that fills the whole image ([`Recognizer::read_crop`]),
+    /// framed as the classifier was trained: the slot reader's first margins.
     pub fn read_crop_state(&self, img: &RgbImage) -> Result<Option<StateRead>, RecognizeError> {
-        self.read_state(img, BBox { x: 0.0, y: 0.0, w: img.width() as f32, h: img.height() as f32 }.corners())
+        let whole = BBox { x: 0.0, y: 0.0, w: img.width() as f32, h: img.height() as f32 }.corners();
+        self.state_in(img, whole, &STATE_MARGINS[..1])
+    }
+
+    /// The state read in each framing of `corners` (`margins`), the probabilities averaged.
+    fn state_in(
+        &self,
+        img: &RgbImage,
+        corners: Quad,
+        margins: &[(f32, f32)],
+    ) -> Result<Option<StateRead>, RecognizeError> {
+        let Some(reader) = &self.state else { return Ok(None) };
+        let mut looks = Vec::with_capacity(margins.len());
+        for &(mx, my) in margins {
+            if let Some(crop) = geometry::rectify_rgb(img, expand_quad(corners, mx, my), STATE_W as u32, STATE_H as u32)
+            {
+                looks.push(reader.read(&crop)?);
+            }
+        }
+        Ok(StateRead::merge(looks.iter().map(|look| (look, 1.0))))
     }
 
     /// The quads each reader reads a plate in: `ctc` margins for the CTC reader's views,
@@ -393,43 +417,43 @@ impl Recognizer {
         let plate_like = |read: &Option<(TextRead, Quad)>| {
             read.as_ref().is_some_and(|(text, _)| is_plate_like(text, self.min_confidence))
         };
-        let mut read = self.read_framed(img, det.corners)?;
-        // The state classifier reads the detector's own quad, as it was trained to, whatever
-        // framing the text was read in.
-        let found = det.corners;
-        let mut det = det.clone();
+        // The plate's corners and box as reported: the detector's, unless the text is read
+        // better framed as the whole plate around them.
+        let (mut corners, mut bbox) = (det.corners, det.bbox);
+        let mut read = self.read_framed(img, corners)?;
         // A band of characters framed alone reads as no plate, or as a doubtful one (an end
         // character lost at the band's edge): either way the whole plate is read again.
         let unsure = read.as_ref().is_some_and(|(text, _)| text.confidence < WHOLE_PLATE_MIN_CONFIDENCE);
         if (!plate_like(&read) || unsure)
             && self.whole_plate_retry
-            && let Some(corners) = whole_plate(det.corners)
+            && let Some(whole) = whole_plate(det.corners)
         {
-            let again = self.read_framed(img, corners)?;
+            let again = self.read_framed(img, whole)?;
             // At least WHOLE_PLATE_MIN_CONFIDENCE sure, so surer than a first reading retried
             // for doubt.
             let sure = again.as_ref().is_some_and(|(text, _)| text.confidence >= WHOLE_PLATE_MIN_CONFIDENCE);
             if plate_like(&again) && sure {
-                det = Detection { bbox: BBox::around(&corners), corners, score: det.score };
+                (corners, bbox) = (whole, BBox::around(&whole));
                 read = again;
             }
         }
         let Some((text, quad)) = read.filter(|(text, _)| is_plate_like(text, self.min_confidence)) else {
             return Ok(None);
         };
-        let det = &det;
-        let box_aspect = (det.bbox.h / det.bbox.w.max(1.0)).clamp(0.15, 1.0);
+        let box_aspect = (bbox.h / bbox.w.max(1.0)).clamp(0.15, 1.0);
         let crop_h = ((CROP_WIDTH as f32) * box_aspect).round().max(16.0) as u32;
         let Some(crop) = geometry::rectify_rgb(img, quad, CROP_WIDTH, crop_h) else {
             return Ok(None);
         };
-        let state = self.read_state(img, found)?;
+        // The state classifier reads the detector's own quad, as it was trained to, whatever
+        // framing the text was read in.
+        let state = self.read_state(img, det.corners)?;
         Ok(Some(PlateRead {
             text: text.text,
             confidence: text.confidence,
             char_confidences: text.char_confidences,
-            bbox: det.bbox,
-            corners: Some(det.corners),
+            bbox,
+            corners: Some(corners),
             candidates: text.candidates,
             crop,
             state,
