@@ -267,7 +267,8 @@ fn a_settings_file_cannot_weaken_the_security_settings() {
     std::fs::write(
         d.join("no-config.toml"),
         "[store]\nlockout_failures = 4000000000\nretention_days = 1\nallow_short_retention = true\ninactive_suspend_days = 0\n\n\
-         [hotlist]\npublic_key = \"MCowBQYDK2VwAyEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n",
+         [hotlist]\npublic_key = \"MCowBQYDK2VwAyEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n\
+         max_age_hours = 100000\nmax_substitutions = 3\n",
     )
     .unwrap();
     let purge = command(d, &["purge", "--dry-run", "--as", "A1"], "123456", "").output().unwrap();
@@ -280,6 +281,8 @@ fn a_settings_file_cannot_weaken_the_security_settings() {
         "[store] allow_short_retention",
         "[store] inactive_suspend_days",
         "[hotlist] public_key",
+        "[hotlist] max_age_hours, equivalence_classes, max_substitutions, bolo_max_days, past_reads_window_hours, \
+         ignore_state_lists",
     ] {
         assert!(warnings.contains(&format!("{key} = ")) && warnings.contains("is ignored"), "{key}: {warnings}");
     }
@@ -294,6 +297,19 @@ fn a_settings_file_cannot_weaken_the_security_settings() {
     let shown = command(d, &["admin", "accounts", "show", "--as", "A1"], "123456", "").output().unwrap();
     assert!(String::from_utf8_lossy(&shown.stdout).contains("lockout after 3 wrong PINs"), "{shown:?}");
     assert!(audit_outcomes(d, "admin").iter().any(|o| o.contains("lockout after 3 wrong PINs (was 5)")));
+    // The hot-list rules in force are still the defaults; the administrator changes them.
+    let rules = command(d, &["admin", "hotlist-rules", "show", "--as", "A1"], "123456", "").output().unwrap();
+    assert!(String::from_utf8_lossy(&rules.stdout).contains("stale after 24 h; 1 substitution(s)"), "{rules:?}");
+    run_ok(
+        d,
+        &["admin", "hotlist-rules", "set", "--max-age-hours", "12", "--text-only", "LOCAL BOLO", "--as", "A1"],
+        "123456",
+        "",
+    );
+    let rules = command(d, &["admin", "hotlist-rules", "show", "--as", "A1"], "123456", "").output().unwrap();
+    let shown = String::from_utf8_lossy(&rules.stdout);
+    assert!(shown.contains("stale after 12 h") && shown.contains("matched on text alone: LOCAL BOLO"), "{shown}");
+    assert!(audit_outcomes(d, "admin").iter().any(|o| o.contains("now stale after 12 h")));
 }
 
 /// Issue 14, item 10: the key holder can rebuild the hash chain so that it verifies on its

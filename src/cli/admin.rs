@@ -1,6 +1,6 @@
 //! The `admin` command: the ALPR Administrator's system settings from the command line:
-//! camera sources, hot-list update sources and public key, retention and its floor, the
-//! account rules (lockout, idle lock). Each subcommand
+//! camera sources, hot-list update sources and public key, the hot-list rules, retention and
+//! its floor, the account rules (lockout, idle lock). Each subcommand
 //! authenticates the `--as` administrator (PIN from `PATROL_ALPR_PIN` or stdin) like `users`,
 //! and every change is audited; the values are kept in the encrypted database and take
 //! precedence over the settings file (docs/operations.md, "Administered settings").
@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use super::Context;
 use super::store::{Secrets, actor, open_store, rules};
 use crate::session::Accounts;
-use crate::session::admin::{Administration, Setting, SettingsView};
+use crate::session::admin::{Administration, HotlistRulesChange, Setting, SettingsView};
 
 /// Subcommands of `admin`.
 #[derive(Debug, clap::Subcommand)]
@@ -54,6 +54,16 @@ pub enum AdminCommand {
         #[arg(long = "as", value_name = "ADMIN_ID", global = true)]
         as_user: Option<String>,
     },
+    /// The hot-list rules: when a list is stale, how loosely reads match, BOLO life, the
+    /// past-reads window, the lists matched on text alone.
+    HotlistRules {
+        /// What to do.
+        #[command(subcommand)]
+        action: RulesAction,
+        /// The administrator doing it.
+        #[arg(long = "as", value_name = "ADMIN_ID", global = true)]
+        as_user: Option<String>,
+    },
     /// The account rules: wrong PINs before a lockout, minutes before the console locks.
     Accounts {
         /// What to do.
@@ -81,6 +91,37 @@ pub enum AccountsAction {
         /// Days without a log-on after which an account is suspended (0 never, else 7-3650).
         #[arg(long)]
         inactive_suspend_days: Option<u32>,
+    },
+}
+
+/// Actions on the hot-list rules.
+#[derive(Debug, clap::Subcommand)]
+pub enum RulesAction {
+    /// Show the rules in force.
+    Show,
+    /// Change one or more rules (the others stay); they take effect at the next hot-list load.
+    Set {
+        /// Hours after which a list is stale (1-168).
+        #[arg(long)]
+        max_age_hours: Option<u32>,
+        /// The most look-alike substitutions an approximate match may need (0-2).
+        #[arg(long)]
+        max_substitutions: Option<u8>,
+        /// Characters the reader may confuse, each class one argument: `0ODQ 1I 8B`.
+        #[arg(long, num_args = 1.., value_name = "CLASS")]
+        equivalence_classes: Option<Vec<String>>,
+        /// The longest a BOLO entry may stay, in days (1-90).
+        #[arg(long)]
+        bolo_max_days: Option<u32>,
+        /// How far back new entries are checked against stored reads, in hours (0-720).
+        #[arg(long)]
+        past_reads_window_hours: Option<u32>,
+        /// Match this list's entries on the plate text whatever state is read (repeatable).
+        #[arg(long, value_name = "LIST")]
+        text_only: Vec<String>,
+        /// Match this list's entries with their state again (repeatable).
+        #[arg(long, value_name = "LIST")]
+        with_state: Vec<String>,
     },
 }
 
@@ -156,6 +197,7 @@ pub fn run(ctx: &Context, command: AdminCommand) -> anyhow::Result<ExitCode> {
         | AdminCommand::Sources { as_user, .. }
         | AdminCommand::HotlistKey { as_user, .. }
         | AdminCommand::Retention { as_user, .. }
+        | AdminCommand::HotlistRules { as_user, .. }
         | AdminCommand::Accounts { as_user, .. } => as_user.clone(),
     };
     let as_user = as_user.context("--as ADMIN_ID is required: settings are the ALPR Administrator's")?;
@@ -230,6 +272,36 @@ pub fn run(ctx: &Context, command: AdminCommand) -> anyhow::Result<ExitCode> {
             RetentionAction::AllowShort { allow } => {
                 svc.set_allow_short_retention(&admin, allow)?;
                 println!("periods under the one-year floor {}", if allow { "allowed" } else { "refused" });
+            }
+        },
+        AdminCommand::HotlistRules { action, .. } => match action {
+            RulesAction::Show => {
+                let view = svc.view(&admin)?;
+                println!("{} ({})", view.hotlist_rules.summary(), origin(&view, Setting::HotlistRules));
+            }
+            RulesAction::Set {
+                max_age_hours,
+                max_substitutions,
+                equivalence_classes,
+                bolo_max_days,
+                past_reads_window_hours,
+                text_only,
+                with_state,
+            } => {
+                let change = HotlistRulesChange {
+                    max_age_hours,
+                    equivalence_classes,
+                    max_substitutions,
+                    bolo_max_days,
+                    past_reads_window_hours,
+                    add_text_only: text_only,
+                    remove_text_only: with_state,
+                };
+                if change.is_empty() {
+                    anyhow::bail!("give at least one rule to change (see `admin hotlist-rules set --help`)");
+                }
+                let rules = svc.set_hotlist_rules(&admin, change)?;
+                println!("hot-list rules: {} (from the next hot-list load)", rules.summary());
             }
         },
         AdminCommand::Accounts { action, .. } => match action {

@@ -97,6 +97,106 @@ impl HotlistConfig {
     pub fn max_age(&self) -> Duration {
         Duration::hours(i64::from(self.max_age_hours))
     }
+
+    /// The rules these settings hold (`HotlistRules`).
+    pub fn rules(&self) -> HotlistRules {
+        HotlistRules {
+            max_age_hours: self.max_age_hours,
+            equivalence_classes: self.equivalence_classes.clone(),
+            max_substitutions: self.max_substitutions,
+            bolo_max_days: self.bolo_max_days,
+            past_reads_window_hours: self.past_reads_window_hours,
+            ignore_state_lists: self.ignore_state_lists.clone(),
+        }
+    }
+
+    /// Puts `rules` in place of these settings' own.
+    pub fn set_rules(&mut self, rules: &HotlistRules) {
+        self.max_age_hours = rules.max_age_hours;
+        self.equivalence_classes = rules.equivalence_classes.clone();
+        self.max_substitutions = rules.max_substitutions;
+        self.bolo_max_days = rules.bolo_max_days;
+        self.past_reads_window_hours = rules.past_reads_window_hours;
+        self.ignore_state_lists = rules.ignore_state_lists.clone();
+    }
+}
+
+/// The hot-list rules: when a list is stale, how loosely a read matches an entry, how long a
+/// BOLO lasts, how far back new entries are checked, which lists match on text alone. They
+/// decide whether an officer is told to stop a car, so they are the administrator's security
+/// settings (`patrol-alpr admin hotlist-rules`, kept in the database), not the settings
+/// file's once the store is in use: a file written later could otherwise make a week-old list
+/// count as fresh, or match plates two characters apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HotlistRules {
+    /// A list older than this many hours is stale.
+    pub max_age_hours: u32,
+    /// Characters the reader may confuse.
+    pub equivalence_classes: EquivalenceClasses,
+    /// The most equivalent-character substitutions an approximate match may need.
+    pub max_substitutions: u8,
+    /// The longest a BOLO entry may stay on the list, in days.
+    pub bolo_max_days: u32,
+    /// How far back new entries are checked against stored reads, in hours.
+    pub past_reads_window_hours: u32,
+    /// Lists matched on the plate text whatever state is read.
+    pub ignore_state_lists: Vec<String>,
+}
+
+impl Default for HotlistRules {
+    fn default() -> Self {
+        HotlistConfig::default().rules()
+    }
+}
+
+impl HotlistRules {
+    /// A week: the policy asks for a fresh list every shift.
+    pub const MAX_AGE_HOURS: std::ops::RangeInclusive<u32> = 1..=168;
+    /// Two substitutions already match `8BC1234` to `BBC1Z34`; more would stop strangers.
+    pub const MAX_SUBSTITUTIONS: std::ops::RangeInclusive<u8> = 0..=2;
+    /// A BOLO is a short-lived alert.
+    pub const BOLO_MAX_DAYS: std::ops::RangeInclusive<u32> = 1..=90;
+    /// Reads are kept a year at least; a month back is what a new entry is checked against.
+    pub const PAST_READS_WINDOW_HOURS: std::ops::RangeInclusive<u32> = 0..=720;
+
+    /// Checks each rule against its range; the error names the rule and the range.
+    pub fn check(&self) -> Result<(), String> {
+        let out_of = |name: &str, value: String, range: String| Err(format!("{name} {value} is outside {range}"));
+        if !Self::MAX_AGE_HOURS.contains(&self.max_age_hours) {
+            return out_of("max_age_hours", self.max_age_hours.to_string(), format!("{:?}", Self::MAX_AGE_HOURS));
+        }
+        if !Self::MAX_SUBSTITUTIONS.contains(&self.max_substitutions) {
+            let range = format!("{:?}", Self::MAX_SUBSTITUTIONS);
+            return out_of("max_substitutions", self.max_substitutions.to_string(), range);
+        }
+        if !Self::BOLO_MAX_DAYS.contains(&self.bolo_max_days) {
+            return out_of("bolo_max_days", self.bolo_max_days.to_string(), format!("{:?}", Self::BOLO_MAX_DAYS));
+        }
+        if !Self::PAST_READS_WINDOW_HOURS.contains(&self.past_reads_window_hours) {
+            let range = format!("{:?}", Self::PAST_READS_WINDOW_HOURS);
+            return out_of("past_reads_window_hours", self.past_reads_window_hours.to_string(), range);
+        }
+        if let Some(bad) = self.ignore_state_lists.iter().find(|l| l.trim().is_empty() || l.trim() != l.as_str()) {
+            return Err(format!("list name {bad:?}: a name, without spaces around it"));
+        }
+        Ok(())
+    }
+
+    /// One line for the audit log and the administrator's display.
+    pub fn summary(&self) -> String {
+        let classes: Vec<String> = self.equivalence_classes.clone().into();
+        let text_only =
+            if self.ignore_state_lists.is_empty() { "none".into() } else { self.ignore_state_lists.join(", ") };
+        format!(
+            "stale after {} h; {} substitution(s) of {}; BOLO up to {} days; new entries checked {} h back; \
+             matched on text alone: {text_only}",
+            self.max_age_hours,
+            self.max_substitutions,
+            classes.join(" "),
+            self.bolo_max_days,
+            self.past_reads_window_hours,
+        )
+    }
 }
 
 /// What the console knows about the list in use: always shown (policy S6, S8).

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use super::{Accounts, Permission, SessionError, User};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::config::Config;
+use crate::hotlist::HotlistRules;
 use crate::store::admin_settings::SettingsTable;
 use crate::store::retention::{PurgeCounts, retention_period};
 use crate::store::{Store, StoreError};
@@ -45,11 +46,14 @@ pub enum Setting {
     /// Days without a log-on after which an account is suspended; 0 never
     /// (`[store] inactive_suspend_days`).
     InactiveSuspendDays,
+    /// The hot-list rules: staleness, matching, BOLO life, the past-reads window, the lists
+    /// matched on text alone (`[hotlist] max_age_hours` and the rest of `HotlistRules`).
+    HotlistRules,
 }
 
 impl Setting {
     /// Every setting.
-    pub const ALL: [Setting; 8] = [
+    pub const ALL: [Setting; 9] = [
         Self::CameraSources,
         Self::HotlistSources,
         Self::HotlistPublicKey,
@@ -58,12 +62,13 @@ impl Setting {
         Self::LockoutFailures,
         Self::IdleLockMinutes,
         Self::InactiveSuspendDays,
+        Self::HotlistRules,
     ];
 
     /// The settings that guard the data: kept in the database from the store's first use on
     /// (seeded once from the settings file, then changed only by the administrator), so
     /// whoever can write a settings file cannot weaken them.
-    pub const SECURITY: [Setting; 7] = [
+    pub const SECURITY: [Setting; 8] = [
         Self::HotlistSources,
         Self::HotlistPublicKey,
         Self::RetentionDays,
@@ -71,6 +76,7 @@ impl Setting {
         Self::LockoutFailures,
         Self::IdleLockMinutes,
         Self::InactiveSuspendDays,
+        Self::HotlistRules,
     ];
 
     /// The settings the office sets for every car (`fleet publish-settings`): the agency's
@@ -115,7 +121,7 @@ impl Setting {
                     count(INACTIVE_SUSPEND_DAYS)
                 }
             }
-            Self::CameraSources | Self::HotlistSources | Self::HotlistPublicKey => {
+            Self::CameraSources | Self::HotlistSources | Self::HotlistPublicKey | Self::HotlistRules => {
                 Err(format!("{} is each car's own, not the office's", self.label()))
             }
         }
@@ -132,6 +138,10 @@ impl Setting {
             Self::LockoutFailures => "[store] lockout_failures",
             Self::IdleLockMinutes => "[store] idle_lock_minutes",
             Self::InactiveSuspendDays => "[store] inactive_suspend_days",
+            Self::HotlistRules => {
+                "[hotlist] max_age_hours, equivalence_classes, max_substitutions, bolo_max_days, \
+                 past_reads_window_hours, ignore_state_lists"
+            }
         }
     }
 
@@ -146,6 +156,7 @@ impl Setting {
             Self::LockoutFailures => serde_json::to_string(&file.store.lockout_failures),
             Self::IdleLockMinutes => serde_json::to_string(&file.store.idle_lock_minutes),
             Self::InactiveSuspendDays => serde_json::to_string(&file.store.inactive_suspend_days),
+            Self::HotlistRules => serde_json::to_string(&file.hotlist.rules()),
         };
         value.unwrap_or_default()
     }
@@ -161,6 +172,7 @@ impl Setting {
             Self::LockoutFailures => "lockout_failures",
             Self::IdleLockMinutes => "idle_lock_minutes",
             Self::InactiveSuspendDays => "inactive_suspend_days",
+            Self::HotlistRules => "hotlist_rules",
         }
     }
 
@@ -175,6 +187,7 @@ impl Setting {
             Self::LockoutFailures => "lockout",
             Self::IdleLockMinutes => "idle lock",
             Self::InactiveSuspendDays => "inactive suspension",
+            Self::HotlistRules => "hot-list rules",
         }
     }
 
@@ -182,10 +195,68 @@ impl Setting {
     pub fn permission(self) -> Permission {
         match self {
             Self::CameraSources => Permission::ManageCameras,
-            Self::HotlistSources | Self::HotlistPublicKey => Permission::ManageHotlistSources,
+            Self::HotlistSources | Self::HotlistPublicKey | Self::HotlistRules => Permission::ManageHotlistSources,
             Self::RetentionDays | Self::AllowShortRetention => Permission::ManageRetention,
             Self::LockoutFailures | Self::IdleLockMinutes | Self::InactiveSuspendDays => Permission::ManageUsers,
         }
+    }
+}
+
+/// A change to the hot-list rules: each `Some` replaces that rule, the list names are added
+/// to or removed from the lists matched on text alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HotlistRulesChange {
+    /// Hours after which a list is stale.
+    pub max_age_hours: Option<u32>,
+    /// Characters the reader may confuse, e.g. `["0ODQ", "1I"]`.
+    pub equivalence_classes: Option<Vec<String>>,
+    /// The most substitutions an approximate match may need.
+    pub max_substitutions: Option<u8>,
+    /// The longest a BOLO may stay, in days.
+    pub bolo_max_days: Option<u32>,
+    /// How far back new entries are checked, in hours.
+    pub past_reads_window_hours: Option<u32>,
+    /// Lists to match on text alone from now on.
+    pub add_text_only: Vec<String>,
+    /// Lists to match with their state again.
+    pub remove_text_only: Vec<String>,
+}
+
+impl HotlistRulesChange {
+    /// True when it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// `rules` with this change made; an unknown list to remove, or equivalence classes that
+    /// overlap or hold other than letters and digits, is an error.
+    pub fn applied_to(&self, rules: &HotlistRules) -> Result<HotlistRules, SessionError> {
+        let mut new = rules.clone();
+        if let Some(classes) = &self.equivalence_classes {
+            new.equivalence_classes = crate::hotlist::EquivalenceClasses::new(classes)
+                .map_err(|e| SessionError::Invalid(format!("equivalence classes: {e}")))?;
+        }
+        new.max_age_hours = self.max_age_hours.unwrap_or(new.max_age_hours);
+        new.max_substitutions = self.max_substitutions.unwrap_or(new.max_substitutions);
+        new.bolo_max_days = self.bolo_max_days.unwrap_or(new.bolo_max_days);
+        new.past_reads_window_hours = self.past_reads_window_hours.unwrap_or(new.past_reads_window_hours);
+        for list in &self.remove_text_only {
+            let before = new.ignore_state_lists.len();
+            new.ignore_state_lists.retain(|l| !l.eq_ignore_ascii_case(list.trim()));
+            if new.ignore_state_lists.len() == before {
+                return Err(SessionError::Invalid(format!("{:?} is not matched on text alone", list.trim())));
+            }
+        }
+        for list in &self.add_text_only {
+            let list = list.trim();
+            if list.is_empty() {
+                return Err(SessionError::Invalid("type the name of the list to match on text alone".into()));
+            }
+            if !new.ignore_state_lists.iter().any(|l| l.eq_ignore_ascii_case(list)) {
+                new.ignore_state_lists.push(list.to_owned());
+            }
+        }
+        Ok(new)
     }
 }
 
@@ -208,6 +279,8 @@ pub struct AdminSettings {
     pub idle_lock_minutes: Option<u32>,
     /// Days without a log-on before an account is suspended.
     pub inactive_suspend_days: Option<u32>,
+    /// The hot-list rules.
+    pub hotlist_rules: Option<HotlistRules>,
 }
 
 fn stored(table: SettingsTable<'_>, setting: Setting) -> Result<Option<String>, StoreError> {
@@ -240,6 +313,7 @@ impl AdminSettings {
                 lockout_failures: load_one(table, Setting::LockoutFailures)?,
                 idle_lock_minutes: load_one(table, Setting::IdleLockMinutes)?,
                 inactive_suspend_days: load_one(table, Setting::InactiveSuspendDays)?,
+                hotlist_rules: load_one(table, Setting::HotlistRules)?,
             })
         })
     }
@@ -270,6 +344,9 @@ impl AdminSettings {
         if let Some(days) = self.inactive_suspend_days {
             config.store.inactive_suspend_days = days;
         }
+        if let Some(rules) = &self.hotlist_rules {
+            config.hotlist.set_rules(rules);
+        }
     }
 
     /// Which settings come from the database.
@@ -283,6 +360,7 @@ impl AdminSettings {
             self.lockout_failures.is_some(),
             self.idle_lock_minutes.is_some(),
             self.inactive_suspend_days.is_some(),
+            self.hotlist_rules.is_some(),
         ];
         Setting::ALL.into_iter().zip(set).filter(|(_, set)| *set).map(|(s, _)| s).collect()
     }
@@ -392,6 +470,8 @@ pub struct SettingsView {
     pub idle_lock_minutes: u32,
     /// Days without a log-on before an account is suspended (0: never).
     pub inactive_suspend_days: u32,
+    /// The hot-list rules in force.
+    pub hotlist_rules: HotlistRules,
     /// The settings whose value comes from the database (the rest from the settings file).
     pub administered: Vec<Setting>,
     /// The security settings still at the value the settings file gave at the store's first
@@ -497,6 +577,7 @@ impl<'a> Administration<'a> {
         let seeded = seeded_settings(self.store)?;
         let mut config = self.file.clone();
         settings.apply(&mut config);
+        let hotlist_rules = config.hotlist.rules();
         Ok(SettingsView {
             camera_sources: config.cameras.sources,
             hotlist_sources: config.hotlist.sources,
@@ -506,6 +587,7 @@ impl<'a> Administration<'a> {
             lockout_failures: config.store.lockout_failures,
             idle_lock_minutes: config.store.idle_lock_minutes,
             inactive_suspend_days: config.store.inactive_suspend_days,
+            hotlist_rules,
             administered: settings.administered().into_iter().filter(|s| !seeded.contains(s)).collect(),
             seeded,
         })
@@ -699,6 +781,23 @@ impl<'a> Administration<'a> {
         )
     }
 
+    /// Changes the hot-list rules as `change` says, each checked against its range; audited
+    /// with the rules before and after. They take effect at the next hot-list load (the next
+    /// update or log-on), as a list's index is built with them.
+    pub fn set_hotlist_rules(&self, actor: &User, change: HotlistRulesChange) -> Result<HotlistRules, SessionError> {
+        let fallback = self.file.hotlist.rules();
+        self.change(actor, Setting::HotlistRules, "set hot-list rules", fallback, move |old: HotlistRules| {
+            let new = change.applied_to(&old)?;
+            new.check().map_err(SessionError::Invalid)?;
+            let outcome = if new == old {
+                format!("unchanged: {}", new.summary())
+            } else {
+                format!("now {} (was {})", new.summary(), old.summary())
+            };
+            Ok((new, outcome))
+        })
+    }
+
     /// Sets a whole-number account rule within `range`, audited as "`what` N `unit` (was M)".
     #[allow(clippy::too_many_arguments)]
     fn set_count(
@@ -870,6 +969,65 @@ mod tests {
         // Nobody else may.
         let officer = user(&accounts, Some(&admin), "o1", Role::Officer);
         assert!(matches!(svc.set_lockout_failures(&officer, 20), Err(SessionError::Forbidden { .. })));
+    }
+
+    #[test]
+    fn the_hot_list_rules_are_the_administrators_not_a_later_settings_files() {
+        let (_dir, store) = temp_store();
+        let accounts = Accounts::new(&store, AccountRules::default());
+        let admin = user(&accounts, None, "a1", Role::Administrator);
+        let mut file = Config::default();
+        file.hotlist.ignore_state_lists = vec!["LOCAL BOLO".into()];
+        assert!(secure_settings(&store, &file).unwrap().is_empty());
+        // A file written later that would keep a week-old list fresh and match plates three
+        // look-alikes apart: ignored, named in a warning.
+        let mut hostile = file.clone();
+        hostile.hotlist.max_age_hours = 100_000;
+        hostile.hotlist.max_substitutions = 3;
+        hostile.hotlist.ignore_state_lists.clear();
+        let warnings = secure_settings(&store, &hostile).unwrap();
+        assert!(
+            warnings.len() == 1
+                && warnings[0].contains("[hotlist] max_age_hours")
+                && warnings[0].contains("is ignored"),
+            "{warnings:?}"
+        );
+        let in_force = effective_config(&store, &hostile).unwrap().hotlist;
+        assert_eq!((in_force.max_age_hours, in_force.max_substitutions), (24, 1));
+        assert_eq!(in_force.ignore_state_lists, vec!["LOCAL BOLO".to_owned()]);
+
+        // The administrator changes them, each within its range, audited before and after.
+        let svc = Administration::new(&store, Accounts::new(&store, AccountRules::default()), &hostile);
+        let change = HotlistRulesChange {
+            max_age_hours: Some(12),
+            add_text_only: vec![" Port BOLO ".into()],
+            remove_text_only: vec!["local bolo".into()],
+            ..HotlistRulesChange::default()
+        };
+        let rules = svc.set_hotlist_rules(&admin, change).unwrap();
+        assert_eq!((rules.max_age_hours, rules.ignore_state_lists.clone()), (12, vec!["Port BOLO".to_owned()]));
+        let audited = admin_rows(&store);
+        let last = &audited.last().unwrap().2;
+        assert!(last.contains("stale after 12 h") && last.contains("(was stale after 24 h"), "{last}");
+        assert_eq!(effective_config(&store, &hostile).unwrap().hotlist.rules(), rules);
+        assert_eq!(svc.view(&admin).unwrap().hotlist_rules, rules);
+        for bad in [
+            HotlistRulesChange { max_age_hours: Some(0), ..HotlistRulesChange::default() },
+            HotlistRulesChange { max_substitutions: Some(3), ..HotlistRulesChange::default() },
+            HotlistRulesChange { bolo_max_days: Some(365), ..HotlistRulesChange::default() },
+            HotlistRulesChange { past_reads_window_hours: Some(10_000), ..HotlistRulesChange::default() },
+            HotlistRulesChange { equivalence_classes: Some(vec!["0O".into(), "O1".into()]), ..Default::default() },
+            HotlistRulesChange { remove_text_only: vec!["NO SUCH LIST".into()], ..HotlistRulesChange::default() },
+            HotlistRulesChange { add_text_only: vec!["  ".into()], ..HotlistRulesChange::default() },
+        ] {
+            assert!(matches!(svc.set_hotlist_rules(&admin, bad.clone()), Err(SessionError::Invalid(_))), "{bad:?}");
+        }
+        assert_eq!(svc.view(&admin).unwrap().hotlist_rules, rules, "a refused change changes nothing");
+        // Nobody else may, and the refusal is audited.
+        let officer = user(&accounts, Some(&admin), "o1", Role::Officer);
+        let widen = HotlistRulesChange { max_substitutions: Some(2), ..HotlistRulesChange::default() };
+        assert!(matches!(svc.set_hotlist_rules(&officer, widen), Err(SessionError::Forbidden { .. })));
+        assert_eq!(effective_config(&store, &hostile).unwrap().hotlist.max_substitutions, 1);
     }
 
     #[test]

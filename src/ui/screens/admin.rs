@@ -285,6 +285,13 @@ impl AdminScreen {
         if button(ui, "Set key", !self.public_key.trim().is_empty()).clicked() {
             administer(frame, AdminCommand::SetHotlistKey { key: self.public_key.clone() });
         }
+        ui.separator();
+        ui.label(RichText::new(format!("Hot-list rules ({})", settings.origin(Setting::HotlistRules))).strong());
+        ui.label(settings.hotlist_rules.summary());
+        // Rare, many-valued changes: made at the command line, where each is typed out whole.
+        ui.label(
+            RichText::new("Changed with `patrol-alpr admin hotlist-rules set ... --as ADMIN_ID`.").color(theme.muted),
+        );
     }
 
     fn retention_ui(&mut self, ui: &mut egui::Ui, console: &Console, frame: &mut Frame<'_>) {
