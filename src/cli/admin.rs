@@ -99,7 +99,7 @@ pub enum AccountsAction {
 pub enum RulesAction {
     /// Show the rules in force.
     Show,
-    /// Change one or more rules (the others stay); they take effect at the next hot-list load.
+    /// Change one or more rules (the others stay); a console uses them from its next start.
     Set {
         /// Hours after which a list is stale (1-168).
         #[arg(long)]
@@ -301,7 +301,7 @@ pub fn run(ctx: &Context, command: AdminCommand) -> anyhow::Result<ExitCode> {
                     anyhow::bail!("give at least one rule to change (see `admin hotlist-rules set --help`)");
                 }
                 let rules = svc.set_hotlist_rules(&admin, change)?;
-                println!("hot-list rules: {} (from the next hot-list load)", rules.summary());
+                println!("hot-list rules: {} (a console uses them from its next start)", rules.summary());
             }
         },
         AdminCommand::Accounts { action, .. } => match action {

@@ -782,8 +782,8 @@ impl<'a> Administration<'a> {
     }
 
     /// Changes the hot-list rules as `change` says, each checked against its range; audited
-    /// with the rules before and after. They take effect at the next hot-list load (the next
-    /// update or log-on), as a list's index is built with them.
+    /// with the rules before and after. A console reads the rules in force when it starts
+    /// (and builds each hot list's index with them): a running one keeps its own until then.
     pub fn set_hotlist_rules(&self, actor: &User, change: HotlistRulesChange) -> Result<HotlistRules, SessionError> {
         let fallback = self.file.hotlist.rules();
         self.change(actor, Setting::HotlistRules, "set hot-list rules", fallback, move |old: HotlistRules| {
